@@ -1,0 +1,3 @@
+"""Test configuration of the pytest-contexta repository itself."""
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,49 @@
+"""pytest-contexta: deployment gates on runs recorded with Contexta, written as ordinary pytest tests.
+
+Public names are imported lazily so that installing the plugin costs ordinary test runs nothing.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "assert_no_error_diagnostics": "asserts",
+    "assert_metrics_present": "asserts",
+    "assert_no_regression": "asserts",
+    "assert_metric_threshold": "asserts",
+    "GateCheckFailed": "asserts",
+    "CheckArgumentError": "errors",
+    "GateError": "errors",
+    "BaselineChoice": "models",
+    "ContextaRun": "models",
+    "Diagnostic": "models",
+    "MetricRecord": "models",
+    "EventRecord": "models",
+    "DegradedRecord": "models",
+    "GateReport": "report",
+    "Workspace": "workspace",
+    "find_metric": "metrics",
+    "resolve_direction": "direction",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .asserts import (GateCheckFailed, assert_metric_threshold, assert_metrics_present,
+                          assert_no_error_diagnostics, assert_no_regression)
+    from .direction import resolve_direction
+    from .errors import CheckArgumentError, GateError
+    from .metrics import find_metric
+    from .models import BaselineChoice, ContextaRun, DegradedRecord, Diagnostic, EventRecord, MetricRecord
+    from .report import GateReport
+    from .workspace import Workspace
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pytest_contexta' has no attribute {name!r}")
+    return getattr(import_module(f".{module}", __name__), name)

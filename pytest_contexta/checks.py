@@ -1,0 +1,61 @@
+"""Structured results of the assertion helpers, collected per test while it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+CheckKind = Literal["diagnostics", "metrics_present", "regression", "threshold", "custom"]
+
+
+class CheckResult(BaseModel):
+    """One verdict of one helper call on one metric (or on the run's diagnostics)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: CheckKind
+    run_ref: str
+    passed: bool
+    detail: str
+    metric: str | None = None
+    stage: str | None = None
+    candidate_value: float | None = None
+    baseline_value: float | None = None
+    baseline_ref: str | None = None
+    change_abs: float | None = None
+    change_rel: float | None = None
+    limit: str | None = None
+    direction: str | None = None
+
+
+@dataclass
+class CheckContext:
+    """What the helpers need from the running session: where to record, and the ini direction rules."""
+
+    results: list[CheckResult] = field(default_factory=list)
+    baseline_reasons: Mapping[str, str] = field(default_factory=dict)
+    lower_is_better: tuple[str, ...] = ()
+    higher_is_better: tuple[str, ...] = ()
+
+
+_current: ContextVar[CheckContext | None] = ContextVar("contexta_check_context", default=None)
+
+
+def current() -> CheckContext:
+    """The running test's context, or an unrecorded one when a helper is used outside a gate session."""
+    return _current.get() or CheckContext()
+
+
+@contextmanager
+def recording(context: CheckContext) -> Iterator[CheckContext]:
+    """Collect every helper result into ``context`` for the duration of the block."""
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)

@@ -1,0 +1,341 @@
+"""The gate session: resolves candidates and baselines, serves runs to fixtures, and keeps the verdict."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from . import checks
+from .checks import CheckContext, CheckResult
+from .errors import GateError
+from .models import BaselineChoice, ContextaRun, Diagnostic
+from .options import BASELINE_LATEST, BASELINE_NONE, Settings
+from .report import CandidateReport, GateReport, ReportBaseline, ReportCheck, ReportDiagnostic
+from .summary import markdown_table, terminal_lines
+from .workspace import Workspace
+
+CANDIDATE_PARAM = "contexta_candidate"
+OPTIONAL_MARKER = "contexta_optional"
+WORKER_INPUT_KEY = "contexta"
+CHECK_CONTEXT_KEY = pytest.StashKey[CheckContext]()
+BASELINE_NONE_KEY = pytest.StashKey[bool]()
+
+
+def candidate_of(item: pytest.Item) -> str | None:
+    """The candidate a test checks, or None when it is not a gate check."""
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get(CANDIDATE_PARAM)
+
+
+@dataclass
+class _TestOutcome:
+    """The phases of one gate check as they arrive in reports (from this process or xdist workers)."""
+
+    nodeid: str
+    candidate: str
+    outcome: str = "passed"
+    message: str = ""
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, report: pytest.TestReport) -> None:
+        if report.when == "call":
+            self.results = list(getattr(report, "contexta_checks", []))
+        if report.failed:
+            self.outcome = "failed" if report.when == "call" and self.outcome != "error" else "error"
+            self.message = self.message or _first_line(report.longreprtext)
+        elif report.skipped and self.outcome == "passed":
+            self.outcome = "skipped"
+            self.message = _skip_reason(report)
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+    return (errors or lines or [""])[0]
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return _first_line(report.longreprtext)
+
+
+class GateSession:
+    """Registered as a plugin while candidates are given; all gate state lives here."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.workspace: Workspace | None = None
+        self.candidates: list[str] = []
+        self.baselines: dict[str, BaselineChoice] = {}
+        self.report: GateReport | None = None
+        self._runs: dict[str, ContextaRun | GateError] = {}
+        self._outcomes: dict[str, _TestOutcome] = {}
+
+    def close(self) -> None:
+        if self.workspace is not None:
+            self.workspace.close()
+
+    @property
+    def is_worker(self) -> bool:
+        return hasattr(self.config, "workerinput")
+
+    # -- start: decide candidates and baselines once, on the controller ------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        try:
+            self.workspace = Workspace(self.settings.workspace, lock_timeout=self.settings.lock_timeout)
+            if self.is_worker:
+                shared = self.config.workerinput[WORKER_INPUT_KEY]  # type: ignore[attr-defined]
+                self.candidates = list(shared["candidates"])
+                self.baselines = {ref: BaselineChoice(**c) for ref, c in shared["baselines"].items()}
+                return
+            for text in self.settings.candidates:
+                ref = self.workspace.resolve_run(text).text
+                if ref not in self.candidates:
+                    self.candidates.append(ref)
+            for ref in self.candidates:
+                self.baselines[ref] = self._choose_baseline(self.load(ref))
+        except GateError as exc:
+            if not self.is_worker:
+                self._write_outputs(self._error_report(str(exc)))
+            raise pytest.UsageError(f"contexta: {exc}") from None
+
+    def worker_input(self) -> dict[str, Any]:
+        """JSON-safe data every xdist worker needs: the resolved candidates and their baselines."""
+        return {"candidates": self.candidates,
+                "baselines": {ref: choice.model_dump(mode="json") for ref, choice in self.baselines.items()}}
+
+    def _choose_baseline(self, candidate: ContextaRun) -> BaselineChoice:
+        assert self.workspace is not None
+        setting = self.settings.baseline
+        source = self.settings.sources["baseline"].source
+        if setting == BASELINE_NONE:
+            return BaselineChoice(run_ref=None, source="none",
+                                  reason=f"first deployment declared (--contexta-baseline=none, from {source})")
+        if setting != BASELINE_LATEST:
+            choice = BaselineChoice(run_ref=self.workspace.resolve_run(setting).text, source="option",
+                                    reason=f"given by --contexta-baseline (from {source})")
+        else:
+            answer = self.config.hook.pytest_contexta_select_baseline(
+                config=self.config, candidate=candidate, workspace=self.workspace)
+            choice = self._normalize_choice(answer)
+        if choice.run_ref == candidate.ref:
+            raise GateError(f"candidate {candidate.ref} is also its own baseline ({choice.reason}): "
+                            f"choose another run with --contexta-baseline")
+        return choice
+
+    def _normalize_choice(self, answer: object) -> BaselineChoice:
+        assert self.workspace is not None
+        if isinstance(answer, str):
+            return BaselineChoice(run_ref=self.workspace.resolve_run(answer).text,
+                                  reason="chosen by a pytest_contexta_select_baseline hook", source="hook")
+        if isinstance(answer, BaselineChoice):
+            if answer.run_ref is None:
+                return answer
+            return answer.model_copy(update={"run_ref": self.workspace.resolve_run(answer.run_ref).text})
+        raise GateError(f"pytest_contexta_select_baseline returned {answer!r}: return a BaselineChoice, "
+                        f"a run ref, or None")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_contexta_select_baseline(self, candidate: ContextaRun, workspace: Workspace) -> BaselineChoice:
+        """Default rule: the run behind the project's latest completed deployment."""
+        deployment, passed_over = workspace.latest_completed_deployment(candidate.project, exclude_run=candidate.ref)
+        skipped = f"; passed over newer {', '.join(passed_over)}" if passed_over else ""
+        if deployment is None:
+            return BaselineChoice(
+                run_ref=None, source="latest-deployment",
+                reason=f"project {candidate.project} has no completed deployment of another run{skipped}. "
+                       f"Choose one with --contexta-baseline=RUN, or --contexta-baseline=none for a "
+                       f"first deployment")
+        return BaselineChoice(
+            run_ref=deployment.run_ref, source="latest-deployment",
+            reason=f"deployed as {deployment.name} ({deployment.started_at}), the latest completed "
+                   f"deployment of {candidate.project}{skipped}")
+
+    # -- runs --------------------------------------------------------------------------------------
+
+    def load(self, ref: str) -> ContextaRun:
+        """The run ``ref`` with every diagnostic, read once per session; raises :class:`GateError`."""
+        if ref not in self._runs:
+            try:
+                self._runs[ref] = self._load(ref)
+            except GateError as exc:
+                self._runs[ref] = exc
+        loaded = self._runs[ref]
+        if isinstance(loaded, GateError):
+            raise loaded
+        return loaded
+
+    def _load(self, ref: str) -> ContextaRun:
+        assert self.workspace is not None
+        run = self.workspace.load_run(ref)
+        extra: list[Diagnostic] = []
+        for answer in self.config.hook.pytest_contexta_diagnostics(run=run):
+            for item in answer or ():
+                try:
+                    extra.append(item if isinstance(item, Diagnostic) else Diagnostic.model_validate(item))
+                except ValidationError as exc:
+                    raise GateError(f"pytest_contexta_diagnostics returned {item!r} for {ref}, which is not "
+                                    f"a Diagnostic: {exc.errors()[0]['msg']}") from exc
+        return run.model_copy(update={"diagnostics": run.diagnostics + tuple(extra)})
+
+    def baseline_for(self, candidate: str) -> BaselineChoice:
+        return self.baselines[candidate]
+
+    # -- collection and running --------------------------------------------------------------------
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if CANDIDATE_PARAM in metafunc.fixturenames:
+            metafunc.parametrize(CANDIDATE_PARAM, self.candidates, indirect=True, ids=self.candidates)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        if candidate_of(item) is None:
+            return (yield)
+        context = CheckContext(
+            baseline_reasons={c.run_ref: c.reason for c in self.baselines.values() if c.run_ref},
+            lower_is_better=self.settings.lower_is_better,
+            higher_is_better=self.settings.higher_is_better,
+        )
+        item.stash[CHECK_CONTEXT_KEY] = context
+        try:
+            with checks.recording(context):
+                return (yield)
+        finally:
+            item.user_properties.extend(_junit_properties(context.results))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+        report: pytest.TestReport = yield
+        candidate = candidate_of(item)
+        if candidate is None:
+            return report
+        report.contexta_candidate = candidate  # type: ignore[attr-defined]
+        if report.when == "call":
+            context = item.stash.get(CHECK_CONTEXT_KEY, None)
+            results = context.results if context else []
+            report.contexta_checks = [r.model_dump(mode="json") for r in results]  # type: ignore[attr-defined]
+        if report.skipped and not (item.get_closest_marker(OPTIONAL_MARKER) or item.stash.get(BASELINE_NONE_KEY, False)):
+            reason = _skip_reason(report)
+            report.outcome = "failed"
+            if hasattr(report, "wasxfail"):
+                del report.wasxfail
+            report.longrepr = (f"contexta: gate check skipped ({reason}); a skipped check does not pass the "
+                               f"gate. Mark it @pytest.mark.{OPTIONAL_MARKER} if it may be skipped.")
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        candidate = getattr(report, "contexta_candidate", None)
+        if candidate is None or self.is_worker:
+            return
+        self._outcomes.setdefault(report.nodeid, _TestOutcome(report.nodeid, candidate)).add(report)
+
+    # -- verdict -------------------------------------------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            return
+        status = int(session.exitstatus)
+        report = self._verdict(status)
+        if report.verdict == "fail" and status == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            report = report.model_copy(update={"exit_status": int(pytest.ExitCode.TESTS_FAILED)})
+        self.report = report
+        self._write_outputs(report)
+        self.config.hook.pytest_contexta_gate_finished(config=self.config, report=report)
+
+    def _verdict(self, status: int) -> GateReport:
+        candidates = [self._candidate_report(ref) for ref in self.candidates]
+        verdict = "pass" if candidates and all(c.verdict == "pass" for c in candidates) else "fail"
+        return GateReport(verdict=verdict, exit_status=status, workspace=str(self.settings.workspace),
+                          created_at=_now(), candidates=candidates, notes=self._notes())
+
+    def _notes(self) -> list[str]:
+        return [f"{ref}: {note}" for ref, run in self._runs.items() if isinstance(run, ContextaRun)
+                for note in run.reader_notes]
+
+    def _candidate_report(self, ref: str) -> CandidateReport:
+        outcomes = [o for o in self._outcomes.values() if o.candidate == ref]
+        reasons, diagnostics = [], []
+        try:
+            diagnostics = [ReportDiagnostic(code=d.code, severity=d.severity, subject_ref=d.subject_ref,
+                                            summary=d.summary, contexta_severity=d.contexta_severity,
+                                            source=d.source) for d in self.load(ref).diagnostics]
+        except GateError as exc:
+            reasons.append(f"the run could not be read: {exc}")
+        report_checks = [check for outcome in outcomes for check in _report_checks(outcome)]
+        if not outcomes:
+            reasons.append("no gate check ran for this candidate: none was collected, or all were deselected "
+                           "(-k/-m) — check the path and the selection")
+        bad = [o for o in outcomes if o.outcome in ("failed", "error")]
+        if bad:
+            reasons.append(f"{len(bad)} of {len(outcomes)} gate checks did not pass")
+        if outcomes and not any(o.outcome == "passed" for o in outcomes):
+            reasons.append("no gate check passed (all were skipped)")
+        choice = self.baselines.get(ref)
+        baseline = None if choice is None else ReportBaseline(**choice.model_dump())
+        return CandidateReport(run_ref=ref, verdict="fail" if reasons else "pass", reasons=reasons,
+                               baseline=baseline, diagnostics=diagnostics, checks=report_checks)
+
+    def _error_report(self, message: str) -> GateReport:
+        return GateReport(verdict="fail", exit_status=int(pytest.ExitCode.USAGE_ERROR), error=message,
+                          workspace=str(self.settings.workspace), created_at=_now(), candidates=[])
+
+    def _write_outputs(self, report: GateReport) -> None:
+        if self.settings.report is not None:
+            report.write(self.settings.report)
+        targets = [self.settings.markdown, os.environ.get("GITHUB_STEP_SUMMARY")]
+        for target in {str(t) for t in targets if t}:
+            with open(target, "a", encoding="utf-8") as handle:
+                handle.write(markdown_table(report))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.report is None or self.is_worker:
+            return
+        terminalreporter.write_sep("=", "contexta gate")
+        for line in terminal_lines(self.report):
+            terminalreporter.write_line(line)
+
+    def pytest_report_header(self) -> list[str]:
+        lines = self.settings.header_lines()
+        for ref in self.candidates:
+            choice = self.baselines.get(ref)
+            if choice is not None:
+                lines.append(f"contexta baseline of {ref}: {choice.run_ref or 'none'} ({choice.reason})")
+        return lines
+
+
+def _report_checks(outcome: _TestOutcome) -> list[ReportCheck]:
+    """One entry per helper verdict, plus one for the test itself when its outcome is not explained by them."""
+    entries = []
+    for data in outcome.results:
+        result = CheckResult(**data)
+        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome="passed" if result.passed else "failed",
+                                   **result.model_dump(exclude={"passed", "run_ref"})))
+    if not entries or (outcome.outcome != "passed" and all(e.outcome == "passed" for e in entries)):
+        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=outcome.outcome,  # type: ignore[arg-type]
+                                   kind="custom", detail=outcome.message or "passed"))
+    return entries
+
+
+def _junit_properties(results: list[CheckResult]) -> list[tuple[str, object]]:
+    properties = []
+    for result in results:
+        data: Mapping[str, object] = result.model_dump(mode="json", exclude_none=True)
+        properties.extend((f"contexta.{name}", value) for name, value in data.items())
+    return properties
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

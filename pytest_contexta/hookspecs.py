@@ -1,0 +1,40 @@
+"""Hooks a team implements in its conftest.py to adapt the gate (added via ``pytest_addhooks``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .models import BaselineChoice, ContextaRun, Diagnostic
+    from .report import GateReport
+    from .workspace import Workspace
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_contexta_select_baseline(
+    config: pytest.Config, candidate: ContextaRun, workspace: Workspace
+) -> BaselineChoice | str | None:
+    """Choose the run ``candidate`` is compared against.
+
+    Return a :class:`~pytest_contexta.BaselineChoice` (with the reason shown in the verdict), a run
+    ref or unique run name, or None to leave the choice to the next implementation. The plugin's
+    own rule, the run behind the project's latest completed deployment, runs last. Called once per
+    candidate on the controller, and only when ``--contexta-baseline`` is ``latest-deployment``.
+    """
+
+
+@pytest.hookspec
+def pytest_contexta_diagnostics(run: ContextaRun) -> Iterable[Diagnostic] | None:
+    """Return extra diagnostics for ``run`` (e.g. a dataset version that differs from the registered one).
+
+    They are added to ``run.diagnostics`` once per run and session, so
+    ``assert_no_error_diagnostics`` honours those with severity ``error``.
+    """
+
+
+@pytest.hookspec
+def pytest_contexta_gate_finished(config: pytest.Config, report: GateReport) -> None:
+    """Called once per session on the controller with the final verdict (post it to chat, store it)."""

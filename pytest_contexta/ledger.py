@@ -1,0 +1,140 @@
+"""Read-only access to Contexta's DuckDB metadata ledger (``metadata/ledger.db``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .errors import WorkspaceError, WorkspaceLockedError
+from .models import Batch, Deployment, EnvironmentSnapshot, Run, Stage
+
+SUPPORTED_SCHEMA_VERSION = "1"
+_PID = re.compile(r"Conflicting lock is held in (.*) \(PID (\d+)\)")
+
+_RUN_FIELDS = {"run_ref": "ref", "project_ref": "project_ref", "name": "name", "status": "status",
+               "started_at": "started_at", "ended_at": "ended_at", "description": "description"}
+_STAGE_FIELDS = {"stage_execution_ref": "ref", "run_ref": "run_ref", "stage_name": "name", "status": "status",
+                 "order_index": "order_index", "started_at": "started_at", "ended_at": "ended_at"}
+_BATCH_FIELDS = {"batch_execution_ref": "ref", "run_ref": "run_ref", "stage_execution_ref": "stage_ref",
+                 "batch_name": "name", "status": "status", "order_index": "order_index",
+                 "started_at": "started_at", "ended_at": "ended_at"}
+_DEPLOYMENT_FIELDS = {"deployment_execution_ref": "ref", "project_ref": "project_ref",
+                      "deployment_name": "name", "status": "status", "run_ref": "run_ref",
+                      "order_index": "order_index", "started_at": "started_at", "ended_at": "ended_at",
+                      "artifact_ref": "artifact_ref", "environment_snapshot_ref": "environment_snapshot_ref"}
+_ENVIRONMENT_FIELDS = {"environment_snapshot_ref": "ref", "run_ref": "run_ref", "captured_at": "captured_at",
+                       "python_version": "python_version", "platform": "platform", "packages": "packages",
+                       "environment_variables": "environment_variables"}
+
+
+def _pick(payload_json: str, fields: dict[str, str]) -> dict[str, Any]:
+    payload = json.loads(payload_json)
+    return {ours: payload[theirs] for theirs, ours in fields.items() if theirs in payload}
+
+
+class Ledger:
+    """A read-only DuckDB connection to one ledger, opened with a bounded wait for other processes' locks."""
+
+    def __init__(self, path: Path, *, lock_timeout: float) -> None:
+        self.path = path
+        self._connection = _connect(path, lock_timeout)
+        self._check_schema()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def _rows(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        return self._connection.execute(sql, list(params)).fetchall()
+
+    def _check_schema(self) -> None:
+        try:
+            versions = {row[0] for row in self._rows("SELECT store_schema_version FROM schema_metadata")}
+        except duckdb.CatalogException as exc:
+            raise WorkspaceError(
+                f"{self.path} is a DuckDB file but not a Contexta ledger (no schema_metadata table)"
+            ) from exc
+        if versions != {SUPPORTED_SCHEMA_VERSION}:
+            found = ", ".join(sorted(map(str, versions))) or "none"
+            raise WorkspaceError(
+                f"{self.path} has store_schema_version {found}; pytest-contexta reads version "
+                f"{SUPPORTED_SCHEMA_VERSION} (Contexta 1.x): upgrade pytest-contexta to gate this workspace"
+            )
+
+    def run(self, ref: str) -> Run | None:
+        rows = self._rows("SELECT payload_json FROM runs WHERE ref = ?", ref)
+        return Run(**_pick(rows[0][0], _RUN_FIELDS)) if rows else None
+
+    def runs(self, project_ref: str | None = None) -> list[Run]:
+        """All runs, or one project's, in Contexta's order (project, start time, ref)."""
+        where, params = ("WHERE project_ref = ?", [project_ref]) if project_ref else ("", [])
+        rows = self._rows(f"SELECT payload_json FROM runs {where} ORDER BY project_ref, started_at, ref", *params)
+        return [Run(**_pick(row[0], _RUN_FIELDS)) for row in rows]
+
+    def run_refs_named(self, name: str) -> list[str]:
+        """Refs of every run whose ref ends with ``.<name>`` (how Contexta resolves bare names)."""
+        return [row[0] for row in self._rows("SELECT ref FROM runs WHERE suffix(ref, ?) ORDER BY ref", "." + name)]
+
+    def stages(self, run_ref: str) -> list[Stage]:
+        rows = self._rows("SELECT payload_json FROM stage_executions WHERE run_ref = ? "
+                          "ORDER BY order_index, started_at, ref", run_ref)
+        return [Stage(**_pick(row[0], _STAGE_FIELDS)) for row in rows]
+
+    def batches(self, run_ref: str) -> list[Batch]:
+        rows = self._rows("SELECT payload_json FROM batch_executions WHERE run_ref = ? "
+                          "ORDER BY order_index, started_at, ref", run_ref)
+        return [Batch(**_pick(row[0], _BATCH_FIELDS)) for row in rows]
+
+    def deployments(self, *, run_ref: str | None = None, project_ref: str | None = None) -> list[Deployment]:
+        """Deployments of a run (Contexta's snapshot order) or of a project."""
+        if run_ref is not None:
+            sql = "WHERE run_ref = ? ORDER BY order_index, started_at, ref"
+            key: str | None = run_ref
+        elif project_ref is not None:
+            sql = "WHERE project_ref = ? ORDER BY deployment_name, order_index, started_at, ref"
+            key = project_ref
+        else:
+            sql, key = "ORDER BY project_ref, deployment_name, order_index, started_at, ref", None
+        params = [] if key is None else [key]
+        rows = self._rows(f"SELECT payload_json FROM deployment_executions {sql}", *params)
+        return [Deployment(**_pick(row[0], _DEPLOYMENT_FIELDS)) for row in rows]
+
+    def environments(self, run_ref: str) -> list[EnvironmentSnapshot]:
+        rows = self._rows("SELECT payload_json FROM environment_snapshots WHERE run_ref = ? "
+                          "ORDER BY captured_at, ref", run_ref)
+        return [EnvironmentSnapshot(**_pick(row[0], _ENVIRONMENT_FIELDS)) for row in rows]
+
+
+def _connect(path: Path, lock_timeout: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + lock_timeout
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.Error as exc:
+            message = str(exc)
+            holder = _PID.search(message)
+            if holder is None:
+                raise _translate_open_error(path, message) from exc
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkspaceLockedError(
+                    f"{path} is locked by another process (PID {holder.group(2)}, {holder.group(1)}), "
+                    f"e.g. a training job or 'contexta serve http' still holding the ledger; waited "
+                    f"{lock_timeout:g} s. Let it finish, or raise --contexta-lock-timeout"
+                ) from exc
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 1.0)
+
+
+def _translate_open_error(path: Path, message: str) -> WorkspaceError:
+    if "version number" in message or "storage version" in message.lower():
+        return WorkspaceError(
+            f"{path} was written by a newer DuckDB than the installed duckdb {duckdb.__version__}: "
+            f"upgrade it (pip install -U duckdb). DuckDB said: {message.splitlines()[0]}"
+        )
+    return WorkspaceError(f"{path} cannot be opened as a DuckDB ledger: {message.splitlines()[0]}")

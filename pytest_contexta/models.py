@@ -1,0 +1,290 @@
+"""The plugin's own view of a Contexta workspace: frozen pydantic models, independent of Contexta's classes."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .refs import component_of
+
+Status = Literal["open", "completed", "failed", "cancelled"]
+Severity = Literal["info", "warning", "error"]
+
+_ISO_UTC = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse Contexta's ISO-8601 timestamps (``…Z``, optional fraction) as aware datetimes.
+
+    Contexta compares these as strings, so ``10:00:00.5Z`` sorts before ``10:00:00Z``;
+    the gate compares real times.
+    """
+    match = _ISO_UTC.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not an ISO-8601 timestamp: {text!r}")
+    whole, fraction, zone = match.groups()
+    micro = (fraction or "").ljust(6, "0")[:6]
+    zone = "+00:00" if zone == "Z" else zone
+    return datetime.fromisoformat(f"{whole}.{micro}{zone}").astimezone(timezone.utc)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Run(_Model):
+    """A row of the ledger's ``runs`` table."""
+
+    ref: str
+    project_ref: str
+    name: str
+    status: Status
+    started_at: str
+    ended_at: str | None = None
+    description: str | None = None
+
+
+class Stage(_Model):
+    """A stage execution of a run (at most one per stage name)."""
+
+    ref: str
+    run_ref: str
+    name: str
+    status: Status
+    order_index: int | None = None
+    started_at: str
+    ended_at: str | None = None
+
+
+class Batch(_Model):
+    """A batch execution inside a stage."""
+
+    ref: str
+    run_ref: str
+    stage_ref: str
+    name: str
+    status: Status
+    order_index: int | None = None
+    started_at: str
+    ended_at: str | None = None
+
+
+class Deployment(_Model):
+    """A deployment execution; ``run_ref`` is the run it deployed, when recorded."""
+
+    ref: str
+    project_ref: str
+    name: str
+    status: Status
+    run_ref: str | None = None
+    order_index: int | None = None
+    started_at: str
+    ended_at: str | None = None
+    artifact_ref: str | None = None
+    environment_snapshot_ref: str | None = None
+
+
+class EnvironmentSnapshot(_Model):
+    """Python version, platform and packages captured for a run."""
+
+    ref: str
+    run_ref: str
+    captured_at: str
+    python_version: str | None = None
+    platform: str | None = None
+    packages: dict[str, str] = Field(default_factory=dict)
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+
+
+class RecordLocation(_Model):
+    """Where a record line sits: segment file name, 1-based line number, byte offset of the line."""
+
+    segment: str
+    line: int | None = None
+    byte_offset: int | None = None
+
+    def __str__(self) -> str:
+        line = f" line {self.line}" if self.line is not None else ""
+        return f"records/segments/{self.segment}{line}"
+
+
+class _Record(_Model):
+    ref: str
+    run_ref: str
+    key: str
+    sequence: int
+    observed_at: str
+    recorded_at: str
+    producer_ref: str
+    stage_ref: str | None = None
+    batch_ref: str | None = None
+    sample_ref: str | None = None
+    deployment_ref: str | None = None
+    completeness_marker: str = "complete"
+    degradation_marker: str = "none"
+    payload: dict[str, Any]
+    location: RecordLocation
+
+    @property
+    def stage_name(self) -> str | None:
+        """The stage name from ``stage_ref`` (``stage:p.r.evaluate`` → ``evaluate``), or None for run level."""
+        return None if self.stage_ref is None else component_of(self.stage_ref, -1)
+
+    @property
+    def observed_time(self) -> datetime:
+        return parse_time(self.observed_at)
+
+
+class MetricRecord(_Record):
+    """One metric observation; ``value`` is always finite."""
+
+    record_type: Literal["metric"] = "metric"
+    value: float
+    value_type: str
+    unit: str | None = None
+    aggregation_scope: str = "step"
+    slice_ref: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("metric value is not finite")
+        return value
+
+
+class EventRecord(_Record):
+    """A structured event, e.g. ``training.dataset-registered``."""
+
+    record_type: Literal["event"] = "event"
+    level: str
+    message: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class DegradedRecord(_Record):
+    """Contexta's note that captured data is degraded; ``severity`` is the record's own (warning|error)."""
+
+    record_type: Literal["degraded"] = "degraded"
+    category: str
+    severity: Literal["warning", "error"]
+    summary: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class SpanRecord(_Record):
+    """A trace span (Contexta itself cannot read these back; the gate can)."""
+
+    record_type: Literal["span"] = "span"
+    status: str
+
+
+Record = Annotated[
+    Union[MetricRecord, EventRecord, DegradedRecord, SpanRecord], Field(discriminator="record_type")
+]
+
+
+class DamagedLine(_Model):
+    """A segment line that could not be read as a record, with what could still be told about it."""
+
+    location: RecordLocation
+    reason: str
+    run_ref: str | None = None
+    record_type: str | None = None
+    key: str | None = None
+
+    def could_hold_metric(self, key: str) -> bool:
+        return self.record_type in (None, "metric") and self.key in (None, key)
+
+
+class Diagnostic(_Model):
+    """An issue found on a run.
+
+    ``contexta_severity`` is what Contexta's own ``diagnose_run`` reports for the same issue, or None
+    when Contexta does not report it at all; ``severity`` is what the gate uses.
+    """
+
+    code: str
+    severity: Severity
+    summary: str
+    subject_ref: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    contexta_severity: Severity | None = None
+    source: str = "custom"
+
+
+class ContextaRun(_Model):
+    """Everything the gate knows about one run, read once per session."""
+
+    run: Run
+    stages: tuple[Stage, ...] = ()
+    batches: tuple[Batch, ...] = ()
+    deployments: tuple[Deployment, ...] = ()
+    environments: tuple[EnvironmentSnapshot, ...] = ()
+    records: tuple[Record, ...] = ()
+    damaged: tuple[DamagedLine, ...] = ()
+    reader_notes: tuple[str, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return self.run.ref
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def project(self) -> str:
+        return component_of(self.run.project_ref, 0)
+
+    @property
+    def status(self) -> str:
+        return self.run.status
+
+    def stage(self, name: str) -> Stage | None:
+        """The stage called ``name``, or None when the run has no such stage."""
+        return next((stage for stage in self.stages if stage.name == name), None)
+
+    @property
+    def metrics(self) -> tuple[MetricRecord, ...]:
+        return tuple(r for r in self.records if isinstance(r, MetricRecord))
+
+    @property
+    def events(self) -> tuple[EventRecord, ...]:
+        return tuple(r for r in self.records if isinstance(r, EventRecord))
+
+    @property
+    def degraded_records(self) -> tuple[DegradedRecord, ...]:
+        return tuple(r for r in self.records if isinstance(r, DegradedRecord))
+
+    def metric_keys(self, stage: str | None = None) -> set[str]:
+        """Keys of the run's metrics, optionally only those recorded in ``stage``."""
+        return {m.key for m in self.metrics if stage is None or m.stage_name == stage}
+
+    def __str__(self) -> str:
+        return self.ref
+
+    def __repr__(self) -> str:
+        return f"ContextaRun({self.ref}, {self.status}, {len(self.records)} records)"
+
+
+class BaselineChoice(_Model):
+    """The run a candidate is compared against and why; ``run_ref`` None means there is none.
+
+    ``source`` is ``option`` (--contexta-baseline RUN), ``hook`` (pytest_contexta_select_baseline),
+    ``latest-deployment`` (the default rule) or ``none`` (a declared first deployment).
+    """
+
+    run_ref: str | None
+    reason: str
+    source: Literal["option", "hook", "latest-deployment", "none"] = "hook"
+
+    @property
+    def declared_none(self) -> bool:
+        return self.source == "none"

@@ -1,0 +1,152 @@
+"""Command-line options, environment variables and ini keys, resolved once with where each value came from."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+BASELINE_LATEST = "latest-deployment"
+BASELINE_NONE = "none"
+DEFAULT_WORKSPACE = ".contexta"
+DEFAULT_LOCK_TIMEOUT = 10.0
+
+_HELP = {
+    "workspace": "Contexta workspace folder, the one holding metadata/ and records/ (default: .contexta).",
+    "candidate": "Run to gate: run:<project>.<run-name> or a unique run name. Repeat to gate several runs; "
+                 "every check then runs once per candidate. Without it the plugin stays dormant.",
+    "baseline": "What candidates are compared against: a run, 'latest-deployment' (the run behind the "
+                "project's most recent completed deployment; default) or 'none' (a first deployment: "
+                "regression checks are skipped).",
+    "report": "Write the gate verdict as JSON to this file (schema: python -m pytest_contexta.report --schema).",
+    "markdown": "Append a markdown verdict table to this file (also written to $GITHUB_STEP_SUMMARY when set).",
+    "lock_timeout": "Seconds to wait while another process holds the ledger locked before failing (default: 10).",
+    "lower_is_better": "Metric name patterns (fnmatch) whose lower values are better, one per line.",
+    "higher_is_better": "Metric name patterns (fnmatch) whose higher values are better, one per line; "
+                        "they win over the built-in lower-is-better names.",
+}
+_ENV = {
+    "workspace": "CONTEXTA_WORKSPACE",
+    "candidate": "CONTEXTA_CANDIDATE",
+    "baseline": "CONTEXTA_BASELINE",
+    "report": "CONTEXTA_REPORT",
+    "markdown": "CONTEXTA_MARKDOWN",
+    "lock_timeout": "CONTEXTA_LOCK_TIMEOUT",
+}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the ``contexta`` option group and its ini twins."""
+    group = parser.getgroup("contexta", "deployment gates on Contexta runs")
+    group.addoption("--contexta-workspace", dest="contexta_workspace", metavar="PATH", help=_HELP["workspace"])
+    group.addoption("--contexta-candidate", dest="contexta_candidate", metavar="RUN", action="append",
+                    help=_HELP["candidate"])
+    group.addoption("--contexta-baseline", dest="contexta_baseline", metavar="RUN|latest-deployment|none",
+                    help=_HELP["baseline"])
+    group.addoption("--contexta-report", dest="contexta_report", metavar="PATH", help=_HELP["report"])
+    group.addoption("--contexta-markdown", dest="contexta_markdown", metavar="PATH", help=_HELP["markdown"])
+    group.addoption("--contexta-lock-timeout", dest="contexta_lock_timeout", metavar="SECONDS",
+                    help=_HELP["lock_timeout"])
+    for name in ("workspace", "baseline", "report", "markdown", "lock_timeout"):
+        parser.addini(f"contexta_{name}", _HELP[name])
+    parser.addini("contexta_candidate", _HELP["candidate"], type="linelist")
+    parser.addini("contexta_lower_is_better", _HELP["lower_is_better"], type="linelist")
+    parser.addini("contexta_higher_is_better", _HELP["higher_is_better"], type="linelist")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A resolved value and where it came from (``command line``, ``env VAR``, ``ini …``, ``default``)."""
+
+    value: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the plugin was told, resolved command line > environment > ini > default."""
+
+    workspace: Path
+    candidates: tuple[str, ...]
+    baseline: str
+    report: Path | None
+    markdown: Path | None
+    lock_timeout: float
+    lower_is_better: tuple[str, ...]
+    higher_is_better: tuple[str, ...]
+    sources: dict[str, Setting] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.candidates)
+
+    def header_lines(self) -> list[str]:
+        return [f"contexta {name}: {setting.value} (from {setting.source})"
+                for name, setting in self.sources.items() if setting.value is not None]
+
+
+def _lookup(config: pytest.Config, name: str) -> Setting:
+    command_line = config.getoption(f"contexta_{name}")
+    if command_line:
+        return Setting(",".join(command_line) if isinstance(command_line, list) else command_line, "command line")
+    environment = os.environ.get(_ENV[name], "").strip()
+    if environment:
+        return Setting(environment, f"env {_ENV[name]}")
+    ini = config.getini(f"contexta_{name}")
+    if ini:
+        return Setting(",".join(ini) if isinstance(ini, list) else str(ini), f"ini contexta_{name}")
+    return Setting(None, "default")
+
+
+def _path(config: pytest.Config, setting: Setting) -> Path | None:
+    if setting.value is None:
+        return None
+    base = config.invocation_params.dir
+    if setting.source.startswith("ini") and config.inipath is not None:
+        base = config.inipath.parent
+    return (base / setting.value).resolve()
+
+
+def _split_candidates(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    return tuple(part.strip() for part in text.replace("\n", ",").split(",") if part.strip())
+
+
+def _lock_timeout(setting: Setting) -> float:
+    if setting.value is None:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        seconds = float(setting.value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise pytest.UsageError(
+            f"contexta lock timeout {setting.value!r} (from {setting.source}) must be a number of seconds >= 0"
+        )
+    return seconds
+
+
+def resolve_settings(config: pytest.Config) -> Settings:
+    """Read every ``contexta`` setting; bad values raise :class:`pytest.UsageError`."""
+    sources = {name: _lookup(config, name) for name in _ENV}
+    if sources["workspace"].value is None:
+        sources["workspace"] = Setting(DEFAULT_WORKSPACE, "default")
+    if sources["baseline"].value is None:
+        sources["baseline"] = Setting(BASELINE_LATEST, "default")
+    workspace = _path(config, sources["workspace"])
+    assert workspace is not None, "the workspace always has a default"
+    return Settings(
+        workspace=workspace,
+        candidates=_split_candidates(sources["candidate"].value),
+        baseline=sources["baseline"].value or BASELINE_LATEST,
+        report=_path(config, sources["report"]),
+        markdown=_path(config, sources["markdown"]),
+        lock_timeout=_lock_timeout(sources["lock_timeout"]),
+        lower_is_better=tuple(config.getini("contexta_lower_is_better")),
+        higher_is_better=tuple(config.getini("contexta_higher_is_better")),
+        sources=sources,
+    )

@@ -1,0 +1,108 @@
+"""The machine-readable verdict: a versioned pydantic model written as JSON once per session.
+
+``python -m pytest_contexta.report --schema`` prints its JSON Schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .checks import CheckKind
+
+REPORT_SCHEMA_VERSION = 1
+Outcome = Literal["passed", "failed", "error", "skipped"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReportDiagnostic(_Strict):
+    """A diagnostic of a candidate run; ``contexta_severity`` is Contexta's own view (None: Contexta has none)."""
+
+    code: str
+    severity: Literal["info", "warning", "error"]
+    subject_ref: str | None
+    summary: str
+    contexta_severity: Literal["info", "warning", "error"] | None
+    source: str
+
+
+class ReportCheck(_Strict):
+    """One verdict of a gate check: a test's outcome and, when it used a helper, the numbers."""
+
+    nodeid: str
+    outcome: Outcome
+    kind: CheckKind
+    detail: str
+    metric: str | None = None
+    stage: str | None = None
+    candidate_value: float | None = None
+    baseline_value: float | None = None
+    baseline_ref: str | None = None
+    change_abs: float | None = None
+    change_rel: float | None = None
+    limit: str | None = None
+    direction: str | None = None
+
+
+class ReportBaseline(_Strict):
+    """The baseline of a candidate and why it was chosen; ``run_ref`` None when there is none."""
+
+    run_ref: str | None
+    reason: str
+    source: Literal["option", "hook", "latest-deployment", "none"]
+
+
+class CandidateReport(_Strict):
+    """The verdict on one candidate run."""
+
+    run_ref: str
+    verdict: Literal["pass", "fail"]
+    reasons: list[str]
+    baseline: ReportBaseline | None
+    diagnostics: list[ReportDiagnostic]
+    checks: list[ReportCheck]
+
+
+class GateReport(_Strict):
+    """Everything a deploy script needs: ``verdict`` is ``pass`` only when every candidate passed."""
+
+    schema_version: Literal[1] = REPORT_SCHEMA_VERSION
+    verdict: Literal["pass", "fail"]
+    exit_status: int
+    workspace: str
+    created_at: str
+    error: str | None = None
+    notes: list[str] = []
+    candidates: list[CandidateReport]
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pytest_contexta.report",
+                                     description="The pytest-contexta JSON report format.")
+    parser.add_argument("--schema", action="store_true", help="print the report's JSON Schema")
+    parser.add_argument("--validate", metavar="FILE", help="check that FILE is a valid report")
+    arguments = parser.parse_args(argv)
+    if arguments.validate:
+        report = GateReport.model_validate_json(Path(arguments.validate).read_text(encoding="utf-8"))
+        print(f"{arguments.validate}: valid report, verdict {report.verdict}")
+        return 0
+    if arguments.schema:
+        print(json.dumps(GateReport.model_json_schema(), indent=2))
+        return 0
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,366 @@
+"""Read one run's records from Contexta's JSONL segments without decoding the rest of the workspace.
+
+``records/indexes/run_ref/run__<project>.<run>.jsonl`` lists the run's records as
+``{"sequence", "segment_id", "offset"}``. Segment lines carry the same global ``sequence`` as their
+last key and are appended in sequence order, so each record is found by a binary search over byte
+positions (a few small reads, whatever the segment size) and verified against the index entry.
+
+The index is trusted only when it is complete and consistent:
+
+* *missing*: no ``indexes/run_ref`` or ``indexes/record_type`` folder, or an unreadable index
+  line: every segment is scanned instead;
+* *behind*: Contexta appends the segment line first and the index entries after it, so a crash
+  in between leaves the newest records unindexed. The newest indexed sequence (last lines of
+  ``indexes/record_type/*.jsonl``) is compared with the segment's tail, and newer tail lines are
+  read directly;
+* *stale*: an entry whose sequence is not found, or whose line belongs to another run (a
+  hand-edited segment, a re-created manifest that reused sequences): every segment is scanned.
+
+Each fallback is reported as a note on the run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple
+
+from pydantic import ValidationError
+
+from .models import (
+    DamagedLine,
+    DegradedRecord,
+    EventRecord,
+    MetricRecord,
+    Record,
+    RecordLocation,
+    SpanRecord,
+)
+from .refs import RunRef
+
+_SEQUENCE_AT_END = re.compile(rb'"sequence":(\d+)\}\s*$')
+_RUN_REF = re.compile(rb'"run_ref":"(run:[a-z0-9.-]+)"')
+_RECORD_REF = re.compile(rb'"record_ref":"record:([a-z0-9-]+)\.([a-z0-9-]+)\.')
+_RECORD_TYPE = re.compile(rb'"record_type":"([a-z_]+)"')
+_METRIC_KEY = re.compile(rb'"metric_key":"([a-z0-9.-]+)"')
+_TAIL_BLOCK = 64 * 1024
+_MAX_TAIL = 8 * 1024 * 1024
+_RECORD_CLASSES: dict[str, type[Any]] = {
+    "metric": MetricRecord, "event": EventRecord, "degraded": DegradedRecord, "span": SpanRecord,
+}
+
+
+class RunRecords(NamedTuple):
+    """What the reader found for one run."""
+
+    records: list[Record]
+    damaged: list[DamagedLine]
+    notes: list[str]
+
+
+class _IndexEntry(NamedTuple):
+    segment_id: int
+    sequence: int
+    offset: int
+
+
+class _StaleIndex(Exception):
+    """The run_ref index cannot be trusted for this run; the message says why."""
+
+
+def segment_name(segment_id: int) -> str:
+    return f"segment-{segment_id:06d}.jsonl"
+
+
+def _sequence_of(line: bytes) -> int | None:
+    match = _SEQUENCE_AT_END.search(line)
+    return int(match.group(1)) if match else None
+
+
+def _attribute(line: bytes) -> tuple[str | None, str | None, str | None]:
+    """Best guess of (run_ref, record_type, metric key) for a line that is not a valid record."""
+    run = _RUN_REF.search(line)
+    record = _RECORD_REF.search(line)
+    run_ref = run.group(1).decode() if run else (
+        f"run:{record.group(1).decode()}.{record.group(2).decode()}" if record else None
+    )
+    record_type = _RECORD_TYPE.search(line)
+    key = _METRIC_KEY.search(line)
+    return (
+        run_ref,
+        record_type.group(1).decode() if record_type else None,
+        key.group(1).decode() if key else None,
+    )
+
+
+def parse_line(line: bytes, location: RecordLocation) -> Record | DamagedLine:
+    """Turn one segment line into a record, or a :class:`DamagedLine` that says what is wrong with it."""
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return _damaged(line, location, "not valid JSON (truncated or corrupted line)")
+    try:
+        envelope, payload = document["record"]["envelope"], document["record"]["payload"]
+        record_type = envelope["record_type"]
+        record_class = _RECORD_CLASSES.get(record_type)
+        if record_class is None:
+            return _damaged(line, location, f"unknown record_type {record_type!r}")
+        return record_class(**_common_fields(document, envelope, payload, location), **_payload_fields(record_type, payload))
+    except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        return _damaged(line, location, f"not a valid Contexta record ({_short_reason(exc)})")
+
+
+def _damaged(line: bytes, location: RecordLocation, reason: str) -> DamagedLine:
+    run_ref, record_type, key = _attribute(line)
+    return DamagedLine(location=location, reason=reason, run_ref=run_ref, record_type=record_type, key=key)
+
+
+def _short_reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        return f"{where}: {error['msg']}"
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    return str(exc).splitlines()[0]
+
+
+def _common_fields(document: dict[str, Any], envelope: dict[str, Any], payload: dict[str, Any],
+                   location: RecordLocation) -> dict[str, Any]:
+    return {
+        "ref": envelope["record_ref"],
+        "run_ref": envelope["run_ref"],
+        "sequence": document["sequence"],
+        "observed_at": envelope["observed_at"],
+        "recorded_at": envelope["recorded_at"],
+        "producer_ref": envelope["producer_ref"],
+        "stage_ref": envelope.get("stage_execution_ref"),
+        "batch_ref": envelope.get("batch_execution_ref"),
+        "sample_ref": envelope.get("sample_observation_ref"),
+        "deployment_ref": envelope.get("deployment_execution_ref"),
+        "completeness_marker": envelope.get("completeness_marker", "complete"),
+        "degradation_marker": envelope.get("degradation_marker", "none"),
+        "payload": payload,
+        "location": location,
+    }
+
+
+def _payload_fields(record_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    if record_type == "metric":
+        value = payload["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"metric value {value!r} is not a number")
+        return {"key": payload["metric_key"], "value": value, "value_type": payload["value_type"],
+                "unit": payload.get("unit"), "aggregation_scope": payload.get("aggregation_scope", "step"),
+                "slice_ref": payload.get("slice_ref"), "tags": payload.get("tags", {})}
+    if record_type == "event":
+        return {"key": payload["event_key"], "level": payload["level"], "message": payload["message"],
+                "attributes": payload.get("attributes", {})}
+    if record_type == "degraded":
+        return {"key": payload["issue_key"], "category": payload["category"], "severity": payload["severity"],
+                "summary": payload["summary"], "attributes": payload.get("attributes", {})}
+    return {"key": payload["span_name"], "status": payload["status"]}
+
+
+class _Segment:
+    """One open segment file, searched by sequence."""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self._handle = handle
+        self._size = size
+        self._next_start = 0
+
+    def _line_from(self, position: int) -> tuple[int, bytes]:
+        """The first line starting at or after ``position`` whose sequence can be read (or EOF)."""
+        handle = self._handle
+        handle.seek(max(position - 1, 0))
+        if position > 0:
+            handle.readline()
+        while True:
+            start = handle.tell()
+            line = handle.readline()
+            if not line or _sequence_of(line) is not None:
+                return start, line
+
+    def find(self, sequence: int) -> tuple[int, bytes] | None:
+        """The byte position and text of the line holding ``sequence``, or None."""
+        start, line = self._line_from(self._next_start)
+        if line and _sequence_of(line) == sequence:
+            self._next_start = start + len(line)
+            return start, line
+        low, high = 0, self._size
+        while low < high:
+            middle = (low + high) // 2
+            _, probe = self._line_from(middle)
+            probe_sequence = _sequence_of(probe) if probe else None
+            if probe_sequence is None or probe_sequence >= sequence:
+                high = middle
+            else:
+                low = middle + 1
+        start, line = self._line_from(low)
+        if not line or _sequence_of(line) != sequence:
+            return None
+        self._next_start = start + len(line)
+        return start, line
+
+
+class RecordReader:
+    """Reads the records of single runs from ``<workspace>/records``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def _segments_dir(self) -> Path:
+        return self.root / "segments"
+
+    def read_run(self, run: RunRef) -> RunRecords:
+        """Every record of ``run`` in append order, damaged lines that belong to it, and reader notes."""
+        try:
+            entries = self._index_entries(run)
+            last_indexed = self._last_indexed_sequence()
+            return self._read_indexed(run, entries, last_indexed)
+        except _StaleIndex as stale:
+            records, damaged = self._scan(run)
+            return RunRecords(records, damaged, [f"{stale}; read every segment instead"])
+
+    def _index_entries(self, run: RunRef) -> list[_IndexEntry]:
+        family = self.root / "indexes" / "run_ref"
+        if not family.is_dir():
+            raise _StaleIndex("the run_ref index folder records/indexes/run_ref is missing")
+        path = family / f"run__{run.value}.jsonl"
+        if not path.exists():
+            return []
+        entries = []
+        for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+            try:
+                pointer = json.loads(line)
+                entries.append(_IndexEntry(int(pointer["segment_id"]), int(pointer["sequence"]), int(pointer["offset"])))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise _StaleIndex(f"records/indexes/run_ref/{path.name} line {number} is unreadable") from exc
+        return sorted(set(entries))
+
+    def _last_indexed_sequence(self) -> int:
+        family = self.root / "indexes" / "record_type"
+        if not family.is_dir():
+            raise _StaleIndex("the record_type index folder records/indexes/record_type is missing")
+        last = 0
+        for path in family.glob("*.jsonl"):
+            for line in reversed(_tail(path).splitlines()):
+                try:
+                    last = max(last, int(json.loads(line)["sequence"]))
+                    break
+                except (ValueError, KeyError, TypeError):
+                    continue
+        return last
+
+    def _read_indexed(self, run: RunRef, entries: list[_IndexEntry], last_indexed: int) -> RunRecords:
+        records: list[Record] = []
+        damaged: list[DamagedLine] = []
+        notes: list[str] = []
+        for segment_id in sorted({entry.segment_id for entry in entries}):
+            path = self._segments_dir / segment_name(segment_id)
+            if not path.is_file():
+                raise _StaleIndex(f"the run_ref index points at missing records/segments/{path.name}")
+            with path.open("rb") as handle:
+                segment = _Segment(handle, path.stat().st_size)
+                for entry in (e for e in entries if e.segment_id == segment_id):
+                    found = segment.find(entry.sequence)
+                    if found is None:
+                        raise _StaleIndex(f"the run_ref index names sequence {entry.sequence}, "
+                                          f"which records/segments/{path.name} does not hold")
+                    start, line = found
+                    location = RecordLocation(segment=path.name, line=entry.offset, byte_offset=start)
+                    item = parse_line(line, location)
+                    owner = item.run_ref if item.run_ref is not None else run.text
+                    if owner != run.text:
+                        raise _StaleIndex(f"the run_ref index points at {location}, which belongs to {owner}")
+                    _collect(item, records, damaged)
+        tail = list(self._unindexed_tail(last_indexed))
+        mine = 0
+        for location, line in tail:
+            item = parse_line(line, location)
+            if item.run_ref in (run.text, None):
+                mine += 1
+                _collect(item, records, damaged)
+        if tail:
+            notes.append(f"{len(tail)} record line(s) after sequence {last_indexed} are not indexed yet "
+                         f"(interrupted write?); read them from the segment tail, {mine} for this run")
+        records.sort(key=lambda record: (record.location.segment, record.sequence))
+        return RunRecords(_unique(records), damaged, notes)
+
+    def _unindexed_tail(self, last_indexed: int) -> Iterator[tuple[RecordLocation, bytes]]:
+        """Lines at the end of the newest segment whose sequence is above ``last_indexed``."""
+        segments = sorted(self._segments_dir.glob("segment-*.jsonl"))
+        if not segments:
+            return
+        path = segments[-1]
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            block = _TAIL_BLOCK
+            while True:
+                start = max(size - block, 0)
+                handle.seek(start)
+                lines = handle.read(size - start).splitlines(keepends=True)
+                if start > 0:
+                    start += len(lines[0])
+                    lines = lines[1:]
+                stop = next((i for i in range(len(lines) - 1, -1, -1)
+                             if (s := _sequence_of(lines[i])) is not None and s <= last_indexed), None)
+                if stop is not None or start == 0:
+                    break
+                if block >= _MAX_TAIL:
+                    raise _StaleIndex(f"the index is more than {_MAX_TAIL // 2**20} MiB behind {path.name}")
+                block *= 4
+            first = 0 if stop is None else stop + 1
+            offset = start + sum(len(line) for line in lines[:first])
+            for line in lines[first:]:
+                if line.strip():
+                    yield RecordLocation(segment=path.name, byte_offset=offset), line
+                offset += len(line)
+
+    def _scan(self, run: RunRef) -> tuple[list[Record], list[DamagedLine]]:
+        """Read every segment, decoding only the lines that mention the run or that cannot be attributed."""
+        records: list[Record] = []
+        damaged: list[DamagedLine] = []
+        needles = (f'"run_ref":"{run.text}"'.encode(), f'"record_ref":"record:{run.value}.'.encode())
+        for path in sorted(self._segments_dir.glob("segment-*.jsonl")):
+            with path.open("rb") as handle:
+                offset = 0
+                for number, line in enumerate(handle, start=1):
+                    mine = needles[0] in line or needles[1] in line
+                    if mine or (line.strip() and b'"run_ref":"' not in line):
+                        location = RecordLocation(segment=path.name, line=number, byte_offset=offset)
+                        item = parse_line(line, location)
+                        if item.run_ref in (run.text, None):
+                            _collect(item, records, damaged)
+                    offset += len(line)
+        return _unique(records), damaged
+
+
+def _collect(item: Record | DamagedLine, records: list[Record], damaged: list[DamagedLine]) -> None:
+    if isinstance(item, DamagedLine):
+        damaged.append(item)
+    else:
+        records.append(item)
+
+
+def _unique(records: list[Record]) -> list[Record]:
+    seen: set[tuple[str, int]] = set()
+    unique = []
+    for record in records:
+        key = (record.location.segment, record.sequence)
+        if key not in seen:
+            seen.add(key)
+            unique.append(record)
+    return unique
+
+
+def _tail(path: Path, size: int = 4096) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        length = handle.tell()
+        handle.seek(max(length - size, 0))
+        return handle.read()

@@ -1,0 +1,14 @@
+"""Keys of the plugin's state in ``config.stash`` (kept free of heavy imports)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from .gate import GateSession
+    from .options import Settings
+
+SETTINGS_KEY = pytest.StashKey["Settings"]()
+GATE_KEY = pytest.StashKey["GateSession"]()

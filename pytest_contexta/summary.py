@@ -1,0 +1,90 @@
+"""Render the verdict for people: the terminal table and the markdown summary (pure functions)."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from .report import CandidateReport, GateReport, ReportCheck
+
+_RESULT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
+_HEADERS = ["check", "result", "metric", "candidate", "baseline", "change", "limit", "direction / detail"]
+_DETAIL_WIDTH = 100
+
+
+def _short_name(nodeid: str, candidate: str) -> str:
+    name = nodeid.split("::", 1)[-1]
+    for text, replacement in ((f"[{candidate}]", ""), (f"{candidate}-", ""), (f"-{candidate}", "")):
+        name = name.replace(text, replacement)
+    return name
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.6g}"
+
+
+def _change(check: ReportCheck) -> str:
+    if check.change_abs is None:
+        return ""
+    relative = "" if check.change_rel is None else f" ({check.change_rel:+.2%})"
+    return f"{check.change_abs:+.4g}{relative}"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _DETAIL_WIDTH else text[: _DETAIL_WIDTH - 1] + "…"
+
+
+def _rows(candidate: CandidateReport) -> list[list[str]]:
+    rows = []
+    for check in candidate.checks:
+        metric = check.metric or ""
+        if check.metric and check.stage:
+            metric += f" @{check.stage}"
+        numeric = check.kind == "regression" and check.change_abs is not None
+        detail = check.direction if numeric else check.detail
+        rows.append([_short_name(check.nodeid, candidate.run_ref), _RESULT[check.outcome], metric,
+                     _number(check.candidate_value), _number(check.baseline_value), _change(check),
+                     check.limit or "", _clip(detail or "")])
+    return rows
+
+
+def _baseline_line(candidate: CandidateReport) -> str:
+    if candidate.baseline is None:
+        return "baseline:  (not decided)"
+    return f"baseline:  {candidate.baseline.run_ref or 'none'} — {candidate.baseline.reason}"
+
+
+def _verdict_line(candidate: CandidateReport) -> str:
+    if candidate.verdict == "pass":
+        return f"GATE PASSED for {candidate.run_ref}"
+    return f"GATE FAILED for {candidate.run_ref}: {'; '.join(candidate.reasons)}"
+
+
+def terminal_lines(report: GateReport) -> list[str]:
+    """The verdict block printed at the end of the session, one block per candidate."""
+    lines: list[str] = []
+    for candidate in report.candidates:
+        errors = [d for d in candidate.diagnostics if d.severity == "error"]
+        lines += [f"candidate: {candidate.run_ref}", _baseline_line(candidate)]
+        if errors:
+            lines.append("errors:    " + "; ".join(f"{d.code} ({d.summary})" for d in errors))
+        if candidate.checks:
+            lines += tabulate(_rows(candidate), headers=_HEADERS, tablefmt="simple").splitlines()
+        lines += [_verdict_line(candidate), ""]
+    lines += [f"note: {note}" for note in report.notes]
+    return lines
+
+
+def markdown_table(report: GateReport) -> str:
+    """A compact markdown verdict (for $GITHUB_STEP_SUMMARY or a merge-request comment)."""
+    icon = {"pass": "✅", "fail": "❌"}
+    parts = [f"## Contexta deployment gate: {icon[report.verdict]} {report.verdict}\n"]
+    if report.error:
+        parts.append(f"The gate could not start: {report.error}\n")
+    for candidate in report.candidates:
+        parts.append(f"### {icon[candidate.verdict]} `{candidate.run_ref}`\n")
+        parts.append(_baseline_line(candidate).replace("baseline:  ", "**Baseline:** ") + "\n")
+        if candidate.reasons:
+            parts.append("**Why it failed:** " + "; ".join(candidate.reasons) + "\n")
+        if candidate.checks:
+            parts.append(tabulate(_rows(candidate), headers=_HEADERS, tablefmt="github") + "\n")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,146 @@
+"""A Contexta workspace opened read-only: resolve run refs and load single runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .diagnostics import builtin_diagnostics
+from .errors import RunLookupError, WorkspaceError
+from .ledger import Ledger
+from .models import ContextaRun, Deployment, Run, parse_time
+from .refs import RefError, RunRef, is_component, looks_like_ref, parse_run_ref
+from .segments import RecordReader
+
+LEDGER = Path("metadata") / "ledger.db"
+MANIFEST = Path("records") / "manifest.json"
+SUPPORTED_LAYOUT = {"layout_mode": "jsonl_segments", "layout_version": "1"}
+_FIX_PATH = "pass the folder that holds metadata/ and records/ with --contexta-workspace (or CONTEXTA_WORKSPACE)"
+
+
+def _looks_like_workspace(path: Path) -> bool:
+    return (path / LEDGER).is_file() and (path / MANIFEST).is_file()
+
+
+def check_layout(root: Path) -> None:
+    """Raise :class:`WorkspaceError` unless ``root`` is a Contexta workspace this plugin can read."""
+    if not root.exists():
+        raise WorkspaceError(f"workspace {root} does not exist: {_FIX_PATH}")
+    if not root.is_dir():
+        raise WorkspaceError(f"workspace {root} is a file, not a folder: {_FIX_PATH}")
+    missing = [str(part) for part in (LEDGER, MANIFEST) if not (root / part).is_file()]
+    if len(missing) == 2:
+        nested = sorted(str(child) for child in root.iterdir() if child.is_dir() and _looks_like_workspace(child))
+        if nested:
+            raise WorkspaceError(
+                f"{root} is not a Contexta workspace, but it holds workspaces one level down "
+                f"({', '.join(nested)}): pass one of them with --contexta-workspace"
+            )
+        raise WorkspaceError(f"{root} is not a Contexta workspace (no {LEDGER} and no {MANIFEST}): {_FIX_PATH}")
+    if missing:
+        raise WorkspaceError(f"workspace {root} is incomplete: {missing[0]} is missing. Was it copied only in part?")
+    try:
+        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        layout = {key: str(manifest[key]) for key in SUPPORTED_LAYOUT}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WorkspaceError(f"{root / MANIFEST} is not a readable Contexta record manifest") from exc
+    if layout != SUPPORTED_LAYOUT:
+        raise WorkspaceError(
+            f"{root / MANIFEST} declares layout {layout['layout_mode']!r} version {layout['layout_version']!r}; "
+            f"pytest-contexta reads 'jsonl_segments' version '1' (Contexta 1.x): upgrade pytest-contexta"
+        )
+
+
+class Workspace:
+    """A Contexta workspace, read without creating, changing or locking anything in it."""
+
+    def __init__(self, root: str | Path, *, lock_timeout: float = 10.0) -> None:
+        self.root = Path(root)
+        check_layout(self.root)
+        self._ledger = Ledger(self.root / LEDGER, lock_timeout=lock_timeout)
+        self._records = RecordReader(self.root / "records")
+
+    def close(self) -> None:
+        self._ledger.close()
+
+    def resolve_run(self, text: str) -> RunRef:
+        """The canonical ref of a run given as ``run:<project>.<name>`` or as a unique bare name."""
+        text = text.strip() if isinstance(text, str) else text
+        if not isinstance(text, str) or not text:
+            raise RunLookupError("the run is empty: give run:<project>.<run-name> or a unique run name")
+        if looks_like_ref(text):
+            try:
+                ref = parse_run_ref(text)
+            except RefError as exc:
+                raise RunLookupError(f"invalid run ref: {exc}") from exc
+            if self._ledger.run(ref.text) is None:
+                raise RunLookupError(f"run {ref.text} is not in workspace {self.root}{self._near(ref)}")
+            return ref
+        if not is_component(text):
+            hint = f" (did you mean run:{text}?)" if text.count(".") == 1 else ""
+            raise RunLookupError(
+                f"{text!r} is neither a run ref nor a run name{hint}: give run:<project>.<run-name>"
+            )
+        matches = self._ledger.run_refs_named(text)
+        if not matches:
+            raise RunLookupError(f"no run named {text!r} in workspace {self.root}")
+        if len(matches) > 1:
+            raise RunLookupError(f"run name {text!r} is ambiguous in workspace {self.root}: "
+                                 f"{', '.join(matches)}; pass the full ref")
+        return parse_run_ref(matches[0])
+
+    def _near(self, ref: RunRef) -> str:
+        names = [run.ref for run in self._ledger.runs(ref.project_ref)]
+        if not names:
+            return f" (it has no project {ref.project!r})"
+        shown = ", ".join(names[-5:])
+        return f" (project {ref.project} has {len(names)} runs, latest: {shown})"
+
+    def load_run(self, run: str | RunRef) -> ContextaRun:
+        """Read one run: its ledger rows and its records, found through the run_ref index."""
+        ref = run if isinstance(run, RunRef) else self.resolve_run(run)
+        row = self._ledger.run(ref.text)
+        if row is None:
+            raise RunLookupError(f"run {ref.text} is not in workspace {self.root}")
+        found = self._records.read_run(ref)
+        loaded = ContextaRun(
+            run=row,
+            stages=tuple(self._ledger.stages(ref.text)),
+            batches=tuple(self._ledger.batches(ref.text)),
+            deployments=tuple(self._ledger.deployments(run_ref=ref.text)),
+            environments=tuple(self._ledger.environments(ref.text)),
+            records=tuple(found.records),
+            damaged=tuple(found.damaged),
+            reader_notes=tuple(found.notes),
+        )
+        return loaded.model_copy(update={"diagnostics": tuple(builtin_diagnostics(loaded))})
+
+    def list_runs(self, project: str | None = None) -> list[Run]:
+        """Runs of one project (by name) or of all, ordered by project, start time and ref."""
+        return self._ledger.runs(None if project is None else f"project:{project}")
+
+    def list_deployments(self, project: str | None = None) -> list[Deployment]:
+        """Deployments of one project (by name) or of all."""
+        return self._ledger.deployments(project_ref=None if project is None else f"project:{project}")
+
+    def latest_completed_deployment(self, project: str, *, exclude_run: str) -> tuple[Deployment | None, list[str]]:
+        """The newest completed deployment of ``project`` with a run other than ``exclude_run``.
+
+        Also returns why each newer deployment was passed over.
+        """
+        newest_first = sorted(self.list_deployments(project), key=_deployment_order, reverse=True)
+        passed_over = []
+        for deployment in newest_first:
+            if deployment.status != "completed":
+                passed_over.append(f"{deployment.name} ({deployment.status})")
+            elif deployment.run_ref is None:
+                passed_over.append(f"{deployment.name} (records no run)")
+            elif deployment.run_ref == exclude_run:
+                passed_over.append(f"{deployment.name} (deployed the candidate itself)")
+            else:
+                return deployment, passed_over
+        return None, passed_over
+
+
+def _deployment_order(deployment: Deployment) -> tuple[object, ...]:
+    return (parse_time(deployment.started_at), deployment.order_index or 0, deployment.ref)

@@ -1,0 +1,17 @@
+"""pytest-xdist glue, registered only when xdist is installed: hand workers the controller's decisions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .gate import WORKER_INPUT_KEY, GateSession
+
+
+class XdistGlue:
+    """Sends every worker the candidates and baselines decided once on the controller (JSON-safe)."""
+
+    def __init__(self, gate: GateSession) -> None:
+        self.gate = gate
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[WORKER_INPUT_KEY] = self.gate.worker_input()
