@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -133,8 +134,10 @@ def _connect(path: Path, lock_timeout: float) -> duckdb.DuckDBPyConnection:
 
 def _translate_open_error(path: Path, message: str) -> WorkspaceError:
     if "version number" in message or "storage version" in message.lower():
+        upgrade = ("upgrade it (pip install -U duckdb)" if sys.version_info >= (3, 11)
+                   else "duckdb 2 needs Python 3.11 or newer, so run the gate on Python 3.11+")
         return WorkspaceError(
             f"{path} was written by a newer DuckDB than the installed duckdb {duckdb.__version__}: "
-            f"upgrade it (pip install -U duckdb). DuckDB said: {message.splitlines()[0]}"
+            f"{upgrade}. DuckDB said: {message.splitlines()[0]}"
         )
     return WorkspaceError(f"{path} cannot be opened as a DuckDB ledger: {message.splitlines()[0]}")
