@@ -84,7 +84,9 @@ class Settings:
         return bool(self.candidates)
 
     def header_lines(self) -> list[str]:
-        return [f"contexta {name}: {setting.value} (from {setting.source})"
+        """One line per setting: its value (paths resolved) and where it came from."""
+        resolved = {"workspace": self.workspace, "report": self.report, "markdown": self.markdown}
+        return [f"contexta {name}: {resolved.get(name) or setting.value} (from {setting.source})"
                 for name, setting in self.sources.items() if setting.value is not None]
 
 
@@ -137,6 +139,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
         sources["workspace"] = Setting(DEFAULT_WORKSPACE, "default")
     if sources["baseline"].value is None:
         sources["baseline"] = Setting(BASELINE_LATEST, "default")
+    if sources["lock_timeout"].value is None:
+        sources["lock_timeout"] = Setting(f"{DEFAULT_LOCK_TIMEOUT:g}", "default")
     workspace = _path(config, sources["workspace"])
     assert workspace is not None, "the workspace always has a default"
     return Settings(
