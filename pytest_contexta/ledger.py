@@ -86,8 +86,9 @@ class Ledger:
         return [Stage(**_pick(row[0], _STAGE_FIELDS)) for row in rows]
 
     def batches(self, run_ref: str) -> list[Batch]:
+        """A run's batches in Contexta's order: grouped by stage ref, then order, start time and ref."""
         rows = self._rows("SELECT payload_json FROM batch_executions WHERE run_ref = ? "
-                          "ORDER BY order_index, started_at, ref", run_ref)
+                          "ORDER BY stage_ref, order_index, started_at, ref", run_ref)
         return [Batch(**_pick(row[0], _BATCH_FIELDS)) for row in rows]
 
     def deployments(self, *, run_ref: str | None = None, project_ref: str | None = None) -> list[Deployment]:
