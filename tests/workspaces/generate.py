@@ -4,6 +4,10 @@ Run with the Python that has contexta 1.0.0 installed::
 
     python tests/workspaces/generate.py          # rewrite tests/workspaces/<name>/ and references/<name>.json
     python tests/workspaces/generate.py --check  # regenerate in a temp dir; exit 1 if anything committed differs
+    python tests/workspaces/generate.py --check --out DIR  # the same, keeping the regenerated tree in DIR
+
+``--out DIR`` (an empty or absent folder) receives ``<name>/`` workspaces and ``references/``, the
+layout of ``tests/workspaces``: ``CONTEXTA_CONFORMANCE_DIR=DIR`` runs tests/test_conformance.py on it.
 
 Every workspace is written through Contexta's low-level stores with the ``ContextaWriter`` of
 ``example_gates/generate_workspace.py``; all timestamps are fixed. Workspaces:
@@ -12,7 +16,7 @@ Every workspace is written through Contexta's low-level stores with the ``Contex
     Projects ``shop-ranker`` and ``fraud-model``, both with a run ``baseline`` (ambiguous bare
     name). Completed, failed, open and cancelled runs, stages, batches and deployments; metric,
     event and degraded records (degraded severity warning and error, stage-level and run-level);
-    run-level metrics; duplicate metrics with mixed whole/fractional-second ``observed_at``; a
+    run-level metrics (one key also logged in a stage); duplicate metrics with mixed whole/fractional-second ``observed_at``; a
     ``partial_failure`` metric; a record on a stage ref that has no stage row; tags, units,
     ``slice_ref`` (including a sliced metric that shares its key with the overall one); stages
     with a NULL and a tied ``order_index``; environment snapshots; a wrong-stage run, a run with
@@ -286,6 +290,8 @@ def build_conformance(w: FixtureWriter) -> None:
         tags={"segment": "card_present"},
     )
     w.environment(run, "2025-03-12T09:00:00Z", packages)
+    # loss also at run level: compare_runs only sees train's 0.31, a lookup without a stage the run's 0.3.
+    w.metric(run, "loss", 0.3, "2025-03-12T11:00:00Z", scope="run")
 
 
 def build_latency(w: FixtureWriter) -> None:
@@ -618,14 +624,14 @@ def text_diff(expected: str, actual: str, label: str, limit: int = 40) -> list[s
     return lines[:limit] + ([f"... {len(lines) - limit} more diff lines"] if len(lines) > limit else [])
 
 
-def check(scratch: Path) -> list[str]:
-    """Regenerate under ``scratch`` and describe every difference from the committed tree."""
+def check(out: Path, scratch: Path) -> list[str]:
+    """Regenerate into ``out`` and describe every difference from the committed tree."""
     problems: list[str] = []
-    generate(scratch / "workspaces", scratch / "references", scratch / "read")
+    generate(out, out / "references", scratch / "read")
     for spec in WORKSPACES:
         name = f"{spec.name}.json"
         committed = REFERENCES / name
-        fresh = (scratch / "references" / name).read_text(encoding="utf-8")
+        fresh = (out / "references" / name).read_text(encoding="utf-8")
         if not committed.exists():
             problems.append(f"references/{name}: missing")
         elif committed.read_text(encoding="utf-8") != fresh:
@@ -634,7 +640,7 @@ def check(scratch: Path) -> list[str]:
         if not (HERE / spec.name).is_dir():
             problems.append(f"{spec.name}/: missing")
             continue
-        expected, actual = workspace_content(HERE / spec.name), workspace_content(scratch / "workspaces" / spec.name)
+        expected, actual = workspace_content(HERE / spec.name), workspace_content(out / spec.name)
         for relative in sorted(set(expected) | set(actual)):
             label = f"{spec.name}/{relative}"
             if relative not in actual:
@@ -654,14 +660,24 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="regenerate in a temporary directory and exit 1 if the committed files differ",
     )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write the workspaces and references/ into DIR (empty or absent) instead of tests/workspaces; "
+        "with --check, keep the regenerated tree there",
+    )
     args = parser.parse_args(argv)
+    if args.out is not None and args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+        parser.error(f"--out {args.out} must be an empty or absent folder (it is not, and would be overwritten)")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="contexta-workspaces-") as scratch:
         if not args.check:
-            generate(HERE, REFERENCES, Path(scratch))
-            print(f"Wrote {len(WORKSPACES)} workspaces and references in {time.monotonic() - started:.1f} s")
+            out = args.out or HERE
+            generate(out, out / "references", Path(scratch))
+            print(f"Wrote {len(WORKSPACES)} workspaces and references to {out} in {time.monotonic() - started:.1f} s")
             return 0
-        problems = check(Path(scratch))
+        problems = check(args.out or Path(scratch) / "generated", Path(scratch))
     if problems:
         print("\n".join(problems))
         print(
