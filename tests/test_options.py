@@ -167,8 +167,9 @@ def nested(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_ini_paths_resolve_relative_to_the_ini_file(pytester: pytest.Pytester, nested: Path) -> None:
     shutil.copytree(DEPLOYMENTS, pytester.path / "ws")
     result = pytester.runpytest(str(pytester.path), "--contexta-candidate=cand-b")
+    report = pytester.path / "reports" / "gate.json"
     result.stdout.fnmatch_lines([f"contexta workspace: {pytester.path / 'ws'} (from ini contexta_workspace)",
-                                 f"contexta report: {pytester.path / 'reports' / 'gate.json'} (from ini contexta_report)"])
+                                 f"contexta report: {report} (from ini contexta_report)"])
     assert result.ret == pytest.ExitCode.OK
     assert (pytester.path / "reports" / "gate.json").is_file()
     assert not (nested / "reports").exists()

@@ -1,0 +1,99 @@
+"""The shipped example gate (example_gates/) on every candidate of its workspace.
+
+Each candidate of the table in example_gates/generate_workspace.py must fail exactly through the
+checks of Contexta's case study 05 ("automated deployment gate") and nothing else.
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_GATES
+
+# Imported before any pytester run: in-process runs drop the modules first imported inside them;
+# importing duckdb a second time (pytest_contexta.gate imports it) aborts the process, and
+# importing hypothesis afresh (its plugin's terminal summary does) costs about a second per run.
+import hypothesis  # noqa: F401,E402
+import pytest_contexta.gate  # noqa: F401,E402
+
+METRICS = ("accuracy", "auc", "f1", "latency-p95-ms")
+NOT_EVALUATED = {f"test_metric_evaluated[{m}]" for m in METRICS} | {f"test_no_regression[{m}]" for m in METRICS}
+
+# candidate: (the checks that fail, a line of the failure output that says why)
+CASES = {
+    "candidate-v2-good": (set(), None),
+    "candidate-v3-no-eval": (NOT_EVALUATED, "*accuracy: the run has no stage 'evaluate'"),
+    "candidate-v4-regressed": (
+        {"test_no_regression[accuracy]", "test_no_regression[auc]", "test_no_regression[f1]"},
+        "*FAIL accuracy: 0.893 -> 0.841, change -0.052 (-5.82%), higher is better (default)*"),
+    "march-wrong-stage": (NOT_EVALUATED, "*accuracy: not recorded in stage 'evaluate'; found in train"),
+    "april-wrong-dataset": ({"test_no_error_diagnostics"}, "*degraded_record * data.dataset_version_mismatch*"),
+    "may-eval-skipped": (NOT_EVALUATED, "*accuracy: the run has no stage 'evaluate'"),
+    "candidate-v5-slower": (
+        {"test_no_regression[latency-p95-ms]"},
+        "*FAIL latency-p95-ms: 42 -> 55, change +13 (+30.95%), lower is better (built-in: name part 'latency')*"),
+    "candidate-v6-faster": (set(), None),
+    # Its own deployment failed: an error diagnostic, and it is never the baseline of anything.
+    "candidate-v0-canary": ({"test_no_error_diagnostics", "test_no_regression[latency-p95-ms]"},
+                            "*failed_deployment * deployment prod-v1-canary-retry failed*"),
+}
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of example_gates/ (gate, pytest.ini and its .contexta workspace), so runs leave no trace in it."""
+    target = tmp_path_factory.mktemp("example") / "example_gates"
+    shutil.copytree(EXAMPLE_GATES, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    return target
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CONTEXTA_WORKSPACE", "CONTEXTA_CANDIDATE", "CONTEXTA_BASELINE", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_every_candidate_of_the_workspace_is_covered(example: Path) -> None:
+    doc = ast.get_docstring(ast.parse((example / "generate_workspace.py").read_text(encoding="utf-8"))) or ""
+    rule = next(line for line in doc.splitlines() if line.startswith("===="))
+    rows = doc.split(rule)[2]  # before, header, rows, after
+    runs = {line.split()[0] for line in rows.splitlines() if line[:1].isalnum()}
+    assert runs - {"baseline-v0", "baseline-v1"} == set(CASES)
+
+
+@pytest.mark.parametrize("candidate", list(CASES))
+def test_example_gate(pytester: pytest.Pytester, example: Path, candidate: str) -> None:
+    failing, why = CASES[candidate]
+    ref = f"run:product-ranker.{candidate}"
+
+    result = pytester.runpytest(str(example), f"--contexta-candidate={candidate}", "-p", "no:cacheprovider")
+
+    reports = result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
+    failed = {r.nodeid.split("::")[1].replace(f"{ref}-", "").replace(f"[{ref}]", "") for r in reports if r.failed}
+    assert failed == failing
+    assert len({r.nodeid for r in reports}) == 9
+    assert result.ret == (pytest.ExitCode.TESTS_FAILED if failing else pytest.ExitCode.OK)
+    result.stdout.fnmatch_lines([
+        f"contexta workspace: {example / '.contexta'} (from ini contexta_workspace)",
+        f"contexta baseline of {ref}: run:product-ranker.baseline-v1 (deployed as prod-v1 *",
+    ])
+    verdict = f"GATE FAILED for {ref}: {len(failing)} of 9 gate checks did not pass" if failing else \
+        f"GATE PASSED for {ref}"
+    result.stdout.fnmatch_lines(["baseline:  run:product-ranker.baseline-v1 — *", verdict])
+    if why:
+        result.stdout.fnmatch_lines([why])
+
+
+def test_all_candidates_in_one_session(pytester: pytest.Pytester, example: Path) -> None:
+    """Gating several candidates at once gives each its own verdict, and the session fails if one does."""
+    result = pytester.runpytest(str(example), "--contexta-candidate=candidate-v2-good",
+                                "--contexta-candidate=candidate-v6-faster",
+                                "--contexta-candidate=candidate-v5-slower", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=26, failed=1)
+    result.stdout.fnmatch_lines(["GATE PASSED for run:product-ranker.candidate-v2-good",
+                                 "GATE PASSED for run:product-ranker.candidate-v6-faster",
+                                 "GATE FAILED for run:product-ranker.candidate-v5-slower: 1 of 9 *"])
