@@ -1,0 +1,105 @@
+"""JUnit XML: every gate check carries its numbers as <property> elements (through user_properties)."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+# In-process pytester runs unload the modules they import; re-imported, duckdb's C extension aborts the
+# process and the plugin's modules go stale. Importing the gate here keeps one copy of each.
+import pytest_contexta.gate  # noqa: F401
+from pytest_contexta.report import GateReport
+
+EXAMPLE_WORKSPACE = Path(__file__).resolve().parents[1] / "example_gates" / ".contexta"
+#: Installed plugins the inner runs do not need: hypothesis's costs each in-process run seconds of imports.
+UNNEEDED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:benchmark")
+GOOD = "run:product-ranker.candidate-v2-good"
+REGRESSED = "run:product-ranker.candidate-v4-regressed"
+PRODUCTION = "run:product-ranker.baseline-v1"
+
+GATE = """
+import pytest
+from pytest_contexta import assert_metric_threshold, assert_no_regression
+
+@pytest.mark.parametrize("metric", ["accuracy", "latency-p95-ms"])
+def test_regression(contexta_run, baseline_run, metric):
+    assert_no_regression(contexta_run, baseline_run, metric, stage="evaluate", max_drop=0.02)
+
+def test_threshold(contexta_run):
+    assert_metric_threshold(contexta_run, "auc", at_least=0.85, stage="evaluate")
+
+def test_named(contexta_run):
+    assert contexta_run.name.startswith("candidate-")
+"""
+
+
+def properties(xml: Path) -> dict[str, dict[str, str]]:
+    """The properties of each test case, by test name."""
+    found = {}
+    for case in ET.parse(xml).getroot().iter("testcase"):
+        found[case.get("name")] = {p.get("name"): p.get("value") for p in case.iter("property")}
+    return found
+
+
+@pytest.fixture
+def junit(pytester: pytest.Pytester) -> tuple[dict[str, dict[str, str]], GateReport]:
+    pytester.makepyfile(test_gate=GATE)
+    result = pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+                                f"--contexta-candidate={GOOD}", f"--contexta-candidate={REGRESSED}",
+                                "--junitxml=junit.xml", "--contexta-report=gate.json")
+    result.assert_outcomes(passed=7, failed=1)
+    report = GateReport.model_validate_json((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    return properties(pytester.path / "junit.xml"), report
+
+
+def test_regression_checks_carry_candidate_and_baseline_values(junit) -> None:
+    cases, _ = junit
+    accuracy = dict(cases[f"test_regression[{REGRESSED}-accuracy]"])
+    assert math.isclose(float(accuracy.pop("contexta.change_abs")), 0.841 - 0.893)
+    assert math.isclose(float(accuracy.pop("contexta.change_rel")), (0.841 - 0.893) / 0.893)
+    assert accuracy == {
+        "contexta.kind": "regression",
+        "contexta.run_ref": REGRESSED,
+        "contexta.passed": "False",
+        "contexta.detail": "accuracy: 0.893 -> 0.841, change -0.052 (-5.82%), higher is better (default); "
+                           "allowed: worse by at most 2.00%",
+        "contexta.metric": "accuracy",
+        "contexta.stage": "evaluate",
+        "contexta.candidate_value": "0.841",
+        "contexta.baseline_value": "0.893",
+        "contexta.baseline_ref": PRODUCTION,
+        "contexta.limit": "worse by at most 2.00%",
+        "contexta.direction": "higher is better (default)",
+    }
+    latency = cases[f"test_regression[{GOOD}-latency-p95-ms]"]
+    assert (latency["contexta.passed"], latency["contexta.candidate_value"], latency["contexta.baseline_value"],
+            latency["contexta.change_abs"]) == ("True", "41.0", "42.0", "-1.0")
+    assert latency["contexta.direction"] == "lower is better (built-in: name part 'latency')"
+
+
+def test_property_numbers_match_the_report(junit) -> None:
+    cases, report = junit
+    compared = 0
+    for candidate in report.candidates:
+        for check in candidate.checks:
+            if check.kind != "regression":
+                continue
+            numbers = cases[check.nodeid.split("::")[-1]]
+            assert float(numbers["contexta.candidate_value"]) == check.candidate_value
+            assert float(numbers["contexta.baseline_value"]) == check.baseline_value
+            assert float(numbers["contexta.change_abs"]) == check.change_abs
+            assert float(numbers["contexta.change_rel"]) == check.change_rel
+            compared += 1
+    assert compared == 4
+
+
+def test_threshold_checks_carry_their_limit_and_custom_tests_carry_none(junit) -> None:
+    cases, _ = junit
+    threshold = cases[f"test_threshold[{GOOD}]"]
+    assert (threshold["contexta.kind"], threshold["contexta.candidate_value"], threshold["contexta.limit"]) == (
+        "threshold", "0.933", ">= 0.85")
+    assert "contexta.baseline_value" not in threshold
+    assert cases[f"test_named[{GOOD}]"] == {}

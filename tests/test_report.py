@@ -1,0 +1,221 @@
+"""The JSON verdict (--contexta-report): its schema, and that it is written whatever the session's end."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+# In-process pytester runs unload the modules they import; re-imported, duckdb's C extension aborts the
+# process and the plugin's modules go stale. Importing the gate here keeps one copy of each.
+import pytest_contexta.gate  # noqa: F401
+from pytest_contexta.report import GateReport, ReportBaseline, main
+
+EXAMPLE_WORKSPACE = Path(__file__).resolve().parents[1] / "example_gates" / ".contexta"
+GOOD = "run:product-ranker.candidate-v2-good"
+REGRESSED = "run:product-ranker.candidate-v4-regressed"
+PRODUCTION = "run:product-ranker.baseline-v1"
+
+#: Installed plugins the inner runs do not need: hypothesis's costs each in-process run seconds of imports.
+UNNEEDED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:benchmark")
+GATE = """
+import pytest
+from pytest_contexta import assert_metrics_present, assert_no_error_diagnostics, assert_no_regression
+
+def test_diagnostics(contexta_run):
+    assert_no_error_diagnostics(contexta_run)
+
+def test_present(contexta_run):
+    assert_metrics_present(contexta_run, ["accuracy", "latency-p95-ms"], stage="evaluate")
+
+@pytest.mark.parametrize("metric", ["accuracy", "latency-p95-ms"])
+def test_regression(contexta_run, baseline_run, metric):
+    assert_no_regression(contexta_run, baseline_run, metric, stage="evaluate", max_drop=0.02)
+"""
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CONTEXTA_REPORT", "CONTEXTA_MARKDOWN", "CONTEXTA_BASELINE", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run_gate(pytester: pytest.Pytester, *candidates: str, args: tuple[str, ...] = ()) -> pytest.RunResult:
+    return pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+                              *(f"--contexta-candidate={c}" for c in candidates), *args)
+
+
+def read_report(path: Path) -> GateReport:
+    return GateReport.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def checks_of(report: GateReport, candidate: str) -> dict[str, list]:
+    (entry,) = [c for c in report.candidates if c.run_ref == candidate]
+    found: dict[str, list] = {}
+    for check in entry.checks:
+        found.setdefault(check.nodeid.split("::")[-1], []).append(check)
+    return found
+
+
+def test_report_of_a_passing_gate_has_every_field(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    result = run_gate(pytester, "candidate-v2-good", args=("--contexta-report=out/gate.json",))
+    result.assert_outcomes(passed=4)
+
+    report = read_report(pytester.path / "out" / "gate.json")
+    assert (report.schema_version, report.verdict, report.exit_status, report.error) == (1, "pass", 0, None)
+    assert report.workspace == str(EXAMPLE_WORKSPACE)
+    (candidate,) = report.candidates
+    assert (candidate.run_ref, candidate.verdict, candidate.reasons) == (GOOD, "pass", [])
+    assert candidate.baseline is not None
+    assert (candidate.baseline.run_ref, candidate.baseline.source) == (PRODUCTION, "latest-deployment")
+    assert "prod-v1" in candidate.baseline.reason and "prod-v1-canary-retry (failed)" in candidate.baseline.reason
+    assert [(d.code, d.severity, d.subject_ref) for d in candidate.diagnostics] == [
+        ("missing_expected_stage", "info", GOOD)]
+
+    checks = checks_of(report, GOOD)
+    assert list(checks) == [f"test_diagnostics[{GOOD}]", f"test_present[{GOOD}]",
+                            f"test_regression[{GOOD}-accuracy]", f"test_regression[{GOOD}-latency-p95-ms]"]
+    (diagnostics,) = checks[f"test_diagnostics[{GOOD}]"]
+    assert (diagnostics.kind, diagnostics.outcome) == ("diagnostics", "passed")
+    present = checks[f"test_present[{GOOD}]"]
+    assert [(c.kind, c.metric, c.stage, c.candidate_value) for c in present] == [
+        ("metrics_present", "accuracy", "evaluate", 0.901), ("metrics_present", "latency-p95-ms", "evaluate", 41.0)]
+    (accuracy,) = checks[f"test_regression[{GOOD}-accuracy]"]
+    assert accuracy.nodeid == f"test_gate.py::test_regression[{GOOD}-accuracy]"
+    assert (accuracy.kind, accuracy.outcome, accuracy.metric, accuracy.stage) == (
+        "regression", "passed", "accuracy", "evaluate")
+    assert (accuracy.candidate_value, accuracy.baseline_value, accuracy.baseline_ref) == (0.901, 0.893, PRODUCTION)
+    assert math.isclose(accuracy.change_abs, 0.008) and math.isclose(accuracy.change_rel, 0.008 / 0.893)
+    assert accuracy.limit == "worse by at most 2.00%" and accuracy.direction.startswith("higher is better")
+    (latency,) = checks[f"test_regression[{GOOD}-latency-p95-ms]"]
+    assert (latency.candidate_value, latency.baseline_value, latency.change_abs) == (41.0, 42.0, -1.0)
+    assert latency.direction.startswith("lower is better")
+
+
+def test_report_of_a_failing_gate_says_which_check_failed(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    result = run_gate(pytester, "candidate-v2-good", "candidate-v4-regressed", args=("--contexta-report=gate.json",))
+    result.assert_outcomes(passed=7, failed=1)
+
+    report = read_report(pytester.path / "gate.json")
+    assert (report.verdict, report.exit_status) == ("fail", int(pytest.ExitCode.TESTS_FAILED))
+    assert [(c.run_ref, c.verdict) for c in report.candidates] == [(GOOD, "pass"), (REGRESSED, "fail")]
+    assert report.candidates[1].reasons == ["1 of 4 gate checks did not pass"]
+    (accuracy,) = checks_of(report, REGRESSED)[f"test_regression[{REGRESSED}-accuracy]"]
+    assert (accuracy.outcome, accuracy.candidate_value, accuracy.baseline_value) == ("failed", 0.841, 0.893)
+    assert accuracy.change_rel is not None and accuracy.change_rel < -0.05
+
+
+def test_a_check_that_errors_is_reported_as_custom(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate="""
+        import pytest
+
+        @pytest.fixture
+        def model_card(contexta_run):
+            raise RuntimeError("model card service unreachable")
+
+        def test_card(model_card):
+            pass
+
+        def test_owner(contexta_run):
+            assert contexta_run.name.startswith("release-"), "runs must be named release-*"
+
+        def test_status(contexta_run):
+            assert contexta_run.status == "completed"
+    """)
+    result = run_gate(pytester, "candidate-v2-good", args=("--contexta-report=gate.json",))
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+
+    report = read_report(pytester.path / "gate.json")
+    assert report.verdict == "fail"
+    checks = checks_of(report, GOOD)
+    assert [(c.kind, c.outcome) for c in checks[f"test_card[{GOOD}]"]] == [("custom", "error")]
+    assert "model card service unreachable" in checks[f"test_card[{GOOD}]"][0].detail
+    assert [(c.kind, c.outcome) for c in checks[f"test_owner[{GOOD}]"]] == [("custom", "failed")]
+    assert "runs must be named release-*" in checks[f"test_owner[{GOOD}]"][0].detail
+    assert [(c.kind, c.outcome, c.detail) for c in checks[f"test_status[{GOOD}]"]] == [("custom", "passed", "passed")]
+    assert report.candidates[0].reasons == ["2 of 3 gate checks did not pass"]
+
+
+def test_a_usage_error_still_writes_a_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    result = run_gate(pytester, "no-such-run", args=("--contexta-report=gate.json",))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: contexta: no run named 'no-such-run' in workspace *"])
+
+    report = read_report(pytester.path / "gate.json")
+    assert (report.verdict, report.exit_status, report.candidates) == ("fail", int(pytest.ExitCode.USAGE_ERROR), [])
+    assert report.error is not None and "no run named 'no-such-run'" in report.error
+
+
+def test_baseline_none_says_why_there_is_none(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    result = run_gate(pytester, "candidate-v2-good",
+                      args=("--contexta-baseline=none", "--contexta-report=gate.json"))
+    result.assert_outcomes(passed=2, skipped=2)
+
+    (candidate,) = read_report(pytester.path / "gate.json").candidates
+    assert candidate.verdict == "pass"
+    assert candidate.baseline == ReportBaseline(
+        run_ref=None, source="none", reason="first deployment declared (--contexta-baseline=none, from command line)")
+    regression = checks_of(read_report(pytester.path / "gate.json"), GOOD)[f"test_regression[{GOOD}-accuracy]"]
+    assert [(c.kind, c.outcome) for c in regression] == [("custom", "skipped")]
+
+
+@pytest.mark.parametrize("how", ["env", "ini"])
+def test_report_path_from_env_or_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    if how == "env":
+        monkeypatch.setenv("CONTEXTA_REPORT", "from-env/gate.json")
+    else:
+        pytester.makeini("[pytest]\ncontexta_report = from-ini/gate.json\n")
+    run_gate(pytester, "candidate-v2-good").assert_outcomes(passed=4)
+    assert read_report(pytester.path / f"from-{how}" / "gate.json").verdict == "pass"
+
+
+def test_schema_round_trip_and_validation(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    run_gate(pytester, "candidate-v2-good", "candidate-v4-regressed", args=("--contexta-report=gate.json",))
+    written = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
+
+    report = GateReport.model_validate(written)
+    assert json.loads(report.model_dump_json()) == written
+    assert GateReport.model_validate_json(report.model_dump_json()) == report
+
+    capsys.readouterr()
+    assert main(["--schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(written, schema)
+    broken = {**written, "verdict": "maybe"}
+    with pytest.raises(jsonschema.ValidationError, match="'maybe' is not one of"):
+        jsonschema.validate(broken, schema)
+
+
+def test_validate_command(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    run_gate(pytester, "candidate-v4-regressed", args=("--contexta-report=gate.json",))
+    good = pytester.run(sys.executable, "-m", "pytest_contexta.report", "--validate", "gate.json")
+    assert good.ret == 0
+    good.stdout.fnmatch_lines(["gate.json: valid report, verdict fail"])
+
+    written = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    del written["candidates"][0]["baseline"]
+    broken = pytester.path / "broken.json"
+    broken.write_text(json.dumps(written), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--validate", str(broken)]) == 1
+    assert capsys.readouterr().err == (
+        f"{broken}: not a pytest-contexta report (schema version 1): candidates.0.baseline: Field required. "
+        f"Compare it with python -m pytest_contexta.report --schema\n")
+
+
+def test_validate_names_a_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.json"
+    assert main(["--validate", str(missing)]) == 1
+    assert capsys.readouterr().err == f"{missing}: cannot read the report: No such file or directory\n"
