@@ -1,0 +1,265 @@
+"""The three hooks a team implements in its conftest.py, and the shipped example of them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+# In-process pytester runs unload the modules they import; re-imported, duckdb's C extension aborts the
+# process and the plugin's modules go stale. Importing the gate here keeps one copy of each.
+import pytest_contexta.gate  # noqa: F401
+from pytest_contexta.report import GateReport
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_GATES = ROOT / "example_gates"
+EXAMPLE_WORKSPACE = EXAMPLE_GATES / ".contexta"
+DEPLOYMENTS_WORKSPACE = ROOT / "tests" / "workspaces" / "deployments"
+#: Installed plugins the inner runs do not need: hypothesis's costs each in-process run seconds of imports.
+UNNEEDED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:benchmark")
+GOOD = "run:product-ranker.candidate-v2-good"
+PRODUCTION = "run:product-ranker.baseline-v1"
+OLD_PRODUCTION = "run:product-ranker.baseline-v0"
+
+GATE = """
+from pytest_contexta import assert_no_error_diagnostics, assert_no_regression
+
+def test_diagnostics(contexta_run):
+    assert_no_error_diagnostics(contexta_run)
+
+def test_accuracy(contexta_run, baseline_run):
+    assert_no_regression(contexta_run, baseline_run, "accuracy", stage="evaluate", max_drop=0.05)
+"""
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CONTEXTA_REPORT", "CONTEXTA_MARKDOWN", "CONTEXTA_BASELINE", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run_gate(pytester: pytest.Pytester, conftest: str, *args: str, candidate: str = GOOD,
+             workspace: Path = EXAMPLE_WORKSPACE) -> tuple[pytest.RunResult, GateReport]:
+    pytester.makepyfile(test_gate=GATE)
+    pytester.makeconftest(conftest)
+    result = pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={workspace}",
+                                f"--contexta-candidate={candidate}", "--contexta-report=gate.json", *args)
+    report = GateReport.model_validate_json((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    return result, report
+
+
+def accuracy_check(report: GateReport):
+    (check,) = [c for c in report.candidates[0].checks if c.metric == "accuracy"]
+    return check
+
+
+# -- pytest_contexta_select_baseline -------------------------------------------------------------------
+
+
+def test_select_baseline_returning_a_run_name(pytester: pytest.Pytester) -> None:
+    result, report = run_gate(pytester, """
+        def pytest_contexta_select_baseline(config, candidate, workspace):
+            assert candidate.ref == "run:product-ranker.candidate-v2-good"
+            assert any(run.name == "baseline-v0" for run in workspace.list_runs("product-ranker"))
+            return "baseline-v0"
+    """)
+    result.assert_outcomes(passed=2)
+    baseline = report.candidates[0].baseline
+    assert (baseline.run_ref, baseline.source, baseline.reason) == (
+        OLD_PRODUCTION, "hook", "chosen by a pytest_contexta_select_baseline hook")
+    assert (accuracy_check(report).baseline_ref, accuracy_check(report).baseline_value) == (OLD_PRODUCTION, 0.871)
+    result.stdout.fnmatch_lines([f"contexta baseline of {GOOD}: {OLD_PRODUCTION} (chosen by a *hook)"])
+
+
+def test_select_baseline_returning_a_choice_with_its_reason(pytester: pytest.Pytester) -> None:
+    result, report = run_gate(pytester, """
+        from pytest_contexta import BaselineChoice
+
+        def pytest_contexta_select_baseline(candidate):
+            return BaselineChoice(run_ref="run:product-ranker.baseline-v0", reason="the model finance signed off")
+    """)
+    result.assert_outcomes(passed=2)
+    assert report.candidates[0].baseline.model_dump() == {
+        "run_ref": OLD_PRODUCTION, "reason": "the model finance signed off", "source": "hook"}
+    result.stdout.fnmatch_lines([f"baseline:  {OLD_PRODUCTION} — the model finance signed off"])
+
+
+def test_select_baseline_choosing_none_fails_the_checks_that_need_one(pytester: pytest.Pytester) -> None:
+    result, report = run_gate(pytester, """
+        from pytest_contexta import BaselineChoice
+
+        def pytest_contexta_select_baseline(candidate):
+            return BaselineChoice(run_ref=None, reason="nothing signed off yet")
+    """)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines([f"*contexta: no baseline for {GOOD}: nothing signed off yet"])
+    assert report.verdict == "fail"
+
+
+def test_select_baseline_returning_none_falls_through_to_the_default(pytester: pytest.Pytester) -> None:
+    result, report = run_gate(pytester, """
+        def pytest_contexta_select_baseline(config, candidate):
+            (config.rootpath / "asked.txt").write_text(candidate.ref)
+            return None
+    """)
+    result.assert_outcomes(passed=2)
+    assert (pytester.path / "asked.txt").read_text() == GOOD
+    baseline = report.candidates[0].baseline
+    assert (baseline.run_ref, baseline.source) == (PRODUCTION, "latest-deployment")
+
+
+@pytest.mark.parametrize(("answer", "message"), [
+    ("42", f"pytest_contexta_select_baseline returned 42 for {GOOD}: return a BaselineChoice, a run ref, or None *"),
+    ("'no-such-run'", (f"pytest_contexta_select_baseline chose 'no-such-run' as the baseline of {GOOD}, which "
+                       f"cannot be used: no run named 'no-such-run' in workspace *")),
+])
+def test_select_baseline_with_an_unusable_answer_is_a_usage_error(
+        pytester: pytest.Pytester, answer: str, message: str) -> None:
+    result, report = run_gate(pytester, f"""
+        def pytest_contexta_select_baseline(candidate):
+            return {answer}
+    """)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: contexta: {message}"])
+    assert "Traceback" not in result.stderr.str()
+    assert report.error is not None and report.error.startswith("pytest_contexta_select_baseline")
+
+
+def test_select_baseline_is_not_asked_when_the_baseline_is_given(pytester: pytest.Pytester) -> None:
+    result, report = run_gate(pytester, """
+        def pytest_contexta_select_baseline(candidate):
+            return 42
+    """, "--contexta-baseline=baseline-v0")
+    result.assert_outcomes(passed=2)
+    assert (report.candidates[0].baseline.run_ref, report.candidates[0].baseline.source) == (OLD_PRODUCTION, "option")
+
+
+# -- pytest_contexta_gate_finished ---------------------------------------------------------------------
+
+FINISHED = """
+def pytest_contexta_gate_finished(config, report):
+    with open(config.rootpath / "finished.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(report.model_dump_json() + "\\n")
+"""
+
+
+def test_gate_finished_gets_the_written_report_once(pytester: pytest.Pytester) -> None:
+    result, report = run_gate(pytester, FINISHED, candidate="candidate-v4-regressed")
+    result.assert_outcomes(passed=1, failed=1)
+    (line,) = (pytester.path / "finished.jsonl").read_text(encoding="utf-8").splitlines()
+    assert GateReport.model_validate_json(line) == report
+    assert report.verdict == "fail"
+
+
+def test_gate_finished_is_called_when_the_gate_cannot_start(pytester: pytest.Pytester) -> None:
+    result, report = run_gate(pytester, FINISHED, candidate="no-such-run")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    (line,) = (pytester.path / "finished.jsonl").read_text(encoding="utf-8").splitlines()
+    finished = GateReport.model_validate_json(line)
+    assert finished == report
+    assert finished.error is not None and "no run named 'no-such-run'" in finished.error
+
+
+# -- pytest_contexta_diagnostics -----------------------------------------------------------------------
+
+
+def test_diagnostics_hook_adds_errors_the_helper_honours(pytester: pytest.Pytester) -> None:
+    result, report = run_gate(pytester, """
+        from pytest_contexta import Diagnostic
+
+        def pytest_contexta_diagnostics(run):
+            with open("asked.txt", "a") as handle:
+                handle.write(run.ref + "\\n")
+            return [
+                Diagnostic(code="model_card_missing", severity="error", subject_ref=run.ref,
+                           summary="no model card was registered"),
+                {"code": "slow_training", "severity": "warning", "summary": "training took 9 h"},
+            ]
+    """)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([f"*{GOOD} has 1 error diagnostic(s):",
+                                 f"*model_card_missing ?{GOOD}?: no model card was registered"])
+    added = [(d.code, d.severity, d.subject_ref, d.source) for d in report.candidates[0].diagnostics][-2:]
+    assert added == [("model_card_missing", "error", GOOD, "custom"), ("slow_training", "warning", None, "custom")]
+    assert sorted((pytester.path / "asked.txt").read_text().splitlines()) == [PRODUCTION, GOOD]
+
+
+def test_diagnostics_hook_may_return_a_single_diagnostic(pytester: pytest.Pytester) -> None:
+    result, report = run_gate(pytester, """
+        from pytest_contexta import Diagnostic
+
+        def pytest_contexta_diagnostics(run):
+            return Diagnostic(code="unsigned", severity="error", summary="not signed off")
+    """)
+    result.assert_outcomes(passed=1, failed=1)
+    assert report.candidates[0].diagnostics[-1].code == "unsigned"
+
+
+def test_waived_hook_diagnostics_pass(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_waiver="""
+        from pytest_contexta import assert_no_error_diagnostics
+
+        def test_waived(contexta_run):
+            assert_no_error_diagnostics(contexta_run, ignore=["unsigned"])
+    """)
+    result, _ = run_gate(pytester, """
+        def pytest_contexta_diagnostics(run):
+            return [{"code": "unsigned", "severity": "error", "summary": "not signed off"}]
+    """, "-k", "waived")
+    result.assert_outcomes(passed=1, deselected=2)
+
+
+@pytest.mark.parametrize(("answer", "message"), [
+    ("[{'code': 'x', 'summary': 'y'}]",
+     (f"pytest_contexta_diagnostics returned {{'code': 'x', 'summary': 'y'}} for {GOOD}, which is not a "
+      f"Diagnostic: severity: Field required")),
+    ("42", f"pytest_contexta_diagnostics returned 42 for {GOOD}: return a list of Diagnostic objects, or None *"),
+])
+def test_diagnostics_hook_with_a_bad_answer_is_a_usage_error(
+        pytester: pytest.Pytester, answer: str, message: str) -> None:
+    result, report = run_gate(pytester, f"""
+        def pytest_contexta_diagnostics(run):
+            return {answer}
+    """)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: contexta: {message}"])
+    assert report.error is not None and report.error.startswith("pytest_contexta_diagnostics returned")
+
+
+# -- the shipped example: example_gates/conftest.py ----------------------------------------------------
+
+
+def test_example_conftest_keeps_the_case_study_outcomes(pytester: pytest.Pytester) -> None:
+    for name in ("conftest.py", "test_deployment_gate.py", "pytest.ini"):
+        shutil.copy(EXAMPLE_GATES / name, pytester.path / name)
+    candidates = ["candidate-v2-good", "candidate-v6-faster", "april-wrong-dataset"]
+    result = pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+                                *(f"--contexta-candidate={c}" for c in candidates), "--contexta-report=gate.json")
+    result.assert_outcomes(passed=26, failed=1)
+
+    report = GateReport.model_validate_json((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    verdicts = {c.run_ref.split(".")[-1]: c.verdict for c in report.candidates}
+    assert verdicts == {"candidate-v2-good": "pass", "candidate-v6-faster": "pass", "april-wrong-dataset": "fail"}
+    for candidate in report.candidates:
+        assert (candidate.baseline.run_ref, candidate.baseline.source) == (PRODUCTION, "hook")
+        assert "the latest completed prod-* deployment of product-ranker" in candidate.baseline.reason
+    april = report.candidates[2]
+    assert [(d.code, d.severity) for d in april.diagnostics if d.source == "custom"] == [
+        ("dataset_not_registered", "error")]
+    assert all(d.source != "custom" for c in report.candidates[:2] for d in c.diagnostics)
+
+
+def test_example_baseline_rule_ignores_deployments_not_named_prod(pytester: pytest.Pytester) -> None:
+    """In this workspace the newest completed deployment of another run is ``shadow-cand-b``; the team rule
+    passes over it for ``prod-mar``."""
+    shutil.copy(EXAMPLE_GATES / "conftest.py", pytester.path / "conftest.py")
+    pytester.makepyfile(test_gate="def test_baseline(baseline_run):\n    assert baseline_run.name == 'r3'\n")
+    result = pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={DEPLOYMENTS_WORKSPACE}",
+                                "--contexta-candidate=run:ranker.cand-a")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([("baseline:  run:ranker.r3 — deployed as prod-mar (*), the latest completed "
+                                  "prod-* deployment of ranker (example_gates/conftest.py)")])
+    default = pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={DEPLOYMENTS_WORKSPACE}",
+                                 "--contexta-candidate=run:ranker.cand-a", "--noconftest")
+    default.stdout.fnmatch_lines(["baseline:  run:ranker.cand-b — deployed as shadow-cand-b *"])

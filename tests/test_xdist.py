@@ -1,0 +1,127 @@
+"""pytest-xdist: ``-n 2`` gives the same verdict, one summary, one report, and decides baselines once."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+# In-process pytester runs unload the modules they import; re-imported, duckdb's C extension aborts the
+# process and the plugin's modules go stale. Importing the gate here keeps one copy of each.
+import pytest_contexta.gate  # noqa: F401
+
+EXAMPLE_WORKSPACE = Path(__file__).resolve().parents[1] / "example_gates" / ".contexta"
+#: Installed plugins the inner runs do not need: hypothesis's costs each run seconds of imports, and
+#: pytest-benchmark warns when xdist is active.
+UNNEEDED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:benchmark")
+GOOD = "run:product-ranker.candidate-v2-good"
+REGRESSED = "run:product-ranker.candidate-v4-regressed"
+
+GATE = """
+import pytest
+from pytest_contexta import assert_metrics_present, assert_no_error_diagnostics, assert_no_regression
+
+METRICS = ["accuracy", "auc", "f1", "latency-p95-ms"]
+
+def test_diagnostics(contexta_run):
+    assert_no_error_diagnostics(contexta_run)
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_present(contexta_run, metric):
+    assert_metrics_present(contexta_run, metric, stage="evaluate")
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_regression(contexta_run, baseline_run, metric):
+    assert_no_regression(contexta_run, baseline_run, metric, stage="evaluate", max_drop=0.02)
+"""
+
+#: Records, with the process id, every call of the hooks that must run once on the controller.
+RECORDING_CONFTEST = """
+import json
+import os
+
+import pytest
+
+def _log(config, line):
+    with open(config.rootpath / "calls.log", "a", encoding="utf-8") as handle:
+        handle.write(f"{line} {os.getpid()}\\n")
+
+def pytest_contexta_select_baseline(config, candidate):
+    _log(config, f"select {candidate.ref}")
+
+def pytest_contexta_gate_finished(config, report):
+    _log(config, f"finished {report.verdict}")
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure_node(node):
+    shared = node.workerinput["contexta"]
+    _log(node.config, "workerinput " + ("json-safe" if json.loads(json.dumps(shared)) == shared else "NOT json-safe"))
+"""
+
+
+@pytest.fixture(params=[[], ["-n", "2"]], ids=["in-process", "xdist"])
+def plugin_args(request: pytest.FixtureRequest) -> list[str]:
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CONTEXTA_REPORT", "CONTEXTA_MARKDOWN", "CONTEXTA_BASELINE", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run_gate(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+                              f"--contexta-candidate={GOOD}", f"--contexta-candidate={REGRESSED}", *args)
+
+
+def test_controller_decides_and_reports_once(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    pytester.makeconftest(RECORDING_CONFTEST)
+    result = run_gate(pytester, "--contexta-report=gate.json", "--contexta-markdown=gate.md", *plugin_args)
+    result.assert_outcomes(passed=15, failed=3)
+
+    output = result.stdout.str()
+    assert len(re.findall(r"^=+ contexta gate =+$", output, flags=re.MULTILINE)) == 1
+    assert output.count(f"GATE PASSED for {GOOD}") == 1
+    assert output.count(f"GATE FAILED for {REGRESSED}: 3 of 9 gate checks did not pass") == 1
+    controller = os.getpid()
+    calls = (pytester.path / "calls.log").read_text(encoding="utf-8").splitlines()
+    workers = 2 if plugin_args else 0
+    assert sorted(calls) == sorted([f"select {GOOD} {controller}", f"select {REGRESSED} {controller}",
+                                    f"finished fail {controller}", *[f"workerinput json-safe {controller}"] * workers])
+    assert (pytester.path / "gate.md").read_text(encoding="utf-8").count("## Contexta deployment gate") == 1
+    report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    assert [(c["run_ref"], c["verdict"], len(c["checks"])) for c in report["candidates"]] == [
+        (GOOD, "pass", 9), (REGRESSED, "fail", 9)]
+
+
+def _report_without_time(path: Path) -> dict:
+    report = json.loads(path.read_text(encoding="utf-8"))
+    del report["created_at"]
+    return report
+
+
+def _junit_properties(path: Path) -> dict[str, list[tuple[str, str]]]:
+    return {case.get("name"): [(p.get("name"), p.get("value")) for p in case.iter("property")]
+            for case in ET.parse(path).getroot().iter("testcase")}
+
+
+def test_same_verdict_report_junit_and_markdown_with_and_without_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    outputs = {}
+    for name, args in (("plain", []), ("xdist", ["-n", "2"])):
+        result = run_gate(pytester, f"--contexta-report={name}.json", f"--junitxml={name}.xml",
+                          f"--contexta-markdown={name}.md", *args)
+        outputs[name] = (result.ret, result.parseoutcomes(), _report_without_time(pytester.path / f"{name}.json"),
+                         _junit_properties(pytester.path / f"{name}.xml"),
+                         (pytester.path / f"{name}.md").read_text(encoding="utf-8"))
+
+    assert outputs["plain"][1] == {"passed": 15, "failed": 3}
+    kinds = {check["kind"] for candidate in outputs["plain"][2]["candidates"] for check in candidate["checks"]}
+    assert kinds == {"diagnostics", "metrics_present", "regression"}
+    assert outputs["xdist"] == outputs["plain"]
