@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 
+# Import these once for the whole session: in-process pytester runs unload modules first imported
+# inside them, and importing duckdb a second time in one process aborts it; hypothesis' plugin
+# re-imports its modules on every inner run otherwise.
+import hypothesis  # noqa: F401
+import pytest_contexta.gate  # noqa: F401
+
 TESTS = Path(__file__).parent
 WORKSPACES = TESTS / "workspaces"
 REFERENCES = WORKSPACES / "references"
@@ -27,3 +33,15 @@ def workspace_copy(tmp_path: Path) -> Callable[[str], Path]:
         return target
 
     return copy
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the caller's CONTEXTA_* and GITHUB_STEP_SUMMARY out of the gates the tests run, and keep
+    inner pytest runs lean (hypothesis' and pytest-benchmark's plugins only slow them down)."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("CONTEXTA_") or name == "GITHUB_STEP_SUMMARY":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:benchmark")
