@@ -30,6 +30,7 @@ def _fail_unless(results: list[CheckResult], message: str) -> None:
 
 
 def _require_run(run: object, name: str) -> ContextaRun:
+    __tracebackhide__ = True
     if not isinstance(run, ContextaRun):
         raise CheckArgumentError(
             f"{name} must be a run from the contexta_run or baseline_run fixture, not {type(run).__name__}"
@@ -38,6 +39,7 @@ def _require_run(run: object, name: str) -> ContextaRun:
 
 
 def _metric_keys(metrics: str | Iterable[str]) -> list[str]:
+    __tracebackhide__ = True
     keys = [metrics] if isinstance(metrics, str) else list(metrics)
     if not keys:
         raise CheckArgumentError("the metric list is empty: name at least one metric to check")
@@ -51,11 +53,13 @@ def _metric_keys(metrics: str | Iterable[str]) -> list[str]:
 
 
 def _check_stage(stage: str | None) -> None:
+    __tracebackhide__ = True
     if stage is not None and (not isinstance(stage, str) or not is_component(stage)):
         raise CheckArgumentError(f"stage {stage!r} cannot be a Contexta stage name (e.g. 'evaluate')")
 
 
 def _check_limit(name: str, value: float | None) -> None:
+    __tracebackhide__ = True
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:

@@ -43,6 +43,7 @@ def builtin_direction(key: str) -> ResolvedDirection | None:
 
 def check_direction_argument(direction: DirectionArgument) -> None:
     """Raise :class:`CheckArgumentError` unless ``direction`` is None, 'higher', 'lower' or a mapping of them."""
+    __tracebackhide__ = True
     values = direction.values() if isinstance(direction, Mapping) else [direction]
     for value in values:
         if value not in (None, "higher", "lower"):

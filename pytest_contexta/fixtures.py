@@ -31,7 +31,9 @@ def _load(request: pytest.FixtureRequest, ref: str, role: str) -> ContextaRun:
     try:
         return _gate(request).load(ref)
     except GateError as exc:
-        pytest.fail(f"contexta: cannot read the {role} run {ref}: {exc}", pytrace=False)
+        problem = str(exc)
+    # failing outside the except block keeps pytest from printing the chained exceptions: one message
+    pytest.fail(f"contexta: cannot read the {role} run {ref}: {problem}", pytrace=False)
 
 
 @pytest.fixture
@@ -78,6 +80,9 @@ def contexta_workspace(request: pytest.FixtureRequest) -> Iterator[Workspace]:
     try:
         workspace = Workspace(settings.workspace, lock_timeout=settings.lock_timeout)
     except GateError as exc:
-        pytest.fail(f"contexta: {exc}", pytrace=False)
-    yield workspace
-    workspace.close()
+        problem = str(exc)
+    else:
+        yield workspace
+        workspace.close()
+        return
+    pytest.fail(f"contexta: {problem}", pytrace=False)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from . import checks
 from .checks import CheckContext, CheckResult
-from .errors import GateError
+from .errors import GateError, RunLookupError
 from .models import BaselineChoice, ContextaRun, Diagnostic
 from .options import BASELINE_LATEST, BASELINE_NONE, Settings
 from .report import CandidateReport, GateReport, ReportBaseline, ReportCheck, ReportDiagnostic
@@ -25,6 +26,7 @@ OPTIONAL_MARKER = "contexta_optional"
 WORKER_INPUT_KEY = "contexta"
 CHECK_CONTEXT_KEY = pytest.StashKey[CheckContext]()
 BASELINE_NONE_KEY = pytest.StashKey[bool]()
+_XDIST_WORKER_LINE = re.compile(r"\[gw\d+\] ")  # xdist puts "[gw0] linux -- Python …" before a remote failure
 
 
 def candidate_of(item: pytest.Item) -> str | None:
@@ -55,12 +57,20 @@ class _TestOutcome:
 
 
 def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not _XDIST_WORKER_LINE.match(line)]
     errors = [line[1:].strip() for line in lines if line.startswith("E ")]
     return (errors or lines or [""])[0]
 
 
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else error["msg"]
+
+
 def _skip_reason(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return f"xfail: {report.wasxfail}" if report.wasxfail else "xfail"
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         return str(longrepr[2]).removeprefix("Skipped: ")
@@ -79,6 +89,7 @@ class GateSession:
         self.report: GateReport | None = None
         self._runs: dict[str, ContextaRun | GateError] = {}
         self._outcomes: dict[str, _TestOutcome] = {}
+        self._collection_order: dict[str, int] = {}
 
     def close(self) -> None:
         if self.workspace is not None:
@@ -107,7 +118,9 @@ class GateSession:
                 self.baselines[ref] = self._choose_baseline(self.load(ref))
         except GateError as exc:
             if not self.is_worker:
-                self._write_outputs(self._error_report(str(exc)))
+                report = self._error_report(str(exc))
+                self._write_outputs(report)
+                self.config.hook.pytest_contexta_gate_finished(config=self.config, report=report)
             raise pytest.UsageError(f"contexta: {exc}") from None
 
     def worker_input(self) -> dict[str, Any]:
@@ -128,23 +141,27 @@ class GateSession:
         else:
             answer = self.config.hook.pytest_contexta_select_baseline(
                 config=self.config, candidate=candidate, workspace=self.workspace)
-            choice = self._normalize_choice(answer)
+            choice = self._normalize_choice(answer, candidate.ref)
         if choice.run_ref == candidate.ref:
             raise GateError(f"candidate {candidate.ref} is also its own baseline ({choice.reason}): "
                             f"choose another run with --contexta-baseline")
         return choice
 
-    def _normalize_choice(self, answer: object) -> BaselineChoice:
+    def _normalize_choice(self, answer: object, candidate: str) -> BaselineChoice:
         assert self.workspace is not None
-        if isinstance(answer, str):
-            return BaselineChoice(run_ref=self.workspace.resolve_run(answer).text,
-                                  reason="chosen by a pytest_contexta_select_baseline hook", source="hook")
-        if isinstance(answer, BaselineChoice):
-            if answer.run_ref is None:
-                return answer
-            return answer.model_copy(update={"run_ref": self.workspace.resolve_run(answer.run_ref).text})
-        raise GateError(f"pytest_contexta_select_baseline returned {answer!r}: return a BaselineChoice, "
-                        f"a run ref, or None")
+        try:
+            if isinstance(answer, str):
+                return BaselineChoice(run_ref=self.workspace.resolve_run(answer).text,
+                                      reason="chosen by a pytest_contexta_select_baseline hook", source="hook")
+            if isinstance(answer, BaselineChoice):
+                if answer.run_ref is None:
+                    return answer
+                return answer.model_copy(update={"run_ref": self.workspace.resolve_run(answer.run_ref).text})
+        except RunLookupError as exc:
+            raise GateError(f"pytest_contexta_select_baseline chose {answer!r} as the baseline of {candidate}, "
+                            f"which cannot be used: {exc}") from exc
+        raise GateError(f"pytest_contexta_select_baseline returned {answer!r} for {candidate}: return a "
+                        f"BaselineChoice, a run ref, or None to leave the choice to the default rule")
 
     @pytest.hookimpl(trylast=True)
     def pytest_contexta_select_baseline(self, candidate: ContextaRun, workspace: Workspace) -> BaselineChoice:
@@ -181,12 +198,17 @@ class GateSession:
         run = self.workspace.load_run(ref)
         extra: list[Diagnostic] = []
         for answer in self.config.hook.pytest_contexta_diagnostics(run=run):
+            if isinstance(answer, (Diagnostic, dict)):
+                answer = [answer]
+            if isinstance(answer, str) or not isinstance(answer, (Iterable, type(None))):
+                raise GateError(f"pytest_contexta_diagnostics returned {answer!r} for {ref}: return a list of "
+                                f"Diagnostic objects, or None when there is nothing to add")
             for item in answer or ():
                 try:
                     extra.append(item if isinstance(item, Diagnostic) else Diagnostic.model_validate(item))
                 except ValidationError as exc:
                     raise GateError(f"pytest_contexta_diagnostics returned {item!r} for {ref}, which is not "
-                                    f"a Diagnostic: {exc.errors()[0]['msg']}") from exc
+                                    f"a Diagnostic: {_first_problem(exc)}") from exc
         return run.model_copy(update={"diagnostics": run.diagnostics + tuple(extra)})
 
     def baseline_for(self, candidate: str) -> BaselineChoice:
@@ -234,6 +256,14 @@ class GateSession:
                                f"gate. Mark it @pytest.mark.{OPTIONAL_MARKER} if it may be skipped.")
         return report
 
+    def record_collection_order(self, nodeids: Sequence[str]) -> None:
+        """Remember the collection order (from this process, or from the first xdist worker to collect)."""
+        if not self._collection_order:
+            self._collection_order = {nodeid: index for index, nodeid in enumerate(nodeids)}
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.record_collection_order([item.nodeid for item in session.items])
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         candidate = getattr(report, "contexta_candidate", None)
         if candidate is None or self.is_worker:
@@ -248,7 +278,7 @@ class GateSession:
             return
         status = int(session.exitstatus)
         report = self._verdict(status)
-        if report.verdict == "fail" and status == pytest.ExitCode.OK:
+        if report.verdict == "fail" and status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             report = report.model_copy(update={"exit_status": int(pytest.ExitCode.TESTS_FAILED)})
         self.report = report
@@ -266,7 +296,9 @@ class GateSession:
                 for note in run.reader_notes]
 
     def _candidate_report(self, ref: str) -> CandidateReport:
-        outcomes = [o for o in self._outcomes.values() if o.candidate == ref]
+        unknown = len(self._collection_order)  # sorted() is stable: checks never collected keep their order
+        outcomes = sorted((o for o in self._outcomes.values() if o.candidate == ref),
+                          key=lambda o: self._collection_order.get(o.nodeid, unknown))
         reasons, diagnostics = [], []
         try:
             diagnostics = [ReportDiagnostic(code=d.code, severity=d.severity, subject_ref=d.subject_ref,
@@ -281,7 +313,7 @@ class GateSession:
         bad = [o for o in outcomes if o.outcome in ("failed", "error")]
         if bad:
             reasons.append(f"{len(bad)} of {len(outcomes)} gate checks did not pass")
-        if outcomes and not any(o.outcome == "passed" for o in outcomes):
+        if outcomes and not bad and not any(o.outcome == "passed" for o in outcomes):
             reasons.append("no gate check passed (all were skipped)")
         choice = self.baselines.get(ref)
         baseline = None if choice is None else ReportBaseline(**choice.model_dump())

@@ -37,4 +37,7 @@ def pytest_contexta_diagnostics(run: ContextaRun) -> Iterable[Diagnostic] | None
 
 @pytest.hookspec
 def pytest_contexta_gate_finished(config: pytest.Config, report: GateReport) -> None:
-    """Called once per session on the controller with the final verdict (post it to chat, store it)."""
+    """Called once per session on the controller with the final verdict (post it to chat, store it).
+
+    Also called when the gate cannot start (a usage error): then ``report.error`` says why.
+    """

@@ -7,9 +7,10 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
+from pydantic import BaseModel, ValidationError
 
 from .errors import WorkspaceError, WorkspaceLockedError
 from .models import Batch, Deployment, EnvironmentSnapshot, Run, Stage
@@ -33,6 +34,9 @@ _ENVIRONMENT_FIELDS = {"environment_snapshot_ref": "ref", "run_ref": "run_ref", 
                        "environment_variables": "environment_variables"}
 
 
+_Row = TypeVar("_Row", bound=BaseModel)
+
+
 def _pick(payload_json: str, fields: dict[str, str]) -> dict[str, Any]:
     payload = json.loads(payload_json)
     return {ours: payload[theirs] for theirs, ours in fields.items() if theirs in payload}
@@ -44,13 +48,32 @@ class Ledger:
     def __init__(self, path: Path, *, lock_timeout: float) -> None:
         self.path = path
         self._connection = _connect(path, lock_timeout)
-        self._check_schema()
+        try:
+            self._check_schema()
+        except WorkspaceError:
+            self._connection.close()
+            raise
 
     def close(self) -> None:
         self._connection.close()
 
     def _rows(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
         return self._connection.execute(sql, list(params)).fetchall()
+
+    def _decode(self, model: type[_Row], payload_json: str, fields: dict[str, str]) -> _Row:
+        """Build ``model`` from a row's ``payload_json``, or raise :class:`WorkspaceError` naming the damaged row."""
+        try:
+            return model(**_pick(payload_json, fields))
+        except (ValueError, TypeError) as exc:  # invalid JSON, a payload that is not an object, a failed validation
+            if isinstance(exc, ValidationError):
+                error = exc.errors()[0]
+                reason = f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+            else:
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise WorkspaceError(
+                f"{self.path} holds a {model.__name__} row that cannot be read ({reason}): {payload_json[:120]!r}. "
+                f"The ledger is damaged or was not written by Contexta 1.x: restore it from a backup"
+            ) from exc
 
     def _check_schema(self) -> None:
         try:
@@ -68,13 +91,13 @@ class Ledger:
 
     def run(self, ref: str) -> Run | None:
         rows = self._rows("SELECT payload_json FROM runs WHERE ref = ?", ref)
-        return Run(**_pick(rows[0][0], _RUN_FIELDS)) if rows else None
+        return self._decode(Run, rows[0][0], _RUN_FIELDS) if rows else None
 
     def runs(self, project_ref: str | None = None) -> list[Run]:
         """All runs, or one project's, in Contexta's order (project, start time, ref)."""
         where, params = ("WHERE project_ref = ?", [project_ref]) if project_ref else ("", [])
         rows = self._rows(f"SELECT payload_json FROM runs {where} ORDER BY project_ref, started_at, ref", *params)
-        return [Run(**_pick(row[0], _RUN_FIELDS)) for row in rows]
+        return [self._decode(Run, row[0], _RUN_FIELDS) for row in rows]
 
     def run_refs_named(self, name: str) -> list[str]:
         """Refs of every run whose ref ends with ``.<name>`` (how Contexta resolves bare names)."""
@@ -83,13 +106,13 @@ class Ledger:
     def stages(self, run_ref: str) -> list[Stage]:
         rows = self._rows("SELECT payload_json FROM stage_executions WHERE run_ref = ? "
                           "ORDER BY order_index, started_at, ref", run_ref)
-        return [Stage(**_pick(row[0], _STAGE_FIELDS)) for row in rows]
+        return [self._decode(Stage, row[0], _STAGE_FIELDS) for row in rows]
 
     def batches(self, run_ref: str) -> list[Batch]:
         """A run's batches in Contexta's order: grouped by stage ref, then order, start time and ref."""
         rows = self._rows("SELECT payload_json FROM batch_executions WHERE run_ref = ? "
                           "ORDER BY stage_ref, order_index, started_at, ref", run_ref)
-        return [Batch(**_pick(row[0], _BATCH_FIELDS)) for row in rows]
+        return [self._decode(Batch, row[0], _BATCH_FIELDS) for row in rows]
 
     def deployments(self, *, run_ref: str | None = None, project_ref: str | None = None) -> list[Deployment]:
         """Deployments of a run (Contexta's snapshot order) or of a project."""
@@ -103,12 +126,12 @@ class Ledger:
             sql, key = "ORDER BY project_ref, deployment_name, order_index, started_at, ref", None
         params = [] if key is None else [key]
         rows = self._rows(f"SELECT payload_json FROM deployment_executions {sql}", *params)
-        return [Deployment(**_pick(row[0], _DEPLOYMENT_FIELDS)) for row in rows]
+        return [self._decode(Deployment, row[0], _DEPLOYMENT_FIELDS) for row in rows]
 
     def environments(self, run_ref: str) -> list[EnvironmentSnapshot]:
         rows = self._rows("SELECT payload_json FROM environment_snapshots WHERE run_ref = ? "
                           "ORDER BY captured_at, ref", run_ref)
-        return [EnvironmentSnapshot(**_pick(row[0], _ENVIRONMENT_FIELDS)) for row in rows]
+        return [self._decode(EnvironmentSnapshot, row[0], _ENVIRONMENT_FIELDS) for row in rows]
 
 
 def _connect(path: Path, lock_timeout: float) -> duckdb.DuckDBPyConnection:
@@ -141,4 +164,5 @@ def _translate_open_error(path: Path, message: str) -> WorkspaceError:
             f"{path} was written by a newer DuckDB than the installed duckdb {duckdb.__version__}: "
             f"{upgrade}. DuckDB said: {message.splitlines()[0]}"
         )
-    return WorkspaceError(f"{path} cannot be opened as a DuckDB ledger: {message.splitlines()[0]}")
+    return WorkspaceError(f"{path} cannot be opened as a DuckDB ledger ({message.splitlines()[0]}): it is damaged "
+                          f"or not a ledger; restore it from a backup, or copy the whole workspace again")

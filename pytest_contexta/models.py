@@ -129,6 +129,15 @@ class _Record(_Model):
     payload: dict[str, Any]
     location: RecordLocation
 
+    @field_validator("observed_at")
+    @classmethod
+    def _iso_time(cls, value: str) -> str:
+        try:
+            parse_time(value)
+        except OverflowError as exc:  # a valid-looking time whose UTC value is out of range
+            raise ValueError(f"{value!r} is out of range") from exc
+        return value
+
     @property
     def stage_name(self) -> str | None:
         """The stage name from ``stage_ref`` (``stage:p.r.evaluate`` → ``evaluate``), or None for run level."""
@@ -199,7 +208,8 @@ class DamagedLine(_Model):
     key: str | None = None
 
     def could_hold_metric(self, key: str) -> bool:
-        return self.record_type in (None, "metric") and self.key in (None, key)
+        """False only when the line names another known record type, or another metric key."""
+        return self.record_type not in ("event", "degraded", "span") and self.key in (None, key)
 
 
 class Diagnostic(_Model):

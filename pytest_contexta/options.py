@@ -118,6 +118,14 @@ def _split_candidates(text: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.replace("\n", ",").split(",") if part.strip())
 
 
+def _candidates(setting: Setting) -> tuple[str, ...]:
+    candidates = _split_candidates(setting.value)
+    if setting.value is not None and not candidates:
+        raise pytest.UsageError(f"contexta candidate {setting.value!r} (from {setting.source}) names no run: "
+                                f"give run:<project>.<run-name> or a unique run name")
+    return candidates
+
+
 def _lock_timeout(setting: Setting) -> float:
     if setting.value is None:
         return DEFAULT_LOCK_TIMEOUT
@@ -145,7 +153,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
     assert workspace is not None, "the workspace always has a default"
     return Settings(
         workspace=workspace,
-        candidates=_split_candidates(sources["candidate"].value),
+        candidates=_candidates(sources["candidate"]),
         baseline=sources["baseline"].value or BASELINE_LATEST,
         report=_path(config, sources["report"]),
         markdown=_path(config, sources["markdown"]),

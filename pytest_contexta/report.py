@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .checks import CheckKind
 
@@ -87,6 +88,22 @@ class GateReport(_Strict):
         path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
 
 
+def _validate(path: str) -> int:
+    """Print whether ``path`` holds a valid report; 0 when it does, 1 otherwise."""
+    try:
+        report = GateReport.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        print(f"{path}: cannot read the report: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(document)'}: {e['msg']}" for e in exc.errors())
+        print(f"{path}: not a pytest-contexta report (schema version {REPORT_SCHEMA_VERSION}): {problems}. "
+              f"Compare it with python -m pytest_contexta.report --schema", file=sys.stderr)
+        return 1
+    print(f"{path}: valid report, verdict {report.verdict}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pytest_contexta.report",
                                      description="The pytest-contexta JSON report format.")
@@ -94,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--validate", metavar="FILE", help="check that FILE is a valid report")
     arguments = parser.parse_args(argv)
     if arguments.validate:
-        report = GateReport.model_validate_json(Path(arguments.validate).read_text(encoding="utf-8"))
-        print(f"{arguments.validate}: valid report, verdict {report.verdict}")
-        return 0
+        return _validate(arguments.validate)
     if arguments.schema:
         print(json.dumps(GateReport.model_json_schema(), indent=2))
         return 0

@@ -7,8 +7,9 @@ positions (a few small reads, whatever the segment size) and verified against th
 
 The index is trusted only when it is complete and consistent:
 
-* *missing*: no ``indexes/run_ref`` or ``indexes/record_type`` folder, or an unreadable index
-  line: every segment is scanned instead;
+* *missing*: no ``indexes/run_ref`` or ``indexes/record_type`` folder, no index file for the run
+  (also the case for a run without records, so the note is only given when the scan finds some),
+  or an unreadable index line: every segment is scanned instead;
 * *behind*: Contexta appends the segment line first and the index entries after it, so a crash
   in between leaves the newest records unindexed. The newest indexed sequence (last lines of
   ``indexes/record_type/*.jsonl``) is compared with the segment's tail, and newer tail lines are
@@ -16,7 +17,9 @@ The index is trusted only when it is complete and consistent:
 * *stale*: an entry whose sequence is not found, or whose line belongs to another run (a
   hand-edited segment, a re-created manifest that reused sequences): every segment is scanned.
 
-Each fallback is reported as a note on the run.
+Each fallback is reported as a note on the run. Not detected: entries lost from the middle of a
+run's index file while the newest entries survive (no crash does that; only a hand edit); ask
+Contexta to ``rebuild_indexes()`` after editing records by hand.
 """
 
 from __future__ import annotations
@@ -70,6 +73,10 @@ class _StaleIndex(Exception):
     """The run_ref index cannot be trusted for this run; the message says why."""
 
 
+class _NoIndexFile(_StaleIndex):
+    """The run has no run_ref index file: it has no records, or the file was lost."""
+
+
 def segment_name(segment_id: int) -> str:
     return f"segment-{segment_id:06d}.jsonl"
 
@@ -99,7 +106,7 @@ def parse_line(line: bytes, location: RecordLocation) -> Record | DamagedLine:
     """Turn one segment line into a record, or a :class:`DamagedLine` that says what is wrong with it."""
     try:
         document = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return _damaged(line, location, "not valid JSON (truncated or corrupted line)")
     try:
         envelope, payload = document["record"]["envelope"], document["record"]["payload"]
@@ -224,6 +231,8 @@ class RecordReader:
             return self._read_indexed(run, entries, last_indexed)
         except _StaleIndex as stale:
             records, damaged = self._scan(run)
+            if isinstance(stale, _NoIndexFile) and not records and not damaged:
+                return RunRecords([], [], [])  # a run without records has no index file
             return RunRecords(records, damaged, [f"{stale}; read every segment instead"])
 
     def _index_entries(self, run: RunRef) -> list[_IndexEntry]:
@@ -232,13 +241,13 @@ class RecordReader:
             raise _StaleIndex("the run_ref index folder records/indexes/run_ref is missing")
         path = family / f"run__{run.value}.jsonl"
         if not path.exists():
-            return []
+            raise _NoIndexFile(f"records/indexes/run_ref/{path.name} is missing")
         entries = []
         for number, line in enumerate(path.read_bytes().splitlines(), start=1):
             try:
                 pointer = json.loads(line)
                 entries.append(_IndexEntry(int(pointer["segment_id"]), int(pointer["sequence"]), int(pointer["offset"])))
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
                 raise _StaleIndex(f"records/indexes/run_ref/{path.name} line {number} is unreadable") from exc
         return sorted(set(entries))
 
@@ -252,7 +261,7 @@ class RecordReader:
                 try:
                     last = max(last, int(json.loads(line)["sequence"]))
                     break
-                except (ValueError, KeyError, TypeError):
+                except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
                     continue
         return last
 
@@ -273,7 +282,7 @@ class RecordReader:
                                           f"which records/segments/{path.name} does not hold")
                     start, line = found
                     location = RecordLocation(segment=path.name, line=entry.offset, byte_offset=start)
-                    item = parse_line(line, location)
+                    item = _with_line_number(parse_line(line, location), path)
                     owner = item.run_ref if item.run_ref is not None else run.text
                     if owner != run.text:
                         raise _StaleIndex(f"the run_ref index points at {location}, which belongs to {owner}")
@@ -281,7 +290,7 @@ class RecordReader:
         tail = list(self._unindexed_tail(last_indexed))
         mine = 0
         for location, line in tail:
-            item = parse_line(line, location)
+            item = _with_line_number(parse_line(line, location), self._segments_dir / location.segment)
             if item.run_ref in (run.text, None):
                 mine += 1
                 _collect(item, records, damaged)
@@ -338,6 +347,21 @@ class RecordReader:
                             _collect(item, records, damaged)
                     offset += len(line)
         return _unique(records), damaged
+
+
+def _with_line_number(item: Record | DamagedLine, path: Path) -> Record | DamagedLine:
+    """Give a damaged line found by byte position its real line number (index offsets count records, not lines)."""
+    if not isinstance(item, DamagedLine) or item.location.byte_offset is None:
+        return item
+    newlines, remaining = 0, item.location.byte_offset
+    with path.open("rb") as handle:
+        while remaining > 0:
+            block = handle.read(min(remaining, _TAIL_BLOCK))
+            if not block:
+                break
+            newlines += block.count(b"\n")
+            remaining -= len(block)
+    return item.model_copy(update={"location": item.location.model_copy(update={"line": newlines + 1})})
 
 
 def _collect(item: Record | DamagedLine, records: list[Record], damaged: list[DamagedLine]) -> None:

@@ -86,5 +86,6 @@ def markdown_table(report: GateReport) -> str:
         if candidate.reasons:
             parts.append("**Why it failed:** " + "; ".join(candidate.reasons) + "\n")
         if candidate.checks:
-            parts.append(tabulate(_rows(candidate), headers=_HEADERS, tablefmt="github") + "\n")
+            rows = [[cell.replace("|", "\\|") for cell in row] for row in _rows(candidate)]  # a | ends a cell
+            parts.append(tabulate(rows, headers=_HEADERS, tablefmt="github") + "\n")
     return "\n".join(parts) + "\n"

@@ -43,7 +43,10 @@ def check_layout(root: Path) -> None:
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         layout = {key: str(manifest[key]) for key in SUPPORTED_LAYOUT}
     except (ValueError, KeyError, TypeError) as exc:
-        raise WorkspaceError(f"{root / MANIFEST} is not a readable Contexta record manifest") from exc
+        raise WorkspaceError(
+            f"{root / MANIFEST} is not a readable Contexta record manifest (invalid JSON, or no layout_mode and "
+            f"layout_version): restore it from a backup, or copy the whole workspace again"
+        ) from exc
     if layout != SUPPORTED_LAYOUT:
         raise WorkspaceError(
             f"{root / MANIFEST} declares layout {layout['layout_mode']!r} version {layout['layout_version']!r}; "
@@ -72,7 +75,8 @@ class Workspace:
             try:
                 ref = parse_run_ref(text)
             except RefError as exc:
-                raise RunLookupError(f"invalid run ref: {exc}") from exc
+                raise RunLookupError(f"invalid run ref: {exc}; give run:<project>.<run-name> or a unique run name"
+                                     ) from exc
             if self._ledger.run(ref.text) is None:
                 raise RunLookupError(f"run {ref.text} is not in workspace {self.root}{self._near(ref)}")
             return ref
@@ -87,7 +91,11 @@ class Workspace:
         if len(matches) > 1:
             raise RunLookupError(f"run name {text!r} is ambiguous in workspace {self.root}: "
                                  f"{', '.join(matches)}; pass the full ref")
-        return parse_run_ref(matches[0])
+        try:
+            return parse_run_ref(matches[0])
+        except RefError as exc:
+            raise RunLookupError(f"run name {text!r} matches {matches[0]!r} in {self.root / LEDGER}, which is not "
+                                 f"a valid run ref ({exc}): the ledger is damaged; restore it from a backup") from exc
 
     def _near(self, ref: RunRef) -> str:
         names = [run.ref for run in self._ledger.runs(ref.project_ref)]
@@ -102,7 +110,11 @@ class Workspace:
         row = self._ledger.run(ref.text)
         if row is None:
             raise RunLookupError(f"run {ref.text} is not in workspace {self.root}")
-        found = self._records.read_run(ref)
+        try:
+            found = self._records.read_run(ref)
+        except OSError as exc:
+            raise WorkspaceError(f"the records of {ref.text} cannot be read from {self.root / 'records'}: {exc}. "
+                                 f"Check the files' permissions, or copy the whole workspace again") from exc
         loaded = ContextaRun(
             run=row,
             stages=tuple(self._ledger.stages(ref.text)),

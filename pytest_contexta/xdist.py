@@ -15,3 +15,7 @@ class XdistGlue:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[WORKER_INPUT_KEY] = self.gate.worker_input()
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Workers collect, the controller does not: report checks in the workers' collection order."""
+        self.gate.record_collection_order(ids)
