@@ -1,0 +1,431 @@
+"""Write the benchmark workspaces described in ``scenario.py``. Runs on the Python that has ``contexta``.
+
+Two writers produce the same content:
+
+* ``real``: the real Contexta library, through its low-level stores, exactly as Contexta's case
+  studies do (``put_run``/``put_stage_execution``/``put_deployment_execution`` and one
+  ``record_store.append_many`` per run). Durability is ``flush`` (what Contexta's ``test`` profile
+  uses) instead of ``fsync``: it changes how long writing takes, not what is written.
+* ``generate``: for sizes where the real library is too slow to be practical. Contexta creates the
+  workspace and writes the project and run 0 itself; every other run is written in bulk: ledger
+  rows with DuckDB SQL, segment and index lines with ``json.dumps`` in Contexta's own settings.
+
+``verify`` checks a generated workspace against a reference that the real library wrote with the
+same runs (see ``--only``): the same ledger rows, segment lines and index pointers byte for byte
+(apart from write times and sequence numbers), a consistent manifest, and -- the point of it all --
+the same answers from Contexta's own ``get_run_snapshot`` and ``diagnose_run``.
+
+Usage::
+
+    python build_workspace.py real --size 200 --out DIR [--only 0,179,199]
+    python build_workspace.py generate --size 20000 --out DIR
+    python build_workspace.py verify --size 20000 --workspace DIR --reference DIR --runs 19999,17999
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from contexta import Contexta
+from contexta.config import RecordStoreConfig, UnifiedConfig, WorkspaceConfig
+from contexta.contract import (
+    DeploymentExecution,
+    MetricPayload,
+    MetricRecord,
+    Project,
+    RecordEnvelope,
+    Run,
+    StageExecution,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import scenario  # noqa: E402
+
+LEDGER_TABLES = ("projects", "runs", "stage_executions", "deployment_executions", "structural_ref_registry")
+
+
+def open_contexta(root: Path) -> Contexta:
+    return Contexta(config=UnifiedConfig(
+        project_name=scenario.PROJECT,
+        workspace=WorkspaceConfig(root_path=root),
+        records=RecordStoreConfig(durability_mode="flush"),
+    ))
+
+
+def _close(ctx: Contexta) -> None:
+    ctx.metadata_store.close()
+
+
+# -- the real library ---------------------------------------------------------------------------------
+
+
+class RealWriter:
+    """Writes scenario runs with Contexta's low-level stores."""
+
+    def __init__(self, root: Path) -> None:
+        self.ctx = open_contexta(root)
+        self.store = self.ctx.metadata_store
+        self.records = self.ctx.record_store
+
+    def project(self) -> None:
+        self.store.projects.put_project(Project(project_ref=f"project:{scenario.PROJECT}", name=scenario.PROJECT,
+                                                created_at=scenario.PROJECT_CREATED_AT))
+
+    def run(self, index: int) -> None:
+        spec = scenario.run_spec(index)
+        self.store.runs.put_run(Run(run_ref=spec.ref, project_ref=f"project:{scenario.PROJECT}", name=spec.name,
+                                    status="completed", started_at=spec.started_at, ended_at=spec.ended_at))
+        batch = []
+        for stage in spec.stages:
+            ref = scenario.stage_ref(index, stage.name)
+            self.store.stages.put_stage_execution(StageExecution(
+                stage_execution_ref=ref, run_ref=spec.ref, stage_name=stage.name, status="completed",
+                started_at=stage.started_at, ended_at=stage.ended_at, order_index=stage.order))
+            for key, value in stage.metrics:
+                batch.append(MetricRecord(
+                    envelope=RecordEnvelope(
+                        record_ref=scenario.record_ref(index, len(batch) + 1), record_type="metric",
+                        recorded_at=stage.ended_at, observed_at=stage.ended_at, producer_ref=scenario.PRODUCER,
+                        run_ref=spec.ref, stage_execution_ref=ref),
+                    payload=MetricPayload(metric_key=key, value=value, value_type="float64",
+                                          aggregation_scope="stage")))
+        result = self.records.append_many(batch)
+        if result.rejected:
+            raise SystemExit(f"Contexta rejected records of {spec.ref}: {result.rejected}")
+
+    def deployment(self, spec: scenario.DeploymentSpec) -> None:
+        self.store.deployments.put_deployment_execution(DeploymentExecution(
+            deployment_execution_ref=f"deployment:{scenario.PROJECT}.{spec.name}",
+            project_ref=f"project:{scenario.PROJECT}", deployment_name=spec.name, status=spec.status,
+            started_at=spec.started_at, ended_at=spec.ended_at, order_index=spec.order,
+            run_ref=scenario.run_ref(spec.run_index)))
+
+    def close(self) -> None:
+        _close(self.ctx)
+
+
+def write_real(root: Path, size: int, only: Iterable[int] | None = None) -> None:
+    """All ``size`` runs (or just ``only``) and every deployment, in time order."""
+    indexes = sorted(set(only)) if only is not None else range(size)
+    deployments = scenario.deployment_specs(size)
+    writer = RealWriter(root)
+    try:
+        writer.project()
+        for index in indexes:
+            writer.run(index)
+            for spec in deployments:
+                if spec.run_index == index:
+                    writer.deployment(spec)
+        for spec in deployments:
+            if spec.run_index not in indexes:
+                writer.deployment(spec)
+    finally:
+        writer.close()
+
+
+# -- the bulk generator ------------------------------------------------------------------------------------
+
+
+def _dumps(document: dict[str, Any]) -> str:
+    """Contexta's serialization of segment lines, index pointers and ledger payloads."""
+    return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{time.time_ns() // 1000 % 1_000_000:06d}Z"
+
+
+def _ledger_rows(index: int) -> dict[str, list[dict[str, Any]]]:
+    spec = scenario.run_spec(index)
+    project_ref = f"project:{scenario.PROJECT}"
+    run_payload = {"ended_at": spec.ended_at, "extensions": [], "name": spec.name, "project_ref": project_ref,
+                   "run_ref": spec.ref, "schema_version": "1.0.0", "started_at": spec.started_at,
+                   "status": "completed"}
+    rows: dict[str, list[dict[str, Any]]] = {
+        "runs": [{"ref": spec.ref, "project_ref": project_ref, "name": spec.name, "started_at": spec.started_at,
+                  "status": "completed", "payload_json": _dumps(run_payload)}],
+        "stage_executions": [],
+        "structural_ref_registry": [{"ref": spec.ref, "ref_kind": "run", "owner_kind": "run",
+                                     "registered_at": _now()}],
+    }
+    for stage in spec.stages:
+        ref = scenario.stage_ref(index, stage.name)
+        payload = {"ended_at": stage.ended_at, "extensions": [], "order_index": stage.order, "run_ref": spec.ref,
+                   "schema_version": "1.0.0", "stage_execution_ref": ref, "stage_name": stage.name,
+                   "started_at": stage.started_at, "status": "completed"}
+        rows["stage_executions"].append({"ref": ref, "run_ref": spec.ref, "stage_name": stage.name,
+                                         "order_index": stage.order, "started_at": stage.started_at,
+                                         "status": "completed", "payload_json": _dumps(payload)})
+        rows["structural_ref_registry"].append({"ref": ref, "ref_kind": "stage", "owner_kind": "stage_execution",
+                                                "registered_at": _now()})
+    return rows
+
+
+def _segment_documents(index: int) -> list[tuple[str, dict[str, Any]]]:
+    """(stage ref, record) for each record of run ``index``, in append order."""
+    spec = scenario.run_spec(index)
+    documents = []
+    for stage in spec.stages:
+        ref = scenario.stage_ref(index, stage.name)
+        for key, value in stage.metrics:
+            envelope = {"completeness_marker": "complete", "correlation_refs": {}, "degradation_marker": "none",
+                        "extensions": [], "observed_at": stage.ended_at, "producer_ref": scenario.PRODUCER,
+                        "record_ref": scenario.record_ref(index, len(documents) + 1), "record_type": "metric",
+                        "recorded_at": stage.ended_at, "run_ref": spec.ref, "schema_version": "1.0.0",
+                        "stage_execution_ref": ref}
+            payload = {"aggregation_scope": "stage", "metric_key": key, "tags": {}, "value": value,
+                       "value_type": "float64"}
+            documents.append((ref, {"envelope": envelope, "payload": payload}))
+    return documents
+
+
+def _index_name(key: str) -> str:
+    """Contexta's index file name for a ref (valid refs need only the ``:`` replacement)."""
+    return key.replace(":", "__") + ".jsonl"
+
+
+def generate(root: Path, size: int) -> None:
+    """Contexta writes the project and run 0; the other runs are appended in bulk; deployments by Contexta."""
+    writer = RealWriter(root)
+    try:
+        writer.project()
+        writer.run(0)
+    finally:
+        writer.close()
+    records = root / "records"
+    manifest = json.loads((records / "manifest.json").read_text(encoding="utf-8"))
+    sequence = manifest["next_sequence"]
+    segment_id = manifest["current_segment_id"]
+    offset = manifest["current_segment_record_count"]
+    indexes = records / "indexes"
+    for family in ("run_ref", "stage_execution_ref", "record_type"):
+        (indexes / family).mkdir(parents=True, exist_ok=True)
+    ledger_rows: dict[str, list[dict[str, Any]]] = {"runs": [], "stage_executions": [], "structural_ref_registry": []}
+    segment_path = records / "segments" / f"segment-{segment_id:06d}.jsonl"
+    with segment_path.open("a", encoding="utf-8", newline="\n") as segment, \
+            (indexes / "record_type" / "metric.jsonl").open("a", encoding="utf-8", newline="\n") as by_type:
+        for index in range(1, size):
+            for table, rows in _ledger_rows(index).items():
+                ledger_rows[table].extend(rows)
+            pointers: dict[str, list[str]] = {}
+            run = scenario.run_ref(index)
+            for stage, record in _segment_documents(index):
+                offset += 1
+                segment.write(_dumps({"appended_at": _now(), "record": record, "sequence": sequence}) + "\n")
+                pointer = _dumps({"offset": offset, "segment_id": segment_id, "sequence": sequence}) + "\n"
+                by_type.write(pointer)
+                for name in (f"run_ref/{_index_name(run)}", f"stage_execution_ref/{_index_name(stage)}"):
+                    pointers.setdefault(name, []).append(pointer)
+                sequence += 1
+            for name, lines in pointers.items():
+                with (indexes / name).open("a", encoding="utf-8", newline="\n") as handle:
+                    handle.write("".join(lines))
+    manifest.update(next_sequence=sequence, last_committed_sequence=sequence - 1,
+                    current_segment_record_count=offset)
+    (records / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+                                           encoding="utf-8")
+    _insert_ledger_rows(root / "metadata" / "ledger.db", ledger_rows)
+    writer = RealWriter(root)
+    try:
+        for spec in scenario.deployment_specs(size):
+            writer.deployment(spec)
+    finally:
+        writer.close()
+
+
+def _insert_ledger_rows(path: Path, rows: dict[str, list[dict[str, Any]]]) -> None:
+    import duckdb
+
+    connection = duckdb.connect(str(path))
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            for table, table_rows in rows.items():
+                columns = [row[1] for row in connection.execute(f"PRAGMA table_info('{table}')").fetchall()]
+                types = {row[1]: row[2] for row in connection.execute(f"PRAGMA table_info('{table}')").fetchall()}
+                source = Path(folder) / f"{table}.jsonl"
+                source.write_text("".join(json.dumps(row) + "\n" for row in table_rows), encoding="utf-8")
+                spec = ", ".join(f"'{name}': '{types[name]}'" for name in columns)
+                connection.execute(f"INSERT INTO {table} SELECT {', '.join(columns)} FROM "
+                                   f"read_json('{source}', format='newline_delimited', columns={{{spec}}})")
+    finally:
+        connection.close()
+
+
+# -- verification -------------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """Contexta's result objects as plain data, for comparison."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, (dict, MappingProxyType)):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if hasattr(value, "value") and type(value).__module__.startswith("contexta") and hasattr(value, "name"):
+        return value.value
+    return value
+
+
+def _ledger_snapshot(path: Path, refs: set[str]) -> dict[str, list[tuple[Any, ...]]]:
+    import duckdb
+
+    connection = duckdb.connect(str(path), read_only=True)
+    try:
+        found = {}
+        for table in LEDGER_TABLES:
+            rows = connection.execute(f"SELECT * FROM {table} ORDER BY ref").fetchall()
+            keep = [row for row in rows if row[0] in refs or table in ("projects", "deployment_executions")]
+            if table == "structural_ref_registry":
+                keep = [row[:3] for row in keep]
+            found[table] = keep
+        return found
+    finally:
+        connection.close()
+
+
+def _masked_lines(records: Path, runs: list[str]) -> dict[str, list[str]]:
+    """Each run's segment lines without write time and sequence."""
+    needles = {f'"run_ref":"{run}"': run for run in runs}
+    found: dict[str, list[str]] = {run: [] for run in runs}
+    for path in sorted((records / "segments").glob("segment-*.jsonl")):
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                for needle, run in needles.items():
+                    if needle in line:
+                        found[run].append(_dumps(json.loads(line)["record"]))
+    return found
+
+
+def _check_pointers(records: Path, expected: dict[str, int], problems: list[str]) -> None:
+    """Every run_ref pointer of the given runs names the sequence of the line at its offset."""
+    wanted: dict[int, tuple[str, int]] = {}
+    for run, count in expected.items():
+        path = records / "indexes" / "run_ref" / _index_name(run)
+        pointers = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        if len(pointers) != count:
+            problems.append(f"{path.name}: {len(pointers)} pointers, the reference has {count}")
+        wanted.update({pointer["offset"]: (path.name, pointer["sequence"]) for pointer in pointers})
+    with (records / "segments" / "segment-000001.jsonl").open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number in wanted:
+                name, sequence = wanted.pop(number)
+                if json.loads(line)["sequence"] != sequence:
+                    problems.append(f"{name}: the pointer at offset {number} names another sequence")
+    if wanted:
+        problems.append(f"run_ref pointers at offsets {sorted(wanted)[:5]} are past the end of the segment")
+
+
+def _check_manifest(records: Path, problems: list[str]) -> int:
+    manifest = json.loads((records / "manifest.json").read_text(encoding="utf-8"))
+    count, last = 0, 0
+    with (records / "segments" / "segment-000001.jsonl").open("rb") as handle:
+        for line in handle:
+            count += 1
+            sequence = int(line.rsplit(b'"sequence":', 1)[1].rstrip(b"}\n"))
+            if sequence != last + 1:
+                problems.append(f"segment line {count} has sequence {sequence} after {last}")
+                break
+            last = sequence
+    expected = {"current_segment_id": 1, "current_segment_record_count": count,
+                "last_committed_sequence": count, "next_sequence": count + 1}
+    for key, value in expected.items():
+        if manifest.get(key) != value:
+            problems.append(f"manifest {key} is {manifest.get(key)}, the segment says {value}")
+    by_type = (records / "indexes" / "record_type" / "metric.jsonl").read_text(encoding="utf-8").splitlines()
+    if len(by_type) != count or json.loads(by_type[-1])["sequence"] != count:
+        problems.append(f"indexes/record_type/metric.jsonl has {len(by_type)} pointers for {count} records")
+    return count
+
+
+def verify(workspace: Path, reference: Path, size: int, runs: list[int]) -> dict[str, Any]:
+    """Compare a generated workspace with a real-Contexta reference holding some of the same runs."""
+    problems: list[str] = []
+    total = _check_manifest(workspace / "records", problems)
+    if total != 20 * size:
+        problems.append(f"{total} records, expected {20 * size}")
+    reference_ctx = open_contexta(reference)
+    try:
+        present = [run.run_id for run in reference_ctx.list_runs()]
+    finally:
+        _close(reference_ctx)
+    refs = {f"project:{scenario.PROJECT}"}
+    for run in present:
+        refs.add(run)
+        refs.update(f"stage:{run.removeprefix('run:')}.{stage}" for stage in ("train", "evaluate"))
+    ours, theirs = _ledger_snapshot(workspace / "metadata" / "ledger.db", refs), \
+        _ledger_snapshot(reference / "metadata" / "ledger.db", refs)
+    for table in LEDGER_TABLES:
+        if ours[table] != theirs[table]:
+            problems.append(f"ledger table {table} differs for the reference's runs")
+    expected, generated = _masked_lines(reference / "records", present), _masked_lines(workspace / "records", present)
+    for run in present:
+        if generated[run] != expected[run] or not expected[run]:
+            problems.append(f"segment lines of {run} differ from the reference's")
+    _check_pointers(workspace / "records", {run: len(lines) for run, lines in expected.items()}, problems)
+    answers = {}
+    for label, root in (("generated", workspace), ("reference", reference)):
+        ctx = open_contexta(root)
+        try:
+            found = []
+            for position, index in enumerate(runs):
+                ref = scenario.run_ref(index)
+                entry = {"snapshot": _plain(ctx.get_run_snapshot(ref))}
+                if position == 0:
+                    entry["diagnostics"] = _plain(ctx.diagnose_run(ref))
+                found.append(entry)
+            answers[label] = found
+        finally:
+            _close(ctx)
+    if answers["generated"] != answers["reference"]:
+        problems.append("Contexta's get_run_snapshot/diagnose_run answers differ between the generated "
+                        "workspace and the reference")
+    checked = [scenario.run_ref(index) for index in runs]
+    return {"ok": not problems, "problems": problems, "records": total, "byte_checked_runs": len(present),
+            "contexta_checked_runs": checked}
+
+
+# -- entry point -----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    real = commands.add_parser("real", help="write with the real Contexta library")
+    real.add_argument("--size", type=int, required=True)
+    real.add_argument("--out", type=Path, required=True)
+    real.add_argument("--only", help="comma-separated run indexes to write (default: all)")
+    bulk = commands.add_parser("generate", help="write in bulk in Contexta's format")
+    bulk.add_argument("--size", type=int, required=True)
+    bulk.add_argument("--out", type=Path, required=True)
+    check = commands.add_parser("verify", help="compare a generated workspace with a real-Contexta reference")
+    check.add_argument("--size", type=int, required=True)
+    check.add_argument("--workspace", type=Path, required=True)
+    check.add_argument("--reference", type=Path, required=True)
+    check.add_argument("--runs", required=True, help="comma-separated run indexes Contexta reads in both")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    result: dict[str, Any] = {}
+    if args.command == "real":
+        only = [int(part) for part in args.only.split(",")] if args.only else None
+        write_real(args.out, args.size, only)
+    elif args.command == "generate":
+        generate(args.out, args.size)
+    else:
+        result = verify(args.workspace, args.reference, args.size, [int(part) for part in args.runs.split(",")])
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    print(json.dumps(result))
+    return 0 if result.get("ok", True) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

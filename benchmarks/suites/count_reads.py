@@ -1,0 +1,26 @@
+"""A pytest plugin for the benchmark's check run (never the timed ones): counts how often each run is read.
+
+Load it with ``-p count_reads`` (``benchmarks/suites`` on PYTHONPATH); BENCH_READS_FILE names the JSON
+file it writes: ``{run ref: number of reads}``.
+"""
+
+import json
+import os
+
+from pytest_contexta import segments
+
+_reads: dict[str, int] = {}
+_read_run = segments.RecordReader.read_run
+
+
+def _counting_read_run(self, run):
+    _reads[run.text] = _reads.get(run.text, 0) + 1
+    return _read_run(self, run)
+
+
+segments.RecordReader.read_run = _counting_read_run
+
+
+def pytest_unconfigure(config):
+    with open(os.environ["BENCH_READS_FILE"], "w", encoding="utf-8") as handle:
+        json.dump(_reads, handle)
