@@ -10,7 +10,7 @@ from . import checks
 from .checks import CheckResult
 from .direction import DirectionArgument, ResolvedDirection, check_direction_argument, resolve_direction
 from .errors import CheckArgumentError
-from .metrics import find_metric
+from .metrics import SLICE_REF, find_metric
 from .models import ContextaRun
 from .refs import METRIC_KEY, is_component
 
@@ -58,6 +58,17 @@ def _check_stage(stage: str | None) -> None:
         raise CheckArgumentError(f"stage {stage!r} cannot be a Contexta stage name (e.g. 'evaluate')")
 
 
+def _check_slice(slice: str | None) -> None:
+    __tracebackhide__ = True
+    if slice is not None and (not isinstance(slice, str) or SLICE_REF.fullmatch(slice) is None):
+        suggestion = slice.lower().replace("-", "_") if isinstance(slice, str) else ""
+        hint = f" (did you mean {suggestion!r}?)" if SLICE_REF.fullmatch(suggestion) else ""
+        raise CheckArgumentError(
+            f"slice {slice!r} cannot be a Contexta slice_ref: dot-separated parts of lowercase letters, digits "
+            f"and '_', each starting with a letter (e.g. 'segment.card_present'){hint}"
+        )
+
+
 def _check_limit(name: str, value: float | None) -> None:
     __tracebackhide__ = True
     if value is None:
@@ -66,8 +77,12 @@ def _check_limit(name: str, value: float | None) -> None:
         raise CheckArgumentError(f"{name} must be a finite number >= 0, not {value!r}")
 
 
-def _in_stage(stage: str | None) -> str:
-    return f" in stage {stage!r}" if stage else ""
+def _where(stage: str | None, slice: str | None) -> str:
+    return (f" in stage {stage!r}" if stage else "") + (f" for slice {slice!r}" if slice else "")
+
+
+def _label(key: str, slice: str | None) -> str:
+    return f"{key} [{slice}]" if slice else key
 
 
 def _number(value: float | None) -> str:
@@ -97,21 +112,28 @@ def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = ())
                  "\n".join(lines))
 
 
-def assert_metrics_present(run: ContextaRun, metrics: str | Iterable[str], *, stage: str | None = None) -> None:
-    """Fail unless every metric has a usable value; with ``stage``, only values recorded in that stage count."""
+def assert_metrics_present(run: ContextaRun, metrics: str | Iterable[str], *, stage: str | None = None,
+                           slice: str | None = None) -> None:
+    """Fail unless every metric has a usable value; with ``stage``, only values recorded in that stage count.
+
+    Only overall values count (records without a ``slice_ref``); with ``slice``, only that slice's.
+    """
     __tracebackhide__ = True
     run = _require_run(run, "run")
     keys = _metric_keys(metrics)
     _check_stage(stage)
+    _check_slice(slice)
     results = []
     for key in keys:
-        lookup = find_metric(run, key, stage)
-        detail = f"{key} = {_number(lookup.value)} ({lookup.scope})" if lookup.problem is None else \
-            f"{key}: {lookup.problem}"
+        lookup = find_metric(run, key, stage, slice=slice)
+        label = _label(key, slice)
+        detail = f"{label} = {_number(lookup.value)} ({lookup.scope})" if lookup.problem is None else \
+            f"{label}: {lookup.problem}"
         results.append(CheckResult(kind="metrics_present", run_ref=run.ref, passed=lookup.problem is None,
-                                   metric=key, stage=stage, candidate_value=lookup.value, detail=detail))
+                                   metric=key, stage=stage, slice=slice, candidate_value=lookup.value,
+                                   detail=detail))
     missing = [r.detail for r in results if not r.passed]
-    message = "\n".join([f"{run.ref} lacks {len(missing)} required metric(s){_in_stage(stage)}:",
+    message = "\n".join([f"{run.ref} lacks {len(missing)} required metric(s){_where(stage, slice)}:",
                          *(f"  {line}" for line in missing)])
     _fail_unless(results, message)
 
@@ -158,20 +180,21 @@ class _Verdict(NamedTuple):
 
 
 def _regression_verdict(candidate: ContextaRun, baseline: ContextaRun, key: str, stage: str | None,
-                        direction: ResolvedDirection, max_drop: float | None,
+                        slice: str | None, direction: ResolvedDirection, max_drop: float | None,
                         max_abs_drop: float | None) -> _Verdict:
-    mine, theirs = find_metric(candidate, key, stage), find_metric(baseline, key, stage)
-    common = {"kind": "regression", "run_ref": candidate.ref, "metric": key, "stage": stage,
+    mine, theirs = find_metric(candidate, key, stage, slice=slice), find_metric(baseline, key, stage, slice=slice)
+    label = _label(key, slice)
+    common = {"kind": "regression", "run_ref": candidate.ref, "metric": key, "stage": stage, "slice": slice,
               "baseline_ref": baseline.ref, "candidate_value": mine.value, "baseline_value": theirs.value,
               "direction": str(direction)}
     problems = [f"{side}: {lookup.problem}" for side, lookup in (("candidate", mine), ("baseline", theirs))
                 if lookup.problem]
     if problems:
-        detail = f"{key}: cannot compare ({'; '.join(problems)})"
+        detail = f"{label}: cannot compare ({'; '.join(problems)})"
         return _Verdict(CheckResult(passed=False, detail=detail, **common), f"  {detail}")
     assert mine.value is not None and theirs.value is not None
     outcome = compare(theirs.value, mine.value, direction.direction, max_drop, max_abs_drop)
-    detail = (f"{key}: {_number(theirs.value)} -> {_number(mine.value)}, change {_change_text(outcome)}, "
+    detail = (f"{label}: {_number(theirs.value)} -> {_number(mine.value)}, change {_change_text(outcome)}, "
               f"{direction}; allowed: {outcome.limit}")
     result = CheckResult(passed=outcome.passed, detail=detail, change_abs=outcome.change_abs,
                          change_rel=outcome.change_rel, limit=outcome.limit, **common)
@@ -184,6 +207,7 @@ def assert_no_regression(
     metrics: str | Iterable[str],
     *,
     stage: str | None = None,
+    slice: str | None = None,
     max_drop: float | None = 0.02,
     max_abs_drop: float | None = None,
     direction: DirectionArgument = None,
@@ -192,7 +216,8 @@ def assert_no_regression(
 
     ``max_drop`` is the allowed relative worsening (0.02 = 2 %), ``max_abs_drop`` an absolute one;
     when both are given both must hold. ``direction`` is ``"higher"``, ``"lower"`` or a mapping per
-    metric; otherwise the ini patterns, then the built-in lower-is-better names, decide.
+    metric; otherwise the ini patterns, then the built-in lower-is-better names, decide. Both runs'
+    overall values are compared, or with ``slice`` the values of that slice.
     """
     __tracebackhide__ = True
     candidate = _require_run(candidate, "candidate")
@@ -201,6 +226,7 @@ def assert_no_regression(
         raise CheckArgumentError(f"candidate and baseline are the same run ({candidate.ref})")
     keys = _metric_keys(metrics)
     _check_stage(stage)
+    _check_slice(slice)
     _check_limit("max_drop", max_drop)
     _check_limit("max_abs_drop", max_abs_drop)
     if max_drop is None and max_abs_drop is None:
@@ -208,13 +234,13 @@ def assert_no_regression(
     check_direction_argument(direction)
     context = checks.current()
     verdicts = [
-        _regression_verdict(candidate, baseline, key, stage,
+        _regression_verdict(candidate, baseline, key, stage, slice,
                             resolve_direction(key, direction, context.lower_is_better, context.higher_is_better),
                             max_drop, max_abs_drop)
         for key in keys
     ]
     why = context.baseline_reasons.get(baseline.ref)
-    header = f"{candidate.ref} vs baseline {baseline.ref}{f' ({why})' if why else ''}{_in_stage(stage)}:"
+    header = f"{candidate.ref} vs baseline {baseline.ref}{f' ({why})' if why else ''}{_where(stage, slice)}:"
     _fail_unless([v.result for v in verdicts], "\n".join([header, *(v.line for v in verdicts)]))
 
 
@@ -225,12 +251,17 @@ def assert_metric_threshold(
     at_least: float | None = None,
     at_most: float | None = None,
     stage: str | None = None,
+    slice: str | None = None,
 ) -> None:
-    """Fail unless the metric's value lies within the absolute floor ``at_least`` and ceiling ``at_most``."""
+    """Fail unless the metric's value lies within the absolute floor ``at_least`` and ceiling ``at_most``.
+
+    The overall value is checked, or with ``slice`` the value of that slice.
+    """
     __tracebackhide__ = True
     run = _require_run(run, "run")
     (key,) = _metric_keys([metric])
     _check_stage(stage)
+    _check_slice(slice)
     for name, bound in (("at_least", at_least), ("at_most", at_most)):
         if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))
                                   or not math.isfinite(bound)):
@@ -242,13 +273,13 @@ def assert_metric_threshold(
     bounds = [f">= {at_least:g}"] if at_least is not None else []
     bounds += [f"<= {at_most:g}"] if at_most is not None else []
     limit = " and ".join(bounds)
-    lookup = find_metric(run, key, stage)
-    value = lookup.value
+    lookup = find_metric(run, key, stage, slice=slice)
+    value, label = lookup.value, _label(key, slice)
     if lookup.problem is not None or value is None:
-        passed, detail = False, f"{key}: {lookup.problem}"
+        passed, detail = False, f"{label}: {lookup.problem}"
     else:
         passed = (at_least is None or value >= at_least) and (at_most is None or value <= at_most)
-        detail = f"{key} = {_number(value)} ({lookup.scope}); required {limit}"
-    result = CheckResult(kind="threshold", run_ref=run.ref, passed=passed, metric=key, stage=stage,
+        detail = f"{label} = {_number(value)} ({lookup.scope}); required {limit}"
+    result = CheckResult(kind="threshold", run_ref=run.ref, passed=passed, metric=key, stage=stage, slice=slice,
                          candidate_value=value, limit=limit, detail=detail)
-    _fail_unless([result], f"{run.ref}{_in_stage(stage)}: {detail}")
+    _fail_unless([result], f"{run.ref}{_where(stage, slice)}: {detail}")

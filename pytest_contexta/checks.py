@@ -24,6 +24,7 @@ class CheckResult(BaseModel):
     detail: str
     metric: str | None = None
     stage: str | None = None
+    slice: str | None = None
     candidate_value: float | None = None
     baseline_value: float | None = None
     baseline_ref: str | None = None

@@ -43,6 +43,7 @@ class ReportCheck(_Strict):
     detail: str
     metric: str | None = None
     stage: str | None = None
+    slice: str | None = None
     candidate_value: float | None = None
     baseline_value: float | None = None
     baseline_ref: str | None = None

@@ -39,6 +39,8 @@ def _rows(candidate: CandidateReport) -> list[list[str]]:
         metric = check.metric or ""
         if check.metric and check.stage:
             metric += f" @{check.stage}"
+        if check.metric and check.slice:
+            metric += f" [{check.slice}]"
         numeric = check.kind == "regression" and check.change_abs is not None
         detail = check.direction if numeric else check.detail
         rows.append([_short_name(check.nodeid, candidate.run_ref), _RESULT[check.outcome], metric,

@@ -61,6 +61,7 @@ DIFFERENCES = (
     "record-on-unknown-stage",
     "stage-must-be-completed",
     "run-level-metric",
+    "sliced-metrics",
     "payload-null-keys",
     "null-order-index",
     "integer-metric-value",
@@ -182,6 +183,11 @@ def metric_records(workspace: str, run_ref: str, key: str, stage_id: str | None)
         for record in snapshot(workspace, run_ref)["records"]
         if record["record_type"] == "metric" and record["key"] == key and record["stage_id"] == stage_id
     ]
+
+
+def overall_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """sliced-metrics: the metric records without a ``slice_ref``, the only ones the plugin's lookup uses."""
+    return [record for record in records if record["payload"]["slice_ref"] is None]
 
 
 def _comparisons() -> dict[tuple[str, str, str], dict[str, Any]]:
@@ -555,11 +561,18 @@ def compared_value_problem(
         return None if ok else label
     if float(latest_by_string(candidates)["value"]) != theirs:
         return f"{label}: Contexta's value is not its string-latest record; docs/differences.md needs re-checking"
+    # sliced-metrics: Contexta's latest may be a slice's value; the plugin takes only records without slice_ref.
+    overall = overall_records(candidates)
+    if not overall:
+        slices = ", ".join(sorted({record["payload"]["slice_ref"] for record in candidates}))
+        expected_problem = f"only recorded per slice ({slices}) in stage {name!r}; the overall value is missing"
+        ok = found.record is None and found.problem.startswith(expected_problem)
+        return None if ok else f"{label}: expected the documented sliced-metrics problem"
     if status != "completed":  # stage-must-be-completed
         ok = found.record is None and found.problem == f"stage {name!r} is {status}, so its metrics do not count"
         return None if ok else f"{label}: expected the documented stage-must-be-completed problem"
     # latest-by-real-time: where string and real-time order disagree, the plugin takes the real latest.
-    chosen = latest_by_time(candidates)
+    chosen = latest_by_time(overall)
     if found.record is None or found.record.ref != chosen["record_id"] or found.value != float(chosen["value"]):
         return f"{label}: expected {chosen['record_id']} (value {chosen['value']!r})"
     return None
@@ -593,7 +606,7 @@ def test_compare(plugin: Plugin, workspace: str, left: str, right: str) -> None:
 def test_run_level_metric_lookup(plugin: Plugin, workspace: str, run_ref: str, key: str) -> None:
     """run-level-metric: with no stage, the run-level value is chosen (Contexta's compare never shows it)."""
     found = find_metric(plugin.run(workspace, run_ref), key)
-    chosen = latest_by_time(metric_records(workspace, run_ref, key, None))
+    chosen = latest_by_time(overall_records(metric_records(workspace, run_ref, key, None)))
     assert found.record is not None and found.record.ref == chosen["record_id"], found.problem
     assert found.scope == "run level"
 
@@ -713,6 +726,26 @@ def test_difference_run_level_metric(plugin: Plugin) -> None:
     run = plugin.run(ws, ref)
     assert (find_metric(run, "loss").value, find_metric(run, "loss").scope) == (0.3, "run level")
     assert (find_metric(run, "loss", "train").value, find_metric(run, "loss", "train").scope) == (0.31, "train")
+
+
+def test_difference_sliced_metrics(plugin: Plugin) -> None:
+    ws, ref = "conformance", "run:fraud-model.retrain"
+    recalls = metric_records(ws, ref, "recall", "stage:fraud-model.retrain.evaluate")
+    assert [(r["value"], r["payload"]["slice_ref"], r["observed_at"]) for r in recalls] == [
+        (0.81, None, "2025-03-12T11:00:00Z"),
+        (0.74, "segment.card_present", "2025-03-12T11:00:00Z"),
+    ]
+    answer = compare_answer(ws, "run:fraud-model.baseline", ref)
+    assert compared_metric(answer, "evaluate", "recall")["right_value"] == 0.74
+    run = plugin.run(ws, ref)
+    for found in (find_metric(run, "recall", "evaluate"), find_metric(run, "recall")):
+        assert found.record is not None and (found.record.ref, found.value) == (recalls[0]["record_id"], 0.81)
+    sliced = find_metric(run, "recall", "evaluate", slice="segment.card_present")
+    assert sliced.record is not None and (sliced.record.ref, sliced.value) == (recalls[1]["record_id"], 0.74)
+    unsliced_baseline = find_metric(plugin.run(ws, "run:fraud-model.baseline"), "recall", "evaluate",
+                                    slice="segment.card_present")
+    assert (unsliced_baseline.value, unsliced_baseline.problem) == (
+        None, "not recorded for slice 'segment.card_present' in stage 'evaluate'; recorded overall")
 
 
 def test_difference_payload_null_keys(plugin: Plugin) -> None:
