@@ -1,0 +1,356 @@
+"""Bad input: one clear line (what is wrong, where, how to fix it), exit code 4, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import struct
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+# hypothesis and pytest_contexta.gate are imported before any in-process pytester run, which drops modules first
+# imported inside it (importing duckdb twice aborts the process).
+import hypothesis  # noqa: F401
+import pytest
+
+import pytest_contexta.gate  # noqa: F401
+from pytest_contexta.errors import RunLookupError
+from pytest_contexta.workspace import Workspace
+
+GATE = """
+from pytest_contexta import assert_metrics_present
+
+def test_gate(contexta_run, baseline_run):
+    assert_metrics_present(contexta_run, "accuracy", stage="evaluate")
+"""
+#: DuckDB's main header: an 8-byte checksum of the rest of the 4 KiB block, "DUCK", the storage version.
+DUCKDB_HEADER_SIZE = 4096
+DUCKDB_MAGIC = slice(8, 12)
+DUCKDB_STORAGE_VERSION = slice(12, 20)
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every path under ``root`` (folders too) with the sha256 of each file's bytes."""
+    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+            for path in sorted(root.rglob("*"))}
+
+
+class Case:
+    """Gate runs on a workspace copy; each must leave everything under ``tmp_path`` as it was."""
+
+    def __init__(self, pytester: pytest.Pytester, workspace: Path, tmp_path: Path) -> None:
+        self.pytester = pytester
+        self.workspace = workspace
+        self.tmp_path = tmp_path
+        pytester.makepyfile(test_gate=GATE)
+
+    def run(self, *args: str, candidate: str = "run:svc.faster") -> pytest.RunResult:
+        before = _tree(self.tmp_path)
+        result = self.pytester.runpytest(f"--contexta-workspace={self.workspace}",
+                                         f"--contexta-candidate={candidate}", *args)
+        assert _tree(self.tmp_path) == before, "the gate wrote into the workspace folder"
+        return result
+
+
+@pytest.fixture
+def case(pytester: pytest.Pytester, tmp_path: Path, workspace_copy: Callable[[str], Path]) -> Case:
+    return Case(pytester, workspace_copy("latency"), tmp_path)
+
+
+def assert_one_error_line(result: pytest.RunResult, *fragments: str) -> str:
+    """The run stopped before any test (exit 4) with one ``ERROR:`` line holding every fragment."""
+    __tracebackhide__ = True
+    output = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, output
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output
+    lines = [line for line in result.stderr.lines if line.startswith("ERROR:")]
+    assert len(lines) == 1, output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+# -- the workspace path ---------------------------------------------------------------------------
+
+
+def test_missing_workspace_is_not_created(case: Case) -> None:
+    case.workspace = case.tmp_path / "no-such-workspace"
+    line = assert_one_error_line(case.run(), f"workspace {case.workspace} does not exist",
+                                 "--contexta-workspace")
+    assert not case.workspace.exists()
+    assert line.startswith("ERROR: contexta: ")
+
+
+def test_workspace_path_is_a_file(case: Case) -> None:
+    case.workspace = case.workspace / "records" / "manifest.json"
+    assert_one_error_line(case.run(), f"workspace {case.workspace} is a file, not a folder",
+                          "pass the folder that holds metadata/ and records/")
+
+
+def test_quickstart_layout_names_the_workspaces_one_level_down(case: Case) -> None:
+    parent = case.tmp_path / ".contexta"
+    parent.mkdir()
+    for project in ("svc", "other-project"):
+        shutil.copytree(case.workspace, parent / project)
+    shutil.rmtree(case.workspace)
+    case.workspace = parent
+    assert_one_error_line(case.run(), f"{parent} is not a Contexta workspace",
+                          f"({parent / 'other-project'}, {parent / 'svc'})", "pass one of them with --contexta-workspace")
+
+
+@pytest.mark.parametrize("missing", ["metadata/ledger.db", "records/manifest.json"])
+def test_ledger_or_manifest_missing(case: Case, missing: str) -> None:
+    (case.workspace / missing).unlink()
+    assert_one_error_line(case.run(), f"workspace {case.workspace} is incomplete: {missing} is missing",
+                          "copied only in part")
+
+
+def test_manifest_that_is_not_json(case: Case) -> None:
+    (case.workspace / "records" / "manifest.json").write_text("{not json", encoding="utf-8")
+    assert_one_error_line(case.run(), f"{case.workspace}/records/manifest.json is not a readable Contexta record "
+                          "manifest", "restore it from a backup")
+
+
+# -- versions -------------------------------------------------------------------------------------
+
+
+def test_unknown_layout_version(case: Case) -> None:
+    manifest = case.workspace / "records" / "manifest.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text(encoding="utf-8")), "layout_version": "2"}),
+                        encoding="utf-8")
+    assert_one_error_line(case.run(), str(manifest), "version '2'", "reads 'jsonl_segments' version '1'",
+                          "upgrade pytest-contexta")
+
+
+def test_unknown_store_schema_version(case: Case) -> None:
+    ledger = case.workspace / "metadata" / "ledger.db"
+    connection = duckdb.connect(str(ledger))
+    try:
+        connection.execute("UPDATE schema_metadata SET store_schema_version = '2'")
+    finally:
+        connection.close()
+    assert_one_error_line(case.run(), f"{ledger} has store_schema_version 2", "reads version 1",
+                          "upgrade pytest-contexta")
+
+
+def _duckdb_checksum(block: bytes) -> int:
+    """DuckDB's block checksum: 5381 xor-ed with each little-endian u64 word times a constant."""
+    checksum = 5381
+    for (word,) in struct.iter_unpack("<Q", block):
+        checksum ^= (word * 0xBF58476D1CE4E5B9) & 0xFFFF_FFFF_FFFF_FFFF
+    return checksum
+
+
+def _claim_newer_storage_version(ledger: Path) -> None:
+    """Make the file say it was written by a future DuckDB: raise the storage version, re-sign the header."""
+    with ledger.open("r+b") as handle:
+        header = bytearray(handle.read(DUCKDB_HEADER_SIZE))
+        assert header[DUCKDB_MAGIC] == b"DUCK"
+        # the simulation must understand the header it edits: the stored checksum is ours for the intact block
+        assert struct.unpack("<Q", header[:8])[0] == _duckdb_checksum(bytes(header[8:]))
+        header[DUCKDB_STORAGE_VERSION] = struct.pack("<Q", 1_000_000)
+        header[:8] = struct.pack("<Q", _duckdb_checksum(bytes(header[8:])))
+        handle.seek(0)
+        handle.write(header)
+
+
+def test_ledger_written_by_a_newer_duckdb(case: Case) -> None:
+    ledger = case.workspace / "metadata" / "ledger.db"
+    _claim_newer_storage_version(ledger)
+    with pytest.raises(duckdb.Error, match="version number"):  # duckdb itself refuses it, as for a real newer file
+        duckdb.connect(str(ledger), read_only=True)
+    upgrade = "pip install -U duckdb" if sys.version_info >= (3, 11) else "Python 3.11 or newer"
+    assert_one_error_line(case.run(), f"{ledger} was written by a newer DuckDB than the installed duckdb "
+                          f"{duckdb.__version__}", upgrade, "1000000")
+
+
+def test_ledger_that_is_not_a_duckdb_file(case: Case) -> None:
+    ledger = case.workspace / "metadata" / "ledger.db"
+    ledger.write_bytes(b"not a database")
+    assert_one_error_line(case.run(), f"{ledger} cannot be opened as a DuckDB ledger", "restore it from a backup")
+
+
+# -- run refs -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("candidate", "problem"),
+    [
+        ("run:svc.Faster", "has an invalid part 'Faster'"),
+        ("run:svc.fast er", "has an invalid part 'fast er'"),
+        ("run:svc faster", "must have exactly two parts"),
+        ("run:../../x", "must have exactly two parts"),
+        ("run:svc..faster", "must have exactly two parts"),
+        ("run:", "must have exactly two parts"),
+        ("stage:a.b.c", "is a 'stage' ref, not a run ref"),
+        ("RUN:a.b", "is a 'RUN' ref, not a run ref (use lowercase 'run:')"),
+        ("svc.faster", "is neither a run ref nor a run name (did you mean run:svc.faster?)"),
+        ("Faster", "is neither a run ref nor a run name"),
+    ],
+)
+def test_malformed_candidate_ref(case: Case, candidate: str, problem: str) -> None:
+    assert_one_error_line(case.run(candidate=candidate), "contexta: ", problem, "run:<project>.<run")
+
+
+@pytest.mark.parametrize("candidate", ["", " ", " , "])
+def test_empty_candidate(case: Case, candidate: str) -> None:
+    assert_one_error_line(case.run(candidate=candidate), f"contexta candidate {candidate!r} (from command line) "
+                          "names no run", "give run:<project>.<run-name>")
+
+
+def test_malformed_baseline_ref(case: Case) -> None:
+    assert_one_error_line(case.run("--contexta-baseline=run:svc/baseline"), "invalid run ref", "'run:svc/baseline'")
+
+
+def test_unique_bare_name_is_resolved(case: Case) -> None:
+    result = case.run(candidate="faster")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["GATE PASSED for run:svc.faster"])
+
+
+def test_ambiguous_bare_name(pytester: pytest.Pytester, tmp_path: Path,
+                             workspace_copy: Callable[[str], Path]) -> None:
+    case = Case(pytester, workspace_copy("conformance"), tmp_path)
+    assert_one_error_line(case.run(candidate="baseline"), "run name 'baseline' is ambiguous",
+                          "run:fraud-model.baseline, run:shop-ranker.baseline", "pass the full ref")
+
+
+@pytest.mark.parametrize(
+    ("candidate", "problem"),
+    [
+        ("run:svc.nope", "run run:svc.nope is not in workspace {ws} (project svc has 4 runs, latest: "),
+        ("run:nope.faster", "run run:nope.faster is not in workspace {ws} (it has no project 'nope')"),
+        ("nope", "no run named 'nope' in workspace {ws}"),
+    ],
+)
+def test_unknown_run(case: Case, candidate: str, problem: str) -> None:
+    assert_one_error_line(case.run(candidate=candidate), problem.format(ws=case.workspace))
+
+
+def test_candidate_that_is_also_the_baseline(case: Case) -> None:
+    assert_one_error_line(case.run("--contexta-baseline=faster"),
+                          "candidate run:svc.faster is also its own baseline", "choose another run with "
+                          "--contexta-baseline")
+
+
+# -- refs never become paths ----------------------------------------------------------------------
+
+_OPENED: list[str] = []
+_RECORDING: list[bool] = []
+
+
+def _record_opens(event: str, args: tuple[object, ...]) -> None:
+    if _RECORDING and event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        _OPENED.append(os.path.realpath(os.fsdecode(args[0])))
+
+
+sys.addaudithook(_record_opens)  # audit hooks cannot be removed; this one records only inside files_opened()
+
+
+@contextmanager
+def files_opened() -> Iterator[list[str]]:
+    """Every file this process opens inside the block (audit event ``open``)."""
+    _OPENED.clear()
+    _RECORDING.append(True)
+    try:
+        yield _OPENED
+    finally:
+        _RECORDING.clear()
+
+
+def _add_run_row(workspace: Path, ref: str) -> None:
+    """Write a run row with a ref no Contexta writes (a hand-edited or hostile ledger)."""
+    connection = duckdb.connect(str(workspace / "metadata" / "ledger.db"))
+    try:
+        payload = {"run_ref": ref, "project_ref": "project:svc", "name": "x", "status": "completed",
+                   "started_at": "2025-05-09T09:00:00Z", "ended_at": "2025-05-09T10:00:00Z"}
+        connection.execute("INSERT INTO runs (ref, project_ref, name, started_at, status, payload_json) "
+                           "VALUES (?, 'project:svc', 'x', '2025-05-09T09:00:00Z', 'completed', ?)",
+                           [ref, json.dumps(payload)])
+    finally:
+        connection.close()
+
+
+HOSTILE_REF = "run:../../outside.x"
+HOSTILE_INPUTS = [HOSTILE_REF, "x", "run:svc.faster/../../../outside", "run:svc.../x", "../../outside",
+                  "run:svc.faster\x00", "run:svc.%2e%2e", "run:/etc/passwd.x", "run:svc.faster.jsonl/../x"]
+
+
+def test_refs_never_become_paths_outside_the_workspace(workspace_copy: Callable[[str], Path]) -> None:
+    workspace = workspace_copy("latency")
+    _add_run_row(workspace, HOSTILE_REF)  # "x" is the bare name of this row only
+    opened_by: dict[str, list[str]] = {}
+    candidate = Workspace(workspace, lock_timeout=0)
+    try:
+        candidate.load_run("run:svc.faster")  # first load: any lazy imports happen outside the recording
+        for text in HOSTILE_INPUTS:
+            with files_opened() as opened, pytest.raises(RunLookupError):
+                candidate.load_run(text)
+            opened_by[text] = list(opened)
+        with files_opened() as opened:
+            assert candidate.load_run("run:svc.faster").metric_keys() == {"val-loss", "accuracy",
+                                                                           "latency-p95-ms", "error-count"}
+        inside = list(opened)
+    finally:
+        candidate.close()
+    assert opened_by == {text: [] for text in HOSTILE_INPUTS}
+    root = os.path.realpath(workspace) + os.sep
+    assert inside and all(path.startswith(root) for path in inside), inside
+
+
+def test_hostile_ledger_ref_stops_the_gate_with_a_clear_message(case: Case) -> None:
+    _add_run_row(case.workspace, HOSTILE_REF)
+    assert_one_error_line(case.run(candidate="x"), f"run name 'x' matches '{HOSTILE_REF}'",
+                          "which is not a valid run ref", "the ledger is damaged")
+
+
+# -- helper arguments -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ('assert_no_regression(contexta_run, baseline_run, "accuracy", max_drop=-0.1)',
+         "max_drop must be a finite number >= 0, not -0.1"),
+        ('assert_no_regression(contexta_run, baseline_run, "accuracy", max_abs_drop=math.nan)',
+         "max_abs_drop must be a finite number >= 0, not nan"),
+        ('assert_no_regression(contexta_run, baseline_run, "accuracy", max_drop=None)',
+         "give max_drop, max_abs_drop or both"),
+        ('assert_no_regression(contexta_run, baseline_run, "accuracy", direction="up")',
+         "direction must be 'higher' or 'lower', not 'up'"),
+        ('assert_no_regression(contexta_run, baseline_run, "accuracy", direction={"accuracy": "better"})',
+         "direction must be 'higher' or 'lower', not 'better'"),
+        ("assert_metrics_present(contexta_run, [])", "the metric list is empty"),
+        ('assert_metrics_present(contexta_run, "val_loss")',
+         ("'val_loss' cannot be a Contexta metric key: keys are lowercase letters, digits, '-' and '.' "
+          "(did you mean 'val-loss'?)")),
+        ('assert_metrics_present(contexta_run, "accuracy", stage="Evaluate")',
+         "stage 'Evaluate' cannot be a Contexta stage name"),
+        ('assert_metric_threshold(contexta_run, "accuracy", at_least=math.inf)',
+         "at_least must be a finite number, not inf"),
+        ('assert_metric_threshold(contexta_run, "accuracy", at_least=0.9, at_most=0.1)',
+         "at_least (0.9) is above at_most (0.1)"),
+        ('assert_no_error_diagnostics("run:svc.faster")',
+         "run must be a run from the contexta_run or baseline_run fixture, not str"),
+    ],
+)
+def test_invalid_helper_arguments_fail_at_the_helper_call(case: Case, call: str, message: str) -> None:
+    case.pytester.makepyfile(test_gate=f"""
+        import math
+        from pytest_contexta import *
+
+        def test_gate(contexta_run, baseline_run):
+            {call}
+    """)
+    result = case.run()
+    result.assert_outcomes(failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([f">       {call}", f"E       pytest_contexta.errors.CheckArgumentError: {message}*",
+                                 "test_gate.py:*: CheckArgumentError"])
+    assert "pytest_contexta/" not in result.stdout.str(), "the error should point at the call, not inside the plugin"

@@ -1,0 +1,310 @@
+"""Damaged records are isolated, and a missing or stale run_ref index falls back to reading the segments.
+
+Every case damages a copy of the ``latency`` workspace: runs ``svc.baseline`` (segment lines 1-4, the
+deployed baseline), ``svc.faster`` (5-8, the candidate), ``svc.slower`` (9-12) and ``svc.mixed``
+(13-16, the segment's tail). Each run logs ``val-loss`` in train, then ``accuracy``,
+``latency-p95-ms`` and ``error-count`` in evaluate, in that order.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+# hypothesis and pytest_contexta.gate are imported before any in-process pytester run, which drops modules first
+# imported inside it (importing duckdb twice aborts the process).
+import hypothesis  # noqa: F401
+import pytest
+
+import pytest_contexta.gate  # noqa: F401
+from conftest import WORKSPACES
+from pytest_contexta.workspace import Workspace
+
+SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"
+INDEXES = Path("records") / "indexes"
+LINE_OF = {("run:svc.baseline", "accuracy"): 2, ("run:svc.faster", "accuracy"): 6,
+           ("run:svc.slower", "accuracy"): 10, ("run:svc.mixed", "error-count"): 16}
+GATE = """
+import pytest
+from pytest_contexta import assert_metrics_present, assert_no_error_diagnostics, assert_no_regression
+
+METRICS = ["accuracy", "latency-p95-ms", "error-count"]
+
+def test_diagnostics(contexta_run):
+    assert_no_error_diagnostics(contexta_run)
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_present(contexta_run, metric):
+    assert_metrics_present(contexta_run, metric, stage="evaluate")
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_regression(contexta_run, baseline_run, metric):
+    assert_no_regression(contexta_run, baseline_run, metric, stage="evaluate", max_drop=0.1)
+"""
+
+
+def _lines(workspace: Path) -> list[bytes]:
+    return (workspace / SEGMENT).read_bytes().splitlines(keepends=True)
+
+
+def _damage_line(workspace: Path, number: int, damage: Callable[[bytes], bytes]) -> None:
+    lines = _lines(workspace)
+    damaged = damage(lines[number - 1])
+    assert damaged != lines[number - 1]
+    lines[number - 1] = damaged
+    (workspace / SEGMENT).write_bytes(b"".join(lines))
+
+
+def _replace(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
+    def damage(line: bytes) -> bytes:
+        assert line.count(old) == 1, (old, line)
+        return line.replace(old, new)
+
+    return damage
+
+
+def _value_to(text: bytes) -> Callable[[bytes], bytes]:
+    def damage(line: bytes) -> bytes:
+        payload = json.loads(line)["record"]["payload"]
+        return _replace(b'"value":' + json.dumps(payload["value"]).encode(), b'"value":' + text)(line)
+
+    return damage
+
+
+DAMAGES = {
+    "invalid-json": _replace(b'},"sequence"', b'},,"sequence"'),
+    "nan-value": _value_to(b"NaN"),
+    "infinity-value": _value_to(b"-Infinity"),
+    "unknown-record-type": _replace(b'"record_type":"metric"', b'"record_type":"hologram"'),
+    "value-not-a-number": _value_to(b'"high"'),
+    "missing-field": _replace(b'"producer_ref":"pytest-contexta.tests",', b""),
+    "bad-timestamp": _replace(b'"observed_at":"2025-05-0', b'"observed_at":"yesterday 2025-05-0'),
+}
+
+
+def _truncate_last_line(workspace: Path) -> None:
+    """Cut the segment in the middle of its last line's payload, as a crash during the write would."""
+    data = (workspace / SEGMENT).read_bytes()
+    (workspace / SEGMENT).write_bytes(data[: data.rindex(b'"value_type"')])
+
+
+def _gate(pytester: pytest.Pytester, workspace: Path, candidate: str) -> tuple[pytest.RunResult, dict]:
+    pytester.makepyfile(test_gate=GATE)
+    report = pytester.path / "gate.json"
+    result = pytester.runpytest(f"--contexta-workspace={workspace}", f"--contexta-candidate={candidate}",
+                                f"--contexta-report={report}")
+    assert "Traceback" not in result.stdout.str()
+    return result, json.loads(report.read_text(encoding="utf-8"))
+
+
+def _failed_checks(report: dict) -> dict[tuple[str, str | None], str]:
+    """The checks that did not pass, by (kind, metric), with their detail."""
+    return {(check["kind"], check["metric"]): check["detail"]
+            for check in report["candidates"][0]["checks"] if check["outcome"] != "passed"}
+
+
+# -- damaged lines --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_damaged_line_of_another_run_does_not_touch_the_gate(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path], damage: Callable[[bytes], bytes]
+) -> None:
+    workspace = workspace_copy("latency")
+    _damage_line(workspace, LINE_OF["run:svc.slower", "accuracy"], damage)
+    result, report = _gate(pytester, workspace, "run:svc.faster")
+    assert result.ret == pytest.ExitCode.OK
+    assert (report["verdict"], _failed_checks(report), report["notes"]) == ("pass", {}, [])
+
+
+def test_truncated_last_line_of_another_run_is_at_most_a_note(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
+) -> None:
+    workspace = workspace_copy("latency")
+    _truncate_last_line(workspace)
+    result, report = _gate(pytester, workspace, "run:svc.faster")
+    assert result.ret == pytest.ExitCode.OK
+    assert (report["verdict"], _failed_checks(report)) == ("pass", {})
+    assert report["notes"] and all(note.endswith(", 0 for this run") for note in report["notes"])
+
+
+def _location(line: int) -> str:
+    return f"records/segments/segment-000001.jsonl line {line}"
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_damaged_line_of_the_candidate_fails_the_checks_it_touches(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path], damage: Callable[[bytes], bytes]
+) -> None:
+    workspace = workspace_copy("latency")
+    line = LINE_OF["run:svc.faster", "accuracy"]
+    _damage_line(workspace, line, damage)
+    result, report = _gate(pytester, workspace, "run:svc.faster")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    failed = _failed_checks(report)
+    assert set(failed) == {("diagnostics", None), ("metrics_present", "accuracy"), ("regression", "accuracy")}
+    assert all(_location(line) in detail for detail in failed.values()), failed
+    result.stdout.fnmatch_lines_random([
+        f"*accuracy: a damaged record that may hold it ({_location(line)})",
+        f"*unreadable_record*{_location(line)} cannot be read*",
+    ])
+
+
+def test_truncated_last_line_of_the_candidate_fails_the_checks_it_touches(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
+) -> None:
+    workspace = workspace_copy("latency")
+    _truncate_last_line(workspace)
+    result, report = _gate(pytester, workspace, "run:svc.mixed")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    failed = _failed_checks(report)
+    assert set(failed) == {("diagnostics", None), ("metrics_present", "error-count"), ("regression", "error-count")}
+    assert all(_location(16) in detail for detail in failed.values()), failed
+    assert "not valid JSON (truncated or corrupted line)" in failed["diagnostics", None]
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_damaged_line_of_the_baseline_fails_the_comparisons_it_touches(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path], damage: Callable[[bytes], bytes]
+) -> None:
+    workspace = workspace_copy("latency")
+    line = LINE_OF["run:svc.baseline", "accuracy"]
+    _damage_line(workspace, line, damage)
+    result, report = _gate(pytester, workspace, "run:svc.faster")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert _failed_checks(report) == {
+        ("regression", "accuracy"): f"accuracy: cannot compare (baseline: a damaged record that may hold it "
+                                    f"({_location(line)}))",
+    }
+
+
+def test_damaged_line_without_a_readable_key_fails_every_metric_check(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
+) -> None:
+    workspace = workspace_copy("latency")
+    line = LINE_OF["run:svc.faster", "accuracy"]
+    _damage_line(workspace, line, lambda text: text[: text.index(b'"payload"')] + b"\n")
+    result, report = _gate(pytester, workspace, "run:svc.faster")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    failed = _failed_checks(report)
+    assert {metric for kind, metric in failed if kind == "metrics_present"} == {"accuracy", "latency-p95-ms",
+                                                                                "error-count"}
+    assert all(_location(line) in detail for detail in failed.values()), failed
+
+
+# -- a missing or stale run_ref index -------------------------------------------------------------
+
+
+def _metrics(workspace: Path, ref: str) -> tuple[list[tuple[object, ...]], tuple[str, ...], int]:
+    """The run's metrics as (sequence, key, stage, value), its reader notes, and its damaged line count."""
+    opened = Workspace(workspace, lock_timeout=0)
+    try:
+        run = opened.load_run(ref)
+    finally:
+        opened.close()
+    return [(m.sequence, m.key, m.stage_name, m.value) for m in run.metrics], run.reader_notes, len(run.damaged)
+
+
+def _drop_index_entries(workspace: Path, family: str, sequence: int) -> None:
+    """Remove the entries for ``sequence`` from every index file of ``family`` (``*``: every family)."""
+    for path in (workspace / INDEXES).glob(f"{family}/*.jsonl"):
+        lines = path.read_bytes().splitlines(keepends=True)
+        path.write_bytes(b"".join(line for line in lines if json.loads(line)["sequence"] != sequence))
+
+
+def _append(path: Path, data: bytes) -> None:
+    with path.open("ab") as handle:
+        handle.write(data)
+
+
+def _rewrite_index_entry(workspace: Path, ref: str, sequence: int, new_sequence: int) -> None:
+    path = workspace / INDEXES / "run_ref" / f"run__{ref.removeprefix('run:')}.jsonl"
+    old = f'"segment_id":1,"sequence":{sequence}}}'
+    assert path.read_text(encoding="utf-8").count(old) == 1
+    path.write_text(path.read_text(encoding="utf-8").replace(old, f'"segment_id":1,"sequence":{new_sequence}}}'),
+                    encoding="utf-8")
+
+
+TAIL_NOTE = ("1 record line(s) after sequence 15 are not indexed yet (interrupted write?); read them from the "
+             "segment tail, 1 for this run")
+INDEX_DAMAGES: dict[str, tuple[str, Callable[[Path], None], str]] = {
+    "run-ref-folder-removed": (
+        "run:svc.faster", lambda ws: shutil.rmtree(ws / INDEXES / "run_ref"),
+        "the run_ref index folder records/indexes/run_ref is missing; read every segment instead"),
+    "record-type-folder-removed": (
+        "run:svc.faster", lambda ws: shutil.rmtree(ws / INDEXES / "record_type"),
+        "the record_type index folder records/indexes/record_type is missing; read every segment instead"),
+    "index-file-of-the-run-deleted": (
+        "run:svc.faster", lambda ws: (ws / INDEXES / "run_ref" / "run__svc.faster.jsonl").unlink(),
+        "records/indexes/run_ref/run__svc.faster.jsonl is missing; read every segment instead"),
+    "unreadable-index-line": (
+        "run:svc.faster", lambda ws: _append(ws / INDEXES / "run_ref" / "run__svc.faster.jsonl", b"{\n"),
+        "records/indexes/run_ref/run__svc.faster.jsonl line 5 is unreadable; read every segment instead"),
+    "index-behind-the-segment": (
+        "run:svc.mixed", lambda ws: _drop_index_entries(ws, "*", 16), TAIL_NOTE),
+    "crash-between-run-ref-and-record-type-index": (
+        "run:svc.mixed", lambda ws: (_drop_index_entries(ws, "record_type", 16),
+                                     _drop_index_entries(ws, "stage_execution_ref", 16)), TAIL_NOTE),
+    "entry-pointing-at-another-runs-line": (
+        "run:svc.faster", lambda ws: _rewrite_index_entry(ws, "run:svc.faster", 6, 10),
+        ("the run_ref index points at records/segments/segment-000001.jsonl line 6, which belongs to "
+         "run:svc.slower; read every segment instead")),
+    "entry-naming-a-sequence-the-segment-lacks": (
+        "run:svc.faster", lambda ws: _rewrite_index_entry(ws, "run:svc.faster", 8, 99),
+        ("the run_ref index names sequence 99, which records/segments/segment-000001.jsonl does not hold; "
+         "read every segment instead")),
+}
+
+
+@pytest.mark.parametrize(("ref", "damage", "note"), INDEX_DAMAGES.values(), ids=INDEX_DAMAGES.keys())
+def test_missing_or_stale_index_falls_back_with_a_note(
+    workspace_copy: Callable[[str], Path], ref: str, damage: Callable[[Path], None], note: str
+) -> None:
+    intact, intact_notes, _ = _metrics(WORKSPACES / "latency", ref)
+    assert len(intact) == 4 and intact_notes == ()
+    workspace = workspace_copy("latency")
+    damage(workspace)
+    assert _metrics(workspace, ref) == (intact, (note,), 0)
+
+
+def test_a_run_without_records_has_no_index_file_and_gets_no_note() -> None:
+    metrics, notes, damaged = _metrics(WORKSPACES / "conformance", "run:shop-ranker.no-records")
+    assert not (WORKSPACES / "conformance" / INDEXES / "run_ref" / "run__shop-ranker.no-records.jsonl").exists()
+    assert (metrics, notes, damaged) == ([], (), 0)
+
+
+def test_blank_line_in_the_segment_shifts_lines_but_loses_nothing(workspace_copy: Callable[[str], Path]) -> None:
+    intact = _metrics(WORKSPACES / "latency", "run:svc.faster")
+    workspace = workspace_copy("latency")
+    lines = _lines(workspace)
+    (workspace / SEGMENT).write_bytes(b"".join([*lines[:4], b"\n", *lines[4:]]))
+    assert _metrics(workspace, "run:svc.faster") == intact
+
+
+def test_damaged_line_after_a_blank_line_is_reported_at_its_real_line(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
+) -> None:
+    workspace = workspace_copy("latency")
+    lines = _lines(workspace)
+    (workspace / SEGMENT).write_bytes(b"".join([*lines[:4], b"\n", *lines[4:]]))
+    line = LINE_OF["run:svc.faster", "accuracy"] + 1  # the index still says record 6
+    _damage_line(workspace, line, DAMAGES["nan-value"])
+    result, report = _gate(pytester, workspace, "run:svc.faster")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    failed = _failed_checks(report)
+    assert failed["metrics_present", "accuracy"] == f"accuracy: a damaged record that may hold it ({_location(line)})"
+
+
+def test_fallback_notes_are_shown_and_the_gate_still_decides(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
+) -> None:
+    workspace = workspace_copy("latency")
+    shutil.rmtree(workspace / INDEXES)
+    result, report = _gate(pytester, workspace, "run:svc.faster")
+    assert result.ret == pytest.ExitCode.OK
+    assert report["verdict"] == "pass"
+    fallback = "the run_ref index folder records/indexes/run_ref is missing; read every segment instead"
+    result.stdout.fnmatch_lines_random([f"note: run:svc.faster: {fallback}", f"note: run:svc.baseline: {fallback}",
+                                        "GATE PASSED for run:svc.faster"])

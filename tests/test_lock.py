@@ -1,0 +1,127 @@
+"""While another process holds the ledger open, the gate waits the bounded lock timeout, then fails clearly.
+
+The holder is a real second process that opens the ledger read-write with ``duckdb.connect``, as every
+Contexta process does (and keeps it open until it exits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+
+# hypothesis and pytest_contexta.gate are imported before any in-process pytester run, which drops modules first
+# imported inside it (importing duckdb twice aborts the process).
+import hypothesis  # noqa: F401
+import pytest
+
+import pytest_contexta.gate  # noqa: F401
+
+HOLDER = """
+import sys
+import duckdb
+
+connection = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+sys.stdin.readline()  # hold the lock until the test says so
+connection.close()
+"""
+GATE = """
+def test_gate(contexta_run, baseline_run):
+    assert contexta_run.ref == "run:svc.faster"
+"""
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every path under ``root`` (folders too) with the sha256 of each file's bytes."""
+    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+            for path in sorted(root.rglob("*"))}
+
+
+class Holder:
+    """A second process holding the ledger open read-write."""
+
+    def __init__(self, ledger: Path) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", HOLDER, str(ledger)], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline() == "holding\n", "the holder could not open the ledger"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def release(self) -> None:
+        """Let the holder close the ledger and exit (returns at once; the holder finishes on its own)."""
+        assert self.process.stdin is not None
+        if not self.process.stdin.closed:
+            self.process.stdin.write("\n")
+            self.process.stdin.close()
+
+    def stop(self) -> None:
+        self.release()
+        self.process.wait(timeout=60)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def holder(workspace_copy: Callable[[str], Path]) -> Iterator[tuple[Path, Holder]]:
+    workspace = workspace_copy("latency")
+    held = Holder(workspace / "metadata" / "ledger.db")
+    try:
+        yield workspace, held
+    finally:
+        held.stop()
+
+
+def _gate_args(workspace: Path, timeout: str) -> list[str]:
+    return [f"--contexta-workspace={workspace}", "--contexta-candidate=run:svc.faster",
+            f"--contexta-lock-timeout={timeout}"]
+
+
+@pytest.mark.parametrize("timeout", ["0", "0.3"])
+def test_gate_fails_naming_the_holder_and_writes_nothing(
+    pytester: pytest.Pytester, holder: tuple[Path, Holder], timeout: str
+) -> None:
+    workspace, held = holder
+    pytester.makepyfile(test_gate=GATE)
+    before = _tree(workspace)  # taken while the holder has the ledger open: its own files are in it
+    result = pytester.runpytest(*_gate_args(workspace, timeout))
+    assert _tree(workspace) == before
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    output = result.stdout.str() + result.stderr.str()
+    assert "Traceback" not in output
+    result.stderr.fnmatch_lines([
+        (f"ERROR: contexta: {workspace}/metadata/ledger.db is locked by another process (PID {held.pid}, *), "
+         f"e.g. a training job or 'contexta serve http' still holding the ledger; waited {timeout} s. Let it "
+         f"finish, or raise --contexta-lock-timeout"),
+    ])
+
+
+def test_gate_proceeds_when_the_holder_exits_within_the_timeout(
+    pytester: pytest.Pytester, holder: tuple[Path, Holder], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace, held = holder
+    refused: list[str] = []
+    connect = duckdb.connect
+
+    def connect_and_release_after_first_refusal(*args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
+        """The gate's own first refused attempt tells the holder to exit, so the gate must wait and retry."""
+        try:
+            return connect(*args, **kwargs)
+        except duckdb.Error as exc:
+            refused.append(str(exc))
+            held.release()
+            raise
+
+    monkeypatch.setattr(duckdb, "connect", connect_and_release_after_first_refusal)
+    pytester.makepyfile(test_gate=GATE)
+    result = pytester.runpytest(*_gate_args(workspace, "60"))
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.OK
+    assert refused and all(f"(PID {held.pid})" in message for message in refused)
