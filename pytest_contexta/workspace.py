@@ -81,7 +81,7 @@ class Workspace:
                 raise RunLookupError(f"run {ref.text} is not in workspace {self.root}{self._near(ref)}")
             return ref
         if not is_component(text):
-            hint = f" (did you mean run:{text}?)" if text.count(".") == 1 else ""
+            hint = f" (did you mean run:{text}?)" if text.count(".") == 1 and text.isprintable() else ""
             raise RunLookupError(
                 f"{text!r} is neither a run ref nor a run name{hint}: give run:<project>.<run-name>"
             )
