@@ -29,11 +29,21 @@ _EXPORTS = {
     "find_metric": "metrics",
     "resolve_direction": "direction",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "BaselineChoice", "CheckArgumentError", "ContextaRun", "DegradedRecord", "Diagnostic", "EventRecord",
+    "GateCheckFailed", "GateError", "GateReport", "MetricRecord", "Workspace", "assert_metric_threshold",
+    "assert_metrics_present", "assert_no_error_diagnostics", "assert_no_regression", "find_metric",
+    "resolve_direction",
+]
 
 if TYPE_CHECKING:
-    from .asserts import (GateCheckFailed, assert_metric_threshold, assert_metrics_present,
-                          assert_no_error_diagnostics, assert_no_regression)
+    from .asserts import (
+        GateCheckFailed,
+        assert_metric_threshold,
+        assert_metrics_present,
+        assert_no_error_diagnostics,
+        assert_no_regression,
+    )
     from .direction import resolve_direction
     from .errors import CheckArgumentError, GateError
     from .metrics import find_metric

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import checks
 from .checks import CheckResult
@@ -184,7 +184,7 @@ def _regression_verdict(candidate: ContextaRun, baseline: ContextaRun, key: str,
                         max_abs_drop: float | None) -> _Verdict:
     mine, theirs = find_metric(candidate, key, stage, slice=slice), find_metric(baseline, key, stage, slice=slice)
     label = _label(key, slice)
-    common = {"kind": "regression", "run_ref": candidate.ref, "metric": key, "stage": stage, "slice": slice,
+    common: dict[str, Any] = {"kind": "regression", "run_ref": candidate.ref, "metric": key, "stage": stage, "slice": slice,
               "baseline_ref": baseline.ref, "candidate_value": mine.value, "baseline_value": theirs.value,
               "direction": str(direction)}
     problems = [f"{side}: {lookup.problem}" for side, lookup in (("candidate", mine), ("baseline", theirs))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
-from typing import Literal, NamedTuple, Union
+from typing import Literal, NamedTuple
 
 from .errors import CheckArgumentError
 
 Direction = Literal["higher", "lower"]
-DirectionArgument = Union[Direction, Mapping[str, Direction], None]
+DirectionArgument = Direction | Mapping[str, Direction] | None
 
 #: Name parts (between ``.`` and ``-``) that mark a metric as lower-is-better.
 LOWER_IS_BETTER_PARTS = frozenset({

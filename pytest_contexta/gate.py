@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pydantic import ValidationError
@@ -237,7 +237,9 @@ class GateSession:
             item.user_properties.extend(_junit_properties(context.results))
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report: pytest.TestReport = yield
         candidate = candidate_of(item)
         if candidate is None:
@@ -287,7 +289,7 @@ class GateSession:
 
     def _verdict(self, status: int) -> GateReport:
         candidates = [self._candidate_report(ref) for ref in self.candidates]
-        verdict = "pass" if candidates and all(c.verdict == "pass" for c in candidates) else "fail"
+        verdict: Literal["pass", "fail"] = "pass" if candidates and all(c.verdict == "pass" for c in candidates) else "fail"
         return GateReport(verdict=verdict, exit_status=status, workspace=str(self.settings.workspace),
                           created_at=_now(), candidates=candidates, notes=self._notes())
 
@@ -362,7 +364,7 @@ def _report_checks(outcome: _TestOutcome) -> list[ReportCheck]:
 
 
 def _junit_properties(results: list[CheckResult]) -> list[tuple[str, object]]:
-    properties = []
+    properties: list[tuple[str, object]] = []
     for result in results:
         data: Mapping[str, object] = result.model_dump(mode="json", exclude_none=True)
         properties.extend((f"contexta.{name}", value) for name, value in data.items())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -194,7 +194,7 @@ class SpanRecord(_Record):
 
 
 Record = Annotated[
-    Union[MetricRecord, EventRecord, DegradedRecord, SpanRecord], Field(discriminator="record_type")
+    MetricRecord | EventRecord | DegradedRecord | SpanRecord, Field(discriminator="record_type")
 ]
 
 

@@ -10,5 +10,5 @@ if TYPE_CHECKING:
     from .gate import GateSession
     from .options import Settings
 
-SETTINGS_KEY = pytest.StashKey["Settings"]()
-GATE_KEY = pytest.StashKey["GateSession"]()
+SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
+GATE_KEY: pytest.StashKey[GateSession] = pytest.StashKey()
