@@ -50,7 +50,7 @@ _RECORD_TYPE = re.compile(rb'"record_type":"([a-z_]+)"')
 _METRIC_KEY = re.compile(rb'"metric_key":"([a-z0-9.-]+)"')
 _TAIL_BLOCK = 64 * 1024
 _MAX_TAIL = 8 * 1024 * 1024
-_RECORD_CLASSES: dict[str, type[Any]] = {
+_RECORD_CLASSES: dict[str, type[MetricRecord | EventRecord | DegradedRecord | SpanRecord]] = {
     "metric": MetricRecord, "event": EventRecord, "degraded": DegradedRecord, "span": SpanRecord,
 }
 
