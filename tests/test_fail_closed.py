@@ -292,7 +292,7 @@ def test_records_that_cannot_be_read_stop_the_gate_with_a_clear_message(
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
-@pytest.mark.parametrize("plugin_args", [[], ["-p", "xdist", "-n", "2"]], ids=["serial", "xdist"])
+@pytest.mark.parametrize("plugin_args", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_fail_closed_holds_with_xdist(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
     pytester.makepyfile(test_skips=SKIPS)
     report = pytester.path / "gate.json"
