@@ -184,9 +184,11 @@ def _regression_verdict(candidate: ContextaRun, baseline: ContextaRun, key: str,
                         max_abs_drop: float | None) -> _Verdict:
     mine, theirs = find_metric(candidate, key, stage, slice=slice), find_metric(baseline, key, stage, slice=slice)
     label = _label(key, slice)
-    common: dict[str, Any] = {"kind": "regression", "run_ref": candidate.ref, "metric": key, "stage": stage, "slice": slice,
-              "baseline_ref": baseline.ref, "candidate_value": mine.value, "baseline_value": theirs.value,
-              "direction": str(direction)}
+    common: dict[str, Any] = {
+        "kind": "regression", "run_ref": candidate.ref, "metric": key, "stage": stage, "slice": slice,
+        "baseline_ref": baseline.ref, "candidate_value": mine.value, "baseline_value": theirs.value,
+        "direction": str(direction),
+    }
     problems = [f"{side}: {lookup.problem}" for side, lookup in (("candidate", mine), ("baseline", theirs))
                 if lookup.problem]
     if problems:

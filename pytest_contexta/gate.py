@@ -249,7 +249,8 @@ class GateSession:
             context = item.stash.get(CHECK_CONTEXT_KEY, None)
             results = context.results if context else []
             report.contexta_checks = [r.model_dump(mode="json") for r in results]  # type: ignore[attr-defined]
-        if report.skipped and not (item.get_closest_marker(OPTIONAL_MARKER) or item.stash.get(BASELINE_NONE_KEY, False)):
+        allowed_skip = item.get_closest_marker(OPTIONAL_MARKER) or item.stash.get(BASELINE_NONE_KEY, False)
+        if report.skipped and not allowed_skip:
             reason = _skip_reason(report)
             report.outcome = "failed"
             if hasattr(report, "wasxfail"):
@@ -289,7 +290,8 @@ class GateSession:
 
     def _verdict(self, status: int) -> GateReport:
         candidates = [self._candidate_report(ref) for ref in self.candidates]
-        verdict: Literal["pass", "fail"] = "pass" if candidates and all(c.verdict == "pass" for c in candidates) else "fail"
+        passed = bool(candidates) and all(c.verdict == "pass" for c in candidates)
+        verdict: Literal["pass", "fail"] = "pass" if passed else "fail"
         return GateReport(verdict=verdict, exit_status=status, workspace=str(self.settings.workspace),
                           created_at=_now(), candidates=candidates, notes=self._notes())
 

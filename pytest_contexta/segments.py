@@ -114,7 +114,8 @@ def parse_line(line: bytes, location: RecordLocation) -> Record | DamagedLine:
         record_class = _RECORD_CLASSES.get(record_type)
         if record_class is None:
             return _damaged(line, location, f"unknown record_type {record_type!r}")
-        return record_class(**_common_fields(document, envelope, payload, location), **_payload_fields(record_type, payload))
+        fields = _common_fields(document, envelope, payload, location) | _payload_fields(record_type, payload)
+        return record_class(**fields)
     except (KeyError, TypeError, ValueError, ValidationError) as exc:
         return _damaged(line, location, f"not a valid Contexta record ({_short_reason(exc)})")
 
@@ -246,7 +247,8 @@ class RecordReader:
         for number, line in enumerate(path.read_bytes().splitlines(), start=1):
             try:
                 pointer = json.loads(line)
-                entries.append(_IndexEntry(int(pointer["segment_id"]), int(pointer["sequence"]), int(pointer["offset"])))
+                entries.append(
+                    _IndexEntry(int(pointer["segment_id"]), int(pointer["sequence"]), int(pointer["offset"])))
             except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
                 raise _StaleIndex(f"records/indexes/run_ref/{path.name} line {number} is unreadable") from exc
         return sorted(set(entries))
