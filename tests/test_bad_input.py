@@ -101,7 +101,8 @@ def test_quickstart_layout_names_the_workspaces_one_level_down(case: Case) -> No
     shutil.rmtree(case.workspace)
     case.workspace = parent
     assert_one_error_line(case.run(), f"{parent} is not a Contexta workspace",
-                          f"({parent / 'other-project'}, {parent / 'svc'})", "pass one of them with --contexta-workspace")
+                          f"({parent / 'other-project'}, {parent / 'svc'})",
+                          "pass one of them with --contexta-workspace")
 
 
 @pytest.mark.parametrize("missing", ["metadata/ledger.db", "records/manifest.json"])
