@@ -32,6 +32,15 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(f"{whole}.{micro}{zone}").astimezone(timezone.utc)
 
 
+def _comparable_time(value: str) -> str:
+    """Validate a time the gate compares (``parse_time`` must accept it and give a UTC time)."""
+    try:
+        parse_time(value)
+    except OverflowError as exc:  # a valid-looking time whose UTC value is out of range
+        raise ValueError(f"{value!r} is out of range") from exc
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -87,6 +96,8 @@ class Deployment(_Model):
     artifact_ref: str | None = None
     environment_snapshot_ref: str | None = None
 
+    _iso_time = field_validator("started_at")(_comparable_time)
+
 
 class EnvironmentSnapshot(_Model):
     """Python version, platform and packages captured for a run."""
@@ -129,14 +140,7 @@ class _Record(_Model):
     payload: dict[str, Any]
     location: RecordLocation
 
-    @field_validator("observed_at")
-    @classmethod
-    def _iso_time(cls, value: str) -> str:
-        try:
-            parse_time(value)
-        except OverflowError as exc:  # a valid-looking time whose UTC value is out of range
-            raise ValueError(f"{value!r} is out of range") from exc
-        return value
+    _iso_time = field_validator("observed_at")(_comparable_time)
 
     @property
     def stage_name(self) -> str | None:

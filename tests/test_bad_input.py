@@ -177,6 +177,18 @@ def test_ledger_that_is_not_a_duckdb_file(case: Case) -> None:
     assert_one_error_line(case.run(), f"{ledger} cannot be opened as a DuckDB ledger", "restore it from a backup")
 
 
+def test_damaged_deployment_row_the_baseline_rule_reads(case: Case) -> None:
+    connection = duckdb.connect(str(case.workspace / "metadata" / "ledger.db"))
+    try:
+        ref, payload = connection.execute("SELECT ref, payload_json FROM deployment_executions").fetchone()
+        connection.execute("UPDATE deployment_executions SET payload_json = ? WHERE ref = ?",
+                           [json.dumps({**json.loads(payload), "started_at": "yesterday"}), ref])
+    finally:
+        connection.close()
+    assert_one_error_line(case.run(), f"{case.workspace}/metadata/ledger.db holds a Deployment row that cannot be "
+                          "read (started_at: ", "'yesterday'", "restore it from a backup")
+
+
 # -- run refs -------------------------------------------------------------------------------------
 
 
