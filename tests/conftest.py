@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,19 @@ WORKSPACES = TESTS / "workspaces"
 REFERENCES = WORKSPACES / "references"
 EXAMPLE_GATES = TESTS.parent / "example_gates"
 EXAMPLE_WORKSPACE = EXAMPLE_GATES / ".contexta"
+#: Installed plugins inner pytest runs do not need: hypothesis' plugin costs each run seconds of imports,
+#: and pytest-benchmark warns when xdist is active.
+LEAN_INNER_RUNS = "-p no:hypothesispytest -p no:benchmark"
+
+
+def snapshot_tree(root: Path) -> dict[str, str]:
+    """Every path under ``root`` (folders too) with its mode and, for a file, the sha256 of its bytes."""
+    tree: dict[str, str] = {}
+    for path in sorted(root.rglob("*")):
+        mode = stat.filemode(path.lstat().st_mode)
+        tree[str(path.relative_to(root))] = mode + (
+            " " + hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "")
+    return tree
 
 
 @pytest.fixture
@@ -44,4 +59,11 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("CONTEXTA_") or name == "GITHUB_STEP_SUMMARY":
             monkeypatch.delenv(name)
-    monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:hypothesispytest -p no:benchmark")
+    monkeypatch.setenv("PYTEST_ADDOPTS", LEAN_INNER_RUNS)
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """pytester with lean inner runs: setting pytester up discards PYTEST_ADDOPTS, so it is set again here."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", LEAN_INNER_RUNS)
+    return pytester
