@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -14,12 +13,9 @@ from pathlib import Path
 
 import duckdb
 
-# hypothesis and pytest_contexta.gate are imported before any in-process pytester run, which drops modules first
-# imported inside it (importing duckdb twice aborts the process).
-import hypothesis  # noqa: F401
 import pytest
+from conftest import snapshot_tree
 
-import pytest_contexta.gate  # noqa: F401
 from pytest_contexta.errors import RunLookupError
 from pytest_contexta.workspace import Workspace
 
@@ -35,12 +31,6 @@ DUCKDB_MAGIC = slice(8, 12)
 DUCKDB_STORAGE_VERSION = slice(12, 20)
 
 
-def _tree(root: Path) -> dict[str, str]:
-    """Every path under ``root`` (folders too) with the sha256 of each file's bytes."""
-    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
-            for path in sorted(root.rglob("*"))}
-
-
 class Case:
     """Gate runs on a workspace copy; each must leave everything under ``tmp_path`` as it was."""
 
@@ -51,10 +41,10 @@ class Case:
         pytester.makepyfile(test_gate=GATE)
 
     def run(self, *args: str, candidate: str = "run:svc.faster") -> pytest.RunResult:
-        before = _tree(self.tmp_path)
+        before = snapshot_tree(self.tmp_path)
         result = self.pytester.runpytest(f"--contexta-workspace={self.workspace}",
                                          f"--contexta-candidate={candidate}", *args)
-        assert _tree(self.tmp_path) == before, "the gate wrote into the workspace folder"
+        assert snapshot_tree(self.tmp_path) == before, "the gate wrote into the workspace folder"
         return result
 
 
