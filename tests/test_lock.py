@@ -6,7 +6,6 @@ Contexta process does (and keeps it open until it exits).
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -14,12 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-# hypothesis and pytest_contexta.gate are imported before any in-process pytester run, which drops modules first
-# imported inside it (importing duckdb twice aborts the process).
-import hypothesis  # noqa: F401
 import pytest
-
-import pytest_contexta.gate  # noqa: F401
+from conftest import snapshot_tree
 
 HOLDER = """
 import sys
@@ -34,12 +29,6 @@ GATE = """
 def test_gate(contexta_run, baseline_run):
     assert contexta_run.ref == "run:svc.faster"
 """
-
-
-def _tree(root: Path) -> dict[str, str]:
-    """Every path under ``root`` (folders too) with the sha256 of each file's bytes."""
-    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
-            for path in sorted(root.rglob("*"))}
 
 
 class Holder:
@@ -90,9 +79,9 @@ def test_gate_fails_naming_the_holder_and_writes_nothing(
 ) -> None:
     workspace, held = holder
     pytester.makepyfile(test_gate=GATE)
-    before = _tree(workspace)  # taken while the holder has the ledger open: its own files are in it
+    before = snapshot_tree(workspace)  # taken while the holder has the ledger open: its own files are in it
     result = pytester.runpytest(*_gate_args(workspace, timeout))
-    assert _tree(workspace) == before
+    assert snapshot_tree(workspace) == before
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in output
