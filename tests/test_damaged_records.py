@@ -13,13 +13,9 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-# hypothesis and pytest_contexta.gate are imported before any in-process pytester run, which drops modules first
-# imported inside it (importing duckdb twice aborts the process).
-import hypothesis  # noqa: F401
 import pytest
-
-import pytest_contexta.gate  # noqa: F401
 from conftest import WORKSPACES
+
 from pytest_contexta.workspace import Workspace
 
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"
