@@ -29,12 +29,6 @@ from pytest_contexta import (
 )
 from pytest_contexta.checks import CheckContext, CheckResult, recording
 
-# Imported before any pytester run: in-process runs drop the modules first imported inside them;
-# importing duckdb a second time (pytest_contexta.gate imports it) aborts the process, and
-# importing hypothesis afresh (its plugin's terminal summary does) costs about a second per run.
-import hypothesis  # noqa: F401,E402
-import pytest_contexta.gate  # noqa: F401,E402
-
 
 def _load(name: str, refs: list[str]) -> Iterator[dict[str, ContextaRun]]:
     workspace = Workspace(WORKSPACES / name)
@@ -377,9 +371,7 @@ def test_ignore_waives_listed_codes_only(shop: dict[str, ContextaRun], results: 
 # -- in a gate session ---------------------------------------------------------------------------
 
 
-def test_helpers_in_a_gate_show_their_numbers_in_the_summary(pytester: pytest.Pytester,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+def test_helpers_in_a_gate_show_their_numbers_in_the_summary(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         import pytest
         from pytest_contexta import (assert_metric_threshold, assert_metrics_present,
