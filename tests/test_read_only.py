@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-# hypothesis and pytest_contexta.gate are imported before any in-process pytester run, which drops modules first
-# imported inside it (importing duckdb twice aborts the process).
-import hypothesis  # noqa: F401
 import pytest
-
-import pytest_contexta.gate  # noqa: F401
+from conftest import snapshot_tree
 
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"
 GATE = """
@@ -32,16 +27,6 @@ def test_no_regression(contexta_run, baseline_run, metric):
 def test_other_runs(contexta_workspace):
     assert len(contexta_workspace.list_runs("svc")) == 4
 """
-
-
-def _tree(root: Path) -> dict[str, str]:
-    """Every path under ``root`` (folders too) with the sha256 of each file's bytes and its mode."""
-    tree = {}
-    for path in sorted(root.rglob("*")):
-        mode = stat.filemode(path.lstat().st_mode)
-        tree[str(path.relative_to(root))] = mode + (
-            " " + hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "")
-    return tree
 
 
 def _damage_candidate(workspace: Path) -> None:
@@ -71,12 +56,12 @@ def test_full_gate_run_changes_nothing(
     if damage is not None:
         damage(workspace)
     pytester.makepyfile(test_gate=GATE)
-    before = _tree(workspace)
+    before = snapshot_tree(workspace)
     result = pytester.runpytest(f"--contexta-workspace={workspace}", f"--contexta-candidate={candidate}",
                                 f"--contexta-report={pytester.path / 'gate.json'}",
                                 f"--contexta-markdown={pytester.path / 'gate.md'}")
     assert result.ret == exit_code
-    assert _tree(workspace) == before
+    assert snapshot_tree(workspace) == before
     assert len(before) > 10  # the comparison covered the whole workspace, folders included
 
 
@@ -99,7 +84,7 @@ def test_gate_runs_on_a_workspace_without_write_permission(
 ) -> None:
     """Without root, any write attempt would fail here; root ignores permission bits, so for root this only
     shows that the gate needs no write permission. The hashes above are the proof that nothing is written."""
-    before = _tree(read_only_workspace)
+    before = snapshot_tree(read_only_workspace)
     assert all("w" not in mode.split()[0] for mode in before.values())
     if os.name == "posix" and os.geteuid() != 0:
         with pytest.raises(PermissionError):
@@ -108,4 +93,4 @@ def test_gate_runs_on_a_workspace_without_write_permission(
     result = pytester.runpytest(f"--contexta-workspace={read_only_workspace}", "--contexta-candidate=run:svc.faster")
     result.assert_outcomes(passed=5)
     assert result.ret == pytest.ExitCode.OK
-    assert _tree(read_only_workspace) == before
+    assert snapshot_tree(read_only_workspace) == before
