@@ -9,12 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-# hypothesis and pytest_contexta.gate are imported before any in-process pytester run, which drops modules first
-# imported inside it (importing duckdb twice aborts the process).
-import hypothesis  # noqa: F401
 import pytest
-
-import pytest_contexta.gate  # noqa: F401
 from conftest import WORKSPACES
 
 LATENCY = WORKSPACES / "latency"
