@@ -21,12 +21,6 @@ import json
 import pytest
 from conftest import WORKSPACES
 
-# Imported before any pytester run: in-process runs drop the modules first imported inside them;
-# importing duckdb a second time (pytest_contexta.gate imports it) aborts the process, and
-# importing hypothesis afresh (its plugin's terminal summary does) costs about a second per run.
-import hypothesis  # noqa: F401,E402
-import pytest_contexta.gate  # noqa: F401,E402
-
 DEPLOYMENTS = f"--contexta-workspace={WORKSPACES / 'deployments'}"
 REGRESSION_CHECK = """
 import pytest_contexta
@@ -38,12 +32,6 @@ def test_no_regression(contexta_run, baseline_run):
     print("BASELINE", baseline_run.ref)
     pytest_contexta.assert_no_regression(contexta_run, baseline_run, "accuracy", stage="evaluate", max_drop=0.5)
 """
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CONTEXTA_WORKSPACE", "CONTEXTA_CANDIDATE", "CONTEXTA_BASELINE", "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def _gate(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
