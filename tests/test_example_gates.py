@@ -13,12 +13,6 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_GATES
 
-# Imported before any pytester run: in-process runs drop the modules first imported inside them;
-# importing duckdb a second time (pytest_contexta.gate imports it) aborts the process, and
-# importing hypothesis afresh (its plugin's terminal summary does) costs about a second per run.
-import hypothesis  # noqa: F401,E402
-import pytest_contexta.gate  # noqa: F401,E402
-
 METRICS = ("accuracy", "auc", "f1", "latency-p95-ms")
 NOT_EVALUATED = {f"test_metric_evaluated[{m}]" for m in METRICS} | {f"test_no_regression[{m}]" for m in METRICS}
 
@@ -48,12 +42,6 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("example") / "example_gates"
     shutil.copytree(EXAMPLE_GATES, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     return target
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CONTEXTA_WORKSPACE", "CONTEXTA_CANDIDATE", "CONTEXTA_BASELINE", "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def test_every_candidate_of_the_workspace_is_covered(example: Path) -> None:
