@@ -5,12 +5,6 @@ from __future__ import annotations
 import pytest
 from conftest import WORKSPACES
 
-# Imported before any pytester run: in-process runs drop the modules first imported inside them;
-# importing duckdb a second time (pytest_contexta.gate imports it) aborts the process, and
-# importing hypothesis afresh (its plugin's terminal summary does) costs about a second per run.
-import hypothesis  # noqa: F401,E402
-import pytest_contexta.gate  # noqa: F401,E402
-
 CONFORMANCE = f"--contexta-workspace={WORKSPACES / 'conformance'}"
 DEPLOYMENTS = f"--contexta-workspace={WORKSPACES / 'deployments'}"
 NO_CANDIDATE = ("contexta: no candidate run to gate. Pass --contexta-candidate=run:<project>.<run-name> "
@@ -47,12 +41,6 @@ def test_xfails():
 def test_errors(broken):
     pass
 """
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CONTEXTA_WORKSPACE", "CONTEXTA_CANDIDATE", "CONTEXTA_BASELINE", "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 # -- candidates -------------------------------------------------------------------------------
