@@ -8,11 +8,12 @@ from conftest import WORKSPACES
 from pytest_contexta import CheckArgumentError, resolve_direction
 from pytest_contexta.direction import LOWER_IS_BETTER_PARTS, builtin_direction, check_direction_argument
 
-# Imported before any pytester run: in-process runs drop the modules first imported inside them;
-# importing duckdb a second time (pytest_contexta.gate imports it) aborts the process, and
-# importing hypothesis afresh (its plugin's terminal summary does) costs about a second per run.
-import hypothesis  # noqa: F401,E402
-import pytest_contexta.gate  # noqa: F401,E402
+#: The built-in lower-is-better name parts as README.md ("Direction: is higher or lower better?") documents them.
+DOCUMENTED_LOWER_IS_BETTER_PARTS = [
+    "loss", "error", "errors", "err", "latency", "duration", "time", "seconds", "secs", "ms", "mae",
+    "mse", "rmse", "mape", "smape", "wer", "cer", "perplexity", "ppl", "fpr", "fnr", "brier",
+    "logloss", "ece", "cost", "memory", "bytes",
+]
 
 
 @pytest.mark.parametrize(("key", "part"), [
@@ -39,10 +40,11 @@ def test_other_names_have_no_builtin_direction_and_default_to_higher(key: str) -
     assert resolve_direction(key) == ("higher", "default")
 
 
-def test_every_builtin_part_is_recognised_alone_and_inside_a_key() -> None:
-    for part in LOWER_IS_BETTER_PARTS:
-        assert resolve_direction(part).direction == "lower", part
-        assert resolve_direction(f"eval.{part}-p50").direction == "lower", part
+def test_every_documented_part_is_recognised_alone_and_inside_a_key() -> None:
+    for part in DOCUMENTED_LOWER_IS_BETTER_PARTS:
+        assert resolve_direction(part) == ("lower", f"built-in: name part {part!r}")
+        assert resolve_direction(f"eval.{part}-p50") == ("lower", f"built-in: name part {part!r}")
+    assert LOWER_IS_BETTER_PARTS == set(DOCUMENTED_LOWER_IS_BETTER_PARTS), "document every built-in part in README.md"
 
 
 @pytest.mark.parametrize("direction", ["higher", "lower"])
@@ -89,10 +91,8 @@ def test_good_direction_arguments_are_accepted(good: object) -> None:
     check_direction_argument(good)  # type: ignore[arg-type]
 
 
-def test_ini_direction_patterns_reach_the_regression_check(pytester: pytest.Pytester,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ini_direction_patterns_reach_the_regression_check(pytester: pytest.Pytester) -> None:
     """latency/svc.slower: accuracy 0.9 -> 0.91, latency-p95-ms 40 -> 52. The ini turns both around."""
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     pytester.makefile(".ini", pytest="""
         [pytest]
         contexta_lower_is_better =
