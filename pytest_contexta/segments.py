@@ -17,7 +17,9 @@ The index is trusted only when it is complete and consistent:
 * *stale*: an entry whose sequence is not found, or whose line belongs to another run (a
   hand-edited segment, a re-created manifest that reused sequences): every segment is scanned.
 
-Each fallback is reported as a note on the run. Not detected: entries lost from the middle of a
+Each fallback is reported as a note on the run. An index entry whose record the scan does not find
+either (a missing segment, a lost sequence) becomes a :class:`DamagedLine` of the run: its records
+may be lost, so the run must not pass on what is left. Not detected: entries lost from the middle of a
 run's index file while the newest entries survive (no crash does that; only a hand edit); ask
 Contexta to ``rebuild_indexes()`` after editing records by hand.
 """
@@ -69,8 +71,27 @@ class _IndexEntry(NamedTuple):
     offset: int
 
 
+class _Taken(NamedTuple):
+    """Which lines a scan took for a run: (segment, sequence) of each, and (segment, record number) of
+    those whose sequence cannot be read (the record number is what index entries call ``offset``)."""
+
+    sequences: set[tuple[str, int]]
+    positions: set[tuple[str, int]]
+
+    def holds(self, entry: _IndexEntry) -> bool:
+        segment = segment_name(entry.segment_id)
+        return (segment, entry.sequence) in self.sequences or (segment, entry.offset) in self.positions
+
+
 class _StaleIndex(Exception):
-    """The run_ref index cannot be trusted for this run; the message says why."""
+    """The run_ref index cannot be trusted for this run; the message says why.
+
+    ``entries`` are the readable entries of an index file that also has unreadable lines.
+    """
+
+    def __init__(self, reason: str, entries: list[_IndexEntry] | None = None) -> None:
+        super().__init__(reason)
+        self.entries = entries or []
 
 
 class _NoIndexFile(_StaleIndex):
@@ -219,6 +240,10 @@ class RecordReader:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Facts about the whole workspace, read once for every run loaded through this reader.
+        self._last_indexed: int | None = None
+        self._tail: list[Record | DamagedLine] | None = None
+        self._tail_problem: str | None = None
 
     @property
     def _segments_dir(self) -> Path:
@@ -226,14 +251,15 @@ class RecordReader:
 
     def read_run(self, run: RunRef) -> RunRecords:
         """Every record of ``run`` in append order, damaged lines that belong to it, and reader notes."""
+        entries: list[_IndexEntry] = []
         try:
             entries = self._index_entries(run)
-            last_indexed = self._last_indexed_sequence()
-            return self._read_indexed(run, entries, last_indexed)
+            return self._read_indexed(run, entries, self._last_indexed_sequence())
         except _StaleIndex as stale:
-            records, damaged = self._scan(run)
+            records, damaged, taken = self._scan(run)
             if isinstance(stale, _NoIndexFile) and not records and not damaged:
                 return RunRecords([], [], [])  # a run without records has no index file
+            damaged += _lost_records(run, entries + stale.entries, taken)
             return RunRecords(records, damaged, [f"{stale}; read every segment instead"])
 
     def _index_entries(self, run: RunRef) -> list[_IndexEntry]:
@@ -244,16 +270,25 @@ class RecordReader:
         if not path.exists():
             raise _NoIndexFile(f"records/indexes/run_ref/{path.name} is missing")
         entries = []
+        unreadable = None
         for number, line in enumerate(path.read_bytes().splitlines(), start=1):
             try:
                 pointer = json.loads(line)
                 entries.append(
                     _IndexEntry(int(pointer["segment_id"]), int(pointer["sequence"]), int(pointer["offset"])))
-            except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
-                raise _StaleIndex(f"records/indexes/run_ref/{path.name} line {number} is unreadable") from exc
+            except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+                unreadable = unreadable or number
+        if unreadable is not None:
+            raise _StaleIndex(f"records/indexes/run_ref/{path.name} line {unreadable} is unreadable", entries)
         return sorted(set(entries))
 
     def _last_indexed_sequence(self) -> int:
+        """The newest sequence in the record_type index, read once per reader."""
+        if self._last_indexed is None:
+            self._last_indexed = self._read_last_indexed_sequence()
+        return self._last_indexed
+
+    def _read_last_indexed_sequence(self) -> int:
         family = self.root / "indexes" / "record_type"
         if not family.is_dir():
             raise _StaleIndex("the record_type index folder records/indexes/record_type is missing")
@@ -289,10 +324,9 @@ class RecordReader:
                     if owner != run.text:
                         raise _StaleIndex(f"the run_ref index points at {location}, which belongs to {owner}")
                     _collect(item, records, damaged)
-        tail = list(self._unindexed_tail(last_indexed))
+        tail = self._tail_items(last_indexed)
         mine = 0
-        for location, line in tail:
-            item = _with_line_number(parse_line(line, location), self._segments_dir / location.segment)
+        for item in tail:
             if item.run_ref in (run.text, None):
                 mine += 1
                 _collect(item, records, damaged)
@@ -301,6 +335,19 @@ class RecordReader:
                          f"(interrupted write?); read them from the segment tail, {mine} for this run")
         records.sort(key=lambda record: (record.location.segment, record.sequence))
         return RunRecords(_unique(records), damaged, notes)
+
+    def _tail_items(self, last_indexed: int) -> list[Record | DamagedLine]:
+        """The unindexed tail lines of the workspace, parsed; read once per reader (or the reason they cannot be)."""
+        if self._tail_problem is not None:
+            raise _StaleIndex(self._tail_problem)
+        if self._tail is None:
+            try:
+                self._tail = [_with_line_number(parse_line(line, location), self._segments_dir / location.segment)
+                              for location, line in self._unindexed_tail(last_indexed)]
+            except _StaleIndex as stale:
+                self._tail_problem = str(stale)
+                raise
+        return self._tail
 
     def _unindexed_tail(self, last_indexed: int) -> Iterator[tuple[RecordLocation, bytes]]:
         """Lines at the end of the newest segment whose sequence is above ``last_indexed``."""
@@ -332,23 +379,49 @@ class RecordReader:
                     yield RecordLocation(segment=path.name, byte_offset=offset), line
                 offset += len(line)
 
-    def _scan(self, run: RunRef) -> tuple[list[Record], list[DamagedLine]]:
-        """Read every segment, decoding only the lines that mention the run or that cannot be attributed."""
+    def _scan(self, run: RunRef) -> tuple[list[Record], list[DamagedLine], _Taken]:
+        """Read every segment, decoding only the lines that mention the run or that cannot be attributed.
+
+        Also tells which lines were taken for the run, damaged ones included.
+        """
         records: list[Record] = []
         damaged: list[DamagedLine] = []
+        taken = _Taken(set(), set())
         needles = (f'"run_ref":"{run.text}"'.encode(), f'"record_ref":"record:{run.value}.'.encode())
         for path in sorted(self._segments_dir.glob("segment-*.jsonl")):
             with path.open("rb") as handle:
                 offset = 0
+                record_number = 0
                 for number, line in enumerate(handle, start=1):
+                    record_number += 1 if line.strip() else 0
                     mine = needles[0] in line or needles[1] in line
                     if mine or (line.strip() and b'"run_ref":"' not in line):
                         location = RecordLocation(segment=path.name, line=number, byte_offset=offset)
                         item = parse_line(line, location)
                         if item.run_ref in (run.text, None):
                             _collect(item, records, damaged)
+                            sequence = _sequence_of(line)
+                            if sequence is not None:
+                                taken.sequences.add((path.name, sequence))
+                            else:
+                                taken.positions.add((path.name, record_number))
                     offset += len(line)
-        return _unique(records), damaged
+        return _unique(records), damaged, taken
+
+
+def _lost_records(run: RunRef, entries: list[_IndexEntry], taken: _Taken) -> list[DamagedLine]:
+    """A damaged line for each index entry whose record the scan did not find: it could hold any metric."""
+    return [
+        DamagedLine(
+            location=RecordLocation(segment=segment_name(entry.segment_id), line=entry.offset),
+            reason=(f"listed in the run_ref index (sequence {entry.sequence}) but missing from the segment: "
+                    f"records lost? Restore the segments from a backup, or let Contexta rebuild_indexes() if "
+                    f"the index is what is wrong"),
+            run_ref=run.text,
+        )
+        for entry in sorted(set(entries))
+        if not taken.holds(entry)
+    ]
 
 
 def _with_line_number(item: Record | DamagedLine, path: Path) -> Record | DamagedLine:

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import WORKSPACES
 
+from pytest_contexta.metrics import find_metric
+from pytest_contexta.models import ContextaRun
 from pytest_contexta.workspace import Workspace
 
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"
@@ -243,14 +245,6 @@ INDEX_DAMAGES: dict[str, tuple[str, Callable[[Path], None], str]] = {
     "crash-between-run-ref-and-record-type-index": (
         "run:svc.mixed", lambda ws: (_drop_index_entries(ws, "record_type", 16),
                                      _drop_index_entries(ws, "stage_execution_ref", 16)), TAIL_NOTE),
-    "entry-pointing-at-another-runs-line": (
-        "run:svc.faster", lambda ws: _rewrite_index_entry(ws, "run:svc.faster", 6, 10),
-        ("the run_ref index points at records/segments/segment-000001.jsonl line 6, which belongs to "
-         "run:svc.slower; read every segment instead")),
-    "entry-naming-a-sequence-the-segment-lacks": (
-        "run:svc.faster", lambda ws: _rewrite_index_entry(ws, "run:svc.faster", 8, 99),
-        ("the run_ref index names sequence 99, which records/segments/segment-000001.jsonl does not hold; "
-         "read every segment instead")),
 }
 
 
@@ -263,6 +257,85 @@ def test_missing_or_stale_index_falls_back_with_a_note(
     workspace = workspace_copy("latency")
     damage(workspace)
     assert _metrics(workspace, ref) == (intact, (note,), 0)
+
+
+def _lost(segment: str, line: int, sequence: int) -> tuple[str, str]:
+    return (f"records/segments/{segment} line {line}",
+            f"listed in the run_ref index (sequence {sequence}) but missing from the segment: records lost? Restore "
+            f"the segments from a backup, or let Contexta rebuild_indexes() if the index is what is wrong")
+
+
+def _load(workspace: Path, ref: str) -> ContextaRun:
+    opened = Workspace(workspace, lock_timeout=0)
+    try:
+        return opened.load_run(ref)
+    finally:
+        opened.close()
+
+
+LOST_ENTRIES: dict[str, tuple[Callable[[Path], None], int, str, list[tuple[str, str]]]] = {
+    "entry-pointing-at-another-runs-line": (
+        lambda ws: _rewrite_index_entry(ws, "run:svc.faster", 6, 10), 4,
+        ("the run_ref index points at records/segments/segment-000001.jsonl line 6, which belongs to "
+         "run:svc.slower; read every segment instead"),
+        [_lost("segment-000001.jsonl", 6, 10)]),
+    "entry-naming-a-sequence-the-segment-lacks": (
+        lambda ws: _rewrite_index_entry(ws, "run:svc.faster", 8, 99), 4,
+        ("the run_ref index names sequence 99, which records/segments/segment-000001.jsonl does not hold; "
+         "read every segment instead"),
+        [_lost("segment-000001.jsonl", 8, 99)]),
+    "segment-deleted": (
+        lambda ws: (ws / SEGMENT).unlink(), 0,
+        "the run_ref index points at missing records/segments/segment-000001.jsonl; read every segment instead",
+        [_lost("segment-000001.jsonl", line, line) for line in (5, 6, 7, 8)]),
+    "segment-cut-before-the-run": (
+        lambda ws: (ws / SEGMENT).write_bytes(b"".join(_lines(ws)[:6])), 2,
+        ("the run_ref index names sequence 7, which records/segments/segment-000001.jsonl does not hold; "
+         "read every segment instead"),
+        [_lost("segment-000001.jsonl", 7, 7), _lost("segment-000001.jsonl", 8, 8)]),
+    "unreadable-index-line-and-segment-cut": (
+        lambda ws: (_append(ws / INDEXES / "run_ref" / "run__svc.faster.jsonl", b"{\n"),
+                    (ws / SEGMENT).write_bytes(b"".join(_lines(ws)[:7]))), 3,
+        "records/indexes/run_ref/run__svc.faster.jsonl line 5 is unreadable; read every segment instead",
+        [_lost("segment-000001.jsonl", 8, 8)]),
+}
+
+
+@pytest.mark.parametrize(("damage", "kept", "note", "lost"), LOST_ENTRIES.values(), ids=LOST_ENTRIES.keys())
+def test_index_entries_the_segments_do_not_hold_are_damaged_lines(
+    workspace_copy: Callable[[str], Path], damage: Callable[[Path], None], kept: int, note: str,
+    lost: list[tuple[str, str]]
+) -> None:
+    intact, _, _ = _metrics(WORKSPACES / "latency", "run:svc.faster")
+    workspace = workspace_copy("latency")
+    damage(workspace)
+    run = _load(workspace, "run:svc.faster")
+    assert [(m.sequence, m.key, m.stage_name, m.value) for m in run.metrics] == intact[:kept]
+    assert run.reader_notes == (note,)
+    assert [(str(line.location), line.reason, line.run_ref) for line in run.damaged] == [
+        (*where_and_why, "run:svc.faster") for where_and_why in lost]
+    assert all(line.could_hold_metric(key) for line in run.damaged for key in ("accuracy", "val-loss"))
+    unreadable = [d.summary for d in run.diagnostics if d.code == "unreadable_record" and d.severity == "error"]
+    assert unreadable == [f"{where} cannot be read: {why}" for where, why in lost]
+    lookup = find_metric(run, "accuracy", "evaluate")
+    assert (lookup.value, lookup.problem) == (
+        None, f"a damaged record that may hold it ({', '.join(where for where, _ in lost)})")
+
+
+def test_a_run_whose_records_were_cut_from_the_segment_fails_the_gate(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
+) -> None:
+    workspace = workspace_copy("latency")
+    (workspace / SEGMENT).write_bytes(b"".join(_lines(workspace)[:12]))  # svc.mixed's lines 13-16 are gone
+    result, report = _gate(pytester, workspace, "run:svc.mixed")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    failed = _failed_checks(report)
+    assert set(failed) == {("diagnostics", None)} | {(kind, metric) for kind in ("metrics_present", "regression")
+                                                     for metric in ("accuracy", "latency-p95-ms", "error-count")}
+    assert "unreadable_record: records/segments/segment-000001.jsonl line 13 cannot be read: listed in the run_ref " \
+           "index (sequence 13) but missing from the segment: records lost?" in failed["diagnostics", None]
+    assert failed["metrics_present", "accuracy"] == (
+        "accuracy: a damaged record that may hold it (" + ", ".join(_location(line) for line in (13, 14, 15, 16)) + ")")
 
 
 def test_a_run_without_records_has_no_index_file_and_gets_no_note() -> None:
