@@ -8,26 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import WORKSPACES
 
-# Imported before any pytester run: in-process runs drop the modules first imported inside them;
-# importing duckdb a second time (pytest_contexta.gate imports it) aborts the process, and
-# importing hypothesis afresh (its plugin's terminal summary does) costs about a second per run.
-import hypothesis  # noqa: F401,E402
-import pytest_contexta.gate  # noqa: F401,E402
-
 DEPLOYMENTS = WORKSPACES / "deployments"
-ENVIRONMENT = ("CONTEXTA_WORKSPACE", "CONTEXTA_CANDIDATE", "CONTEXTA_BASELINE", "CONTEXTA_REPORT",
-               "CONTEXTA_MARKDOWN", "CONTEXTA_LOCK_TIMEOUT", "GITHUB_STEP_SUMMARY")
 GATE_CHECK = """
 def test_gate(contexta_run):
     assert contexta_run.ref
 """
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The settings under test must not come from the environment these tests run in."""
-    for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
 
 
 def _ini(pytester: pytest.Pytester, **values: str) -> None:
