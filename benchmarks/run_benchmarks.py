@@ -11,8 +11,8 @@ gates work and agree, then times in alternating rounds, each command a fresh pro
 
 * ``case study``: ``case_study_gate.py`` on the Python that has ``contexta`` (snapshot + diagnose +
   compare for one candidate through the real facade);
-* ``plugin``: ``pytest benchmarks/suites/gate`` with this plugin, same candidate and baseline;
-* ``floor``: ``pytest benchmarks/suites/floor``, as many trivial tests, ``-p no:contexta``;
+* ``plugin``: ``pytest benchmarks/suites/gate/gate_checks.py`` with this plugin, same candidate and baseline;
+* ``floor``: ``pytest benchmarks/suites/floor/floor_checks.py``, as many trivial tests, ``-p no:contexta``;
 * the same two for a session gating 50 candidates;
 * ``dormant``: the floor suite with the plugin installed but no candidate (start-up overhead).
 
@@ -42,6 +42,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CACHE = HERE / ".cache"
 SUITES = HERE / "suites"
+# Named *_checks.py, not test_*.py, so that no pytest run over the repository collects them by accident.
+GATE_SUITE = SUITES / "gate" / "gate_checks.py"
+FLOOR_SUITE = SUITES / "floor" / "floor_checks.py"
 sys.path.insert(0, str(HERE))
 import scenario  # noqa: E402
 
@@ -274,13 +277,13 @@ class Commands:
                 self.candidate, self.baseline]
 
     def plugin(self, candidates: list[str], *extra: str) -> list[str]:
-        return [self.pytest_python, "-m", "pytest", str(SUITES / "gate"), "-q", "-p", "no:cacheprovider",
+        return [self.pytest_python, "-m", "pytest", str(GATE_SUITE), "-q", "-p", "no:cacheprovider",
                 f"--contexta-workspace={self.workspace.root}", *(f"--contexta-candidate={c}" for c in candidates),
                 *extra]
 
     def floor(self, *, plugin: bool = False) -> list[str]:
         disable = [] if plugin else ["-p", "no:contexta"]
-        return [self.pytest_python, "-m", "pytest", str(SUITES / "floor"), "-q", "-p", "no:cacheprovider", *disable]
+        return [self.pytest_python, "-m", "pytest", str(FLOOR_SUITE), "-q", "-p", "no:cacheprovider", *disable]
 
 
 def floor_env(candidates: int) -> dict[str, str]:
@@ -337,7 +340,7 @@ def _check_reads(path: Path, runs: list[str]) -> None:
 def check_dormant(pytest_python: str) -> dict[str, Any]:
     """With no candidate the plugin is loaded but imports none of its heavy dependencies."""
     probe = ("import json, sys, pytest\n"
-             f"code = pytest.main([{str(SUITES / 'floor')!r}, '-q', '-p', 'no:cacheprovider'])\n"
+             f"code = pytest.main([{str(FLOOR_SUITE)!r}, '-q', '-p', 'no:cacheprovider'])\n"
              f"print(json.dumps({{'exit': int(code), 'plugin': 'pytest_contexta.plugin' in sys.modules, "
              f"'heavy': sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)}}))\n")
     finished = checked(run_process([pytest_python, "-c", probe]), "pytest with the dormant plugin")
@@ -346,7 +349,7 @@ def check_dormant(pytest_python: str) -> dict[str, Any]:
         raise BenchmarkError(f"the dormant-plugin probe did not run the floor suite with the plugin loaded: {found}")
     if found["heavy"]:
         raise BenchmarkError(f"the dormant plugin imported {found['heavy']}: keep those imports lazy")
-    timing = checked(run_process([pytest_python, "-X", "importtime", "-m", "pytest", str(SUITES / "floor"), "-q",
+    timing = checked(run_process([pytest_python, "-X", "importtime", "-m", "pytest", str(FLOOR_SUITE), "-q",
                                   "-p", "no:cacheprovider"]), "pytest -X importtime")
     own = 0
     for line in timing.stderr.splitlines():
@@ -523,7 +526,9 @@ def render(results: list[SizeResult], dormant: dict[str, Any], context: dict[str
         lines.append(f"- 2,000 runs, plugin within 2× of the floor: {ratio:.2f}× — {_verdict(ratio <= 2)}")
     if 2_000 in by_size and 20_000 in by_size:
         growth = by_size[20_000]["plugin"].median / by_size[2_000]["plugin"].median
-        lines.append(f"- 2,000 → 20,000 runs, plugin time grows ≤ 1.5×: {growth:.2f}× — {_verdict(growth <= 1.5)}")
+        cpu_growth = by_size[20_000]["plugin"].cpu / by_size[2_000]["plugin"].cpu
+        lines.append(f"- 2,000 → 20,000 runs, plugin time grows ≤ 1.5×: {growth:.2f}× (CPU time {cpu_growth:.2f}×) "
+                     f"— {_verdict(growth <= 1.5)}")
     if 20_000 in by_size:
         peak = max(by_size[20_000]["plugin"].max_rss, by_size[20_000]["session"].max_rss)
         lines.append(f"- 20,000 runs, peak memory ≤ 150 MB: {peak:.0f} MB — {_verdict(peak <= 150)}")
