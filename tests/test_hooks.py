@@ -6,18 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE_GATES, EXAMPLE_WORKSPACE, WORKSPACES
 
-# In-process pytester runs unload the modules they import; re-imported, duckdb's C extension aborts the
-# process and the plugin's modules go stale. Importing the gate here keeps one copy of each.
-import pytest_contexta.gate  # noqa: F401
 from pytest_contexta.report import GateReport
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_GATES = ROOT / "example_gates"
-EXAMPLE_WORKSPACE = EXAMPLE_GATES / ".contexta"
-DEPLOYMENTS_WORKSPACE = ROOT / "tests" / "workspaces" / "deployments"
-#: Installed plugins the inner runs do not need: hypothesis's costs each in-process run seconds of imports.
-UNNEEDED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:benchmark")
+DEPLOYMENTS_WORKSPACE = WORKSPACES / "deployments"
 GOOD = "run:product-ranker.candidate-v2-good"
 PRODUCTION = "run:product-ranker.baseline-v1"
 OLD_PRODUCTION = "run:product-ranker.baseline-v0"
@@ -33,17 +26,11 @@ def test_accuracy(contexta_run, baseline_run):
 """
 
 
-@pytest.fixture(autouse=True)
-def _no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CONTEXTA_REPORT", "CONTEXTA_MARKDOWN", "CONTEXTA_BASELINE", "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def run_gate(pytester: pytest.Pytester, conftest: str, *args: str, candidate: str = GOOD,
              workspace: Path = EXAMPLE_WORKSPACE) -> tuple[pytest.RunResult, GateReport]:
     pytester.makepyfile(test_gate=GATE)
     pytester.makeconftest(conftest)
-    result = pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={workspace}",
+    result = pytester.runpytest(f"--contexta-workspace={workspace}",
                                 f"--contexta-candidate={candidate}", "--contexta-report=gate.json", *args)
     report = GateReport.model_validate_json((pytester.path / "gate.json").read_text(encoding="utf-8"))
     return result, report
@@ -234,7 +221,7 @@ def test_example_conftest_keeps_the_case_study_outcomes(pytester: pytest.Pyteste
     for name in ("conftest.py", "test_deployment_gate.py", "pytest.ini"):
         shutil.copy(EXAMPLE_GATES / name, pytester.path / name)
     candidates = ["candidate-v2-good", "candidate-v6-faster", "april-wrong-dataset"]
-    result = pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
                                 *(f"--contexta-candidate={c}" for c in candidates), "--contexta-report=gate.json")
     result.assert_outcomes(passed=26, failed=1)
 
@@ -255,11 +242,11 @@ def test_example_baseline_rule_ignores_deployments_not_named_prod(pytester: pyte
     passes over it for ``prod-mar``."""
     shutil.copy(EXAMPLE_GATES / "conftest.py", pytester.path / "conftest.py")
     pytester.makepyfile(test_gate="def test_baseline(baseline_run):\n    assert baseline_run.name == 'r3'\n")
-    result = pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={DEPLOYMENTS_WORKSPACE}",
+    result = pytester.runpytest(f"--contexta-workspace={DEPLOYMENTS_WORKSPACE}",
                                 "--contexta-candidate=run:ranker.cand-a")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines([("baseline:  run:ranker.r3 — deployed as prod-mar (*), the latest completed "
                                   "prod-* deployment of ranker (example_gates/conftest.py)")])
-    default = pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={DEPLOYMENTS_WORKSPACE}",
+    default = pytester.runpytest(f"--contexta-workspace={DEPLOYMENTS_WORKSPACE}",
                                  "--contexta-candidate=run:ranker.cand-a", "--noconftest")
     default.stdout.fnmatch_lines(["baseline:  run:ranker.cand-b — deployed as shadow-cand-b *"])
