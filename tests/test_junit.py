@@ -7,15 +7,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE_WORKSPACE
 
-# In-process pytester runs unload the modules they import; re-imported, duckdb's C extension aborts the
-# process and the plugin's modules go stale. Importing the gate here keeps one copy of each.
-import pytest_contexta.gate  # noqa: F401
 from pytest_contexta.report import GateReport
 
-EXAMPLE_WORKSPACE = Path(__file__).resolve().parents[1] / "example_gates" / ".contexta"
-#: Installed plugins the inner runs do not need: hypothesis's costs each in-process run seconds of imports.
-UNNEEDED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:benchmark")
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 PRODUCTION = "run:product-ranker.baseline-v1"
@@ -47,7 +42,7 @@ def properties(xml: Path) -> dict[str, dict[str, str]]:
 @pytest.fixture
 def junit(pytester: pytest.Pytester) -> tuple[dict[str, dict[str, str]], GateReport]:
     pytester.makepyfile(test_gate=GATE)
-    result = pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
                                 f"--contexta-candidate={GOOD}", f"--contexta-candidate={REGRESSED}",
                                 "--junitxml=junit.xml", "--contexta-report=gate.json")
     result.assert_outcomes(passed=7, failed=1)
