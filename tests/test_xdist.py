@@ -9,15 +9,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLE_WORKSPACE
 
-# In-process pytester runs unload the modules they import; re-imported, duckdb's C extension aborts the
-# process and the plugin's modules go stale. Importing the gate here keeps one copy of each.
-import pytest_contexta.gate  # noqa: F401
-
-EXAMPLE_WORKSPACE = Path(__file__).resolve().parents[1] / "example_gates" / ".contexta"
-#: Installed plugins the inner runs do not need: hypothesis's costs each run seconds of imports, and
-#: pytest-benchmark warns when xdist is active.
-UNNEEDED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:benchmark")
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 
@@ -68,14 +61,8 @@ def plugin_args(request: pytest.FixtureRequest) -> list[str]:
     return request.param
 
 
-@pytest.fixture(autouse=True)
-def _no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CONTEXTA_REPORT", "CONTEXTA_MARKDOWN", "CONTEXTA_BASELINE", "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def run_gate(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+    return pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
                               f"--contexta-candidate={GOOD}", f"--contexta-candidate={REGRESSED}", *args)
 
 
