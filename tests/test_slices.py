@@ -29,7 +29,6 @@ from pytest_contexta.report import ReportCheck
 
 CONFORMANCE = WORKSPACES / "conformance"
 SLICE = "segment.card_present"
-UNNEEDED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:benchmark")
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +217,7 @@ def test_the_slice_reaches_report_junit_and_tables(pytester: pytest.Pytester) ->
             assert_metric_threshold(contexta_run, "recall", at_least=0.8, stage="evaluate",
                                     slice="segment.card_present")
     """)
-    result = pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={CONFORMANCE}",
+    result = pytester.runpytest(f"--contexta-workspace={CONFORMANCE}",
                                 "--contexta-candidate=run:fraud-model.retrain",
                                 "--contexta-baseline=run:fraud-model.baseline", "--contexta-report=gate.json",
                                 "--contexta-markdown=gate.md", "--junitxml=junit.xml")
