@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from conftest import EXAMPLE_WORKSPACE
 
-# In-process pytester runs unload the modules they import; re-imported, duckdb's C extension aborts the
-# process and the plugin's modules go stale. Importing the gate here keeps one copy of each.
-import pytest_contexta.gate  # noqa: F401
 from pytest_contexta.report import CandidateReport, GateReport, ReportBaseline, ReportCheck
 from pytest_contexta.summary import markdown_table
 
-EXAMPLE_WORKSPACE = Path(__file__).resolve().parents[1] / "example_gates" / ".contexta"
-#: Installed plugins the inner runs do not need: hypothesis's costs each in-process run seconds of imports.
-UNNEEDED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:benchmark")
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 EARLIER_STEP = "## Unit tests\n\nAll green.\n\n"
@@ -27,15 +20,9 @@ def test_accuracy(contexta_run, baseline_run):
 """
 
 
-@pytest.fixture(autouse=True)
-def _no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CONTEXTA_MARKDOWN", "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def run_gate(pytester: pytest.Pytester, *candidates: str, args: tuple[str, ...] = ()) -> pytest.RunResult:
     pytester.makepyfile(test_gate=GATE)
-    return pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+    return pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
                               *(f"--contexta-candidate={c}" for c in candidates), *args)
 
 
