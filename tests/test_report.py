@@ -9,19 +9,14 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from conftest import EXAMPLE_WORKSPACE
 
-# In-process pytester runs unload the modules they import; re-imported, duckdb's C extension aborts the
-# process and the plugin's modules go stale. Importing the gate here keeps one copy of each.
-import pytest_contexta.gate  # noqa: F401
 from pytest_contexta.report import GateReport, ReportBaseline, main
 
-EXAMPLE_WORKSPACE = Path(__file__).resolve().parents[1] / "example_gates" / ".contexta"
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 PRODUCTION = "run:product-ranker.baseline-v1"
 
-#: Installed plugins the inner runs do not need: hypothesis's costs each in-process run seconds of imports.
-UNNEEDED_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:benchmark")
 GATE = """
 import pytest
 from pytest_contexta import assert_metrics_present, assert_no_error_diagnostics, assert_no_regression
@@ -38,14 +33,8 @@ def test_regression(contexta_run, baseline_run, metric):
 """
 
 
-@pytest.fixture(autouse=True)
-def _no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("CONTEXTA_REPORT", "CONTEXTA_MARKDOWN", "CONTEXTA_BASELINE", "GITHUB_STEP_SUMMARY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def run_gate(pytester: pytest.Pytester, *candidates: str, args: tuple[str, ...] = ()) -> pytest.RunResult:
-    return pytester.runpytest(*UNNEEDED_PLUGINS, f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+    return pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
                               *(f"--contexta-candidate={c}" for c in candidates), *args)
 
 
