@@ -99,7 +99,8 @@ def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = ())
     if errors:
         detail = "; ".join(f"{d.code}: {d.summary}" for d in errors)
     else:
-        waived_note = f", {len(waived)} code(s) waived" if waived else ""
+        waived_count = sum(d.severity == "error" and d.code in waived for d in run.diagnostics)
+        waived_note = f", {waived_count} error(s) waived" if waived_count else ""
         detail = (f"no error diagnostics ({sum(d.severity == 'warning' for d in others)} warning, "
                   f"{sum(d.severity == 'info' for d in others)} info{waived_note})")
     lines = [f"{run.ref} has {len(errors)} error diagnostic(s):"]

@@ -13,14 +13,12 @@ from pydantic import BaseModel, ConfigDict
 CheckKind = Literal["diagnostics", "metrics_present", "regression", "threshold", "custom"]
 
 
-class CheckResult(BaseModel):
-    """One verdict of one helper call on one metric (or on the run's diagnostics)."""
+class CheckFields(BaseModel):
+    """What a check looked at and found: shared by helper verdicts and the report's check entries."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: CheckKind
-    run_ref: str
-    passed: bool
     detail: str
     metric: str | None = None
     stage: str | None = None
@@ -32,6 +30,13 @@ class CheckResult(BaseModel):
     change_rel: float | None = None
     limit: str | None = None
     direction: str | None = None
+
+
+class CheckResult(CheckFields):
+    """One verdict of one helper call on one metric (or on the run's diagnostics)."""
+
+    run_ref: str
+    passed: bool
 
 
 @dataclass

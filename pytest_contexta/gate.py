@@ -17,13 +17,15 @@ from .checks import CheckContext, CheckResult
 from .errors import GateError, RunLookupError
 from .models import BaselineChoice, ContextaRun, Diagnostic
 from .options import BASELINE_LATEST, BASELINE_NONE, Settings
-from .report import CandidateReport, GateReport, ReportBaseline, ReportCheck, ReportDiagnostic
+from .refs import parse_run_ref
+from .report import CandidateReport, GateReport, Outcome, ReportCheck, ReportDiagnostic
 from .summary import markdown_table, terminal_lines
 from .workspace import Workspace
 
 CANDIDATE_PARAM = "contexta_candidate"
 OPTIONAL_MARKER = "contexta_optional"
 WORKER_INPUT_KEY = "contexta"
+WORKER_OUTPUT_KEY = "contexta"
 CHECK_CONTEXT_KEY = pytest.StashKey[CheckContext]()
 BASELINE_NONE_KEY = pytest.StashKey[bool]()
 _XDIST_WORKER_LINE = re.compile(r"\[gw\d+\] ")  # xdist puts "[gw0] linux -- Python …" before a remote failure
@@ -41,19 +43,32 @@ class _TestOutcome:
 
     nodeid: str
     candidate: str
-    outcome: str = "passed"
+    phases: dict[str, str] = field(default_factory=dict)
     message: str = ""
     results: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, report: pytest.TestReport) -> None:
+        self.phases[report.when] = report.outcome
         if report.when == "call":
             self.results = list(getattr(report, "contexta_checks", []))
         if report.failed:
-            self.outcome = "failed" if report.when == "call" and self.outcome != "error" else "error"
             self.message = self.message or _first_line(report.longreprtext)
-        elif report.skipped and self.outcome == "passed":
-            self.outcome = "skipped"
+        elif report.skipped:
             self.message = _skip_reason(report)
+
+    @property
+    def outcome(self) -> Outcome:
+        """passed only when the test body ran and passed; a check interrupted before that is an error."""
+        if "failed" in (self.phases.get("setup"), self.phases.get("teardown")):
+            return "error"
+        if self.phases.get("call") == "failed":
+            return "failed"
+        if "skipped" in (self.phases.get("setup"), self.phases.get("call")):
+            return "skipped"
+        if self.phases.get("call") == "passed":
+            return "passed"
+        self.message = self.message or "the check started but never finished (the session was interrupted)"
+        return "error"
 
 
 def _first_line(text: str) -> str:
@@ -90,6 +105,9 @@ class GateSession:
         self._runs: dict[str, ContextaRun | GateError] = {}
         self._outcomes: dict[str, _TestOutcome] = {}
         self._collection_order: dict[str, int] = {}
+        self._collected: dict[str, str] = {}  # gate check nodeid -> candidate, as selected to run
+        self._collection_skips: list[str] = []
+        self._output_errors: list[str] = []
 
     def close(self) -> None:
         if self.workspace is not None:
@@ -117,11 +135,20 @@ class GateSession:
             for ref in self.candidates:
                 self.baselines[ref] = self._choose_baseline(self.load(ref))
         except GateError as exc:
+            message = f"contexta: {exc}"
             if not self.is_worker:
                 report = self._error_report(str(exc))
                 self._write_outputs(report)
                 self.config.hook.pytest_contexta_gate_finished(config=self.config, report=report)
-            raise pytest.UsageError(f"contexta: {exc}") from None
+                message = "\n".join([message, *self._output_errors])
+            raise pytest.UsageError(message) from None
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        """Let go of the ledger between reads, so Contexta writers are not locked out while checks run."""
+        if self.workspace is not None:
+            self.workspace.release()
 
     def worker_input(self) -> dict[str, Any]:
         """JSON-safe data every xdist worker needs: the resolved candidates and their baselines."""
@@ -188,6 +215,8 @@ class GateSession:
                 self._runs[ref] = self._load(ref)
             except GateError as exc:
                 self._runs[ref] = exc
+            finally:
+                self._release()
         loaded = self._runs[ref]
         if isinstance(loaded, GateError):
             raise loaded
@@ -195,7 +224,7 @@ class GateSession:
 
     def _load(self, ref: str) -> ContextaRun:
         assert self.workspace is not None
-        run = self.workspace.load_run(ref)
+        run = self.workspace.load_run(parse_run_ref(ref))
         extra: list[Diagnostic] = []
         for answer in self.config.hook.pytest_contexta_diagnostics(run=run):
             if isinstance(answer, (Diagnostic, dict)):
@@ -221,20 +250,23 @@ class GateSession:
             metafunc.parametrize(CANDIDATE_PARAM, self.candidates, indirect=True, ids=self.candidates)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Any:
-        if candidate_of(item) is None:
-            return (yield)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
+        """Give every test the ini direction rules; record helper verdicts of gate checks."""
+        candidate = candidate_of(item)
+        choice = self.baselines.get(candidate) if candidate else None
         context = CheckContext(
-            baseline_reasons={c.run_ref: c.reason for c in self.baselines.values() if c.run_ref},
+            baseline_reasons={choice.run_ref: choice.reason} if choice and choice.run_ref else {},
             lower_is_better=self.settings.lower_is_better,
             higher_is_better=self.settings.higher_is_better,
         )
-        item.stash[CHECK_CONTEXT_KEY] = context
+        if candidate is not None:
+            item.stash[CHECK_CONTEXT_KEY] = context
         try:
             with checks.recording(context):
                 return (yield)
         finally:
-            item.user_properties.extend(_junit_properties(context.results))
+            if candidate is not None:
+                item.user_properties.extend(_junit_properties(context.results))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -266,6 +298,25 @@ class GateSession:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.record_collection_order([item.nodeid for item in session.items])
+        for item in session.items:
+            candidate = candidate_of(item)
+            if candidate is not None:
+                self._collected[item.nodeid] = candidate
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.skipped:
+            reason = _skip_reason(report)  # type: ignore[arg-type]
+            self._collection_skips.append(f"{report.nodeid or 'a test directory'} ({reason})")
+
+    def worker_output(self) -> dict[str, Any]:
+        """JSON-safe facts only a worker sees: the gate checks it collected, the modules it skipped."""
+        return {"collected": self._collected, "collection_skips": self._collection_skips}
+
+    def merge_worker_output(self, output: Mapping[str, Any]) -> None:
+        self._collected.update(output.get("collected", {}))
+        for skip in output.get("collection_skips", []):
+            if skip not in self._collection_skips:
+                self._collection_skips.append(skip)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         candidate = getattr(report, "contexta_candidate", None)
@@ -278,26 +329,37 @@ class GateSession:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker:
+            self.config.workeroutput[WORKER_OUTPUT_KEY] = self.worker_output()  # type: ignore[attr-defined]
             return
-        status = int(session.exitstatus)
-        report = self._verdict(status)
-        if report.verdict == "fail" and status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        candidates = [self._candidate_report(ref) for ref in self.candidates]
+        failed = not candidates or any(c.verdict == "fail" for c in candidates)
+        if failed and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-            report = report.model_copy(update={"exit_status": int(pytest.ExitCode.TESTS_FAILED)})
-        self.report = report
+        report = self._gate_report(candidates, int(session.exitstatus))
         self._write_outputs(report)
+        if self._output_errors and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            report = report.model_copy(update={"verdict": "fail", "exit_status": int(session.exitstatus)})
+        self.report = report
         self.config.hook.pytest_contexta_gate_finished(config=self.config, report=report)
 
-    def _verdict(self, status: int) -> GateReport:
-        candidates = [self._candidate_report(ref) for ref in self.candidates]
-        passed = bool(candidates) and all(c.verdict == "pass" for c in candidates)
+    def _gate_report(self, candidates: list[CandidateReport], status: int) -> GateReport:
+        """The session's verdict: ``pass`` only when every candidate passed and pytest exits 0."""
+        passed = status == pytest.ExitCode.OK and all(c.verdict == "pass" for c in candidates)
         verdict: Literal["pass", "fail"] = "pass" if passed else "fail"
         return GateReport(verdict=verdict, exit_status=status, workspace=str(self.settings.workspace),
                           created_at=_now(), candidates=candidates, notes=self._notes())
 
     def _notes(self) -> list[str]:
-        return [f"{ref}: {note}" for ref, run in self._runs.items() if isinstance(run, ContextaRun)
-                for note in run.reader_notes]
+        """What the reader noticed on every run the gate used, candidates and baselines alike."""
+        refs = [*self.candidates, *(c.run_ref for c in self.baselines.values() if c.run_ref)]
+        notes = []
+        for ref in dict.fromkeys(refs):
+            try:
+                notes += [f"{ref}: {note}" for note in self.load(ref).reader_notes]
+            except GateError:
+                continue  # the candidate's reasons say it could not be read
+        return notes
 
     def _candidate_report(self, ref: str) -> CandidateReport:
         unknown = len(self._collection_order)  # sorted() is stable: checks never collected keep their order
@@ -311,36 +373,55 @@ class GateSession:
         except GateError as exc:
             reasons.append(f"the run could not be read: {exc}")
         report_checks = [check for outcome in outcomes for check in _report_checks(outcome)]
-        if not outcomes:
+        selected = {nodeid for nodeid, candidate in self._collected.items() if candidate == ref}
+        total = len(selected | {o.nodeid for o in outcomes})
+        if not total:
             reasons.append("no gate check ran for this candidate: none was collected, or all were deselected "
                            "(-k/-m) — check the path and the selection")
+        never_ran = selected - {o.nodeid for o in outcomes}
+        if never_ran:
+            reasons.append(f"{len(never_ran)} of {total} gate checks never ran (the session stopped early: "
+                           f"a collection error, -x/--maxfail, pytest.exit or a crash)")
         bad = [o for o in outcomes if o.outcome in ("failed", "error")]
         if bad:
-            reasons.append(f"{len(bad)} of {len(outcomes)} gate checks did not pass")
+            reasons.append(f"{len(bad)} of {total} gate checks did not pass")
         if outcomes and not bad and not any(o.outcome == "passed" for o in outcomes):
             reasons.append("no gate check passed (all were skipped)")
-        choice = self.baselines.get(ref)
-        baseline = None if choice is None else ReportBaseline(**choice.model_dump())
+        if self._collection_skips:
+            reasons.append(f"skipped at collection, so their checks never ran: {'; '.join(self._collection_skips)}")
         return CandidateReport(run_ref=ref, verdict="fail" if reasons else "pass", reasons=reasons,
-                               baseline=baseline, diagnostics=diagnostics, checks=report_checks)
+                               baseline=self.baselines.get(ref), diagnostics=diagnostics, checks=report_checks)
 
     def _error_report(self, message: str) -> GateReport:
         return GateReport(verdict="fail", exit_status=int(pytest.ExitCode.USAGE_ERROR), error=message,
                           workspace=str(self.settings.workspace), created_at=_now(), candidates=[])
 
     def _write_outputs(self, report: GateReport) -> None:
+        """Write the JSON report and the markdown summaries; a path that cannot be written is remembered."""
         if self.settings.report is not None:
-            report.write(self.settings.report)
-        targets = [self.settings.markdown, os.environ.get("GITHUB_STEP_SUMMARY")]
-        for target in {str(t) for t in targets if t}:
-            with open(target, "a", encoding="utf-8") as handle:
-                handle.write(markdown_table(report))
+            try:
+                report.write(self.settings.report)
+            except OSError as exc:
+                self._output_error("the JSON report", self.settings.report, "--contexta-report", exc)
+        markdown = {str(self.settings.markdown): "--contexta-markdown"} if self.settings.markdown else {}
+        if os.environ.get("GITHUB_STEP_SUMMARY"):
+            markdown.setdefault(os.environ["GITHUB_STEP_SUMMARY"], "GITHUB_STEP_SUMMARY")
+        for target, origin in markdown.items():
+            try:
+                with open(target, "a", encoding="utf-8") as handle:
+                    handle.write(markdown_table(report))
+            except OSError as exc:
+                self._output_error("the markdown summary", target, origin, exc)
+
+    def _output_error(self, what: str, path: object, origin: str, exc: OSError) -> None:
+        self._output_errors.append(f"contexta: cannot write {what} to {path} (from {origin}): "
+                                   f"{exc.strerror or exc}; fix the path, the gate counts as failed")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None or self.is_worker:
             return
         terminalreporter.write_sep("=", "contexta gate")
-        for line in terminal_lines(self.report):
+        for line in terminal_lines(self.report) + self._output_errors:
             terminalreporter.write_line(line)
 
     def pytest_report_header(self) -> list[str]:
@@ -360,8 +441,8 @@ def _report_checks(outcome: _TestOutcome) -> list[ReportCheck]:
         entries.append(ReportCheck(nodeid=outcome.nodeid, outcome="passed" if result.passed else "failed",
                                    **result.model_dump(exclude={"passed", "run_ref"})))
     if not entries or (outcome.outcome != "passed" and all(e.outcome == "passed" for e in entries)):
-        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=outcome.outcome,  # type: ignore[arg-type]
-                                   kind="custom", detail=outcome.message or "passed"))
+        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=outcome.outcome, kind="custom",
+                                   detail=outcome.message or "passed"))
     return entries
 
 

@@ -13,7 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .checks import CheckKind
+from .checks import CheckFields
+from .models import BaselineChoice
 
 REPORT_SCHEMA_VERSION: Literal[1] = 1
 Outcome = Literal["passed", "failed", "error", "skipped"]
@@ -34,31 +35,11 @@ class ReportDiagnostic(_Strict):
     source: str
 
 
-class ReportCheck(_Strict):
+class ReportCheck(CheckFields):
     """One verdict of a gate check: a test's outcome and, when it used a helper, the numbers."""
 
     nodeid: str
     outcome: Outcome
-    kind: CheckKind
-    detail: str
-    metric: str | None = None
-    stage: str | None = None
-    slice: str | None = None
-    candidate_value: float | None = None
-    baseline_value: float | None = None
-    baseline_ref: str | None = None
-    change_abs: float | None = None
-    change_rel: float | None = None
-    limit: str | None = None
-    direction: str | None = None
-
-
-class ReportBaseline(_Strict):
-    """The baseline of a candidate and why it was chosen; ``run_ref`` None when there is none."""
-
-    run_ref: str | None
-    reason: str
-    source: Literal["option", "hook", "latest-deployment", "none"]
 
 
 class CandidateReport(_Strict):
@@ -67,7 +48,7 @@ class CandidateReport(_Strict):
     run_ref: str
     verdict: Literal["pass", "fail"]
     reasons: list[str]
-    baseline: ReportBaseline | None
+    baseline: BaselineChoice | None
     diagnostics: list[ReportDiagnostic]
     checks: list[ReportCheck]
 

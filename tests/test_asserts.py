@@ -364,7 +364,7 @@ def test_ignore_waives_listed_codes_only(shop: dict[str, ContextaRun], results: 
     assert "run:shop-ranker.candidate has 1 error diagnostic(s)" in _message(excinfo)
     assert_no_error_diagnostics(shop["candidate"], ignore=["failed_batch", "failed_deployment"])
     assert_no_error_diagnostics(shop["open-run"], ignore="run_not_completed")
-    assert results[-2].detail == "no error diagnostics (3 warning, 1 info, 2 code(s) waived)"
+    assert results[-2].detail == "no error diagnostics (3 warning, 1 info, 2 error(s) waived)"
     assert results[-1].passed
 
 

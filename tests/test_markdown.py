@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import EXAMPLE_WORKSPACE
 
-from pytest_contexta.report import CandidateReport, GateReport, ReportBaseline, ReportCheck
+from pytest_contexta.models import BaselineChoice
+from pytest_contexta.report import CandidateReport, GateReport, ReportCheck
 from pytest_contexta.summary import markdown_table
 
 GOOD = "run:product-ranker.candidate-v2-good"
@@ -81,7 +82,7 @@ def test_table_cells_keep_pipes_from_breaking_the_row() -> None:
     check = ReportCheck(nodeid="test_gate.py::test_flags[run:p.c]", outcome="failed", kind="custom",
                         detail="assert (flags | 4) == 0")
     candidate = CandidateReport(run_ref="run:p.c", verdict="fail", reasons=["1 of 1 gate checks did not pass"],
-                                baseline=ReportBaseline(run_ref=None, reason="first deployment", source="none"),
+                                baseline=BaselineChoice(run_ref=None, reason="first deployment", source="none"),
                                 diagnostics=[], checks=[check])
     report = GateReport(verdict="fail", exit_status=1, workspace="ws", created_at="2025-01-01T00:00:00Z",
                         candidates=[candidate])

@@ -194,12 +194,13 @@ def test_bad_lock_timeout_is_a_usage_error(pytester: pytest.Pytester, value: str
     assert "Traceback" not in result.stderr.str()
 
 
-def test_bad_lock_timeout_names_its_source_even_when_dormant(
+def test_bad_lock_timeout_names_its_source_and_leaves_dormant_runs_alone(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CONTEXTA_LOCK_TIMEOUT", "soon")
     pytester.makepyfile("def test_plain():\n    pass\n")
-    result = pytester.runpytest()
+    assert pytester.runpytest().ret == pytest.ExitCode.OK  # no candidate: the plugin is dormant
+    result = pytester.runpytest(f"--contexta-workspace={DEPLOYMENTS}", "--contexta-candidate=cand-b")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: contexta lock timeout 'soon' (from env CONTEXTA_LOCK_TIMEOUT) must be*"])
 
@@ -207,6 +208,7 @@ def test_bad_lock_timeout_names_its_source_even_when_dormant(
 def test_bad_ini_lock_timeout_is_a_usage_error(pytester: pytest.Pytester) -> None:
     _ini(pytester, contexta_lock_timeout="ten")
     pytester.makepyfile("def test_plain():\n    pass\n")
-    result = pytester.runpytest()
+    assert pytester.runpytest().ret == pytest.ExitCode.OK
+    result = pytester.runpytest(f"--contexta-workspace={DEPLOYMENTS}", "--contexta-candidate=cand-b")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: contexta lock timeout 'ten' (from ini contexta_lock_timeout) must be*"])

@@ -11,7 +11,8 @@ import jsonschema
 import pytest
 from conftest import EXAMPLE_WORKSPACE
 
-from pytest_contexta.report import GateReport, ReportBaseline, main
+from pytest_contexta.models import BaselineChoice
+from pytest_contexta.report import GateReport, main
 
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
@@ -150,7 +151,7 @@ def test_baseline_none_says_why_there_is_none(pytester: pytest.Pytester) -> None
 
     (candidate,) = read_report(pytester.path / "gate.json").candidates
     assert candidate.verdict == "pass"
-    assert candidate.baseline == ReportBaseline(
+    assert candidate.baseline == BaselineChoice(
         run_ref=None, source="none", reason="first deployment declared (--contexta-baseline=none, from command line)")
     regression = checks_of(read_report(pytester.path / "gate.json"), GOOD)[f"test_regression[{GOOD}-accuracy]"]
     assert [(c.kind, c.outcome) for c in regression] == [("custom", "skipped")]
