@@ -43,22 +43,45 @@ def _pick(payload_json: str, fields: dict[str, str]) -> dict[str, Any]:
 
 
 class Ledger:
-    """A read-only DuckDB connection to one ledger, opened with a bounded wait for other processes' locks."""
+    """Read-only access to one ledger.
+
+    The DuckDB connection is opened on the first query, with a bounded wait for other processes' locks,
+    and held only until :meth:`close`: while it is open, no Contexta process can open the ledger to write.
+    """
 
     def __init__(self, path: Path, *, lock_timeout: float) -> None:
         self.path = path
-        self._connection = _connect(path, lock_timeout)
-        try:
-            self._check_schema()
-        except WorkspaceError:
-            self._connection.close()
-            raise
+        self.lock_timeout = lock_timeout
+        self._open_connection: duckdb.DuckDBPyConnection | None = None
 
     def close(self) -> None:
-        self._connection.close()
+        """Release the connection (and DuckDB's lock on the file); the next query opens it again."""
+        if self._open_connection is not None:
+            connection, self._open_connection = self._open_connection, None
+            connection.close()
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._open_connection is None:
+            connection = _connect(self.path, self.lock_timeout)
+            try:
+                _check_schema(self.path, connection)
+            except BaseException:
+                connection.close()
+                raise
+            self._open_connection = connection
+        return self._open_connection
 
     def _rows(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
-        return self._connection.execute(sql, list(params)).fetchall()
+        connection = self._connection()
+        try:
+            return connection.execute(sql, list(params)).fetchall()
+        except duckdb.Error as exc:
+            lacks = (" lacks a table or column Contexta 1.x writes, so it"
+                     if isinstance(exc, (duckdb.CatalogException, duckdb.BinderException)) else "")
+            raise WorkspaceError(
+                f"{self.path} cannot be queried ({_first_line(exc)}): it{lacks} is damaged or was not written by "
+                f"Contexta 1.x; restore it from a backup, or copy the whole workspace again"
+            ) from exc
 
     def _decode(self, model: type[_Row], payload_json: str, fields: dict[str, str]) -> _Row:
         """Build ``model`` from a row's ``payload_json``, or raise :class:`WorkspaceError` naming the damaged row."""
@@ -74,20 +97,6 @@ class Ledger:
                 f"{self.path} holds a {model.__name__} row that cannot be read ({reason}): {payload_json[:120]!r}. "
                 f"The ledger is damaged or was not written by Contexta 1.x: restore it from a backup"
             ) from exc
-
-    def _check_schema(self) -> None:
-        try:
-            versions = {row[0] for row in self._rows("SELECT store_schema_version FROM schema_metadata")}
-        except duckdb.CatalogException as exc:
-            raise WorkspaceError(
-                f"{self.path} is a DuckDB file but not a Contexta ledger (no schema_metadata table)"
-            ) from exc
-        if versions != {SUPPORTED_SCHEMA_VERSION}:
-            found = ", ".join(sorted(map(str, versions))) or "none"
-            raise WorkspaceError(
-                f"{self.path} has store_schema_version {found}; pytest-contexta reads version "
-                f"{SUPPORTED_SCHEMA_VERSION} (Contexta 1.x): upgrade pytest-contexta to gate this workspace"
-            )
 
     def run(self, ref: str) -> Run | None:
         rows = self._rows("SELECT payload_json FROM runs WHERE ref = ?", ref)
@@ -132,6 +141,29 @@ class Ledger:
         rows = self._rows("SELECT payload_json FROM environment_snapshots WHERE run_ref = ? "
                           "ORDER BY captured_at, ref", run_ref)
         return [self._decode(EnvironmentSnapshot, row[0], _ENVIRONMENT_FIELDS) for row in rows]
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _check_schema(path: Path, connection: duckdb.DuckDBPyConnection) -> None:
+    try:
+        rows = connection.execute("SELECT store_schema_version FROM schema_metadata").fetchall()
+    except duckdb.CatalogException as exc:
+        raise WorkspaceError(f"{path} is a DuckDB file but not a Contexta ledger (no schema_metadata table)") from exc
+    except duckdb.Error as exc:
+        raise WorkspaceError(
+            f"{path} has an unreadable schema_metadata table ({_first_line(exc)}): it is damaged or was not "
+            f"written by Contexta 1.x; restore it from a backup"
+        ) from exc
+    versions = {row[0] for row in rows}
+    if versions != {SUPPORTED_SCHEMA_VERSION}:
+        found = ", ".join(sorted(map(str, versions))) or "none"
+        raise WorkspaceError(
+            f"{path} has store_schema_version {found}; pytest-contexta reads version "
+            f"{SUPPORTED_SCHEMA_VERSION} (Contexta 1.x): upgrade pytest-contexta to gate this workspace"
+        )
 
 
 def _connect(path: Path, lock_timeout: float) -> duckdb.DuckDBPyConnection:

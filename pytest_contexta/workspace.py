@@ -24,6 +24,17 @@ def _looks_like_workspace(path: Path) -> bool:
 
 def check_layout(root: Path) -> None:
     """Raise :class:`WorkspaceError` unless ``root`` is a Contexta workspace this plugin can read."""
+    try:
+        _check_layout(root)
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else root
+        raise WorkspaceError(
+            f"{where} cannot be read ({exc.strerror or exc}) while checking workspace {root}: give the user "
+            f"running the gate read access to the workspace folder and its files"
+        ) from exc
+
+
+def _check_layout(root: Path) -> None:
     if not root.exists():
         raise WorkspaceError(f"workspace {root} does not exist: {_FIX_PATH}")
     if not root.is_dir():
@@ -63,11 +74,20 @@ class Workspace:
         self._ledger = Ledger(self.root / LEDGER, lock_timeout=lock_timeout)
         self._records = RecordReader(self.root / "records")
 
-    def close(self) -> None:
+    def release(self) -> None:
+        """Close the ledger connection, so Contexta processes can write meanwhile; the next read reopens it."""
         self._ledger.close()
+
+    def close(self) -> None:
+        """Release what the workspace holds open (the ledger connection), as :meth:`release` does."""
+        self.release()
 
     def resolve_run(self, text: str) -> RunRef:
         """The canonical ref of a run given as ``run:<project>.<name>`` or as a unique bare name."""
+        return self._resolve(text)[0]
+
+    def _resolve(self, text: str) -> tuple[RunRef, Run]:
+        """The canonical ref of a run given as a ref or a unique bare name, and its ledger row."""
         text = text.strip() if isinstance(text, str) else text
         if not isinstance(text, str) or not text:
             raise RunLookupError("the run is empty: give run:<project>.<run-name> or a unique run name")
@@ -77,9 +97,7 @@ class Workspace:
             except RefError as exc:
                 raise RunLookupError(f"invalid run ref: {exc}; give run:<project>.<run-name> or a unique run name"
                                      ) from exc
-            if self._ledger.run(ref.text) is None:
-                raise RunLookupError(f"run {ref.text} is not in workspace {self.root}{self._near(ref)}")
-            return ref
+            return ref, self._row(ref)
         if not is_component(text):
             hint = f" (did you mean run:{text}?)" if text.count(".") == 1 and text.isprintable() else ""
             raise RunLookupError(
@@ -92,10 +110,17 @@ class Workspace:
             raise RunLookupError(f"run name {text!r} is ambiguous in workspace {self.root}: "
                                  f"{', '.join(matches)}; pass the full ref")
         try:
-            return parse_run_ref(matches[0])
+            ref = parse_run_ref(matches[0])
         except RefError as exc:
             raise RunLookupError(f"run name {text!r} matches {matches[0]!r} in {self.root / LEDGER}, which is not "
                                  f"a valid run ref ({exc}): the ledger is damaged; restore it from a backup") from exc
+        return ref, self._row(ref)
+
+    def _row(self, ref: RunRef) -> Run:
+        row = self._ledger.run(ref.text)
+        if row is None:
+            raise RunLookupError(f"run {ref.text} is not in workspace {self.root}{self._near(ref)}")
+        return row
 
     def _near(self, ref: RunRef) -> str:
         names = [run.ref for run in self._ledger.runs(ref.project_ref)]
@@ -106,10 +131,15 @@ class Workspace:
 
     def load_run(self, run: str | RunRef) -> ContextaRun:
         """Read one run: its ledger rows and its records, found through the run_ref index."""
-        ref = run if isinstance(run, RunRef) else self.resolve_run(run)
-        row = self._ledger.run(ref.text)
-        if row is None:
-            raise RunLookupError(f"run {ref.text} is not in workspace {self.root}")
+        if isinstance(run, RunRef):
+            try:
+                ref = parse_run_ref(run.text)  # a RunRef built by hand is checked before it names an index file
+            except RefError as exc:
+                raise RunLookupError(f"invalid run ref: {exc}; build RunRef values with parse_run_ref(), or "
+                                     f"pass the ref as text") from exc
+            row = self._row(ref)
+        else:
+            ref, row = self._resolve(run)
         try:
             found = self._records.read_run(ref)
         except OSError as exc:

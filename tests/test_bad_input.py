@@ -16,7 +16,9 @@ import duckdb
 import pytest
 from conftest import snapshot_tree
 
-from pytest_contexta.errors import RunLookupError
+from pytest_contexta.errors import RunLookupError, WorkspaceError
+from pytest_contexta.ledger import Ledger
+from pytest_contexta.refs import RunRef
 from pytest_contexta.workspace import Workspace
 
 GATE = """
@@ -167,6 +169,60 @@ def test_ledger_that_is_not_a_duckdb_file(case: Case) -> None:
     assert_one_error_line(case.run(), f"{ledger} cannot be opened as a DuckDB ledger", "restore it from a backup")
 
 
+@pytest.mark.parametrize(
+    ("change", "missing"),
+    [
+        ("DROP TABLE runs", "Table with name runs does not exist"),
+        ("DROP TABLE deployment_executions", "Table with name deployment_executions does not exist"),
+        ("ALTER TABLE stage_executions DROP COLUMN payload_json", 'Referenced column "payload_json" not found'),
+    ],
+)
+def test_ledger_without_a_table_or_column_contexta_writes(case: Case, change: str, missing: str) -> None:
+    ledger = case.workspace / "metadata" / "ledger.db"
+    connection = duckdb.connect(str(ledger))
+    try:
+        connection.execute(change)
+    finally:
+        connection.close()
+    assert_one_error_line(case.run(), f"{ledger} cannot be queried (", missing,
+                          "lacks a table or column Contexta 1.x writes", "restore it from a backup")
+
+
+def test_both_tables_missing_names_the_first_one_the_gate_queries(case: Case) -> None:
+    ledger = case.workspace / "metadata" / "ledger.db"
+    connection = duckdb.connect(str(ledger))
+    try:
+        connection.execute("DROP TABLE runs")
+        connection.execute("DROP TABLE deployment_executions")
+    finally:
+        connection.close()
+    line = assert_one_error_line(case.run(), f"{ledger} cannot be queried (Catalog Error: Table with name runs does "
+                                 "not exist!)", "restore it from a backup, or copy the whole workspace again")
+    assert "deployment_executions" not in line
+
+
+@pytest.mark.parametrize("call", ["iterdir", "read_text"])
+def test_unreadable_workspace_folder_or_manifest(
+    workspace_copy: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    """Permission bits do not stop root, so the refused call is simulated where the layout check makes it."""
+    workspace = workspace_copy("latency")
+    if call == "iterdir":
+        shutil.rmtree(workspace / "records")
+        (workspace / "metadata" / "ledger.db").unlink()  # neither file: the check looks one level down
+    refused = workspace / "records" / "manifest.json" if call == "read_text" else workspace
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> object:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, call, refuse)
+    with pytest.raises(WorkspaceError) as raised:
+        Workspace(workspace, lock_timeout=0)
+    assert str(raised.value) == (
+        f"{refused} cannot be read (Permission denied) while checking workspace {workspace}: give the user running "
+        f"the gate read access to the workspace folder and its files")
+
+
 def test_damaged_deployment_row_the_baseline_rule_reads(case: Case) -> None:
     connection = duckdb.connect(str(case.workspace / "metadata" / "ledger.db"))
     try:
@@ -305,6 +361,52 @@ def test_refs_never_become_paths_outside_the_workspace(workspace_copy: Callable[
     assert opened_by == {text: [] for text in HOSTILE_INPUTS}
     root = os.path.realpath(workspace) + os.sep
     assert inside and all(path.startswith(root) for path in inside), inside
+
+
+@pytest.mark.parametrize("hand_built", [RunRef("../../outside", "x"), RunRef("svc", "faster/../../x"),
+                                        RunRef("svc", "Faster")])
+def test_a_hand_built_run_ref_is_checked_before_it_names_a_file(
+    workspace_copy: Callable[[str], Path], hand_built: RunRef
+) -> None:
+    workspace = workspace_copy("latency")
+    _add_run_row(workspace, hand_built.text)  # even a ledger row with that ref does not make it a path
+    opened_workspace = Workspace(workspace, lock_timeout=0)
+    try:
+        opened_workspace.load_run("run:svc.faster")  # lazy imports and the ledger connection happen here
+        with files_opened() as opened, pytest.raises(RunLookupError) as raised:
+            opened_workspace.load_run(hand_built)
+    finally:
+        opened_workspace.close()
+    assert opened == []
+    assert str(raised.value).startswith("invalid run ref: ")
+    assert str(raised.value).endswith("build RunRef values with parse_run_ref(), or pass the ref as text")
+
+
+def test_load_run_reads_the_run_row_once_and_the_workspace_wide_index_facts_once(
+    monkeypatch: pytest.MonkeyPatch, workspace_copy: Callable[[str], Path]
+) -> None:
+    workspace = workspace_copy("latency")
+    rows_read: list[str] = []
+    read_row = Ledger.run
+
+    def counted(self: Ledger, ref: str) -> object:
+        rows_read.append(ref)
+        return read_row(self, ref)
+
+    monkeypatch.setattr(Ledger, "run", counted)
+    record_type_index = os.path.realpath(workspace / "records" / "indexes" / "record_type") + os.sep
+    opened_workspace = Workspace(workspace, lock_timeout=0)
+    try:
+        with files_opened() as opened:
+            loaded = [opened_workspace.load_run(text) for text in ("run:svc.faster", "slower", "run:svc.mixed")]
+            loaded.append(opened_workspace.load_run(RunRef("svc", "baseline")))
+    finally:
+        opened_workspace.close()
+    assert [run.ref for run in loaded] == ["run:svc.faster", "run:svc.slower", "run:svc.mixed", "run:svc.baseline"]
+    assert rows_read == [run.ref for run in loaded]
+    from_record_type_index = [path for path in opened if path.startswith(record_type_index)]
+    assert sorted(from_record_type_index) == sorted(
+        os.path.realpath(path) for path in (workspace / "records" / "indexes" / "record_type").glob("*.jsonl"))
 
 
 def test_hostile_ledger_ref_stops_the_gate_with_a_clear_message(case: Case) -> None:

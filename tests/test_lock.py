@@ -16,6 +16,9 @@ import duckdb
 import pytest
 from conftest import snapshot_tree
 
+from pytest_contexta.errors import WorkspaceLockedError
+from pytest_contexta.workspace import Workspace
+
 HOLDER = """
 import sys
 import duckdb
@@ -114,3 +117,63 @@ def test_gate_proceeds_when_the_holder_exits_within_the_timeout(
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.OK
     assert refused and all(f"(PID {held.pid})" in message for message in refused)
+
+
+WRITER = """
+import sys
+import duckdb
+
+try:
+    duckdb.connect(sys.argv[1]).close()
+except duckdb.Error as exc:
+    print(str(exc).splitlines()[0])
+else:
+    print("opened read-write")
+"""
+
+
+def _writer_opens(ledger: Path) -> str:
+    """What a second process says when it tries to open the ledger read-write, as a training job would."""
+    done = subprocess.run([sys.executable, "-c", WRITER, str(ledger)], capture_output=True, text=True, timeout=120,
+                          check=True)
+    return done.stdout.strip()
+
+
+def test_release_lets_a_writer_in_and_the_next_load_reopens(workspace_copy: Callable[[str], Path]) -> None:
+    workspace = workspace_copy("latency")
+    ledger = workspace / "metadata" / "ledger.db"
+    opened = Workspace(workspace, lock_timeout=0)
+    try:
+        assert opened.load_run("run:svc.faster").metric_keys("evaluate") == {"accuracy", "latency-p95-ms",
+                                                                              "error-count"}
+        assert "Conflicting lock is held" in _writer_opens(ledger)  # the read-only connection is still open
+        opened.release()
+        assert _writer_opens(ledger) == "opened read-write"
+        assert opened.load_run("run:svc.slower").ref == "run:svc.slower"
+        assert "Conflicting lock is held" in _writer_opens(ledger)
+        opened.release()
+        opened.release()  # releasing twice is harmless
+        assert _writer_opens(ledger) == "opened read-write"
+    finally:
+        opened.close()
+    assert _writer_opens(ledger) == "opened read-write"
+
+
+def test_reopening_after_release_waits_for_a_writer_with_the_same_bounded_wait(
+    workspace_copy: Callable[[str], Path]
+) -> None:
+    workspace = workspace_copy("latency")
+    opened = Workspace(workspace, lock_timeout=0)
+    try:
+        opened.load_run("run:svc.faster")
+        opened.release()
+        held = Holder(workspace / "metadata" / "ledger.db")
+        try:
+            locked = rf"is locked by another process \(PID {held.pid}, .*waited 0 s"
+            with pytest.raises(WorkspaceLockedError, match=locked):
+                opened.load_run("run:svc.slower")
+        finally:
+            held.stop()
+        assert opened.load_run("run:svc.slower").ref == "run:svc.slower"
+    finally:
+        opened.close()
