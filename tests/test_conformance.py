@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -365,6 +365,15 @@ def listed_in_order(label: str, contexta: list[dict[str, Any]], id_field: str, o
     assert [item.ref for item in ours] == [item[id_field] for item in contexta], f"{label} are not in Contexta's order"
 
 
+def section_differences(workspace: str, run_ref: str, section: str, id_field: str, kind: str,
+                        ours: Sequence[Any], fields: Callable[[Any], dict[str, Any]]) -> list[str]:
+    """Assert ``ours`` lists the snapshot's ``section`` in Contexta's order; return every field that differs."""
+    expected = snapshot(workspace, run_ref)[section]
+    listed_in_order(section, expected, id_field, list(ours))
+    return [p for item, theirs in zip(ours, expected, strict=True)
+            for p in field_differences(item.ref, kind, theirs, fields(item))]
+
+
 # -- parametrization: one case per run, per workspace, per comparison ------------------------------
 
 
@@ -414,51 +423,28 @@ def test_run_row(plugin: Plugin, workspace: str, run_ref: str) -> None:
 
 @pytest.mark.parametrize(("workspace", "run_ref"), RUNS)
 def test_stages(plugin: Plugin, workspace: str, run_ref: str) -> None:
-    run, expected = plugin.run(workspace, run_ref), snapshot(workspace, run_ref)["stages"]
-    listed_in_order("stages", expected, "stage_id", list(run.stages))
-    problems = [
-        p
-        for ours, theirs in zip(run.stages, expected, strict=True)
-        for p in field_differences(ours.ref, "stage", theirs, stage_fields(ours))
-    ]
-    assert not problems
+    run = plugin.run(workspace, run_ref)
+    assert not section_differences(workspace, run_ref, "stages", "stage_id", "stage", run.stages, stage_fields)
 
 
 @pytest.mark.parametrize(("workspace", "run_ref"), RUNS)
 def test_batches(plugin: Plugin, workspace: str, run_ref: str) -> None:
-    run, expected = plugin.run(workspace, run_ref), snapshot(workspace, run_ref)["batches"]
-    listed_in_order("batches", expected, "batch_id", list(run.batches))
-    problems = [
-        p
-        for ours, theirs in zip(run.batches, expected, strict=True)
-        for p in field_differences(ours.ref, "batch", theirs, batch_fields(ours))
-    ]
-    assert not problems
+    run = plugin.run(workspace, run_ref)
+    assert not section_differences(workspace, run_ref, "batches", "batch_id", "batch", run.batches, batch_fields)
 
 
 @pytest.mark.parametrize(("workspace", "run_ref"), RUNS)
 def test_deployments(plugin: Plugin, workspace: str, run_ref: str) -> None:
-    run, expected = plugin.run(workspace, run_ref), snapshot(workspace, run_ref)["deployments"]
-    listed_in_order("deployments", expected, "deployment_id", list(run.deployments))
-    problems = [
-        p
-        for ours, theirs in zip(run.deployments, expected, strict=True)
-        for p in field_differences(ours.ref, "deployment", theirs, deployment_fields(ours))
-    ]
-    assert not problems
+    run = plugin.run(workspace, run_ref)
+    assert not section_differences(workspace, run_ref, "deployments", "deployment_id", "deployment",
+                                   run.deployments, deployment_fields)
 
 
 @pytest.mark.parametrize(("workspace", "run_ref"), RUNS)
 def test_records(plugin: Plugin, workspace: str, run_ref: str) -> None:
-    run, expected = plugin.run(workspace, run_ref), snapshot(workspace, run_ref)["records"]
+    run = plugin.run(workspace, run_ref)
     assert not run.damaged and not run.reader_notes, "Contexta read every line of this run; the plugin must too"
-    listed_in_order("records", expected, "record_id", list(run.records))
-    problems = [
-        p
-        for ours, theirs in zip(run.records, expected, strict=True)
-        for p in field_differences(ours.ref, "record", theirs, record_fields(ours))
-    ]
-    assert not problems
+    assert not section_differences(workspace, run_ref, "records", "record_id", "record", run.records, record_fields)
 
 
 @pytest.mark.parametrize(("workspace", "run_ref"), RUNS)
