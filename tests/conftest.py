@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ import pytest
 # re-imports its modules on every inner run otherwise.
 import hypothesis  # noqa: F401
 import pytest_contexta.gate  # noqa: F401
+from pytest_contexta.checks import CheckContext, CheckResult, recording
 
 TESTS = Path(__file__).parent
 WORKSPACES = TESTS / "workspaces"
@@ -48,6 +49,13 @@ def workspace_copy(tmp_path: Path) -> Callable[[str], Path]:
         return target
 
     return copy
+
+
+@pytest.fixture
+def results() -> Iterator[list[CheckResult]]:
+    """The structured results the assertion helpers record, as in a gate session."""
+    with recording(CheckContext()) as context:
+        yield context.results
 
 
 @pytest.fixture(autouse=True)

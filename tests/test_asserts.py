@@ -49,13 +49,6 @@ def shop() -> Iterator[dict[str, ContextaRun]]:
         "baseline", "candidate", "train-only", "failed-run", "no-stages", "open-run")])
 
 
-@pytest.fixture
-def results() -> Iterator[list[CheckResult]]:
-    """The structured results the helpers record, as in a gate session."""
-    with recording(CheckContext()) as context:
-        yield context.results
-
-
 def _message(excinfo: pytest.ExceptionInfo[GateCheckFailed]) -> str:
     return str(excinfo.value)
 

@@ -24,7 +24,7 @@ from pytest_contexta import (
     assert_no_regression,
     find_metric,
 )
-from pytest_contexta.checks import CheckContext, CheckResult, recording
+from pytest_contexta.checks import CheckResult
 from pytest_contexta.report import ReportCheck
 
 CONFORMANCE = WORKSPACES / "conformance"
@@ -38,13 +38,6 @@ def fraud() -> Iterator[dict[str, ContextaRun]]:
         yield {name: workspace.load_run(f"run:fraud-model.{name}") for name in ("baseline", "retrain")}
     finally:
         workspace.close()
-
-
-@pytest.fixture
-def results() -> Iterator[list[CheckResult]]:
-    """The structured results the helpers record, as in a gate session."""
-    with recording(CheckContext()) as context:
-        yield context.results
 
 
 def without_overall_recall(run: ContextaRun) -> ContextaRun:
