@@ -60,7 +60,9 @@ def _not_recorded(others: list[MetricRecord], slice: str | None, where: str = ""
 def find_metric(run: ContextaRun, key: str, stage: str | None = None, *, slice: str | None = None) -> MetricLookup:
     """Select the value of ``key``: in ``stage`` when given, else at run level or in its only stage.
 
-    Only records without a ``slice_ref`` count (the overall value); with ``slice``, only that slice's.
+    A stage's value counts only when the stage has a ledger row and is completed, whether it was
+    named or is the only one. Only records without a ``slice_ref`` count (the overall value); with
+    ``slice``, only that slice's.
     """
     damaged = [line for line in run.damaged if line.could_hold_metric(key)]
     if damaged:
@@ -81,7 +83,7 @@ def find_metric(run: ContextaRun, key: str, stage: str | None = None, *, slice: 
             run, key, stage,
             problem=f"recorded in several stages ({', '.join(scopes)}); pass stage= to choose one",
         )
-    return MetricLookup(run, key, stage, latest(records))
+    return _find_in_stage(run, key, scopes[0], slice, keyed, [])._replace(stage=None)
 
 
 def _find_in_stage(

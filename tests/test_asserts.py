@@ -84,6 +84,41 @@ def test_metric_of_a_failed_stage_does_not_count(shop: dict[str, ContextaRun]) -
         assert_metrics_present(shop["failed-run"], "accuracy", stage="evaluate")
 
 
+@pytest.mark.parametrize(
+    ("run", "key", "problem"),
+    [
+        ("failed-run", "accuracy", "stage 'evaluate' is failed, so its metrics do not count"),
+        ("open-run", "loss", "stage 'train' is open, so its metrics do not count"),
+    ],
+)
+def test_without_stage_the_only_stage_must_be_completed(shop: dict[str, ContextaRun], results: list[CheckResult],
+                                                        run: str, key: str, problem: str) -> None:
+    lookup = find_metric(shop[run], key)
+    assert (lookup.value, lookup.record, lookup.problem, lookup.stage) == (None, None, problem, None)
+    with pytest.raises(GateCheckFailed) as excinfo:
+        assert_metrics_present(shop[run], key)
+    assert _message(excinfo).splitlines()[1:] == [f"  {key}: {problem}"]
+    with pytest.raises(GateCheckFailed, match=f"^{shop[run].ref}: {key}: {problem}$"):
+        assert_metric_threshold(shop[run], key, at_least=0)
+    assert [(r.kind, r.passed, r.stage, r.candidate_value) for r in results] == [
+        ("metrics_present", False, None, None), ("threshold", False, None, None)]
+
+
+def test_without_stage_a_completed_stage_of_a_failed_run_still_counts(shop: dict[str, ContextaRun]) -> None:
+    lookup = find_metric(shop["failed-run"], "loss")
+    assert (lookup.value, lookup.scope, lookup.problem) == (0.45, "train", None)
+
+
+def test_without_stage_the_only_stage_must_be_in_the_ledger(svc: dict[str, ContextaRun]) -> None:
+    run = svc["faster"]
+    without_evaluate = run.model_copy(update={"stages": tuple(s for s in run.stages if s.name != "evaluate")})
+    assert find_metric(run, "accuracy").value == 0.9
+    lookup = find_metric(without_evaluate, "accuracy")
+    assert (lookup.value, lookup.problem) == (
+        None, "the run has no stage 'evaluate' (records name it, but the stage was never recorded in the ledger)")
+    assert find_metric(without_evaluate, "val-loss").value == find_metric(run, "val-loss").value
+
+
 def test_metric_of_a_missing_stage(shop: dict[str, ContextaRun]) -> None:
     with pytest.raises(GateCheckFailed, match=r"accuracy: the run has no stage 'evaluate'$"):
         assert_metrics_present(shop["no-stages"], "accuracy", stage="evaluate")
