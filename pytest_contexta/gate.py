@@ -108,6 +108,7 @@ class GateSession:
         self._collected: dict[str, str] = {}  # gate check nodeid -> candidate, as selected to run
         self._collection_skips: list[str] = []
         self._output_errors: list[str] = []
+        self._starting = False  # while True, reads keep the ledger open: reconnecting costs ~30 ms a time
 
     def close(self) -> None:
         if self.workspace is not None:
@@ -121,6 +122,7 @@ class GateSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._starting = True
         try:
             self.workspace = Workspace(self.settings.workspace, lock_timeout=self.settings.lock_timeout)
             if self.is_worker:
@@ -143,6 +145,7 @@ class GateSession:
                 message = "\n".join([message, *self._output_errors])
             raise pytest.UsageError(message) from None
         finally:
+            self._starting = False
             self._release()
 
     def _release(self) -> None:
@@ -216,7 +219,8 @@ class GateSession:
             except GateError as exc:
                 self._runs[ref] = exc
             finally:
-                self._release()
+                if not self._starting:
+                    self._release()
         loaded = self._runs[ref]
         if isinstance(loaded, GateError):
             raise loaded
