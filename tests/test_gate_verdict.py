@@ -66,8 +66,8 @@ def test_a_module_skipped_at_collection_fails_the_gate(pytester: pytest.Pytester
 
 
 def test_verdict_is_fail_whenever_pytest_does_not_exit_zero(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(textwrap.dedent(TWO_CHECKS.format(first="pass"))
-                        + "\n\ndef test_custom_workspace_check(contexta_workspace):\n    assert False, 'a team check'\n")
+    custom_check = "\n\ndef test_custom_workspace_check(contexta_workspace):\n    assert False, 'a team check'\n"
+    pytester.makepyfile(textwrap.dedent(TWO_CHECKS.format(first="pass")) + custom_check)
     result, report = _run(pytester)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert report["candidates"][0]["verdict"] == "pass"  # every gate check of the candidate passed ...
@@ -111,7 +111,7 @@ def test_reader_notes_of_the_baseline_reach_the_report(pytester: pytest.Pytester
 
 def test_ini_direction_rules_apply_to_custom_checks_too(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ncontexta_lower_is_better =\n    accuracy\n")
-    pytester.makepyfile(f"""
+    pytester.makepyfile("""
         from pytest_contexta import assert_no_regression
 
         def test_gate(contexta_run):
