@@ -145,19 +145,29 @@ def _base_python() -> str:
                          "(e.g. pyenv install 3.13) or pass --contexta-python PATH")
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:3] if part.isdigit())
+
+
 def contexta_python(given: Path | None) -> Path:
     """``given``, or ``.cache/venv-contexta`` (created on first use)."""
+    import duckdb  # the plugin's own: the workspaces it reads must not be written by a newer one
+
     if given is not None:
         if not _has_contexta(given):
             raise BenchmarkError(f"--contexta-python {given} cannot import contexta and duckdb: "
                                  f"pip install --ignore-requires-python contexta into it")
+        theirs = subprocess.run([str(given), "-c", "import duckdb; print(duckdb.__version__)"],
+                                capture_output=True, text=True, check=False).stdout.strip()
+        if _version(theirs) > _version(duckdb.__version__):
+            raise BenchmarkError(f"--contexta-python {given} has duckdb {theirs}, newer than the plugin's "
+                                 f"{duckdb.__version__}, which could not read the ledgers it writes: "
+                                 f"pip install duckdb=={duckdb.__version__} into it, or upgrade duckdb here")
         return given
     venv = CACHE / "venv-contexta"
     python = venv / "bin" / "python"
     if _has_contexta(python):
         return python
-    import duckdb  # the plugin's own: the workspaces it reads must not be written by a newer one
-
     base = _base_python()
     print(f"creating {venv.relative_to(REPO)} from {base} ...", flush=True)
     shutil.rmtree(venv, ignore_errors=True)
