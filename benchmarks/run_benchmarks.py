@@ -392,24 +392,31 @@ class Series:
         return max(sample.max_rss_mb for sample in self.samples)
 
 
-def time_size(commands: Commands, rounds: int, case_study_budget: float) -> dict[str, Series]:
-    """Alternate every command once per round; the case study stops once its budget would be exceeded."""
-    series: dict[str, Series] = {name: Series() for name in
-                                 ("case_study", "plugin", "floor", "dormant", "session", "session_floor")}
-    spent = 0.0
+SERIES = ("case_study", "plugin", "floor", "dormant", "session", "session_floor")
+
+
+def time_all(all_commands: list[Commands], rounds: int, case_study_budget: float) -> list[dict[str, Series]]:
+    """Every command at every size once per round, so that sizes are compared under the same conditions.
+
+    The case study at a size is skipped in later rounds once its runs there would exceed the budget.
+    """
+    series = [{name: Series() for name in SERIES} for _ in all_commands]
+    spent = [0.0 for _ in all_commands]
     for number in range(1, rounds + 1):
-        done = len(series["case_study"].samples)
-        if done == 0 or spent / done * (done + 1) <= case_study_budget:
-            series["case_study"].add(run_process(commands.case_study()), "the case-study gate")
-            spent += series["case_study"].samples[-1].seconds
-        series["plugin"].add(run_process(commands.plugin([commands.candidate])), "the plugin's gate")
-        series["floor"].add(run_process(commands.floor(), env=floor_env(1)), "the floor suite")
-        series["dormant"].add(run_process(commands.floor(plugin=True), env=floor_env(1)), "the dormant plugin")
-        series["session"].add(run_process(commands.plugin(commands.session_candidates)), "the 50-candidate gate")
-        series["session_floor"].add(run_process(commands.floor(), env=floor_env(SESSION_CANDIDATES)),
-                                    "the 450-test floor")
-        print(f"  round {number}/{rounds}: " + ", ".join(
-            f"{name} {s.samples[-1].seconds:.2f}s" for name, s in series.items() if s.samples), flush=True)
+        for position, commands in enumerate(all_commands):
+            found = series[position]
+            done = len(found["case_study"].samples)
+            if done == 0 or spent[position] / done * (done + 1) <= case_study_budget:
+                found["case_study"].add(run_process(commands.case_study()), "the case-study gate")
+                spent[position] += found["case_study"].samples[-1].seconds
+            found["plugin"].add(run_process(commands.plugin([commands.candidate])), "the plugin's gate")
+            found["floor"].add(run_process(commands.floor(), env=floor_env(1)), "the floor suite")
+            found["dormant"].add(run_process(commands.floor(plugin=True), env=floor_env(1)), "the dormant plugin")
+            found["session"].add(run_process(commands.plugin(commands.session_candidates)), "the 50-candidate gate")
+            found["session_floor"].add(run_process(commands.floor(), env=floor_env(SESSION_CANDIDATES)),
+                                       "the 450-test floor")
+            print(f"  round {number}/{rounds}, {commands.workspace.size:,} runs: " + ", ".join(
+                f"{name} {s.samples[-1].seconds:.2f}s" for name, s in found.items() if s.samples), flush=True)
     return series
 
 
@@ -421,6 +428,7 @@ from pytest_contexta.workspace import Workspace
 root, candidate, baseline, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 started = time.perf_counter()
 workspace = Workspace(root)
+workspace.resolve_run(candidate)
 opened = time.perf_counter() - started
 loads, reads = [], []
 reader = RecordReader(workspace.root / "records")
@@ -472,12 +480,14 @@ def render(results: list[SizeResult], dormant: dict[str, Any], context: dict[str
         context["command"],
         "```",
         "",
-        "Medians of fresh processes, run alternately in the same rounds (wall time of the whole process, "
-        "interpreter start-up included); peak memory is the largest max RSS of any one of them.",
+        "Medians of fresh processes, run alternately in the same rounds, every size in every round (wall time "
+        "of the whole process, interpreter start-up included); peak memory is the largest max RSS of any one "
+        f"of them. The machine's load average (1 minute) was {results[0].load[0]:.1f} before the timing rounds and "
+        f"{results[0].load[1]:.1f} after.",
         "",
         "| runs (records) | case study (a) | plugin (b) | floor (c) | a / b | b / c | b / c, CPU time | "
-        "plugin peak RSS | case-study peak RSS | rounds (a / b, c) | load avg |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "plugin peak RSS | case-study peak RSS | rounds (a / b, c) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         s, w = result.series, result.workspace
@@ -486,8 +496,7 @@ def render(results: list[SizeResult], dormant: dict[str, Any], context: dict[str
             f"| {_ms(s['floor'].median)} | {s['case_study'].median / s['plugin'].median:,.0f}× "
             f"| {s['plugin'].median / s['floor'].median:.2f}× | {s['plugin'].cpu / s['floor'].cpu:.2f}× "
             f"| {s['plugin'].max_rss:.0f} MB | {s['case_study'].max_rss:.0f} MB "
-            f"| {len(s['case_study'].samples)} / {len(s['plugin'].samples)} "
-            f"| {result.load[0]:.1f} → {result.load[1]:.1f} |")
+            f"| {len(s['case_study'].samples)} / {len(s['plugin'].samples)} |")
     lines += [
         "",
         f"One session gating {SESSION_CANDIDATES} candidates ({9 * SESSION_CANDIDATES} checks, each run read once) "
@@ -502,11 +511,12 @@ def render(results: list[SizeResult], dormant: dict[str, Any], context: dict[str
                      f"| {s['session'].median / s['session_floor'].median:.2f}× | {s['session'].max_rss:.0f} MB |")
     lines += [
         "",
-        "The plugin's reader inside one process (median of 20): opening the workspace (DuckDB, read-only), "
+        "The plugin's reader inside one process (median of 20): opening the workspace and the ledger (the "
+        "layout check, DuckDB read-only, the first lookup), "
         "loading candidate + baseline (ledger rows, records, diagnostics), and reading the candidate's "
         "records alone (run_ref index + binary search by sequence in the segment):",
         "",
-        "| runs | segment size | open | load candidate + baseline | one run's records |",
+        "| runs | segment size | open + first lookup | load candidate + baseline | one run's records |",
         "|---|---|---|---|---|",
     ]
     for result in results:
@@ -603,19 +613,22 @@ def main(argv: list[str] | None = None) -> int:
         python = contexta_python(args.contexta_python)
         dormant = check_dormant(sys.executable)
         results = []
+        all_commands = []
         for size in sizes:
             workspace = (real_workspace(python, size) if size <= args.real_max else generated_workspace(python, size))
             if args.smoke:
                 generated_workspace(python, size, reference=workspace)
-            with tempfile.TemporaryDirectory() as folder:
-                commands = Commands(sys.executable, python, workspace, Path(folder))
-                print(f"{size:,} runs: checking both gates ...", flush=True)
-                check_gates(commands)
-                print(f"{size:,} runs: timing {rounds} rounds ...", flush=True)
-                load_before = os.getloadavg()[0]
-                series = time_size(commands, rounds, args.case_study_budget)
-                reader = time_reader(commands)
-                results.append(SizeResult(workspace, series, reader, (load_before, os.getloadavg()[0])))
+            commands = Commands(sys.executable, python, workspace, Path(tempfile.mkdtemp(prefix="bench-", dir=CACHE)))
+            print(f"{size:,} runs: checking both gates ...", flush=True)
+            check_gates(commands)
+            all_commands.append(commands)
+        print(f"timing {rounds} rounds, every size in each ...", flush=True)
+        load_before = os.getloadavg()[0]
+        all_series = time_all(all_commands, rounds, args.case_study_budget)
+        load = (load_before, os.getloadavg()[0])
+        for commands, series in zip(all_commands, all_series):
+            results.append(SizeResult(commands.workspace, series, time_reader(commands), load))
+            shutil.rmtree(commands.report_dir, ignore_errors=True)
     except BenchmarkError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
