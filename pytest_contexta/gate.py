@@ -136,6 +136,7 @@ class GateSession:
                     self.candidates.append(ref)
             for ref in self.candidates:
                 self.baselines[ref] = self._choose_baseline(self.load(ref))
+            self._read_baselines()
         except GateError as exc:
             message = f"contexta: {exc}"
             if not self.is_worker:
@@ -147,6 +148,18 @@ class GateSession:
         finally:
             self._starting = False
             self._release()
+
+    def _read_baselines(self) -> None:
+        """Read the baselines while the ledger is open anyway (a later read reconnects, ~30 ms).
+
+        An unreadable baseline is not an error here: :meth:`load` keeps the error for the checks that use it.
+        """
+        for choice in self.baselines.values():
+            if choice.run_ref is not None:
+                try:
+                    self.load(choice.run_ref)
+                except GateError:
+                    continue
 
     def _release(self) -> None:
         """Let go of the ledger between reads, so Contexta writers are not locked out while checks run."""
