@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from . import checks
 from .checks import CheckContext, CheckResult
 from .errors import GateError, RunLookupError
-from .models import BaselineChoice, ContextaRun, Diagnostic
+from .models import BaselineChoice, ContextaRun, Diagnostic, first_problem
 from .options import BASELINE_LATEST, BASELINE_NONE, Settings
 from .refs import parse_run_ref
 from .report import CandidateReport, GateReport, Outcome, ReportCheck, ReportDiagnostic
@@ -75,12 +75,6 @@ def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip() and not _XDIST_WORKER_LINE.match(line)]
     errors = [line[1:].strip() for line in lines if line.startswith("E ")]
     return (errors or lines or [""])[0]
-
-
-def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"])
-    return f"{where}: {error['msg']}" if where else error["msg"]
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -254,7 +248,7 @@ class GateSession:
                     extra.append(item if isinstance(item, Diagnostic) else Diagnostic.model_validate(item))
                 except ValidationError as exc:
                     raise GateError(f"pytest_contexta_diagnostics returned {item!r} for {ref}, which is not "
-                                    f"a Diagnostic: {_first_problem(exc)}") from exc
+                                    f"a Diagnostic: {first_problem(exc)}") from exc
         return run.model_copy(update={"diagnostics": run.diagnostics + tuple(extra)})
 
     def baseline_for(self, candidate: str) -> BaselineChoice:

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from .errors import WorkspaceError, WorkspaceLockedError
-from .models import Batch, Deployment, EnvironmentSnapshot, Run, Stage
+from .models import Batch, Deployment, EnvironmentSnapshot, Run, Stage, first_problem
 
 SUPPORTED_SCHEMA_VERSION = "1"
 _PID = re.compile(r"Conflicting lock is held in (.*) \(PID (\d+)\)")
@@ -88,11 +88,7 @@ class Ledger:
         try:
             return model(**_pick(payload_json, fields))
         except (ValueError, TypeError) as exc:  # invalid JSON, a payload that is not an object, a failed validation
-            if isinstance(exc, ValidationError):
-                error = exc.errors()[0]
-                reason = f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
-            else:
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = first_problem(exc)
             raise WorkspaceError(
                 f"{self.path} holds a {model.__name__} row that cannot be read ({reason}): {payload_json[:120]!r}. "
                 f"The ledger is damaged or was not written by Contexta 1.x: restore it from a backup"

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .refs import component_of
 
@@ -39,6 +39,18 @@ def _comparable_time(value: str) -> str:
     except OverflowError as exc:  # a valid-looking time whose UTC value is out of range
         raise ValueError(f"{value!r} is out of range") from exc
     return value
+
+
+def first_problem(exc: Exception) -> str:
+    """One short line saying what is wrong: the first pydantic error with its field, or the exception's text."""
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        return f"{where}: {error['msg']}" if where else error["msg"]
+    if isinstance(exc, KeyError):
+        return f"missing field {exc.args[0]!r}"
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class _Model(BaseModel):

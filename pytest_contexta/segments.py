@@ -42,6 +42,7 @@ from .models import (
     Record,
     RecordLocation,
     SpanRecord,
+    first_problem,
 )
 from .refs import RunRef
 
@@ -138,22 +139,12 @@ def parse_line(line: bytes, location: RecordLocation) -> Record | DamagedLine:
         fields = _common_fields(document, envelope, payload, location) | _payload_fields(record_type, payload)
         return record_class(**fields)
     except (KeyError, TypeError, ValueError, ValidationError) as exc:
-        return _damaged(line, location, f"not a valid Contexta record ({_short_reason(exc)})")
+        return _damaged(line, location, f"not a valid Contexta record ({first_problem(exc)})")
 
 
 def _damaged(line: bytes, location: RecordLocation, reason: str) -> DamagedLine:
     run_ref, record_type, key = _attribute(line)
     return DamagedLine(location=location, reason=reason, run_ref=run_ref, record_type=record_type, key=key)
-
-
-def _short_reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        return f"{where}: {error['msg']}"
-    if isinstance(exc, KeyError):
-        return f"missing field {exc.args[0]!r}"
-    return str(exc).splitlines()[0]
 
 
 def _common_fields(document: dict[str, Any], envelope: dict[str, Any], payload: dict[str, Any],
