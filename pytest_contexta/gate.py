@@ -102,7 +102,6 @@ class GateSession:
         self._collected: dict[str, str] = {}  # gate check nodeid -> candidate, as selected to run
         self._collection_skips: list[str] = []
         self._output_errors: list[str] = []
-        self._starting = False  # while True, reads keep the ledger open: reconnecting costs ~30 ms a time
 
     def close(self) -> None:
         if self.workspace is not None:
@@ -116,7 +115,6 @@ class GateSession:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self._starting = True
         try:
             self.workspace = Workspace(self.settings.workspace, lock_timeout=self.settings.lock_timeout)
             if self.is_worker:
@@ -124,13 +122,8 @@ class GateSession:
                 self.candidates = list(shared["candidates"])
                 self.baselines = {ref: BaselineChoice(**c) for ref, c in shared["baselines"].items()}
                 return
-            for text in self.settings.candidates:
-                ref = self.workspace.resolve_run(text).text
-                if ref not in self.candidates:
-                    self.candidates.append(ref)
-            for ref in self.candidates:
-                self.baselines[ref] = self._choose_baseline(self.load(ref))
-            self._read_baselines()
+            with self.workspace.reading():
+                self._start()
         except GateError as exc:
             message = f"contexta: {exc}"
             if not self.is_worker:
@@ -139,26 +132,25 @@ class GateSession:
                 self.config.hook.pytest_contexta_gate_finished(config=self.config, report=report)
                 message = "\n".join([message, *self._output_errors])
             raise pytest.UsageError(message) from None
-        finally:
-            self._starting = False
-            self._release()
 
-    def _read_baselines(self) -> None:
-        """Read the baselines while the ledger is open anyway (a later read reconnects, ~30 ms).
+    def _start(self) -> None:
+        """Resolve the candidates, choose their baselines and read them all, within one ledger connection.
 
         An unreadable baseline is not an error here: :meth:`load` keeps the error for the checks that use it.
         """
+        assert self.workspace is not None
+        for text in self.settings.candidates:
+            ref = self.workspace.resolve_run(text).text
+            if ref not in self.candidates:
+                self.candidates.append(ref)
+        for ref in self.candidates:
+            self.baselines[ref] = self._choose_baseline(self.load(ref))
         for choice in self.baselines.values():
             if choice.run_ref is not None:
                 try:
                     self.load(choice.run_ref)
                 except GateError:
                     continue
-
-    def _release(self) -> None:
-        """Let go of the ledger between reads, so Contexta writers are not locked out while checks run."""
-        if self.workspace is not None:
-            self.workspace.release()
 
     def worker_input(self) -> dict[str, Any]:
         """JSON-safe data every xdist worker needs: the resolved candidates and their baselines."""
@@ -225,9 +217,6 @@ class GateSession:
                 self._runs[ref] = self._load(ref)
             except GateError as exc:
                 self._runs[ref] = exc
-            finally:
-                if not self._starting:
-                    self._release()
         loaded = self._runs[ref]
         if isinstance(loaded, GateError):
             raise loaded

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .diagnostics import builtin_diagnostics
@@ -73,18 +75,31 @@ class Workspace:
         check_layout(self.root)
         self._ledger = Ledger(self.root / LEDGER, lock_timeout=lock_timeout)
         self._records = RecordReader(self.root / "records")
+        self._readers = 0
 
-    def release(self) -> None:
-        """Close the ledger connection, so Contexta processes can write meanwhile; the next read reopens it."""
-        self._ledger.close()
+    @contextmanager
+    def reading(self) -> Iterator[Workspace]:
+        """Hold the ledger open across several reads (one connect); it is released when the outermost block ends.
+
+        Every public read opens its own block, so outside one nothing is held and Contexta writers are never
+        locked out for longer than a read.
+        """
+        self._readers += 1
+        try:
+            yield self
+        finally:
+            self._readers -= 1
+            if self._readers == 0:
+                self._ledger.close()
 
     def close(self) -> None:
-        """Release what the workspace holds open (the ledger connection), as :meth:`release` does."""
-        self.release()
+        """Release the ledger connection even inside a :meth:`reading` block (nothing is held otherwise)."""
+        self._ledger.close()
 
     def resolve_run(self, text: str) -> RunRef:
         """The canonical ref of a run given as ``run:<project>.<name>`` or as a unique bare name."""
-        return self._resolve(text)[0]
+        with self.reading():
+            return self._resolve(text)[0]
 
     def _resolve(self, text: str) -> tuple[RunRef, Run]:
         """The canonical ref of a run given as a ref or a unique bare name, and its ledger row."""
@@ -131,6 +146,10 @@ class Workspace:
 
     def load_run(self, run: str | RunRef) -> ContextaRun:
         """Read one run: its ledger rows and its records, found through the run_ref index."""
+        with self.reading():
+            return self._load_run(run)
+
+    def _load_run(self, run: str | RunRef) -> ContextaRun:
         if isinstance(run, RunRef):
             try:
                 ref = parse_run_ref(run.text)  # a RunRef built by hand is checked before it names an index file
@@ -159,11 +178,13 @@ class Workspace:
 
     def list_runs(self, project: str | None = None) -> list[Run]:
         """Runs of one project (by name) or of all, ordered by project, start time and ref."""
-        return self._ledger.runs(None if project is None else f"project:{project}")
+        with self.reading():
+            return self._ledger.runs(None if project is None else f"project:{project}")
 
     def list_deployments(self, project: str | None = None) -> list[Deployment]:
         """Deployments of one project (by name) or of all."""
-        return self._ledger.deployments(project_ref=None if project is None else f"project:{project}")
+        with self.reading():
+            return self._ledger.deployments(project_ref=None if project is None else f"project:{project}")
 
     def latest_completed_deployment(self, project: str, *, exclude_run: str) -> tuple[Deployment | None, list[str]]:
         """The newest completed deployment of ``project`` with a run other than ``exclude_run``.

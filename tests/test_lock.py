@@ -139,23 +139,18 @@ def _writer_opens(ledger: Path) -> str:
     return done.stdout.strip()
 
 
-def test_release_lets_a_writer_in_and_the_next_load_reopens(workspace_copy: Callable[[str], Path]) -> None:
+def test_each_read_releases_the_ledger_and_a_reading_block_holds_it(workspace_copy: Callable[[str], Path]) -> None:
     workspace = workspace_copy("latency")
     ledger = workspace / "metadata" / "ledger.db"
     opened = Workspace(workspace, lock_timeout=0)
-    try:
-        assert opened.load_run("run:svc.faster").metric_keys("evaluate") == {"accuracy", "latency-p95-ms",
-                                                                              "error-count"}
-        assert "Conflicting lock is held" in _writer_opens(ledger)  # the read-only connection is still open
-        opened.release()
-        assert _writer_opens(ledger) == "opened read-write"
+    assert opened.load_run("run:svc.faster").metric_keys("evaluate") == {"accuracy", "latency-p95-ms",
+                                                                          "error-count"}
+    assert _writer_opens(ledger) == "opened read-write"  # a read outside a block lets go at once
+    with opened.reading():
         assert opened.load_run("run:svc.slower").ref == "run:svc.slower"
-        assert "Conflicting lock is held" in _writer_opens(ledger)
-        opened.release()
-        opened.release()  # releasing twice is harmless
-        assert _writer_opens(ledger) == "opened read-write"
-    finally:
-        opened.close()
+        with opened.reading():
+            opened.list_runs()
+        assert "Conflicting lock is held" in _writer_opens(ledger)  # the outer block still holds it
     assert _writer_opens(ledger) == "opened read-write"
 
 
@@ -166,7 +161,6 @@ def test_reopening_after_release_waits_for_a_writer_with_the_same_bounded_wait(
     opened = Workspace(workspace, lock_timeout=0)
     try:
         opened.load_run("run:svc.faster")
-        opened.release()
         held = Holder(workspace / "metadata" / "ledger.db")
         try:
             locked = rf"is locked by another process \(PID {held.pid}, .*waited 0 s"
