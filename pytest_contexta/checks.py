@@ -8,15 +8,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from .frozen import FrozenModel
 
 CheckKind = Literal["diagnostics", "metrics_present", "regression", "threshold", "custom"]
 
 
-class CheckFields(BaseModel):
+class CheckFields(FrozenModel):
     """What a check looked at and found: shared by helper verdicts and the report's check entries."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: CheckKind
     detail: str

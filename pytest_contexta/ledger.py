@@ -79,7 +79,7 @@ class Ledger:
             lacks = (" lacks a table or column Contexta 1.x writes, so it"
                      if isinstance(exc, (duckdb.CatalogException, duckdb.BinderException)) else "")
             raise WorkspaceError(
-                f"{self.path} cannot be queried ({_first_line(exc)}): it{lacks} is damaged or was not written by "
+                f"{self.path} cannot be queried ({first_problem(exc)}): it{lacks} is damaged or was not written by "
                 f"Contexta 1.x; restore it from a backup, or copy the whole workspace again"
             ) from exc
 
@@ -139,10 +139,6 @@ class Ledger:
         return [self._decode(EnvironmentSnapshot, row[0], _ENVIRONMENT_FIELDS) for row in rows]
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
 def _check_schema(path: Path, connection: duckdb.DuckDBPyConnection) -> None:
     try:
         rows = connection.execute("SELECT store_schema_version FROM schema_metadata").fetchall()
@@ -150,7 +146,7 @@ def _check_schema(path: Path, connection: duckdb.DuckDBPyConnection) -> None:
         raise WorkspaceError(f"{path} is a DuckDB file but not a Contexta ledger (no schema_metadata table)") from exc
     except duckdb.Error as exc:
         raise WorkspaceError(
-            f"{path} has an unreadable schema_metadata table ({_first_line(exc)}): it is damaged or was not "
+            f"{path} has an unreadable schema_metadata table ({first_problem(exc)}): it is damaged or was not "
             f"written by Contexta 1.x; restore it from a backup"
         ) from exc
     versions = {row[0] for row in rows}

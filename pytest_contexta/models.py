@@ -7,9 +7,11 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
+from .frozen import FrozenModel
 from .refs import component_of
+from .text import first_line
 
 Status = Literal["open", "completed", "failed", "cancelled"]
 Severity = Literal["info", "warning", "error"]
@@ -49,15 +51,10 @@ def first_problem(exc: Exception) -> str:
         return f"{where}: {error['msg']}" if where else error["msg"]
     if isinstance(exc, KeyError):
         return f"missing field {exc.args[0]!r}"
-    text = str(exc)
-    return text.splitlines()[0] if text else type(exc).__name__
+    return first_line(str(exc)) or type(exc).__name__
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Run(_Model):
+class Run(FrozenModel):
     """A row of the ledger's ``runs`` table."""
 
     ref: str
@@ -69,7 +66,7 @@ class Run(_Model):
     description: str | None = None
 
 
-class Stage(_Model):
+class Stage(FrozenModel):
     """A stage execution of a run (at most one per stage name)."""
 
     ref: str
@@ -81,7 +78,7 @@ class Stage(_Model):
     ended_at: str | None = None
 
 
-class Batch(_Model):
+class Batch(FrozenModel):
     """A batch execution inside a stage."""
 
     ref: str
@@ -94,7 +91,7 @@ class Batch(_Model):
     ended_at: str | None = None
 
 
-class Deployment(_Model):
+class Deployment(FrozenModel):
     """A deployment execution; ``run_ref`` is the run it deployed, when recorded."""
 
     ref: str
@@ -111,7 +108,7 @@ class Deployment(_Model):
     _iso_time = field_validator("started_at")(_comparable_time)
 
 
-class EnvironmentSnapshot(_Model):
+class EnvironmentSnapshot(FrozenModel):
     """Python version, platform and packages captured for a run."""
 
     ref: str
@@ -123,7 +120,7 @@ class EnvironmentSnapshot(_Model):
     environment_variables: dict[str, str] = Field(default_factory=dict)
 
 
-class RecordLocation(_Model):
+class RecordLocation(FrozenModel):
     """Where a record line sits: segment file name, 1-based line number, byte offset of the line."""
 
     segment: str
@@ -135,7 +132,7 @@ class RecordLocation(_Model):
         return f"records/segments/{self.segment}{line}"
 
 
-class _Record(_Model):
+class _Record(FrozenModel):
     ref: str
     run_ref: str
     key: str
@@ -214,7 +211,7 @@ Record = Annotated[
 ]
 
 
-class DamagedLine(_Model):
+class DamagedLine(FrozenModel):
     """A segment line that could not be read as a record, with what could still be told about it."""
 
     location: RecordLocation
@@ -228,7 +225,7 @@ class DamagedLine(_Model):
         return self.record_type not in ("event", "degraded", "span") and self.key in (None, key)
 
 
-class Diagnostic(_Model):
+class Diagnostic(FrozenModel):
     """An issue found on a run.
 
     ``contexta_severity`` is what Contexta's own ``diagnose_run`` reports for the same issue, or None
@@ -244,7 +241,7 @@ class Diagnostic(_Model):
     source: str = "custom"
 
 
-class ContextaRun(_Model):
+class ContextaRun(FrozenModel):
     """Everything the gate knows about one run, read once per session."""
 
     run: Run
@@ -300,7 +297,7 @@ class ContextaRun(_Model):
         return f"ContextaRun({self.ref}, {self.status}, {len(self.records)} records)"
 
 
-class BaselineChoice(_Model):
+class BaselineChoice(FrozenModel):
     """The run a candidate is compared against and why; ``run_ref`` None means there is none.
 
     ``source`` is ``option`` (--contexta-baseline RUN), ``hook`` (pytest_contexta_select_baseline),

@@ -11,20 +11,17 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from .checks import CheckFields
+from .frozen import FrozenModel
 from .models import BaselineChoice
 
 REPORT_SCHEMA_VERSION: Literal[1] = 1
 Outcome = Literal["passed", "failed", "error", "skipped"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ReportDiagnostic(_Strict):
+class ReportDiagnostic(FrozenModel):
     """A diagnostic of a candidate run; ``contexta_severity`` is Contexta's own view (None: Contexta has none)."""
 
     code: str
@@ -42,7 +39,7 @@ class ReportCheck(CheckFields):
     outcome: Outcome
 
 
-class CandidateReport(_Strict):
+class CandidateReport(FrozenModel):
     """The verdict on one candidate run."""
 
     run_ref: str
@@ -53,7 +50,7 @@ class CandidateReport(_Strict):
     checks: list[ReportCheck]
 
 
-class GateReport(_Strict):
+class GateReport(FrozenModel):
     """Everything a deploy script needs: ``verdict`` is ``pass`` only when every candidate passed."""
 
     schema_version: Literal[1] = REPORT_SCHEMA_VERSION

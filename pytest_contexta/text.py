@@ -26,3 +26,8 @@ def _escape(char: str) -> str:
     if char in named:
         return named[char]
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def first_line(text: str) -> str:
+    """The first line of ``text`` that is not blank, stripped ("" when there is none)."""
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
