@@ -538,7 +538,7 @@ def compared_value_problem(
     """Why ``find_metric`` on one side disagrees with Contexta's compared value, or None."""
     name, key, theirs = stage["stage_name"], delta["metric_key"], delta[f"{side}_value"]
     stage_id, status = stage[f"{side}_stage_id"], stage[f"{side}_status"]
-    found = find_metric(plugin.run(workspace, run_ref), key, name)
+    found = find_metric(plugin.run(workspace, run_ref), key, name, accept_incomplete=True)  # Contexta uses them
     label = f"{run_ref} {name}/{key}: Contexta {theirs!r}, plugin {found.value!r} ({found.problem})"
     candidates = [] if stage_id is None else metric_records(workspace, run_ref, key, stage_id)
     if not candidates:
