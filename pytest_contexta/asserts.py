@@ -72,10 +72,11 @@ def _units(run: ContextaRun, key: str, stage: str | None, slice: str | None, sam
     kind: Literal["sample", "batch"] = "sample" if samples is not None else "batch"
     pattern = samples if samples is not None else batches
     assert pattern is not None
+    plural = {"sample": "samples", "batch": "batches"}[kind]
     found = [_Unit(kind, component_of(ref, -1),
                    find_metric(run, key, stage, slice=slice, accept_incomplete=accept_incomplete, **{kind: ref}))
              for ref in placements(run, key, stage, slice, kind, pattern)]
-    return f"{kind}s matching {pattern!r}", found
+    return f"{plural} matching {pattern!r}", found
 
 
 def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = ()) -> None:
@@ -244,7 +245,7 @@ def assert_metric_threshold(
     breaking = [unit for unit in found if not _within(unit.lookup.value, at_least, at_most)]
     rows = [CheckResult(passed=False, **unit.fields(), **common, detail=(
         f"{name} [{unit.kind} {unit.name}]: {unit.lookup.problem}" if unit.lookup.problem is not None else
-        f"{name} [{unit.kind} {unit.name}] = {number(unit.lookup.value)} ({unit.lookup.source}); required {limit}"))
+        f"{name} = {number(unit.lookup.value)} ({unit.lookup.source}); required {limit}"))
         for unit in breaking if unit.lookup.problem is not None or max_failing_share is None and aggregate == "each"]
     if not found:
         summary = CheckResult(passed=False, detail=f"{name}: no {asked} hold it", **common)
