@@ -68,6 +68,7 @@ DIFFERENCES = (
     "record-tags",
     "completeness-notes",
     "unexposed-fields",
+    "incomplete-values",
 )
 
 # unexposed-fields: Contexta fields the plugin has no attribute for, and the only values Contexta gives them.
@@ -814,6 +815,21 @@ def test_difference_unexposed_fields() -> None:
                         assert accepts(item[name]), (kind, name, item[name])
                         seen[kind].add(name)
     assert seen == {kind: set(fields) for kind, fields in UNEXPOSED.items()}
+
+
+def test_difference_incomplete_values(plugin: Plugin) -> None:
+    ws, ref = "conformance", "run:shop-ranker.candidate"
+    (record,) = metric_records(ws, ref, "coverage", "stage:shop-ranker.candidate.evaluate")
+    assert (record["completeness_marker"], record["degradation_marker"]) == ("partial", "partial_failure")
+    assert compared_metric(compare_answer(ws, "run:shop-ranker.baseline", ref), "evaluate", "coverage")[
+        "right_value"] == 0.97
+    run = plugin.run(ws, ref)
+    refused = find_metric(run, "coverage", "evaluate")
+    assert refused.value is None and "is marked completeness 'partial' and degradation 'partial_failure'" in (
+        refused.problem or "")
+    accepted = find_metric(run, "coverage", "evaluate", accept_incomplete=True)
+    assert (accepted.value, accepted.source) == (
+        0.97, "evaluate, completeness 'partial' and degradation 'partial_failure' accepted")
 
 
 # -- the documented table and these tests agree ----------------------------------------------------
