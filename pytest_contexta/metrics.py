@@ -99,6 +99,10 @@ def _placement(run: ContextaRun, slice: str | None, sample: str | None,
     return takes
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}es" if noun.endswith("ch") else f"{number} {noun}s"
+
+
 def _not_recorded(others: list[MetricRecord], slice: str | None, where: str = "") -> str:
     """Why a scope whose records of the key are ``others`` (none of them usable) has no value for ``slice``."""
     mine = [m for m in others if m.slice_ref == slice]
@@ -106,11 +110,11 @@ def _not_recorded(others: list[MetricRecord], slice: str | None, where: str = ""
     batches = {m.batch_ref for m in mine if m.batch_ref is not None and m.sample_ref is None}
     value = "overall value" if slice is None else f"value for slice {slice!r}"
     if samples:
-        return (f"only recorded per sample ({len(samples)} samples){where}; a sample's value never stands for "
-                f"the {value} (pass samples='*' to check each sample)")
+        return (f"only recorded per sample ({_count(len(samples), 'sample')}){where}; a sample's value never "
+                f"stands for the {value} (pass samples='*' to check each sample)")
     if batches:
-        return (f"recorded per batch ({len(batches)} batches){where}; a batch's value stands for its stage only "
-                f"when the stage has one batch (pass batches='*' to check each batch)")
+        return (f"recorded per batch ({_count(len(batches), 'batch')}){where}; a batch's value stands for its "
+                f"stage only when the stage has one batch (pass batches='*' to check each batch)")
     sliced = ", ".join(sorted({m.slice_ref for m in others if m.slice_ref is not None}))
     if slice is None and sliced:
         return f"only recorded per slice ({sliced}){where}; the overall value is missing"

@@ -33,15 +33,20 @@ def compare(baseline: float, candidate: float, direction: str,
     change = candidate - baseline
     worsening = -change if direction == "higher" else change
     relative = None if baseline == 0 else change / abs(baseline)
-    limits, passed = [], True
+    passed = True
     if max_drop is not None:
         worse_rel = (worsening / abs(baseline)) if baseline != 0 else (math.inf if worsening > 0 else 0.0)
         passed &= worse_rel <= max_drop + _TOLERANCE
-        limits.append(f"worse by at most {max_drop:.2%}")
     if max_abs_drop is not None:
         passed &= worsening <= max_abs_drop + _TOLERANCE * max(1.0, abs(baseline))
-        limits.append(f"worse by at most {max_abs_drop:g}")
-    return Comparison(passed, change, relative, " and ".join(limits))
+    return Comparison(passed, change, relative, limit_text(max_drop, max_abs_drop))
+
+
+def limit_text(max_drop: float | None, max_abs_drop: float | None) -> str:
+    """The limits as shown: ``worse by at most 2.00%`` (relative) and/or ``worse by at most 5`` (absolute)."""
+    limits = [f"worse by at most {max_drop:.2%}"] if max_drop is not None else []
+    limits += [f"worse by at most {max_abs_drop:g}"] if max_abs_drop is not None else []
+    return " and ".join(limits)
 
 
 def number(value: float | None) -> str:
@@ -69,11 +74,10 @@ def regression_verdict(candidate: ContextaRun, baseline: ContextaRun, key: str, 
     mine = find_metric(candidate, key, stage, slice=slice, accept_incomplete=accept_incomplete)
     theirs = find_metric(baseline, key, stage, slice=slice, accept_incomplete=accept_incomplete)
     name = label(key, slice)
-    limit = compare(0.0, 0.0, "higher", max_drop, max_abs_drop).limit
     common: dict[str, Any] = {
         "kind": "regression", "run_ref": candidate.ref, "metric": key, "stage": stage, "slice": slice,
         "baseline_ref": baseline.ref, "candidate_value": mine.value, "baseline_value": theirs.value,
-        "direction": str(direction), "limit": limit,
+        "direction": str(direction), "limit": limit_text(max_drop, max_abs_drop),
         "value_source": mine.source if mine.record is not None else None,
     }
     problems = [f"{side}: {lookup.problem}" for side, lookup in (("candidate", mine), ("baseline", theirs))

@@ -305,3 +305,42 @@ def test_a_gate_on_case_study_09_fails_with_one_row_per_failing_prompt_in_every_
     properties = ET.parse(pytester.path / "junit.xml").getroot().iter("property")
     assert [p.get("value") for p in properties if p.get("name") == "contexta.sample"] == [
         "prompt-07", "prompt-12", "prompt-17"]
+
+
+def test_a_gate_on_a_metric_of_unknown_direction_fails_and_says_so_in_every_output(
+        pytester: pytest.Pytester) -> None:
+    import json
+    import xml.etree.ElementTree as ET
+
+    pytester.makepyfile("""
+        from pytest_contexta import assert_no_regression
+
+        def test_throughput(contexta_run, baseline_run):
+            assert_no_regression(contexta_run, baseline_run, "throughput-bytes-per-second", stage="evaluate")
+    """)
+    result = pytester.runpytest(f"--contexta-workspace={WORKSPACE}", "--contexta-candidate=worse",
+                                "--contexta-baseline=baseline", "--contexta-report=report.json",
+                                "--junitxml=junit.xml")
+    result.assert_outcomes(failed=1)
+    why = "direction unknown (built-in name parts disagree: 'throughput' says higher, 'bytes' says lower)"
+    result.stdout.fnmatch_lines([f"*throughput-bytes-per-second: cannot compare ({why}; declare it under [[]pytest[]] "
+                                 f"in the ini file with the line 'contexta_lower_is_better = "
+                                 f"throughput-bytes-per-second' or *",
+                                 "errors:    error_event (error event features.leakage-check: label column found *",
+                                 "test_throughput * FAIL * throughput-bytes-per-second @evaluate * 2500 * 4000 *"
+                                 "cannot compare (direction unknown*"])
+    (check,) = json.loads((pytester.path / "report.json").read_text(encoding="utf-8"))["candidates"][0]["checks"]
+    assert (check["outcome"], check["direction"]) == ("failed", why)
+    junit = ET.parse(pytester.path / "junit.xml").getroot()
+    properties = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert properties["contexta.direction"] == why
+
+    pytester.makeini("""
+        [pytest]
+        contexta_higher_is_better = throughput-bytes-per-second
+    """)
+    declared = pytester.runpytest(f"--contexta-workspace={WORKSPACE}", "--contexta-candidate=worse",
+                                  "--contexta-baseline=baseline")
+    declared.assert_outcomes(failed=1)
+    declared.stdout.fnmatch_lines(["*FAIL throughput-bytes-per-second: 4000 -> 2500, change -1500 (-37.50%), "
+                                   "higher is better (ini contexta_higher_is_better 'throughput-bytes-per-second')*"])
