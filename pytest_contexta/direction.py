@@ -47,6 +47,7 @@ _ENTRIES: dict[tuple[str, ...], Direction] = {
     **{tuple(entry.split("-")): "lower" for entry in LOWER_IS_BETTER},
     **{tuple(entry.split("-")): "higher" for entry in HIGHER_IS_BETTER},
 }
+_LONGEST = max(len(entry) for entry in _ENTRIES)
 _RATE_UNIT = "per"
 
 
@@ -71,12 +72,13 @@ def _matches(parts: list[str]) -> list[tuple[str, Direction]]:
     """Vocabulary entries found in ``parts``, longest first, none inside a longer one, in key order."""
     taken: set[int] = set()
     found: list[tuple[int, str, Direction]] = []
-    for entry in sorted(_ENTRIES, key=len, reverse=True):
-        for start in range(len(parts) - len(entry) + 1):
-            span = set(range(start, start + len(entry)))
-            if tuple(parts[start:start + len(entry)]) == entry and not span & taken:
+    for length in range(min(_LONGEST, len(parts)), 0, -1):
+        for start in range(len(parts) - length + 1):
+            span = set(range(start, start + length))
+            direction = _ENTRIES.get(tuple(parts[start:start + length]))
+            if direction is not None and not span & taken:
                 taken |= span
-                found.append((start, "-".join(entry), _ENTRIES[entry]))
+                found.append((start, "-".join(parts[start:start + length]), direction))
     return [(entry, direction) for _, entry, direction in sorted(found)]
 
 
