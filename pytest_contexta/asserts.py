@@ -241,28 +241,35 @@ def assert_metric_threshold(
                              value_source=lookup.source if lookup.record else None, **common)
         _fail_unless([result], f"{run.ref}{_where(stage, slice)}: {detail}")
         return
-    asked, found = units
+    results = _unit_rows(name, *units, at_least, at_most, aggregate, max_failing_share, common)
+    lines = [r.detail for r in results if not r.passed]
+    _fail_unless(results, "\n".join([f"{run.ref}{_where(stage, slice)}:", *(f"  {line}" for line in lines)]))
+
+
+def _unit_rows(name: str, asked: str, found: list[_Unit], at_least: float | None, at_most: float | None,
+               aggregate: str, max_failing_share: float | None, common: dict[str, Any]) -> list[CheckResult]:
+    """A threshold over samples or batches: a row per sample that breaks it (every one that has no usable
+    value; with ``aggregate="each"`` and no share, every one out of bounds too), then one row for them all."""
+    limit = common["limit"]
     breaking = [unit for unit in found if not _within(unit.lookup.value, at_least, at_most)]
+    each = aggregate == "each" and max_failing_share is None
     rows = [CheckResult(passed=False, **unit.fields(), **common, detail=(
         f"{name} [{unit.kind} {unit.name}]: {unit.lookup.problem}" if unit.lookup.problem is not None else
         f"{name} = {number(unit.lookup.value)} ({unit.lookup.source}); required {limit}"))
-        for unit in breaking if unit.lookup.problem is not None or max_failing_share is None and aggregate == "each"]
+        for unit in breaking if unit.lookup.problem is not None or each]
     if not found:
-        summary = CheckResult(passed=False, detail=f"{name}: no {asked} hold it", **common)
-    elif aggregate == "mean":
-        mean = fmean(unit.lookup.value for unit in found if unit.lookup.value is not None) \
-            if len(rows) < len(found) else None
-        summary = CheckResult(passed=not rows and _within(mean, at_least, at_most), candidate_value=mean, **common,
-                              detail=f"{name}: mean of {len(found)} {asked} = {number(mean)}; required {limit}")
-    elif max_failing_share is not None:
+        return [CheckResult(passed=False, detail=f"{name}: no {asked} hold it", **common)]
+    if aggregate == "mean":
+        values = [unit.lookup.value for unit in found if unit.lookup.value is not None]
+        mean = fmean(values) if values else None
+        return [*rows, CheckResult(passed=not rows and _within(mean, at_least, at_most), candidate_value=mean,
+                                   detail=f"{name}: mean of {len(found)} {asked} = {number(mean)}; required {limit}",
+                                   **common)]
+    if max_failing_share is not None:
         share = len(breaking) / len(found)
         names = f" ({', '.join(unit.name for unit in breaking)})" if breaking else ""
-        summary = CheckResult(passed=share <= max_failing_share + 1e-12, **common, detail=(
+        return [*rows, CheckResult(passed=share <= max_failing_share + 1e-12, **common, detail=(
             f"{name}: {len(breaking)} of {len(found)} {asked} ({share:.2%}) break {limit}{names}; "
-            f"allowed at most {max_failing_share:.2%}"))
-    else:
-        summary = CheckResult(passed=not breaking, **common,
-                              detail=f"{name}: {len(found) - len(breaking)} of {len(found)} {asked} meet {limit}")
-    results = [*rows, summary]
-    lines = [r.detail for r in results if not r.passed]
-    _fail_unless(results, "\n".join([f"{run.ref}{_where(stage, slice)}:", *(f"  {line}" for line in lines)]))
+            f"allowed at most {max_failing_share:.2%}"))]
+    return [*rows, CheckResult(passed=not breaking, **common,
+                               detail=f"{name}: {len(found) - len(breaking)} of {len(found)} {asked} meet {limit}")]
