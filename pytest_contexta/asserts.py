@@ -22,13 +22,8 @@ from .errors import CheckArgumentError
 from .metrics import MetricLookup, find_metric, placements
 from .models import ContextaRun
 from .refs import component_of
-from .regression import Comparison, compare, label, number, regression_verdict
+from .regression import label, number, regression_verdict
 from .results import CheckResult
-
-__all__ = [
-    "Comparison", "GateCheckFailed", "assert_metric_threshold", "assert_metrics_present",
-    "assert_no_error_diagnostics", "assert_no_regression", "compare",
-]
 
 
 class GateCheckFailed(AssertionError):
