@@ -25,6 +25,7 @@ from pytest_contexta import (
     assert_metrics_present,
     assert_no_error_diagnostics,
     assert_no_regression,
+    find_metric,
 )
 from pytest_contexta.refs import suggest
 from pytest_contexta.results import CheckContext, CheckResult, recording
@@ -158,6 +159,16 @@ def test_an_incomplete_value_does_not_count(runs: dict[str, ContextaRun], result
     _failure(assert_metric_threshold, runs["incomplete"], key, at_least=0.1)
     assert "candidate: its value" in _failure(assert_no_regression, runs["incomplete"], runs["baseline"], key)
     assert [r.passed for r in results] == [False, False, False]
+
+
+def test_an_older_complete_value_does_not_take_the_place_of_a_newer_incomplete_one(
+        runs: dict[str, ContextaRun]) -> None:
+    run = runs["incomplete"]
+    (partial,) = [m for m in run.metrics if m.key == "accuracy"]
+    older = partial.model_copy(update={"ref": "record:churn.incomplete.r0000", "value": 0.9, "sequence": 0,
+                                       "observed_at": "2025-06-01T03:00:00Z", "completeness_marker": "complete"})
+    found = find_metric(run.model_copy(update={"records": (older, *run.records)}), "accuracy", "evaluate")
+    assert found.record is None and "its value 0.84 (record:churn.incomplete.r0001" in (found.problem or "")
 
 
 def test_an_explicit_argument_accepts_an_incomplete_value_and_the_verdict_says_so(
