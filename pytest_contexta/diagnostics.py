@@ -6,15 +6,20 @@ deliberate and listed in the README ("Where the gate is stricter than Contexta")
 * ``degraded_record`` is an error when the degraded record's own payload severity is ``error``
   (Contexta always says warning);
 * ``run_not_completed`` (error): the run is ``failed``, ``cancelled`` or still ``open``;
-* ``unreadable_record`` (error): a segment line of the run cannot be read.
+* ``unreadable_record`` (error): a segment line of the run cannot be read;
+* ``error_event`` (error): an event of level ``error`` or ``critical``; ``warning_event`` (warning):
+  an event of level ``warning``. Contexta never reports events.
 """
 
 from __future__ import annotations
 
-from .models import ContextaRun, DegradedRecord, Diagnostic, Severity
+from .models import ContextaRun, DegradedRecord, Diagnostic, EventRecord, Severity
+from .text import first_line, printable
 
 EXPECTED_TERMINAL_STAGES = ("evaluate", "package")
 SOURCE = "pytest-contexta"
+#: Event levels that make an event an error or a warning diagnostic.
+EVENT_SEVERITY: dict[str, Severity] = {"critical": "error", "error": "error", "warning": "warning"}
 
 
 def _issue(code: str, severity: Severity, summary: str, subject: str | None, details: dict[str, object],
@@ -67,8 +72,16 @@ def builtin_diagnostics(run: ContextaRun) -> list[Diagnostic]:
     if run.status != "completed":
         issues.append(_issue("run_not_completed", "error", f"run {run.name} is {run.status}, not completed",
                              run_ref, {"status": run.status}, None))
+    issues += [_event_issue(event, EVENT_SEVERITY[event.level]) for event in run.events
+               if event.level in EVENT_SEVERITY]
     for line in run.damaged:
         issues.append(_issue("unreadable_record", "error", f"{line.location} cannot be read: {line.reason}",
                              run_ref, {"segment": line.location.segment, "line": line.location.line,
                                        "byte_offset": line.location.byte_offset}, None))
     return issues
+
+
+def _event_issue(event: EventRecord, severity: Severity) -> Diagnostic:
+    return _issue(f"{severity}_event", severity,
+                  f"{event.level} event {printable(event.key)}: {printable(first_line(event.message))}", event.ref,
+                  {"event_key": event.key, "level": event.level, "stage_id": event.stage_ref}, None)

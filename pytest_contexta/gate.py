@@ -12,13 +12,13 @@ from typing import Any, Literal
 import pytest
 from pydantic import ValidationError
 
-from . import checks
-from .checks import CheckContext, CheckResult
+from . import results as checks
 from .errors import GateError, RunLookupError
 from .models import BaselineChoice, ContextaRun, Diagnostic, first_problem
 from .options import BASELINE_LATEST, BASELINE_NONE, Settings
 from .refs import parse_run_ref
 from .report import CandidateReport, GateReport, Outcome, ReportCheck, ReportDiagnostic
+from .results import CheckContext, CheckResult
 from .summary import markdown_table, terminal_lines
 from .workspace import Workspace
 

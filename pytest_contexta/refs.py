@@ -1,8 +1,13 @@
-"""Contexta ref grammar: parse and validate ``kind:value`` ids without touching the file system."""
+"""Contexta's name grammar in one place: run refs, stage names, metric keys, slice refs, and close-match help.
+
+Everything here is pure: nothing touches the file system.
+"""
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 _KIND = re.compile(r"[a-z][a-z0-9_]*")
@@ -10,7 +15,12 @@ _COMPONENT = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _MAX_REF_LENGTH = 255
 _MAX_COMPONENT_LENGTH = 63
 _RUN_COMPONENTS = 2
+#: A metric key (``metric_key`` in Contexta): lowercase dot/kebab, e.g. ``eval.roc-auc``.
 METRIC_KEY = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*")
+#: A ``slice_ref`` of a metric record: dot-separated lower_snake parts, e.g. ``segment.card_present``.
+SLICE_REF = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
+_SUGGESTIONS = 3
+_CLOSENESS = 0.6
 
 
 class RefError(ValueError):
@@ -78,3 +88,33 @@ def looks_like_ref(text: str) -> bool:
 def component_of(ref: str, index: int) -> str:
     """One dot-separated component of a ref's value, e.g. the stage name of a stage ref (index -1)."""
     return ref.partition(":")[2].split(".")[index]
+
+
+def suggest(name: str, choices: Iterable[str]) -> list[str]:
+    """The closest of ``choices`` to ``name`` (at most three, best first), ignoring case, ``_`` and ``-``.
+
+    ``suggest("rocauc", ["roc-auc", "f1"])`` gives ``["roc-auc"]``; no choice close enough gives ``[]``.
+    """
+    def plain(text: str) -> str:
+        return re.sub(r"[-_\s]", "", text.lower())
+
+    by_plain: dict[str, list[str]] = {}
+    for choice in dict.fromkeys(choices):
+        by_plain.setdefault(plain(choice), []).append(choice)
+    exact = by_plain.get(plain(name), [])
+    close = difflib.get_close_matches(plain(name), list(by_plain), n=_SUGGESTIONS, cutoff=_CLOSENESS)
+    found = exact + [choice for key in close for choice in by_plain[key] if choice not in exact]
+    return [choice for choice in found if choice != name][:_SUGGESTIONS]
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'a' or 'b'?)`` for the closest choices, or an empty string."""
+    found = suggest(name, choices)
+    return f" (did you mean {' or '.join(repr(choice) for choice in found)}?)" if found else ""
+
+
+def case_hint(name: str) -> str:
+    """A note for a name with uppercase letters or spaces (Contexta names are lowercase), or an empty string."""
+    if name != name.lower() or any(char.isspace() for char in name):
+        return "; names are lowercase, without spaces"
+    return ""

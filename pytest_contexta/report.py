@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from .checks import CheckFields
 from .frozen import FrozenModel
 from .models import BaselineChoice
+from .results import CheckFields
 
 REPORT_SCHEMA_VERSION: Literal[1] = 1
 Outcome = Literal["passed", "failed", "error", "skipped"]

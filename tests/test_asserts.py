@@ -27,7 +27,7 @@ from pytest_contexta import (
     assert_no_regression,
     find_metric,
 )
-from pytest_contexta.checks import CheckContext, CheckResult, recording
+from pytest_contexta.results import CheckContext, CheckResult, recording
 
 
 def _load(name: str, refs: list[str]) -> Iterator[dict[str, ContextaRun]]:
@@ -196,7 +196,7 @@ def test_latency_that_rose_fails_and_says_lower_is_better(svc: dict[str, Context
     assert _message(excinfo) == (
         "run:svc.slower vs baseline run:svc.baseline in stage 'evaluate':\n"
         "  FAIL latency-p95-ms: 40 -> 52, change +12 (+30.00%), lower is better (built-in: name part 'latency'); "
-        "allowed: worse by at most 2.00%")
+        "allowed: worse by at most 2.00%; values from evaluate")
     (result,) = results
     assert (result.passed, result.baseline_value, result.candidate_value, result.change_abs) == (False, 40, 52, 12)
     assert result.change_rel == pytest.approx(0.3)
@@ -220,7 +220,7 @@ def test_every_metric_is_reported_even_when_one_fails(svc: dict[str, ContextaRun
     with pytest.raises(GateCheckFailed) as excinfo:
         assert_no_regression(svc["slower"], svc["baseline"], ["accuracy", "latency-p95-ms"], stage="evaluate")
     lines = _message(excinfo).splitlines()
-    assert lines[1].startswith("  ok   accuracy: 0.9 -> 0.91, change +0.01 (+1.11%), higher is better (default)")
+    assert lines[1].startswith("  ok   accuracy: 0.9 -> 0.91, change +0.01 (+1.11%), higher is better (built-in: name part 'accuracy')")
     assert lines[2].startswith("  FAIL latency-p95-ms: 40 -> 52")
 
 
@@ -273,7 +273,7 @@ def test_zero_baseline_with_a_higher_is_better_metric(svc: dict[str, ContextaRun
 
 def test_direction_argument_as_string_and_mapping(svc: dict[str, ContextaRun]) -> None:
     """accuracy fell 0.9 -> 0.85: a regression unless lower is better."""
-    with pytest.raises(GateCheckFailed, match=r"higher is better \(default\)"):
+    with pytest.raises(GateCheckFailed, match=r"higher is better \(built-in: name part 'accuracy'\)"):
         assert_no_regression(svc["mixed"], svc["baseline"], "accuracy")
     assert_no_regression(svc["mixed"], svc["baseline"], "accuracy", direction="lower")
     assert_no_regression(svc["mixed"], svc["baseline"], ["accuracy", "latency-p95-ms"],
@@ -423,7 +423,7 @@ def test_helpers_in_a_gate_show_their_numbers_in_the_summary(pytester: pytest.Py
     result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines([
         "E * FAIL latency-p95-ms: 40 -> 52, change +12 (+30.00%), lower is better (built-in: name part 'latency'); "
-        "allowed: worse by at most 2.00%",
+        "allowed: worse by at most 2.00%; values from evaluate",
     ])
     result.stdout.fnmatch_lines([
         "candidate: run:svc.slower",

@@ -68,6 +68,7 @@ DIFFERENCES = (
     "record-tags",
     "completeness-notes",
     "unexposed-fields",
+    "incomplete-values",
 )
 
 # unexposed-fields: Contexta fields the plugin has no attribute for, and the only values Contexta gives them.
@@ -538,7 +539,7 @@ def compared_value_problem(
     """Why ``find_metric`` on one side disagrees with Contexta's compared value, or None."""
     name, key, theirs = stage["stage_name"], delta["metric_key"], delta[f"{side}_value"]
     stage_id, status = stage[f"{side}_stage_id"], stage[f"{side}_status"]
-    found = find_metric(plugin.run(workspace, run_ref), key, name)
+    found = find_metric(plugin.run(workspace, run_ref), key, name, accept_incomplete=True)  # Contexta uses them
     label = f"{run_ref} {name}/{key}: Contexta {theirs!r}, plugin {found.value!r} ({found.problem})"
     candidates = [] if stage_id is None else metric_records(workspace, run_ref, key, stage_id)
     if not candidates:
@@ -814,6 +815,21 @@ def test_difference_unexposed_fields() -> None:
                         assert accepts(item[name]), (kind, name, item[name])
                         seen[kind].add(name)
     assert seen == {kind: set(fields) for kind, fields in UNEXPOSED.items()}
+
+
+def test_difference_incomplete_values(plugin: Plugin) -> None:
+    ws, ref = "conformance", "run:shop-ranker.candidate"
+    (record,) = metric_records(ws, ref, "coverage", "stage:shop-ranker.candidate.evaluate")
+    assert (record["completeness_marker"], record["degradation_marker"]) == ("partial", "partial_failure")
+    assert compared_metric(compare_answer(ws, "run:shop-ranker.baseline", ref), "evaluate", "coverage")[
+        "right_value"] == 0.97
+    run = plugin.run(ws, ref)
+    refused = find_metric(run, "coverage", "evaluate")
+    assert refused.value is None and "is marked completeness 'partial' and degradation 'partial_failure'" in (
+        refused.problem or "")
+    accepted = find_metric(run, "coverage", "evaluate", accept_incomplete=True)
+    assert (accepted.value, accepted.source) == (
+        0.97, "evaluate, completeness 'partial' and degradation 'partial_failure' accepted")
 
 
 # -- the documented table and these tests agree ----------------------------------------------------

@@ -1,50 +1,93 @@
-"""Whether a metric is better higher or lower: argument, ini patterns, built-in names, default."""
+"""Whether a metric is better higher or lower: argument, ini patterns, built-in vocabulary, or no answer."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from conftest import WORKSPACES
+from conftest import TESTS, WORKSPACES
 
 from pytest_contexta import CheckArgumentError, resolve_direction
-from pytest_contexta.direction import LOWER_IS_BETTER_PARTS, builtin_direction, check_direction_argument
+from pytest_contexta.direction import (
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
+    builtin_direction,
+    check_direction_argument,
+    how_to_declare,
+)
 
-#: The built-in lower-is-better name parts as README.md ("Direction: is higher or lower better?") documents them.
-DOCUMENTED_LOWER_IS_BETTER_PARTS = [
-    "loss", "error", "errors", "err", "latency", "duration", "time", "seconds", "secs", "ms", "mae",
-    "mse", "rmse", "mape", "smape", "wer", "cer", "perplexity", "ppl", "fpr", "fnr", "brier",
-    "logloss", "ece", "cost", "memory", "bytes",
-]
+README = TESTS.parent / "README.md"
 
 
-@pytest.mark.parametrize(("key", "part"), [
-    ("loss", "loss"), ("val-loss", "loss"), ("eval.loss", "loss"), ("latency-p95-ms", "latency"),
-    ("p99-ms", "ms"), ("error-count", "error"), ("train-time-s", "time"), ("rmse", "rmse"),
-    ("eval.wer", "wer"), ("serving.cost-usd", "cost"), ("peak-memory-mb", "memory"), ("fpr", "fpr"),
+def _readme_list(title: str) -> list[str]:
+    """The backticked names of the README paragraph that starts with ``**<title>:**``."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Direction: is higher or lower better?"):]
+    paragraph = section[section.index(f"**{title}:**"):].split("\n\n")[0]
+    return re.findall(r"`([^`]+)`", paragraph)
+
+
+def test_the_readme_lists_exactly_the_vocabulary_in_the_code() -> None:
+    assert _readme_list("Higher is better") == list(HIGHER_IS_BETTER)
+    assert _readme_list("Lower is better") == list(LOWER_IS_BETTER)
+
+
+def test_no_entry_is_in_both_lists_or_twice_in_one() -> None:
+    assert not set(HIGHER_IS_BETTER) & set(LOWER_IS_BETTER)
+    assert len(set(HIGHER_IS_BETTER)) == len(HIGHER_IS_BETTER)
+    assert len(set(LOWER_IS_BETTER)) == len(LOWER_IS_BETTER)
+
+
+@pytest.mark.parametrize(("entries", "direction"), [(HIGHER_IS_BETTER, "higher"), (LOWER_IS_BETTER, "lower")])
+def test_every_entry_decides_alone_and_inside_a_key(entries: tuple[str, ...], direction: str) -> None:
+    for entry in entries:
+        assert builtin_direction(entry) == (direction, f"built-in: name part {entry!r}")
+        assert builtin_direction(f"eval.{entry}-p50") == (direction, f"built-in: name part {entry!r}")
+
+
+# The example names of issue 11: each used to default to higher-is-better, or be decided by one part.
+@pytest.mark.parametrize(("key", "entry"), [
+    ("cross-entropy", "cross-entropy"), ("val-nll", "nll"), ("nll", "nll"), ("kl-divergence", "kl-divergence"),
+    ("psi", "psi"), ("model-size-mb", "size"), ("gpu-hours", "hours"), ("val-log-loss", "log-loss"),
+    ("latency-p95-ms", "latency"), ("errors-per-1k", "errors"), ("negative-log-likelihood", "negative-log-likelihood"),
+    ("false-positive-rate", "false-positive"), ("serving.cost-usd", "cost"), ("train-time-s", "time"),
 ])
-def test_builtin_names_are_lower_is_better_by_name_part(key: str, part: str) -> None:
-    assert builtin_direction(key) == ("lower", f"built-in: name part {part!r}")
+def test_lower_is_better_names(key: str, entry: str) -> None:
+    assert builtin_direction(key) == ("lower", f"built-in: name part {entry!r}")
 
 
-@pytest.mark.parametrize(("key", "pattern"), [
-    ("false-positive-rate", "*false-positive*"), ("fraud.false-negatives", "*false-negative*"),
-    ("miss-rate", "*miss-rate*"),
+@pytest.mark.parametrize(("key", "entry"), [
+    ("accuracy", "accuracy"), ("top-1-accuracy", "accuracy"), ("eval.roc-auc", "roc-auc"), ("ndcg-at-10", "ndcg"),
+    ("val-log-likelihood", "log-likelihood"), ("true-positive-rate", "true-positive-rate"), ("relevance", "relevance"),
 ])
-def test_builtin_patterns_are_lower_is_better(key: str, pattern: str) -> None:
-    assert builtin_direction(key) == ("lower", f"built-in: pattern {pattern!r}")
+def test_higher_is_better_names(key: str, entry: str) -> None:
+    assert builtin_direction(key) == ("higher", f"built-in: name part {entry!r}")
 
 
-@pytest.mark.parametrize("key", ["accuracy", "auc", "f1", "recall", "precision", "lossless-ratio", "timeliness",
-                                 "throughput-rps", "tpr", "coverage"])
-def test_other_names_have_no_builtin_direction_and_default_to_higher(key: str) -> None:
-    assert builtin_direction(key) is None
-    assert resolve_direction(key) == ("higher", "default")
+@pytest.mark.parametrize(("key", "why"), [
+    ("throughput-bytes-per-second", "'throughput' says higher, 'bytes' says lower"),
+    ("memory-bandwidth", "'memory' says lower, 'bandwidth' says higher"),
+    ("error-reduction", "'error' says lower, 'reduction' says higher"),
+    ("cost-savings", "'cost' says lower, 'savings' says higher"),
+    ("error-budget-left", "'error' says lower, 'left' says higher"),
+])
+def test_names_the_vocabulary_decides_both_ways_are_undecided(key: str, why: str) -> None:
+    resolved = resolve_direction(key)
+    assert resolved == (None, f"built-in name parts disagree: {why}")
+    assert str(resolved) == f"direction unknown (built-in name parts disagree: {why})"
 
 
-def test_every_documented_part_is_recognised_alone_and_inside_a_key() -> None:
-    for part in DOCUMENTED_LOWER_IS_BETTER_PARTS:
-        assert resolve_direction(part) == ("lower", f"built-in: name part {part!r}")
-        assert resolve_direction(f"eval.{part}-p50") == ("lower", f"built-in: name part {part!r}")
-    assert LOWER_IS_BETTER_PARTS == set(DOCUMENTED_LOWER_IS_BETTER_PARTS), "document every built-in part in README.md"
+@pytest.mark.parametrize("key", ["requests-per-ms", "queue-depth", "lossless-ratio", "timeliness", "answer-length"])
+def test_names_no_entry_matches_are_undecided(key: str) -> None:
+    """``requests-per-ms``: the ``ms`` after ``per`` is the rate's unit, so nothing decides it."""
+    assert resolve_direction(key) == (None, "no built-in name part decides it")
+
+
+def test_how_to_declare_gives_the_exact_ini_line() -> None:
+    text = how_to_declare("cross-entropy-v2")
+    assert "'contexta_lower_is_better = cross-entropy-v2'" in text
+    assert "'contexta_higher_is_better = cross-entropy-v2'" in text
+    assert "direction={'cross-entropy-v2': 'lower'}" in text
 
 
 @pytest.mark.parametrize("direction", ["higher", "lower"])
@@ -59,7 +102,7 @@ def test_mapping_argument_decides_only_the_metrics_it_names() -> None:
     mapping = {"accuracy": "lower"}
     assert resolve_direction("accuracy", mapping) == ("lower", "direction argument")  # type: ignore[arg-type]
     assert resolve_direction("latency-p95-ms", mapping) == ("lower", "built-in: name part 'latency'")  # type: ignore[arg-type]
-    assert resolve_direction("auc", mapping) == ("higher", "default")  # type: ignore[arg-type]
+    assert resolve_direction("queue-depth", mapping).direction is None  # type: ignore[arg-type]
 
 
 def test_ini_higher_is_better_wins_over_ini_lower_and_the_builtin_list() -> None:
@@ -68,27 +111,33 @@ def test_ini_higher_is_better_wins_over_ini_lower_and_the_builtin_list() -> None
     assert str(resolved) == "higher is better (ini contexta_higher_is_better '*-left')"
 
 
-def test_ini_lower_is_better_names_metrics_the_builtin_list_does_not() -> None:
-    assert resolve_direction("serving-cost-eur") == ("lower", "built-in: name part 'cost'")
-    assert resolve_direction("queue-depth") == ("higher", "default")
+def test_ini_lower_is_better_decides_metrics_the_vocabulary_does_not() -> None:
     assert resolve_direction("queue-depth", lower_patterns=["queue-*"]) == (
         "lower", "ini contexta_lower_is_better 'queue-*'")
 
 
 def test_ini_patterns_are_case_sensitive_fnmatch() -> None:
-    assert resolve_direction("queue-depth", lower_patterns=["QUEUE-*"]) == ("higher", "default")
+    assert resolve_direction("queue-depth", lower_patterns=["QUEUE-*"]).direction is None
     assert resolve_direction("queue-depth", lower_patterns=["queue-?epth"]).direction == "lower"
 
 
 @pytest.mark.parametrize("bad", ["up", "Higher", 1, ["lower"], {"accuracy": "down"}])
 def test_bad_direction_arguments_are_rejected(bad: object) -> None:
     with pytest.raises(CheckArgumentError, match="direction must be 'higher' or 'lower'"):
-        check_direction_argument(bad)  # type: ignore[arg-type]
+        check_direction_argument(bad, ["accuracy"])  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("good", [None, "higher", "lower", {}, {"accuracy": "lower", "auc": "higher"}])
 def test_good_direction_arguments_are_accepted(good: object) -> None:
-    check_direction_argument(good)  # type: ignore[arg-type]
+    check_direction_argument(good, ["accuracy", "auc"])  # type: ignore[arg-type]
+
+
+def test_a_mapping_key_that_names_no_checked_metric_is_an_error_with_close_matches() -> None:
+    """The direction-typo of issue 11: ``latency-p95`` for ``latency-p95-ms`` used to be ignored."""
+    with pytest.raises(CheckArgumentError) as raised:
+        check_direction_argument({"latency-p95": "higher"}, ["latency-p95-ms", "accuracy"])
+    assert str(raised.value) == ("direction names 'latency-p95', which is not among the checked metrics "
+                                 "(latency-p95-ms, accuracy) (did you mean 'latency-p95-ms'?)")
 
 
 def test_ini_direction_patterns_reach_the_regression_check(pytester: pytest.Pytester) -> None:
@@ -112,7 +161,7 @@ def test_ini_direction_patterns_reach_the_regression_check(pytester: pytest.Pyte
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "E * FAIL accuracy: 0.9 -> 0.91, change +0.01 (+1.11%), lower is better "
-        "(ini contexta_lower_is_better 'accur*'); allowed: worse by at most 0.10%",
+        "(ini contexta_lower_is_better 'accur*'); allowed: worse by at most 0.10%; values from evaluate",
     ])
     result.stdout.fnmatch_lines(["test_no_regression[[]latency-p95-ms[]] * PASS *"
                                  "higher is better (ini contexta_higher_is_better 'latency-*')"])

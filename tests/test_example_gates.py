@@ -22,7 +22,7 @@ CASES = {
     "candidate-v3-no-eval": (NOT_EVALUATED, "*accuracy: the run has no stage 'evaluate'"),
     "candidate-v4-regressed": (
         {"test_no_regression[accuracy]", "test_no_regression[auc]", "test_no_regression[f1]"},
-        "*FAIL accuracy: 0.893 -> 0.841, change -0.052 (-5.82%), higher is better (default)*"),
+        "*FAIL accuracy: 0.893 -> 0.841, change -0.052 (-5.82%), higher is better (built-in: name part 'accuracy')*"),
     "march-wrong-stage": (NOT_EVALUATED, "*accuracy: not recorded in stage 'evaluate'; found in train"),
     "april-wrong-dataset": ({"test_no_error_diagnostics"}, "*degraded_record * data.dataset_version_mismatch*"),
     "may-eval-skipped": (NOT_EVALUATED, "*accuracy: the run has no stage 'evaluate'"),

@@ -59,15 +59,16 @@ def test_regression_checks_carry_candidate_and_baseline_values(junit) -> None:
         "contexta.kind": "regression",
         "contexta.run_ref": REGRESSED,
         "contexta.passed": "False",
-        "contexta.detail": "accuracy: 0.893 -> 0.841, change -0.052 (-5.82%), higher is better (default); "
-                           "allowed: worse by at most 2.00%",
+        "contexta.detail": "accuracy: 0.893 -> 0.841, change -0.052 (-5.82%), higher is better (built-in: name part "
+                           "'accuracy'); allowed: worse by at most 2.00%; values from evaluate",
         "contexta.metric": "accuracy",
         "contexta.stage": "evaluate",
         "contexta.candidate_value": "0.841",
         "contexta.baseline_value": "0.893",
         "contexta.baseline_ref": PRODUCTION,
         "contexta.limit": "worse by at most 2.00%",
-        "contexta.direction": "higher is better (default)",
+        "contexta.direction": "higher is better (built-in: name part 'accuracy')",
+        "contexta.value_source": "evaluate",
     }
     latency = cases[f"test_regression[{GOOD}-latency-p95-ms]"]
     assert (latency["contexta.passed"], latency["contexta.candidate_value"], latency["contexta.baseline_value"],

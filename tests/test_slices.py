@@ -24,7 +24,7 @@ from pytest_contexta import (
     assert_no_regression,
     find_metric,
 )
-from pytest_contexta.checks import CheckResult
+from pytest_contexta.results import CheckResult
 from pytest_contexta.report import ReportCheck
 
 CONFORMANCE = WORKSPACES / "conformance"
@@ -172,7 +172,8 @@ HELPERS: dict[str, Callable[..., None]] = {
 @pytest.mark.parametrize("helper", list(HELPERS))
 @pytest.mark.parametrize(("slice", "hint"), [
     ("card-present", " (did you mean 'card_present'?)"),
-    ("Segment.Card_Present", " (did you mean 'segment.card_present'?)"),
+    ("Segment.Card_Present", " (did you mean 'segment.card_present'?); names are lowercase, without spaces"),
+        ("segment.card present", " (did you mean 'segment.card_present'?); names are lowercase, without spaces"),
     ("segment.", ""),
     ("segment..card", ""),
     ("1st_segment", ""),

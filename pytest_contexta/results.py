@@ -1,4 +1,4 @@
-"""Structured results of the assertion helpers, collected per test while it runs."""
+"""What the assertion helpers produce: their structured results, and the context that records them per test."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ class CheckFields(FrozenModel):
     metric: str | None = None
     stage: str | None = None
     slice: str | None = None
+    sample: str | None = None
+    batch: str | None = None
+    value_source: str | None = None
     candidate_value: float | None = None
     baseline_value: float | None = None
     baseline_ref: str | None = None
