@@ -7,10 +7,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .errors import GateError
+
 if TYPE_CHECKING:
     from .models import BaselineChoice, ContextaRun, Diagnostic
     from .report import GateReport
     from .workspace import Workspace
+
+
+class GateHookError(GateError):
+    """A team's gate hook raised, or gave an answer the gate cannot use: a usage error of the whole gate."""
 
 
 @pytest.hookspec(firstresult=True)
