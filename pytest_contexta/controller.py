@@ -50,9 +50,11 @@ class GateController:
         self._worker_baselines: dict[str, dict[str, BaselineChoice]] = {}  # candidate -> worker -> choice
         self._worker_runs: dict[str, RunFacts] = {}
         self._worker_usage_errors: list[str] = []
+        self._left_out: list[str] = []
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._left_out = _left_out(self.session.config)  # before --lf's cache learns this session's failures
         try:
             self.session.start()
         except GateError as exc:
@@ -127,7 +129,7 @@ class GateController:
         facts = GateFacts(
             workspace=str(settings.workspace), created_at=_now(), exit_status=exit_status,
             candidates=list(self.session.candidates), selected=self.tracker.selected,
-            deselected=self.tracker.deselected, outcomes=self.tracker.outcomes, left_out=_left_out(self.session.config),
+            deselected=self.tracker.deselected, outcomes=self.tracker.outcomes, left_out=self._left_out,
             allow_partial=settings.allow_partial, collection_errors=self.tracker.collection_errors,
             collection_skips=self.tracker.collection_skips, crashes=self.tracker.crashes)
         for candidate in facts.candidates:

@@ -177,3 +177,24 @@ def test_regression_message_names_the_baseline_and_why(pytester: pytest.Pytester
         "E * FAIL accuracy: 0.86 -> 0.8, change -0.06 (-6.98%), higher is better (default); "
         "allowed: worse by at most 1.00%",
     ])
+
+
+def test_a_deployment_whose_run_was_deleted_is_passed_over_not_blamed_on_a_hook(
+        pytester: pytest.Pytester, workspace_copy) -> None:
+    import duckdb
+
+    workspace = workspace_copy("deployments")
+    connection = duckdb.connect(str(workspace / "metadata" / "ledger.db"))
+    try:
+        connection.execute("DELETE FROM runs WHERE ref = 'run:ranker.r3'")  # prod-mar deployed it
+    finally:
+        connection.close()
+    pytester.makepyfile(REGRESSION_CHECK.replace('"accuracy", stage="evaluate", ', '"accuracy", '))
+    result = pytester.runpytest(f"--contexta-workspace={workspace}", "--contexta-candidate=cand-b",
+                                "--contexta-report=gate.json", "-s")
+    report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    baseline = report["candidates"][0]["baseline"]
+    assert (baseline["run_ref"], baseline["source"]) == ("run:ranker.r2", "latest-deployment")
+    assert "prod-mar (its run run:ranker.r3 is not in the workspace)" in baseline["reason"]
+    assert "pytest_contexta_select_baseline" not in result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(["*BASELINE run:ranker.r2"])

@@ -118,3 +118,26 @@ def test_same_verdict_report_junit_and_markdown_with_and_without_xdist(pytester:
     kinds = {check["kind"] for candidate in outputs["plain"][2]["candidates"] for check in candidate["checks"]}
     assert kinds == {"diagnostics", "metrics_present", "regression"}
     assert outputs["xdist"] == outputs["plain"]
+
+
+def test_a_worker_crash_names_the_worker_and_the_check(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate="""
+        import os
+
+        def test_fine(contexta_run):
+            pass
+
+        def test_crashes(contexta_run):
+            os._exit(3)
+    """)
+    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}", f"--contexta-candidate={GOOD}",
+                                "--contexta-report=gate.json", "-n", "2", "--max-worker-restart=0")
+    assert result.ret != pytest.ExitCode.OK
+    report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    (candidate,) = report["candidates"]
+    crashed = f"test_gate.py::test_crashes[{GOOD}]"
+    assert candidate["verdict"] == "fail"
+    assert any(re.fullmatch(rf"xdist worker gw\d crashed while running {re.escape(crashed)}: .*", reason)
+               for reason in candidate["reasons"]), candidate["reasons"]
+    assert not any("none was collected" in reason for reason in candidate["reasons"])
+    result.stdout.fnmatch_lines([f"GATE FAILED for {GOOD}: *xdist worker gw? crashed while running {crashed}*"])
