@@ -141,3 +141,20 @@ def test_a_worker_crash_names_the_worker_and_the_check(pytester: pytest.Pytester
                for reason in candidate["reasons"]), candidate["reasons"]
     assert not any("none was collected" in reason for reason in candidate["reasons"])
     result.stdout.fnmatch_lines([f"GATE FAILED for {GOOD}: *xdist worker gw? crashed while running {crashed}*"])
+
+
+def test_under_xdist_each_run_is_read_once_per_worker_and_never_by_the_controller(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    pytester.makeconftest("""
+        import os
+
+        def pytest_contexta_diagnostics(run):
+            with open("reads.log", "a", encoding="utf-8") as handle:
+                handle.write(f"{run.ref} {os.getpid()}\\n")
+    """)
+    result = run_gate(pytester, "-n", "2")
+    result.assert_outcomes(passed=15, failed=3)
+    reads = (pytester.path / "reads.log").read_text(encoding="utf-8").splitlines()
+    assert len(reads) == len(set(reads)), reads  # at most once per run and process
+    assert str(os.getpid()) not in {line.split()[1] for line in reads}  # the controller reads no run
+    assert {line.split()[0] for line in reads} == {GOOD, REGRESSED, "run:product-ranker.baseline-v1"}
