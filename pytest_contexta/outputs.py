@@ -7,6 +7,7 @@ the gated workspace.
 
 from __future__ import annotations
 
+import getpass
 import os
 import tempfile
 import xml.etree.ElementTree as ET
@@ -52,7 +53,7 @@ class Outputs:
                 os.close(handle)
             except OSError as exc:
                 self.errors.append(f"contexta: cannot write {what} to {target} (from {origin}): "
-                                   f"{exc.strerror or exc}; fix the path, the gate counts as failed")
+                                   f"{_why(exc)}; fix the path, the gate counts as failed")
                 continue
             self._staged.append(_Staged(target, Path(name), what, origin))
         return self.errors
@@ -70,8 +71,14 @@ class Outputs:
             except OSError as exc:
                 item.temporary.unlink(missing_ok=True)
                 self.errors.append(f"contexta: cannot write {item.what} to {item.target} (from {item.origin}): "
-                                   f"{exc.strerror or exc}; the gate counts as failed")
+                                   f"{_why(exc)}; the gate counts as failed")
         return self.errors
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return f"permission denied (the gate runs as user {getpass.getuser()})"
+    return exc.strerror or str(exc)
 
 
 def _existing(path: Path) -> str:
@@ -128,5 +135,5 @@ def write_error_junit(config: pytest.Config, message: str) -> str | None:
         os.chmod(name, _mode_of(target))
         os.replace(name, target)
     except OSError as exc:
-        return f"contexta: cannot write the JUnit file {target} (from --junitxml): {exc.strerror or exc}"
+        return f"contexta: cannot write the JUnit file {target} (from --junitxml): {_why(exc)}"
     return None

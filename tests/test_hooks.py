@@ -266,14 +266,15 @@ def pytest_contexta_diagnostics(run):
 """
 
 
+@pytest.mark.parametrize("where", ["gates", "gates/ranker"])
 @pytest.mark.parametrize("args", [[], ["gates"], ["gates/ranker/test_gate.py"], ["-n", "2"]],
                          ids=["testpaths", "folder", "file", "xdist"])
 def test_hooks_in_a_conftest_loaded_during_collection_decide_alike_however_pytest_is_run(
-        pytester: pytest.Pytester, args: list[str]) -> None:
+        pytester: pytest.Pytester, args: list[str], where: str) -> None:
     pytester.makeini("[pytest]\ntestpaths = gates\n")
     ranker = pytester.mkdir("gates") / "ranker"
     ranker.mkdir()
-    (ranker / "conftest.py").write_text(NESTED_CONFTEST, encoding="utf-8")
+    (pytester.path / where / "conftest.py").write_text(NESTED_CONFTEST, encoding="utf-8")
     (ranker / "test_gate.py").write_text(GATE, encoding="utf-8")
     result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}", f"--contexta-candidate={GOOD}",
                                 "--contexta-report=gate.json", *args)

@@ -227,9 +227,10 @@ def test_an_unwritable_markdown_file_makes_the_json_report_say_fail_with_pytest_
     assert not [path.name for path in pytester.path.iterdir() if path.name.startswith(".gate.json.")]
 
 
-@pytest.mark.parametrize("args", [["--contexta-lock-timeout=abc"], ["--contexta-lock-timeout=-1"]],
-                         ids=["not-a-number", "negative"])
-def test_a_usage_error_at_configure_time_still_writes_the_report_and_a_junit_file(
+@pytest.mark.parametrize("args", [["--contexta-lock-timeout=abc"], ["--contexta-lock-timeout=-1"],
+                                  ["--contexta-baseline=no-such-run"]],
+                         ids=["not-a-number", "negative", "at-session-start"])
+def test_a_usage_error_before_any_test_still_writes_the_report_and_a_junit_file(
         pytester: pytest.Pytester, args: list[str]) -> None:
     pytester.makepyfile(GATE)
     passing = run_gate(pytester, GOOD, args=("--contexta-report=gate.json", "--junitxml=junit.xml"))
@@ -241,3 +242,20 @@ def test_a_usage_error_at_configure_time_still_writes_the_report_and_a_junit_fil
     junit = (pytester.path / "junit.xml").read_text(encoding="utf-8")
     assert '<property name="contexta.verdict" value="fail" />' in junit and "<error message=" in junit
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+
+def test_an_output_that_is_not_permitted_says_permission_denied_and_who_the_gate_runs_as(tmp_path: Path) -> None:
+    import getpass
+
+    from pytest_contexta.options import OutputPaths
+    from pytest_contexta.outputs import Outputs
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    denied = Outputs(OutputPaths(tmp_path / "ws", tmp_path / "gate.json", {}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("tempfile.mkstemp", refuse)
+        (error,) = denied.stage()
+    assert f"permission denied (the gate runs as user {getpass.getuser()})" in error
