@@ -253,3 +253,21 @@ def test_the_lock_timeout_applies_without_a_candidate(pytester: pytest.Pytester,
     result = pytester.runpytest(f"--contexta-workspace={workspace}", "--contexta-lock-timeout=soon")
     result.assert_outcomes(errors=1)  # was: the setting was ignored (10 s) when no candidate was given
     result.stdout.fnmatch_lines(["*contexta lock timeout 'soon' (from command line) must be a number of seconds*"])
+
+
+def test_a_dormant_contexta_workspace_waits_only_the_configured_lock_timeout(
+        pytester: pytest.Pytester, workspace_copy) -> None:
+    from test_lock import Holder
+
+    workspace = workspace_copy("latency")
+    holder = Holder(workspace / "metadata" / "ledger.db")
+    try:
+        pytester.makepyfile("""
+            def test_team_rule(contexta_workspace):
+                contexta_workspace.list_runs()
+        """)
+        result = pytester.runpytest(f"--contexta-workspace={workspace}", "--contexta-lock-timeout=0")
+    finally:
+        holder.stop()
+    result.assert_outcomes(failed=1)  # was: the default 10 s, whatever the option said
+    result.stdout.fnmatch_lines([f"*ledger.db is locked by another process (PID {holder.pid}, *waited 0 s*"])
