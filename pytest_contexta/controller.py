@@ -7,7 +7,6 @@ In a plain run that is the only process; under pytest-xdist it is the controller
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import suppress
 from datetime import datetime, timezone
 from typing import Any
 
@@ -67,24 +66,16 @@ class GateController:
         return self.session.settings.header_lines()
 
     def pytest_report_collectionfinish(self) -> list[str]:
-        """Each candidate's baseline, decided now that every conftest of the collection is loaded (in a plain
-        run; under xdist the workers decide, and the verdict shows what they chose).
-
-        The runs are read here, in one ledger connection (a reconnect costs ~30 ms per run), and released
-        before the first check runs.
-        """
-        assert self.session.workspace is not None
+        """Each candidate's baseline, decided after collection, when every conftest of it is loaded (in a plain
+        run; under xdist the workers decide, and the verdict shows what they chose)."""
         lines = []
-        with self.session.workspace.reading():
-            for ref in self.session.candidates:
-                try:
-                    choice = self.session.baseline(ref)
-                except GateError as exc:
-                    lines.append(f"contexta baseline of {ref}: cannot be decided ({printable(str(exc))})")
-                    continue
-                lines.append(f"contexta baseline of {ref}: {choice.run_ref or 'none'} ({printable(choice.reason)})")
-                with suppress(GateError):  # an unreadable baseline fails only the checks that use it
-                    self.session.load(choice.run_ref or ref)
+        for ref in self.session.candidates:
+            try:
+                choice = self.session.baseline(ref)
+            except GateError as exc:
+                lines.append(f"contexta baseline of {ref}: cannot be decided ({printable(str(exc))})")
+                continue
+            lines.append(f"contexta baseline of {ref}: {choice.run_ref or 'none'} ({printable(choice.reason)})")
         return lines
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:

@@ -35,8 +35,10 @@ class CheckRunner:
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.tracker.left_out(items)
 
+    @pytest.hookimpl(tryfirst=True)  # before the terminal shows the baselines: they are decided here, in one read
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.tracker.collected(session.items)
+        self.session.prepare(session.items)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from .options import Settings
 from .refs import RefError, RunRef, parse_run_ref
 from .report import ReportDiagnostic
 from .text import first_line
+from .tracking import candidate_of
 from .verdict import RunFacts
 from .workspace import Workspace
 
@@ -124,6 +126,27 @@ class GateSession:
         if isinstance(error, GateHookError) and str(error) not in self.usage_errors:
             self.usage_errors.append(str(error))
         return error
+
+    def prepare(self, items: Sequence[pytest.Item]) -> None:
+        """After collection, read every run the selected gate checks need, in one ledger connection.
+
+        A reconnect costs ~30-60 ms per run, so one burst per process; the ledger is released before the first
+        check runs. Errors are kept for the checks that meet them.
+        """
+        needs: dict[str, bool] = {}  # candidate -> whether a selected check of it uses baseline_run
+        for item in items:
+            candidate = candidate_of(item)
+            if candidate is not None:
+                needs[candidate] = needs.get(candidate, False) or "baseline_run" in getattr(item, "fixturenames", ())
+        if not needs or self.workspace is None:
+            return
+        with self.workspace.reading():
+            for candidate, wants_baseline in needs.items():
+                with suppress(GateError):
+                    self.load(candidate)
+                    choice = self.baseline(candidate) if wants_baseline else None
+                    if choice is not None and choice.run_ref is not None:
+                        self.load(choice.run_ref)
 
     def decided_baselines(self) -> dict[str, BaselineChoice]:
         return {ref: choice for ref, choice in self._baselines.items() if isinstance(choice, BaselineChoice)}
