@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from .baseline import BaselineChooser, fixed_choice
-from .errors import GateError
+from .errors import GateError, WorkspaceLockedError
 from .hookspecs import GateHookError
 from .models import BaselineChoice, ContextaRun, Diagnostic, first_problem
 from .options import Settings
@@ -55,6 +55,7 @@ class GateSession:
         self._baselines: dict[str, BaselineChoice | GateError] = {}
         self._chooser: BaselineChooser | None = None
         self._hooks_consulted = False
+        self._locked: WorkspaceLockedError | None = None
 
     # -- start-up -----------------------------------------------------------------------------------
 
@@ -163,7 +164,11 @@ class GateSession:
                 ref = self.workspace.resolve_run(text).text
             if ref not in self._runs:
                 try:
+                    if self._locked is not None:  # the lock timeout bounds the session's whole wait, not each read
+                        raise self._locked
                     self._runs[ref] = self._with_hook_diagnostics(self.workspace.read_run(ref))
+                except WorkspaceLockedError as exc:
+                    self._locked = self._runs[ref] = exc
                 except GateError as exc:
                     self._runs[ref] = self._noted(exc)
             self._runs[text] = self._runs[ref]
