@@ -158,3 +158,19 @@ def test_under_xdist_each_run_is_read_once_per_worker_and_never_by_the_controlle
     assert len(reads) == len(set(reads)), reads  # at most once per run and process
     assert str(os.getpid()) not in {line.split()[1] for line in reads}  # the controller reads no run
     assert {line.split()[0] for line in reads} == {GOOD, REGRESSED, "run:product-ranker.baseline-v1"}
+
+
+def test_workers_that_choose_different_baselines_are_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    pytester.makeconftest("""
+        import os
+
+        def pytest_contexta_select_baseline(candidate):
+            return "baseline-v0" if os.environ.get("PYTEST_XDIST_WORKER") == "gw0" else "baseline-v1"
+    """)
+    result = run_gate(pytester, "--contexta-report=gate.json", "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "fail"
+    assert f"xdist workers chose different baselines for {GOOD} (gw0: run:product-ranker.baseline-v0; gw1: " \
+           f"run:product-ranker.baseline-v1)" in report["error"]
