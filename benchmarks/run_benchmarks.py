@@ -55,7 +55,8 @@ from pathlib import Path
 from importlib.metadata import version
 import pytest_contexta
 source = Path(pytest_contexta.__file__).resolve().parent
-git = subprocess.run(["git", "-C", str(source), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+git = subprocess.run(["git", "-C", str(source), "log", "-1", "--format=%h %<(50,trunc)%s"], capture_output=True,
+                     text=True)
 branch = subprocess.run(["git", "-C", str(source), "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True, text=True)
 print(json.dumps({"python": sys.executable, "python_version": sys.version.split()[0], "source": str(source),
                   "version": version("pytest-contexta"), "duckdb": version("duckdb"), "pytest": version("pytest"),
