@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+#: Every measured command runs from this empty folder: ``python -m pytest`` and ``python -c`` put their
+#: working directory first on ``sys.path``, so run from a checkout they would import that checkout's
+#: ``pytest_contexta`` instead of the one installed in the Python being measured.
+NEUTRAL_CWD = REPO / "benchmarks" / ".cache" / "cwd"
 
 
 class BenchmarkError(Exception):
@@ -32,13 +36,14 @@ class Finished:
     sample: Sample
 
 
-def run_process(command: list[str], *, cwd: Path = REPO, env: dict[str, str] | None = None,
+def run_process(command: list[str], *, cwd: Path = NEUTRAL_CWD, env: dict[str, str] | None = None,
                 timeout: float | None = None) -> Finished:
     """Run ``command`` to completion: wall time, CPU time and max RSS from ``wait4``.
 
     On Linux ``wait4`` reports the process together with every descendant it waited for (pytest-xdist's
     workers included): CPU time is their sum, max RSS the largest single process among them.
     """
+    cwd.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env or clean_env(), stdout=out, stderr=err,
