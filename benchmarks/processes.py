@@ -6,6 +6,7 @@ import os
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,29 @@ class Sample:
     seconds: float
     max_rss_mb: float
     cpu_seconds: float = 0.0
+    #: The largest ``RssAnon`` seen (sampled every 20 ms, the main process only): private memory, without
+    #: the file pages that max RSS also counts when a file is memory-mapped and read.
+    max_anon_mb: float = 0.0
+
+
+class _AnonymousMemory(threading.Thread):
+    """Samples ``RssAnon`` of one process from ``/proc`` until stopped."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.path = Path(f"/proc/{pid}/status")
+        self.stopped = threading.Event()
+        self.peak_kb = 0
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                for line in self.path.read_text().splitlines():
+                    if line.startswith("RssAnon:"):
+                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+            except (OSError, ValueError, IndexError):
+                pass
+            self.stopped.wait(0.02)
 
 
 @dataclass
@@ -48,6 +72,8 @@ def run_process(command: list[str], *, cwd: Path = NEUTRAL_CWD, env: dict[str, s
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env or clean_env(), stdout=out, stderr=err,
                                    stdin=subprocess.DEVNULL)
+        anonymous = _AnonymousMemory(process.pid)
+        anonymous.start()
         if timeout is None:
             _, status, usage = os.wait4(process.pid, 0)
         else:
@@ -62,11 +88,14 @@ def run_process(command: list[str], *, cwd: Path = NEUTRAL_CWD, env: dict[str, s
                     raise BenchmarkError(f"{' '.join(command)} did not finish within {timeout:.0f} s")
                 time.sleep(0.05)
         seconds = time.perf_counter() - started
+        anonymous.stopped.set()
+        anonymous.join()
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return Finished(process.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                        Sample(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime))
+                        Sample(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+                               anonymous.peak_kb / 1024))
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -113,6 +142,10 @@ class Series:
     @property
     def max_rss(self) -> float:
         return max(sample.max_rss_mb for sample in self.samples)
+
+    @property
+    def max_anon(self) -> float:
+        return max(sample.max_anon_mb for sample in self.samples)
 
 
 def ms(seconds: float) -> str:
