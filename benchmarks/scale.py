@@ -104,8 +104,9 @@ def _floor(pytest: Pytest, workspace: Workspace, candidate: str, baseline: str) 
 
 
 def check_steps(pytest: Pytest, workspace: Workspace, steps: int) -> None:
-    """The regressed candidate fails 3 regression checks in both the plugin and the floor; the floor reads
-    every line of the candidate and passes it. (The candidate's plugin verdict is checked in every round.)"""
+    """The regressed candidate fails the same 3 regression checks, on the same numbers, in the plugin and the
+    floor; the floor reads every line of the candidate and passes it. (The candidate's plugin verdict is
+    checked in every round.)"""
     baseline = scenario.run_ref(scenario.STEPS_BASELINE)
     regressed = scenario.run_ref(scenario.STEPS_REGRESSED)
     candidate = scenario.run_ref(scenario.STEPS_CANDIDATE)
@@ -117,10 +118,19 @@ def check_steps(pytest: Pytest, workspace: Workspace, steps: int) -> None:
     if sorted(name for name, ok in failed["checks"].items() if not ok) != [
             "regression:accuracy", "regression:auc", "regression:f1"]:
         raise BenchmarkError(f"the floor's checks for the regressed candidate: {failed['checks']}")
+    _same_numbers(pytest.report("regressed.json"), failed["values"])
     passed = last_json_line(checked(run_process(_floor(pytest, workspace, candidate, baseline)),
                                     "the floor on the candidate"), "the floor")
     if passed["lines"][candidate] != steps + 20:
         raise BenchmarkError(f"the floor read {passed['lines'][candidate]} lines of {candidate}, expected {steps + 20}")
+
+
+def _same_numbers(report: dict[str, Any], floor_values: dict[str, dict[str, float]]) -> None:
+    """The plugin's regression checks compared the same candidate and baseline values as the floor."""
+    plugin_values = {check["metric"]: {"candidate": check["candidate_value"], "baseline": check["baseline_value"]}
+                     for check in report["candidates"][0]["checks"] if check["kind"] == "regression"}
+    if plugin_values != floor_values:
+        raise BenchmarkError(f"the plugin compared {plugin_values}, the floor {floor_values}")
 
 
 def time_steps(pytest: Pytest, result: StepsResult, rounds: int) -> None:
