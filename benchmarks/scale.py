@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import scenario
-from processes import BenchmarkError, Finished, Series, checked, last_json_line, ms, run_process, verdict
+from processes import BenchmarkError, Finished, Series, checked, clean_env, last_json_line, ms, run_process, verdict
 from workspaces import Workspace
 
 HERE = Path(__file__).resolve().parent
@@ -239,19 +239,36 @@ class XdistResult:
     baseline: str
     workers: int
     series: dict[str, Series] = field(default_factory=dict)
+    reads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def check_xdist(pytest: Pytest, result: XdistResult) -> None:
-    """Serially and with workers, every candidate passes against the same baseline."""
+    """Serially and with workers, every candidate passes against the same baseline; counts how often each
+    process read each run's records (reported, not judged: see ``render_xdist``)."""
     for name, extra in (("serial", ()), ("xdist", ("-n", str(result.workers)))):
-        finished = checked(run_process(pytest.gate(result.workspace, result.candidates, *extra,
-                                                   report=f"xdist-{name}.json")),
+        reads = pytest.report_dir / f"reads-{name}.json"
+        env = clean_env(PYTHONPATH=str(HERE / "suites"), BENCH_READS_FILE=str(reads))
+        finished = checked(run_process(pytest.gate(result.workspace, result.candidates, *extra, "-p", "count_reads",
+                                                   report=f"xdist-{name}.json"), env=env),
                            f"the {len(result.candidates)}-candidate gate, {name}")
+        result.reads[name] = _reads_per_process(reads)
         if f"{9 * len(result.candidates)} passed" not in finished.stdout:
             raise BenchmarkError(f"the {name} session did not pass {9 * len(result.candidates)} checks: "
                                  f"{finished.stdout[-800:]}")
         check_report(pytest.report(f"xdist-{name}.json"), {ref: ("pass", 0) for ref in result.candidates},
                      result.baseline)
+
+
+def _reads_per_process(path: Path) -> dict[str, Any]:
+    """{process: reads of run records in total, and of the most-read run} from count_reads' files."""
+    found: dict[str, Any] = {}
+    for file in sorted(path.parent.glob(path.name + "*")):
+        counts = json.loads(file.read_text(encoding="utf-8"))
+        process = file.name.removeprefix(path.name).lstrip(".") or "controller"
+        if "unavailable" in counts:
+            return {"unavailable": counts["unavailable"]}
+        found[process] = (sum(counts.values()), max(counts.values(), default=0))
+    return found
 
 
 def time_xdist(pytest: Pytest, result: XdistResult, rounds: int) -> None:
@@ -279,7 +296,22 @@ def render_xdist(result: XdistResult) -> str:
         f"Target (issue 15): total CPU with `-n {result.workers}` ≤ 1.5× serial: {ratio:.2f}× "
         f"— {verdict(ratio <= 1.5)}",
         "",
+        f"Runs read from the records, per process (counted by `suites/count_reads.py` in the untimed check "
+        f"runs; {len(result.candidates) + 1} runs are gated: {len(result.candidates)} candidates and one "
+        f"baseline): {_describe_reads(result.reads)}.",
+        "",
     ])
+
+
+def _describe_reads(reads: dict[str, dict[str, Any]]) -> str:
+    parts = []
+    for name, processes in reads.items():
+        if "unavailable" in processes:
+            return f"not counted ({processes['unavailable']})"
+        described = ", ".join(f"{process} {total} (at most {most} of one run)"
+                              for process, (total, most) in processes.items())
+        parts.append(f"{name}: {described}")
+    return "; ".join(parts)
 
 
 # -- huge ----------------------------------------------------------------------------------------------------

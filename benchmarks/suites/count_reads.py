@@ -3,6 +3,7 @@
 Load it with ``-p count_reads`` (``benchmarks/suites`` on PYTHONPATH); BENCH_READS_FILE names the JSON
 file it writes: ``{run ref: number of reads}``, or ``{"unavailable": why}`` when the measured plugin
 version has no ``segments.RecordReader.read_run`` to count (the check is then reported as not made).
+Under pytest-xdist each worker writes its own file, BENCH_READS_FILE with ``.<worker id>`` appended.
 """
 
 import json
@@ -25,5 +26,7 @@ else:
 
 
 def pytest_unconfigure(config):
-    with open(os.environ["BENCH_READS_FILE"], "w", encoding="utf-8") as handle:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    path = os.environ["BENCH_READS_FILE"] + (f".{worker}" if worker else "")
+    with open(path, "w", encoding="utf-8") as handle:
         json.dump(_reads, handle)
