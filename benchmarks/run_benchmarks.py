@@ -135,14 +135,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--real-max", type=int, default=2_000,
                         help="gate: larger sizes are generated in bulk instead of written by Contexta (default 2000)")
     parser.add_argument("--contexta-python", type=Path, help="a Python (>= 3.12) that can import contexta")
-    parser.add_argument("--output", type=Path, help="markdown file for the results (default BENCHMARKS.md; "
+    parser.add_argument("--output", type=Path, help="markdown file for the results blocks (default: this checkout's "
+                                                     "BENCHMARKS.md when the measured plugin is this checkout's; "
                                                      "none with --smoke)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.steps, args.deployments = args.sizes[:1], [1_000], 200
         args.xdist_candidates, args.workers, args.rounds, args.heavy_rounds = 20, 2, 1, 1
         args.huge_size = args.sizes[0]
-    args.output = args.output or (None if args.smoke else REPO / "BENCHMARKS.md")
     return args
 
 
@@ -241,6 +241,9 @@ class Run:
             # The generator's path at a small size: the copy the smoke gate scenario verified byte for byte.
             real = workspaces.real_workspace(self.contexta, size)
             workspace = workspaces.generated_workspace(self.contexta, size, reference=real)
+        elif size <= self.args.real_max:
+            raise BenchmarkError(f"--huge-size {size} is not above --real-max {self.args.real_max}: "
+                                 f"sizes up to --real-max are the Contexta-written workspaces of the gate scenario")
         else:
             workspace = workspaces.generated_workspace(self.contexta, size)
         result = scale.HugeResult(workspace, size, scenario.run_ref(scenario.candidate_indexes(size)[0]),
@@ -265,10 +268,17 @@ def main(argv: list[str] | None = None) -> int:
     except BenchmarkError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
-    if args.output is not None:
+    output = args.output
+    if output is None and not args.smoke:
+        if Path(run.plugin["source"]) == REPO / "pytest_contexta":
+            output = REPO / "BENCHMARKS.md"
+        else:
+            print(f"the measured plugin ({run.plugin['source']}) is not this checkout's, so {REPO / 'BENCHMARKS.md'} "
+                  f"is left alone; pass --output FILE to write the results blocks")
+    if output is not None:
         for key, text in run.blocks.items():
-            write_markdown(args.output, key, text)
-        print(f"wrote {args.output}")
+            write_markdown(output, key, text)
+        print(f"wrote {output}")
     print(f"benchmark finished in {time.perf_counter() - started:,.0f} s", flush=True)
     return 0
 
