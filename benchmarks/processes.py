@@ -85,6 +85,7 @@ def run_process(command: list[str], *, cwd: Path = NEUTRAL_CWD, env: dict[str, s
                 if time.perf_counter() > deadline:
                     process.kill()
                     os.wait4(process.pid, 0)
+                    anonymous.stopped.set()
                     raise BenchmarkError(f"{' '.join(command)} did not finish within {timeout:.0f} s")
                 time.sleep(0.05)
         seconds = time.perf_counter() - started
