@@ -173,7 +173,7 @@ def time_all(all_commands: list[Commands], rounds: int, case_study_budget: float
 
 
 READER_PROBE = """
-import json, statistics, sys, time
+import contextlib, json, statistics, sys, time
 from pytest_contexta.refs import parse_run_ref
 from pytest_contexta.segments import RecordReader
 from pytest_contexta.workspace import Workspace
@@ -184,11 +184,14 @@ workspace.resolve_run(candidate)
 opened = time.perf_counter() - started
 loads, reads = [], []
 reader = RecordReader(workspace.root / "records")
+# As the gate session does: one ledger connection held across the reads (Workspace.reading(), where it exists).
+holding = getattr(workspace, "reading", contextlib.nullcontext)
 for _ in range(repeats):
-    started = time.perf_counter()
-    workspace.load_run(workspace.resolve_run(candidate))
-    workspace.load_run(workspace.resolve_run(baseline))
-    loads.append(time.perf_counter() - started)
+    with holding():
+        started = time.perf_counter()
+        workspace.load_run(workspace.resolve_run(candidate))
+        workspace.load_run(workspace.resolve_run(baseline))
+        loads.append(time.perf_counter() - started)
     started = time.perf_counter()
     found = reader.read_run(parse_run_ref(candidate))
     reads.append(time.perf_counter() - started)
@@ -262,7 +265,8 @@ def render(results: list[SizeResult], dormant: dict[str, Any]) -> str:
     lines += [
         "",
         "The plugin's reader inside one process (median of 20): opening the workspace and the ledger, loading "
-        "candidate + baseline (ledger rows, records, diagnostics), and reading the candidate's records alone "
+        "candidate + baseline (ledger rows, records, diagnostics; inside one `Workspace.reading()` block where "
+        "the version has it, as the gate session does), and reading the candidate's records alone "
         "(internal API of the measured version):",
         "",
         "| runs | segment size | open + first lookup | load candidate + baseline | one run's records |",
