@@ -24,6 +24,7 @@ from .models import ContextaRun
 from .refs import component_of
 from .regression import label, number, regression_verdict
 from .results import CheckResult
+from .text import printable
 
 
 class GateCheckFailed(AssertionError):
@@ -95,7 +96,7 @@ def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = ())
     for d in errors:
         stricter = (f"; Contexta says {d.contexta_severity}" if d.contexta_severity not in (None, d.severity)
                     else "")
-        lines.append(f"  {d.code} [{d.subject_ref}]{stricter}: {d.summary}")
+        lines.append(f"  {d.code} [{printable(str(d.subject_ref))}]{stricter}: {printable(d.summary)}")
     lines.append("Waive a code only when it is known to be harmless: assert_no_error_diagnostics(run, ignore=[...])")
     _fail_unless([CheckResult(kind="diagnostics", run_ref=run.ref, passed=not errors, detail=detail)],
                  "\n".join(lines))

@@ -31,15 +31,17 @@ def _forged_degraded_record(workspace) -> None:
         handle.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
-def test_a_record_cannot_forge_gate_passed(pytester: pytest.Pytester, workspace_copy) -> None:
+def test_a_record_cannot_forge_gate_passed(pytester: pytest.Pytester, workspace_copy,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")  # pytest then prints whole failure messages in its short summary
     workspace = workspace_copy("latency")
     _forged_degraded_record(workspace)
     pytester.makepyfile(test_gate=GATE)
     result = pytester.runpytest(f"--contexta-workspace={workspace}", "--contexta-candidate=run:svc.faster",
                                 "--contexta-report=gate.json", "--contexta-markdown=gate.md", "--junitxml=junit.xml")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "\x1b" not in result.stdout.str()  # not in pytest's own failure section either
     summary = result.stdout.str().split(" contexta gate ")[1]
-    assert "\x1b" not in summary
     assert not [line for line in summary.splitlines() if line.startswith("GATE PASSED")]
     assert "x\\n\\x1b[32mGATE PASSED for run:svc.faster" in summary  # shown, escaped
     markdown = (pytester.path / "gate.md").read_text(encoding="utf-8")
