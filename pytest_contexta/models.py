@@ -219,6 +219,7 @@ class DamagedLine(FrozenModel):
     run_ref: str | None = None
     record_type: str | None = None
     key: str | None = None
+    sequence: int | None = None
 
     def could_hold_metric(self, key: str) -> bool:
         """False only when the line names another known record type, or another metric key."""

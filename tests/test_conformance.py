@@ -652,7 +652,7 @@ def test_difference_unreadable_record(workspace_copy: Callable[[str], Path]) -> 
         workspace.close()
     unreadable = [d for d in damaged.diagnostics if d.code == "unreadable_record"]
     assert [(d.severity, d.contexta_severity, d.details["line"]) for d in unreadable] == [("error", None, number)]
-    assert "metric value is not finite" in unreadable[0].summary
+    assert "metric value is not finite (nan)" in unreadable[0].summary
     assert "record:shop-ranker.candidate.r0003" not in {r.ref for r in damaged.records}
     lookup = find_metric(damaged, "accuracy", "evaluate")
     assert lookup.record is None and lookup.problem.startswith("a damaged record that may hold it")

@@ -278,12 +278,12 @@ def test_records_that_cannot_be_read_stop_the_gate_with_a_clear_message(
     workspace = workspace_copy("latency")
     segment = workspace / "records" / "segments" / "segment-000001.jsonl"
     segment.unlink()
-    segment.mkdir()  # open() now fails with IsADirectoryError, an OSError like a permission problem
+    segment.mkdir()  # a folder where Contexta writes a regular file
     pytester.makepyfile(test_gate=GATE)
     result = pytester.runpytest(*_gate_args(workspace))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([(f"ERROR: contexta: the records of {CANDIDATE} cannot be read from "
-                                  f"{workspace}/records: *Is a directory*Check the files' permissions*")])
+    result.stderr.fnmatch_lines([(f"ERROR: contexta: {segment} is a folder, not a regular file: *copy the workspace "
+                                  f"again")])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 

@@ -1,0 +1,248 @@
+"""Decode one segment line into a record, with the rules Contexta's ``RecordStore.append`` enforces.
+
+A line Contexta would refuse to write (or could not read back) is a :class:`DamagedLine`, never a record:
+wrong ref shapes or prefixes, timestamps that are not ISO-8601 ``Z`` or run backwards, unknown markers, a
+degraded record whose ``degradation_marker`` is ``none``, a non-finite metric value, invalid keys. Lines are
+length-bounded and too deep JSON nesting is caught, so no line costs more than its size or raises.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from .models import (
+    DamagedLine,
+    DegradedRecord,
+    EventRecord,
+    MetricRecord,
+    Record,
+    RecordLocation,
+    SpanRecord,
+)
+from .text import printable
+
+#: Longer lines are damaged without being decoded (Contexta's records are a few hundred bytes).
+MAX_LINE_BYTES = 16 * 2**20
+
+_RUN_REF = re.compile(rb'"run_ref":"(run:[a-z0-9.-]+)"')
+_RECORD_REF = re.compile(rb'"record_ref":"record:([a-z0-9-]+)\.([a-z0-9-]+)\.')
+_RECORD_TYPE = re.compile(rb'"record_type":"([a-z_]+)"')
+_SEQUENCE_AT_END = re.compile(rb'"sequence":(\d{1,18})\}\s*$')
+_KEY = re.compile(rb'"(?:metric_key|event_key|issue_key|span_name)":"([a-z0-9._-]+)"')
+_COMPONENT = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z")
+_DOT_TOKEN = re.compile(r"[a-z][a-z0-9-]*(?:\.[a-z][a-z0-9-]*)*")
+_SNAKE_TOKEN = re.compile(r"[a-z][a-z0-9_]*")
+_DOT_OR_SNAKE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
+
+_COMPLETENESS = ("complete", "partial", "sampled", "absent", "unknown")
+_DEGRADATION = ("none", "partial_failure", "capture_gap", "import_loss", "compatibility_upgrade")
+_SCOPES = ("run", "stage", "operation", "step", "slice")
+_LEVELS = ("debug", "info", "warning", "error", "critical")
+_CATEGORIES = ("capture", "store", "import", "compatibility", "verification", "recovery")
+_SPAN_STATUSES = ("ok", "error", "cancelled", "timeout")
+#: Components of each core ref kind (Contexta's ``validate_core_stable_ref``).
+_COMPONENTS = {"run": (2,), "record": (3,), "stage": (3,), "deployment": (2,), "batch": (4,), "sample": (4, 5),
+               "op": (4, 5)}
+
+
+class RefusedRecord(ValueError):
+    """The line is JSON, but Contexta would refuse it as a record; the message says why."""
+
+
+def parse_line(line: bytes, location: RecordLocation) -> Record | DamagedLine:
+    """Turn one segment line into a record, or a :class:`DamagedLine` that says what is wrong with it."""
+    if len(line) > MAX_LINE_BYTES:
+        return damaged(line[:4096], location, f"longer than {MAX_LINE_BYTES // 2**20} MiB")
+    try:
+        document = json.loads(line.decode("utf-8"))  # Contexta reads UTF-8 only
+    except RecursionError:
+        return damaged(line, location, "JSON nested too deeply")
+    except ValueError:
+        return damaged(line, location, "not valid JSON (truncated or corrupted line)")
+    try:
+        return _record(document, location)
+    except (RefusedRecord, KeyError, TypeError, AttributeError) as exc:
+        return damaged(line, location, f"not a record Contexta would accept ({_problem(exc)})")
+
+
+def damaged(line: bytes, location: RecordLocation, reason: str) -> DamagedLine:
+    """A damaged line, with the run, record type and key that can still be read from its bytes."""
+    run = _RUN_REF.search(line)
+    record = _RECORD_REF.search(line)
+    run_ref = run.group(1).decode() if run else (
+        f"run:{record.group(1).decode()}.{record.group(2).decode()}" if record else None)
+    record_type = _RECORD_TYPE.search(line)
+    key = _KEY.search(line)
+    sequence = _SEQUENCE_AT_END.search(line)
+    return DamagedLine(location=location, reason=reason, run_ref=run_ref,
+                       record_type=record_type.group(1).decode() if record_type else None,
+                       key=key.group(1).decode() if key else None,
+                       sequence=int(sequence.group(1)) if sequence else None)
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing field {printable(str(exc.args[0]))!r}"
+    if isinstance(exc, RefusedRecord):
+        return printable(str(exc))
+    return "a field has the wrong JSON type"
+
+
+def _record(document: dict[str, Any], location: RecordLocation) -> Record:
+    record, sequence = document["record"], document["sequence"]
+    if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
+        raise RefusedRecord(f"sequence {sequence!r} is not a positive integer")
+    envelope, payload = record["envelope"], record["payload"]
+    if not isinstance(payload, dict):
+        raise RefusedRecord("payload is not an object")
+    common = _envelope(envelope)
+    common.update(sequence=sequence, payload=payload, location=location)
+    record_type = envelope["record_type"]
+    if record_type == "metric":
+        return MetricRecord.model_construct(**common, **_metric(payload))
+    if record_type == "event":
+        return EventRecord.model_construct(**common, **_event(payload))
+    if record_type == "degraded":
+        if common["degradation_marker"] == "none":
+            raise RefusedRecord("a degraded record must carry a degradation_marker other than 'none'")
+        return DegradedRecord.model_construct(**common, **_degraded(payload))
+    return SpanRecord.model_construct(**common, **_span(payload))
+
+
+def _envelope(envelope: dict[str, Any]) -> dict[str, Any]:
+    run_ref = _ref(envelope, "run_ref", "run", required=True)
+    record_ref = _ref(envelope, "record_ref", "record", required=True)
+    _same_prefix(record_ref, run_ref, 2, "record_ref", "run_ref")
+    stage_ref = _ref(envelope, "stage_execution_ref", "stage")
+    batch_ref = _ref(envelope, "batch_execution_ref", "batch")
+    sample_ref = _ref(envelope, "sample_observation_ref", "sample")
+    operation_ref = _ref(envelope, "operation_context_ref", "op")
+    if stage_ref is not None:
+        _same_prefix(stage_ref, run_ref, 2, "stage_execution_ref", "run_ref")
+    if (batch_ref or sample_ref or operation_ref) is not None and stage_ref is None:
+        raise RefusedRecord("batch, sample and operation refs require stage_execution_ref")
+    if batch_ref is not None:
+        _same_prefix(batch_ref, stage_ref, 3, "batch_execution_ref", "stage_execution_ref")
+    owner = batch_ref or stage_ref
+    for name, ref in (("sample_observation_ref", sample_ref), ("operation_context_ref", operation_ref)):
+        if ref is not None:
+            _same_prefix(ref, owner, owner.count(".") + 1, name, "its stage or batch")
+    record_type = _choice(envelope, "record_type", ("metric", "event", "degraded", "span"), required=True)
+    observed_at, recorded_at = _timestamp(envelope, "observed_at"), _timestamp(envelope, "recorded_at")
+    if recorded_at < observed_at:
+        raise RefusedRecord("recorded_at is earlier than observed_at")
+    completeness = _choice(envelope, "completeness_marker", _COMPLETENESS) or "complete"
+    if completeness == "absent" and record_type != "degraded":
+        raise RefusedRecord(f"a {record_type} record cannot use completeness_marker 'absent'")
+    schema_version = envelope.get("schema_version", "1.0.0")
+    if not isinstance(schema_version, str) or not schema_version.strip():
+        raise RefusedRecord("schema_version is not a non-blank string")
+    return {
+        "ref": record_ref, "run_ref": run_ref, "observed_at": observed_at, "recorded_at": recorded_at,
+        "producer_ref": _token(envelope, "producer_ref", _DOT_TOKEN, required=True),
+        "stage_ref": stage_ref, "batch_ref": batch_ref, "sample_ref": sample_ref,
+        "deployment_ref": _ref(envelope, "deployment_execution_ref", "deployment"),
+        "completeness_marker": completeness,
+        "degradation_marker": _choice(envelope, "degradation_marker", _DEGRADATION) or "none",
+    }
+
+
+def _metric(payload: dict[str, Any]) -> dict[str, Any]:
+    value = payload["value"]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RefusedRecord(f"metric value {printable(repr(value))[:40]} is not a number")
+    if not math.isfinite(value):
+        raise RefusedRecord(f"metric value is not finite ({value})")
+    tags = _mapping(payload, "tags")
+    if not all(isinstance(tag, str) for tag in tags.values()):
+        raise RefusedRecord("tags values are not all strings")
+    return {"key": _token(payload, "metric_key", _DOT_TOKEN, required=True), "value": float(value),
+            "value_type": _token(payload, "value_type", _SNAKE_TOKEN, required=True),
+            "unit": _text(payload, "unit"),
+            "aggregation_scope": _choice(payload, "aggregation_scope", _SCOPES) or "step",
+            "slice_ref": _token(payload, "slice_ref", _DOT_OR_SNAKE), "tags": tags}
+
+
+def _event(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"key": _token(payload, "event_key", _DOT_TOKEN, required=True),
+            "level": _choice(payload, "level", _LEVELS, required=True),
+            "message": _text(payload, "message", required=True), "attributes": _mapping(payload, "attributes")}
+
+
+def _degraded(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"key": _token(payload, "issue_key", _DOT_OR_SNAKE, required=True),
+            "category": _choice(payload, "category", _CATEGORIES, required=True),
+            "severity": _choice(payload, "severity", ("warning", "error"), required=True),
+            "summary": _text(payload, "summary", required=True), "attributes": _mapping(payload, "attributes")}
+
+
+def _span(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"key": _text(payload, "span_name", required=True),
+            "status": _choice(payload, "status", _SPAN_STATUSES, required=True)}
+
+
+def _present(document: dict[str, Any], field: str, required: bool) -> Any:
+    value = document.get(field)
+    if value is None and required:
+        raise RefusedRecord(f"{field} is missing")
+    return value
+
+
+def _text(document: dict[str, Any], field: str, *, required: bool = False) -> Any:
+    value = _present(document, field, required)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise RefusedRecord(f"{field} is not a non-blank string")
+    return value
+
+
+def _token(document: dict[str, Any], field: str, pattern: re.Pattern[str], *, required: bool = False) -> Any:
+    value = _text(document, field, required=required)
+    if value is not None and pattern.fullmatch(value) is None:
+        raise RefusedRecord(f"{field} {printable(value)[:80]!r} is not a valid token")
+    return value
+
+
+def _choice(document: dict[str, Any], field: str, allowed: tuple[str, ...], *, required: bool = False) -> Any:
+    value = _present(document, field, required)
+    if value is not None and value not in allowed:
+        raise RefusedRecord(f"{field} {printable(str(value))[:80]!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _mapping(document: dict[str, Any], field: str) -> dict[str, Any]:
+    value = document.get(field)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RefusedRecord(f"{field} is not an object")
+    return value
+
+
+def _timestamp(document: dict[str, Any], field: str) -> str:
+    value = _present(document, field, True)
+    if not isinstance(value, str) or _ISO_Z.fullmatch(value) is None:
+        raise RefusedRecord(f"{field} {printable(str(value))[:40]!r} is not an ISO-8601 UTC 'Z' timestamp")
+    return value
+
+
+def _ref(document: dict[str, Any], field: str, kind: str, *, required: bool = False) -> Any:
+    value = _present(document, field, required)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 255:
+        raise RefusedRecord(f"{field} is not a ref")
+    prefix, _, rest = value.partition(":")
+    components = rest.split(".")
+    if prefix != kind or len(components) not in _COMPONENTS[kind] or not all(
+            len(part) <= 63 and _COMPONENT.fullmatch(part) for part in components):
+        raise RefusedRecord(f"{field} {printable(value)[:80]!r} is not a valid {kind} ref")
+    return value
+
+
+def _same_prefix(ref: str, owner: str, components: int, field: str, owner_field: str) -> None:
+    if ref.partition(":")[2].split(".")[:components] != owner.partition(":")[2].split(".")[:components]:
+        raise RefusedRecord(f"{field} {ref!r} does not share the prefix of {owner_field} {owner!r}")
