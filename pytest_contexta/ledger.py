@@ -114,8 +114,9 @@ class Ledger:
         if getattr(row, "ref") != expected_ref:
             problems.append(f"its names make the ref {expected_ref!r}")
         if problems:
+            shown = printable(str(columns.get("ref")))
             raise WorkspaceError(
-                f"{self.path} holds a {type(row).__name__} row {printable(str(columns.get('ref')))!r} that contradicts "
+                f"{self.path} holds a {type(row).__name__} row '{shown}' that contradicts "
                 f"itself ({printable('; '.join(problems))}): the ledger was edited or is damaged; restore it from a "
                 f"backup")
         return row

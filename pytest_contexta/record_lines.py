@@ -84,9 +84,15 @@ def damaged(line: bytes, location: RecordLocation, reason: str) -> DamagedLine:
                        sequence=int(sequence.group(1)) if sequence else None)
 
 
+def _quoted(value: object, limit: int = 80) -> str:
+    """A value from the line, quoted, escaped and cut for a message."""
+    text = printable(str(value))
+    return f"'{text[:limit]}…'" if len(text) > limit else f"'{text}'"
+
+
 def _problem(exc: Exception) -> str:
     if isinstance(exc, KeyError):
-        return f"missing field {printable(str(exc.args[0]))!r}"
+        return f"missing field {_quoted(exc.args[0])}"
     if isinstance(exc, RefusedRecord):
         return printable(str(exc))
     return "a field has the wrong JSON type"
@@ -95,7 +101,7 @@ def _problem(exc: Exception) -> str:
 def _record(document: dict[str, Any], location: RecordLocation) -> Record:
     record, sequence = document["record"], document["sequence"]
     if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
-        raise RefusedRecord(f"sequence {sequence!r} is not a positive integer")
+        raise RefusedRecord(f"sequence {_quoted(sequence)} is not a positive integer")
     envelope, payload = record["envelope"], record["payload"]
     if not isinstance(payload, dict):
         raise RefusedRecord("payload is not an object")
@@ -202,14 +208,14 @@ def _text(document: dict[str, Any], field: str, *, required: bool = False) -> An
 def _token(document: dict[str, Any], field: str, pattern: re.Pattern[str], *, required: bool = False) -> Any:
     value = _text(document, field, required=required)
     if value is not None and pattern.fullmatch(value) is None:
-        raise RefusedRecord(f"{field} {printable(value)[:80]!r} is not a valid token")
+        raise RefusedRecord(f"{field} {_quoted(value)} is not a valid token")
     return value
 
 
 def _choice(document: dict[str, Any], field: str, allowed: tuple[str, ...], *, required: bool = False) -> Any:
     value = _present(document, field, required)
     if value is not None and value not in allowed:
-        raise RefusedRecord(f"{field} {printable(str(value))[:80]!r} is not one of {', '.join(allowed)}")
+        raise RefusedRecord(f"{field} {_quoted(value)} is not one of {', '.join(allowed)}")
     return value
 
 
@@ -225,7 +231,7 @@ def _mapping(document: dict[str, Any], field: str) -> dict[str, Any]:
 def _timestamp(document: dict[str, Any], field: str) -> str:
     value = _present(document, field, True)
     if not isinstance(value, str) or _ISO_Z.fullmatch(value) is None:
-        raise RefusedRecord(f"{field} {printable(str(value))[:40]!r} is not an ISO-8601 UTC 'Z' timestamp")
+        raise RefusedRecord(f"{field} {_quoted(value)} is not an ISO-8601 UTC 'Z' timestamp")
     return value
 
 
@@ -239,7 +245,7 @@ def _ref(document: dict[str, Any], field: str, kind: str, *, required: bool = Fa
     components = rest.split(".")
     if prefix != kind or len(components) not in _COMPONENTS[kind] or not all(
             len(part) <= 63 and _COMPONENT.fullmatch(part) for part in components):
-        raise RefusedRecord(f"{field} {printable(value)[:80]!r} is not a valid {kind} ref")
+        raise RefusedRecord(f"{field} {_quoted(value)} is not a valid {kind} ref")
     return value
 
 

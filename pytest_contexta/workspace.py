@@ -144,7 +144,7 @@ class Workspace:
         names = [run.ref for run in self._ledger.runs(ref.project_ref)]
         if not names:
             return f" (it has no project {ref.project!r})"
-        shown = ", ".join(names[-5:])
+        shown = ", ".join(printable(name) for name in names[-5:])
         return f" (project {ref.project} has {len(names)} runs, latest: {shown})"
 
     def load_run(self, run: str | RunRef) -> ContextaRun:
@@ -204,13 +204,13 @@ class Workspace:
         passed_over = []
         for row in self.deployments_newest_first(project):
             if row.start_unreadable:
-                passed_over.append(f"{row.name} (its started_at cannot be read as a time)")
+                passed_over.append(f"{printable(row.name)} (its started_at cannot be read as a time)")
             elif row.status != "completed":
-                passed_over.append(f"{row.name} ({row.status})")
+                passed_over.append(f"{printable(row.name)} ({printable(row.status)})")
             elif row.run_ref is None:
-                passed_over.append(f"{row.name} (records no run)")
+                passed_over.append(f"{printable(row.name)} (records no run)")
             elif row.run_ref == exclude_run:
-                passed_over.append(f"{row.name} (deployed the candidate itself)")
+                passed_over.append(f"{printable(row.name)} (deployed the candidate itself)")
             else:
                 with self.reading():
                     return self._ledger.deployment(row.ref), passed_over

@@ -467,3 +467,34 @@ def test_invalid_helper_arguments_fail_at_the_helper_call(case: Case, call: str,
     result.stdout.fnmatch_lines([f">       {call}", f"E       pytest_contexta.errors.CheckArgumentError: {message}*",
                                  "test_gate.py:*: CheckArgumentError"])
     assert "pytest_contexta/" not in result.stdout.str(), "the error should point at the call, not inside the plugin"
+
+
+def test_a_ledger_denied_to_the_gate_says_permission_denied_not_damaged(
+    workspace_copy: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root is never denied, so DuckDB's refusal is simulated."""
+    workspace = workspace_copy("latency")
+    ledger = workspace / "metadata" / "ledger.db"
+
+    def refuse(path: str, read_only: bool = False) -> object:
+        raise duckdb.IOException(f'IO Error: Cannot open file "{path}": Permission denied')
+
+    monkeypatch.setattr(duckdb, "connect", refuse)
+    with pytest.raises(WorkspaceError) as raised:
+        Workspace(workspace, lock_timeout=0).list_runs()
+    message = str(raised.value)
+    assert message.startswith(f"{ledger} cannot be opened: permission denied for user {getpass.getuser()!r} "
+                              f"(uid {os.geteuid()}), who runs the gate: give that user read access")
+    assert "damaged" not in message and "backup" not in message
+
+
+def test_names_from_the_ledger_are_shown_with_control_characters_escaped(workspace_copy: Callable[[str], Path]) -> None:
+    workspace = workspace_copy("latency")
+    forged = "run:svc.x\x1b[2K\rGATE PASSED"
+    _add_run_row(workspace, forged)
+    opened = Workspace(workspace, lock_timeout=0)
+    with pytest.raises(WorkspaceError) as raised:  # listing the project's runs meets the forged row
+        opened.load_run("run:svc.nope")
+    message = str(raised.value)
+    assert "holds a Run row 'run:svc.x\\x1b[2K\\rGATE PASSED' that contradicts itself" in message
+    assert "\x1b" not in message and "\r" not in message
