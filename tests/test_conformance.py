@@ -68,6 +68,7 @@ DIFFERENCES = (
     "record-tags",
     "completeness-notes",
     "unexposed-fields",
+    "ambiguous-sequence",
 )
 
 # unexposed-fields: Contexta fields the plugin has no attribute for, and the only values Contexta gives them.
@@ -827,6 +828,23 @@ def documented_rows() -> list[tuple[str, str]]:
         if match:
             rows.append((match.group(1), match.group(2)))
     return rows
+
+
+def test_difference_ambiguous_sequence() -> None:
+    """``restarted`` (written by Contexta, no reference answers): after a re-created manifest the run's second
+    accuracy (0.5) reuses sequence 1 with the same observed_at as the first (0.91, sequence 4). Contexta lists
+    both and its latest is the later append; the gate keeps both and refuses to choose."""
+    workspace = Workspace(ROOT / "restarted", lock_timeout=0)
+    try:
+        run = workspace.load_run("run:seq.reused")
+    finally:
+        workspace.close()
+    accuracy = [(m.value, m.sequence, m.observed_at) for m in run.metrics if m.key == "accuracy"]
+    assert accuracy == [(0.91, 4, "2025-05-02T11:00:00Z"), (0.5, 1, "2025-05-02T11:00:00Z")]
+    (ambiguous,) = run.damaged
+    assert "so which value is the latest is ambiguous" in ambiguous.reason
+    assert find_metric(run, "accuracy", "evaluate").problem == (
+        f"a damaged record that may hold it ({ambiguous.location})")
 
 
 def test_documented_differences_are_the_pinned_ones() -> None:
