@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -118,6 +118,23 @@ class EnvironmentSnapshot(FrozenModel):
     platform: str | None = None
     packages: dict[str, str] = Field(default_factory=dict)
     environment_variables: dict[str, str] = Field(default_factory=dict)
+
+
+_ModelT = TypeVar("_ModelT", bound=FrozenModel)
+
+
+def trusted(model: type[_ModelT], fields: dict[str, Any]) -> _ModelT:
+    """An instance of ``model`` from ``fields`` that were validated already, every field given.
+
+    What ``model_construct`` does, without its per-call work (it costs ~7x more): the reader builds one
+    record per segment line, up to millions per run.
+    """
+    instance = model.__new__(model)
+    object.__setattr__(instance, "__dict__", fields)
+    object.__setattr__(instance, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
 
 
 class RecordLocation(FrozenModel):

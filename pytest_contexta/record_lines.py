@@ -21,6 +21,7 @@ from .models import (
     Record,
     RecordLocation,
     SpanRecord,
+    trusted,
 )
 from .text import printable
 
@@ -65,7 +66,7 @@ def parse_line(line: bytes, location: RecordLocation) -> Record | DamagedLine:
         return damaged(line, location, "not valid JSON (truncated or corrupted line)")
     try:
         return _record(document, location)
-    except (RefusedRecord, KeyError, TypeError, AttributeError) as exc:
+    except (RefusedRecord, KeyError, TypeError, AttributeError, OverflowError) as exc:
         return damaged(line, location, f"not a record Contexta would accept ({_problem(exc)})")
 
 
@@ -95,6 +96,8 @@ def _problem(exc: Exception) -> str:
         return f"missing field {_quoted(exc.args[0])}"
     if isinstance(exc, RefusedRecord):
         return printable(str(exc))
+    if isinstance(exc, OverflowError):
+        return "a number is out of range"
     return "a field has the wrong JSON type"
 
 
@@ -105,24 +108,61 @@ def _record(document: dict[str, Any], location: RecordLocation) -> Record:
     envelope, payload = record["envelope"], record["payload"]
     if not isinstance(payload, dict):
         raise RefusedRecord("payload is not an object")
-    common = _envelope(envelope)
-    common.update(sequence=sequence, payload=payload, location=location)
-    record_type = envelope["record_type"]
+    fields = _envelope(envelope)
+    fields.update(sequence=sequence, payload=payload, location=location)
+    record_type = fields["record_type"]
     if record_type == "metric":
-        return MetricRecord.model_construct(**common, **_metric(payload))
+        fields.update(_metric(payload))
+        return trusted(MetricRecord, fields)
     if record_type == "event":
-        return EventRecord.model_construct(**common, **_event(payload))
+        fields.update(_event(payload))
+        return trusted(EventRecord, fields)
     if record_type == "degraded":
-        if common["degradation_marker"] == "none":
+        if fields["degradation_marker"] == "none":
             raise RefusedRecord("a degraded record must carry a degradation_marker other than 'none'")
-        return DegradedRecord.model_construct(**common, **_degraded(payload))
-    return SpanRecord.model_construct(**common, **_span(payload))
+        fields.update(_degraded(payload))
+        return trusted(DegradedRecord, fields)
+    fields.update(_span(payload))
+    return trusted(SpanRecord, fields)
+
+
+#: Envelope fields that repeat across a run's records: validated once per distinct combination.
+_CONTEXT_FIELDS = ("run_ref", "stage_execution_ref", "batch_execution_ref", "sample_observation_ref",
+                   "operation_context_ref", "deployment_execution_ref", "producer_ref", "record_type",
+                   "completeness_marker", "degradation_marker", "schema_version")
+_MAX_CACHED = 100_000
+_contexts: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 def _envelope(envelope: dict[str, Any]) -> dict[str, Any]:
+    key = tuple(envelope.get(field) for field in _CONTEXT_FIELDS)
+    try:
+        context = _contexts.get(key)
+    except TypeError:  # a list or object where a string belongs: _context() says which
+        context = None
+    if context is None:
+        context = _context(envelope)
+        if len(_contexts) >= _MAX_CACHED:
+            _contexts.clear()
+        _contexts[key] = context
+    record_ref = envelope.get("record_ref")
+    token = record_ref[len(context["_record_prefix"]):] if isinstance(record_ref, str) else ""
+    if not (isinstance(record_ref, str) and record_ref.startswith(context["_record_prefix"]) and len(record_ref) <= 255
+            and len(token) <= 63 and _COMPONENT.fullmatch(token)):
+        _same_prefix(_ref(envelope, "record_ref", "record", required=True), context["run_ref"], 2, "record_ref",
+                     "run_ref")
+    observed_at, recorded_at = _timestamp(envelope, "observed_at"), _timestamp(envelope, "recorded_at")
+    if recorded_at < observed_at:
+        raise RefusedRecord("recorded_at is earlier than observed_at")
+    fields = context.copy()
+    del fields["_record_prefix"]
+    fields.update(ref=record_ref, observed_at=observed_at, recorded_at=recorded_at)
+    return fields
+
+
+def _context(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The envelope's repeated fields, validated as Contexta's RecordEnvelope does."""
     run_ref = _ref(envelope, "run_ref", "run", required=True)
-    record_ref = _ref(envelope, "record_ref", "record", required=True)
-    _same_prefix(record_ref, run_ref, 2, "record_ref", "run_ref")
     stage_ref = _ref(envelope, "stage_execution_ref", "stage")
     batch_ref = _ref(envelope, "batch_execution_ref", "batch")
     sample_ref = _ref(envelope, "sample_observation_ref", "sample")
@@ -138,9 +178,6 @@ def _envelope(envelope: dict[str, Any]) -> dict[str, Any]:
         if ref is not None:
             _same_prefix(ref, owner, owner.count(".") + 1, name, "its stage or batch")
     record_type = _choice(envelope, "record_type", ("metric", "event", "degraded", "span"), required=True)
-    observed_at, recorded_at = _timestamp(envelope, "observed_at"), _timestamp(envelope, "recorded_at")
-    if recorded_at < observed_at:
-        raise RefusedRecord("recorded_at is earlier than observed_at")
     completeness = _choice(envelope, "completeness_marker", _COMPLETENESS) or "complete"
     if completeness == "absent" and record_type != "degraded":
         raise RefusedRecord(f"a {record_type} record cannot use completeness_marker 'absent'")
@@ -148,7 +185,7 @@ def _envelope(envelope: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(schema_version, str) or not schema_version.strip():
         raise RefusedRecord("schema_version is not a non-blank string")
     return {
-        "ref": record_ref, "run_ref": run_ref, "observed_at": observed_at, "recorded_at": recorded_at,
+        "_record_prefix": f"record:{run_ref.partition(':')[2]}.", "record_type": record_type, "run_ref": run_ref,
         "producer_ref": _token(envelope, "producer_ref", _DOT_TOKEN, required=True),
         "stage_ref": stage_ref, "batch_ref": batch_ref, "sample_ref": sample_ref,
         "deployment_ref": _ref(envelope, "deployment_execution_ref", "deployment"),
@@ -157,20 +194,39 @@ def _envelope(envelope: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_METRIC_FIELDS = ("metric_key", "value_type", "unit", "aggregation_scope", "slice_ref")
+_metric_kinds: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
 def _metric(payload: dict[str, Any]) -> dict[str, Any]:
     value = payload["value"]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RefusedRecord(f"metric value {printable(repr(value))[:40]} is not a number")
+        raise RefusedRecord(f"metric value {_quoted(repr(value), 40)} is not a number")
     if not math.isfinite(value):
         raise RefusedRecord(f"metric value is not finite ({value})")
     tags = _mapping(payload, "tags")
-    if not all(isinstance(tag, str) for tag in tags.values()):
+    if tags and not all(isinstance(tag, str) for tag in tags.values()):
         raise RefusedRecord("tags values are not all strings")
-    return {"key": _token(payload, "metric_key", _DOT_TOKEN, required=True), "value": float(value),
+    key = tuple(payload.get(field) for field in _METRIC_FIELDS)
+    try:
+        kind = _metric_kinds.get(key)
+    except TypeError:  # a list or object where a string belongs: _metric_kind() says which
+        kind = None
+    if kind is None:
+        kind = _metric_kind(payload)
+        if len(_metric_kinds) >= _MAX_CACHED:
+            _metric_kinds.clear()
+        _metric_kinds[key] = kind
+    return {**kind, "value": float(value), "tags": tags}
+
+
+def _metric_kind(payload: dict[str, Any]) -> dict[str, Any]:
+    """A metric payload's repeated fields, validated as Contexta's MetricPayload does."""
+    return {"key": _token(payload, "metric_key", _DOT_TOKEN, required=True),
             "value_type": _token(payload, "value_type", _SNAKE_TOKEN, required=True),
             "unit": _text(payload, "unit"),
             "aggregation_scope": _choice(payload, "aggregation_scope", _SCOPES) or "step",
-            "slice_ref": _token(payload, "slice_ref", _DOT_OR_SNAKE), "tags": tags}
+            "slice_ref": _token(payload, "slice_ref", _DOT_OR_SNAKE)}
 
 
 def _event(payload: dict[str, Any]) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 Contexta writes each segment line as canonical compact JSON, so every line of a run holds the exact bytes
 ``"run_ref":"run:<project>.<name>"``. Every ``segment-*.jsonl`` (whatever its number, in name order as Contexta
-reads them) is memory-mapped and searched for those bytes; each line found is decoded and kept only if its
-envelope really names the run. Lines that hold no canonical ``run_ref`` field at all (garbage, truncated or
-hand-edited lines) cannot be attributed by bytes: they are decoded once per reader, and those that do not
-decode to another run's record count against every run read.
+reads them) is read in pieces of whole lines (bounded memory) and searched for those bytes; each line found
+is decoded and kept only if its envelope really names the run. Lines that hold no canonical ``run_ref``
+field at all (garbage, truncated or hand-edited lines) cannot be attributed by bytes: they are decoded once
+per reader, and those that do not decode to another run's record count against every run read.
 
 The ``run_ref`` index is a cross-check only: an entry the segments do not hold is a lost record of the run
 (a :class:`DamagedLine`); records the index lacks are read anyway and noted. Within the run, records keep
@@ -15,7 +15,6 @@ or a ``record_ref`` repeated with other content, is ambiguous and becomes a dama
 
 from __future__ import annotations
 
-import mmap
 import os
 import re
 from collections import Counter
@@ -25,7 +24,7 @@ from typing import NamedTuple
 
 from .errors import WorkspaceError
 from .files import open_regular, read_regular, regular_file_exists, unreadable
-from .models import DamagedLine, MetricRecord, Record, RecordLocation
+from .models import DamagedLine, MetricRecord, Record, RecordLocation, trusted
 from .record_lines import MAX_LINE_BYTES, damaged, parse_line
 from .refs import RunRef
 from .text import printable
@@ -45,83 +44,103 @@ class RunRecords(NamedTuple):
     notes: list[str]
 
 
+def _location(segment: str, line: int, byte_offset: int) -> RecordLocation:
+    return trusted(RecordLocation, {"segment": segment, "line": line, "byte_offset": byte_offset})
+
+
 def segment_name(segment_id: int) -> str:
     return f"segment-{segment_id:06d}.jsonl"
 
 
-class _Mapped:
-    """One segment, memory-mapped read-only (an empty file maps to nothing)."""
+class _Piece(NamedTuple):
+    """Whole lines of a segment: ``data`` starts at byte ``start`` and line ``line`` (1-based); for one line
+    too long to hold, ``data`` is its first bytes and ``end`` where it ends."""
+
+    start: int
+    line: int
+    data: bytes
+    end: int
+    whole: bool
+
+
+class _Segment:
+    """One segment, read in pieces of whole lines of about _CHUNK bytes: memory stays bounded whatever its size."""
 
     def __init__(self, path: Path) -> None:
-        descriptor, self.size = open_regular(path)
+        self.path = path
+        self.name = path.name
+
+    def size(self) -> int:
         try:
-            self.data: mmap.mmap | bytes = (
-                mmap.mmap(descriptor, self.size, access=mmap.ACCESS_READ) if self.size else b"")
-        except (OSError, ValueError) as exc:
-            raise WorkspaceError(f"{printable(str(path))} cannot be mapped for reading ({exc})") from exc
+            return os.stat(self.path).st_size
+        except OSError as exc:
+            raise unreadable(self.path, exc) from exc
+
+    def pieces(self) -> Iterator[_Piece]:
+        descriptor, size = open_regular(self.path)
+        try:
+            position, line = 0, 1
+            while position < size:
+                block = self._read(descriptor, position, _CHUNK)
+                if not block:
+                    return  # the file shrank while being read
+                cut = block.rfind(b"\n") + 1
+                if cut == 0 and position + len(block) < size:  # a line longer than a chunk starts here
+                    end = self._line_end(descriptor, position + len(block), size)
+                    if end - position > MAX_LINE_BYTES:
+                        yield _Piece(position, line, block[:4096], end, False)
+                        position, line = end, line + 1
+                        continue
+                    block, cut = self._read(descriptor, position, end - position), end - position
+                data = block[:cut] if cut else block
+                yield _Piece(position, line, data, position + len(data), True)
+                position, line = position + len(data), line + data.count(b"\n")
         finally:
             os.close(descriptor)
 
-    def close(self) -> None:
-        if isinstance(self.data, mmap.mmap):
-            self.data.close()
+    def _read(self, descriptor: int, position: int, length: int) -> bytes:
+        try:
+            return os.pread(descriptor, length, position)
+        except OSError as exc:
+            raise unreadable(self.path, exc) from exc
 
-    def line(self, start: int, end: int, location: RecordLocation) -> Record | DamagedLine | None:
-        """The line ``[start, end)`` decoded (None when blank); an over-long line is damaged unread."""
-        if end - start > MAX_LINE_BYTES:
-            return damaged(self.data[start:start + 4096], location, f"longer than {MAX_LINE_BYTES // 2**20} MiB")
-        text = self.data[start:end]
-        return parse_line(text, location) if text.strip() else None
+    def _line_end(self, descriptor: int, position: int, size: int) -> int:
+        """Where the line that goes on at ``position`` ends (after its newline, or at the end of the file)."""
+        while position < size:
+            block = self._read(descriptor, position, _CHUNK)
+            if not block:
+                break
+            newline = block.find(b"\n")
+            if newline >= 0:
+                return position + newline + 1
+            position += len(block)
+        return size
 
-    def newlines(self, start: int, end: int) -> int:
-        return sum(self.data[at:min(at + _CHUNK, end)].count(b"\n") for at in range(start, end, _CHUNK))
 
-    def lines_with(self, needle: bytes) -> Iterator[tuple[int, int, int]]:
-        """(start, end, 1-based line number) of every line holding ``needle``, in file order."""
-        data, line_number, counted = self.data, 1, 0
-        hit = data.find(needle)
-        while hit >= 0:
-            start = data.rfind(b"\n", 0, hit) + 1
-            end = data.find(b"\n", hit)
-            end = self.size if end < 0 else end
-            line_number += self.newlines(counted, start)
-            counted = start
-            yield start, end, line_number
-            hit = data.find(needle, end)
+def _lines_with(piece: _Piece, needle: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """(byte offset, line number, text) of each line of ``piece`` that holds ``needle``."""
+    data, line, counted = piece.data, piece.line, 0
+    hit = data.find(needle)
+    while hit >= 0:
+        start = data.rfind(b"\n", 0, hit) + 1
+        end = data.find(b"\n", hit)
+        end = len(data) if end < 0 else end
+        line += data.count(b"\n", counted, start)
+        counted = start
+        yield piece.start + start, line, data[start:end]
+        hit = data.find(needle, end)
 
-    def _pieces(self) -> Iterator[tuple[int, int, bytes | None]]:
-        """The segment as (start, end, bytes) pieces of whole lines, about _CHUNK bytes each; a line too long to
-        hold in memory is a piece of its own with None for bytes."""
-        data, position = self.data, 0
-        while position < self.size:
-            end = data.find(b"\n", min(position + _CHUNK, self.size))
-            end = self.size if end < 0 else end + 1
-            if end - position > _CHUNK + MAX_LINE_BYTES:
-                cut = data.rfind(b"\n", position, position + _CHUNK)
-                if cut < 0:  # the over-long line starts here and ends at ``end``
-                    yield position, end, None
-                    position = end
-                    continue
-                end = cut + 1
-            yield position, end, data[position:end]
-            position = end
 
-    def unattributed(self) -> Iterator[tuple[int, int, int]]:
-        """(start, end, line number) of every non-blank line without a canonical ``run_ref`` field."""
-        line_number = 1
-        for start, end, piece in self._pieces():
-            if piece is None:
-                yield start, end, line_number  # too long to search; line() reports it as damaged
-                line_number += 1
-                continue
-            lines = piece.split(b"\n")
-            if any(_ANY_RUN_REF not in line and line.strip() for line in lines):
-                at = start
-                for number, line in enumerate(lines, start=line_number):
-                    if _ANY_RUN_REF not in line and line.strip():
-                        yield at, at + len(line), number
-                    at += len(line) + 1
-            line_number += len(lines) - 1
+def _unattributed(piece: _Piece) -> Iterator[tuple[int, int, bytes]]:
+    """(byte offset, line number, text) of each non-blank line of ``piece`` without a canonical run_ref field."""
+    lines = piece.data.split(b"\n")
+    if not any(_ANY_RUN_REF not in line and line.strip() for line in lines):
+        return
+    at = piece.start
+    for number, line in enumerate(lines, start=piece.line):
+        if _ANY_RUN_REF not in line and line.strip():
+            yield at, number, line
+        at += len(line) + 1
 
 
 class RecordReader:
@@ -153,32 +172,33 @@ class RecordReader:
         needle = f'"run_ref":"{run.text}"'.encode()
         items: list[Record | DamagedLine] = []
         for name in self.segment_names():
-            mapped = _Mapped(self._segments_dir / name)
-            try:
-                for start, end, number in mapped.lines_with(needle):
-                    item = mapped.line(start, end, RecordLocation(segment=name, line=number, byte_offset=start))
-                    if item is not None and item.run_ref == run.text:
+            segment = _Segment(self._segments_dir / name)
+            key = (name, segment.size())
+            known = self._unattributed.get(key)
+            found: list[Record | DamagedLine] = []
+            for piece in segment.pieces():
+                if not piece.whole:  # its run is guessed from its first bytes, once per session
+                    if known is None:
+                        found.append(damaged(piece.data, _location(name, piece.line, piece.start),
+                                             f"longer than {MAX_LINE_BYTES // 2**20} MiB"))
+                    continue
+                for start, line, text in _lines_with(piece, needle):
+                    item = parse_line(text, _location(name, line, start))
+                    if item.run_ref == run.text:
                         items.append(item)
-                items += [item for item in self._unattributed_items(name, mapped) if item.run_ref in (run.text, None)]
-            finally:
-                mapped.close()
+                if known is None:
+                    found += [parse_line(text, _location(name, line, start))
+                              for start, line, text in _unattributed(piece)]
+            if known is None:
+                known = self._unattributed[key] = found
+            items += [item for item in known if item.run_ref in (run.text, None)]
         unique = {(item.location.segment, item.location.byte_offset or 0): item for item in items}
         items = [unique[place] for place in sorted(unique)]  # an over-long line can be found both ways
         records = [item for item in items if not isinstance(item, DamagedLine)]
-        found = [item for item in items if isinstance(item, DamagedLine)]
-        found += _ambiguous(records)
+        found_damaged = [item for item in items if isinstance(item, DamagedLine)]
+        found_damaged += _ambiguous(records)
         lost, notes = self._cross_check(run, items)
-        return RunRecords(records, found + lost, notes + _sequence_notes(records))
-
-    def _unattributed_items(self, name: str, mapped: _Mapped) -> list[Record | DamagedLine]:
-        key = (name, mapped.size)
-        if key not in self._unattributed:
-            self._unattributed[key] = [
-                item for start, end, number in mapped.unattributed()
-                if (item := mapped.line(start, end, RecordLocation(segment=name, line=number, byte_offset=start)))
-                is not None
-            ]
-        return self._unattributed[key]
+        return RunRecords(records, found_damaged + lost, notes + _sequence_notes(records))
 
     def _cross_check(self, run: RunRef, items: list[Record | DamagedLine]) -> tuple[list[DamagedLine], list[str]]:
         """Index entries the segments do not hold (lost records), and a note on records the index lacks."""
