@@ -127,14 +127,24 @@ def trusted(model: type[_ModelT], fields: dict[str, Any]) -> _ModelT:
     """An instance of ``model`` from ``fields`` that were validated already, every field given.
 
     What ``model_construct`` does, without its per-call work (it costs ~7x more): the reader builds one
-    record per segment line, up to millions per run.
+    record per segment line, up to millions per run. Instances share one fields-set per model (pydantic
+    copies it before any change), which saves ~2 KB per record.
     """
     instance = model.__new__(model)
     object.__setattr__(instance, "__dict__", fields)
-    object.__setattr__(instance, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(instance, "__pydantic_fields_set__", _all_fields(model))
     object.__setattr__(instance, "__pydantic_extra__", None)
     object.__setattr__(instance, "__pydantic_private__", None)
     return instance
+
+
+_FIELD_SETS: dict[type[FrozenModel], set[str]] = {}
+
+
+def _all_fields(model: type[FrozenModel]) -> set[str]:
+    if model not in _FIELD_SETS:
+        _FIELD_SETS[model] = set(model.model_fields)
+    return _FIELD_SETS[model]
 
 
 class RecordLocation(FrozenModel):

@@ -154,6 +154,8 @@ def _envelope(envelope: dict[str, Any]) -> dict[str, Any]:
     observed_at, recorded_at = _timestamp(envelope, "observed_at"), _timestamp(envelope, "recorded_at")
     if recorded_at < observed_at:
         raise RefusedRecord("recorded_at is earlier than observed_at")
+    if recorded_at == observed_at:
+        recorded_at = observed_at  # one string object for both (memory per record)
     fields = context.copy()
     del fields["_record_prefix"]
     fields.update(ref=record_ref, observed_at=observed_at, recorded_at=recorded_at)
@@ -217,6 +219,10 @@ def _metric(payload: dict[str, Any]) -> dict[str, Any]:
         if len(_metric_kinds) >= _MAX_CACHED:
             _metric_kinds.clear()
         _metric_kinds[key] = kind
+    for field, name in (("metric_key", "key"), ("value_type", "value_type"),
+                        ("aggregation_scope", "aggregation_scope")):
+        if field in payload:
+            payload[field] = kind[name]  # share the validated strings across a run's records (memory per record)
     return {**kind, "value": float(value), "tags": tags}
 
 
