@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 
 from .frozen import FrozenModel
 from .refs import component_of
@@ -281,6 +281,8 @@ class ContextaRun(FrozenModel):
     damaged: tuple[DamagedLine, ...] = ()
     reader_notes: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
+    #: (the records tuple it was built from, metric records by key): rebuilt when a copy has other records.
+    _metric_index: tuple[tuple[Record, ...], dict[str, tuple[MetricRecord, ...]]] | None = PrivateAttr(default=None)
 
     @property
     def ref(self) -> str:
@@ -305,6 +307,22 @@ class ContextaRun(FrozenModel):
     @property
     def metrics(self) -> tuple[MetricRecord, ...]:
         return tuple(r for r in self.records if isinstance(r, MetricRecord))
+
+    def __eq__(self, other: object) -> bool:
+        """Equal fields make equal runs, whether or not either has built its metric index."""
+        return isinstance(other, ContextaRun) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # records hold dicts: a run was never hashable
+
+    def metrics_with_key(self, key: str) -> tuple[MetricRecord, ...]:
+        """The run's metric records of ``key`` in append order; the records are indexed by key once per run."""
+        if self._metric_index is None or self._metric_index[0] is not self.records:
+            index: dict[str, list[MetricRecord]] = {}
+            for record in self.records:
+                if isinstance(record, MetricRecord):
+                    index.setdefault(record.key, []).append(record)
+            self._metric_index = (self.records, {name: tuple(found) for name, found in index.items()})
+        return self._metric_index[1].get(key, ())
 
     @property
     def events(self) -> tuple[EventRecord, ...]:

@@ -132,3 +132,15 @@ def test_a_run_whose_own_lines_were_overwritten_loads_as_damaged_not_empty(
     assert [line.location.line for line in run.damaged] == [record.location.line for record in intact.records]
     assert all("producer_ref 'Not Valid " in line.reason for line in run.damaged)
     assert run.reader_notes == ()
+
+
+def test_metrics_with_key_is_an_index_built_once_and_never_stale() -> None:
+    run = _load(WORKSPACES / "latency", "run:svc.faster")
+    accuracy = run.metrics_with_key("accuracy")
+    assert [(m.key, m.value) for m in accuracy] == [("accuracy", 0.9)]
+    assert run.metrics_with_key("accuracy") is accuracy  # indexed once
+    assert run.metrics_with_key("nope") == ()
+    trimmed = run.model_copy(update={"records": run.records[:1]})
+    assert [m.key for m in trimmed.metrics_with_key("val-loss")] == ["val-loss"]
+    assert trimmed.metrics_with_key("accuracy") == ()  # a copy with other records has its own index
+    assert run == _load(WORKSPACES / "latency", "run:svc.faster")  # the index is not part of equality
