@@ -135,7 +135,7 @@ _contexts: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 def _envelope(envelope: dict[str, Any]) -> dict[str, Any]:
-    key = tuple(envelope.get(field) for field in _CONTEXT_FIELDS)
+    key = tuple(map(envelope.get, _CONTEXT_FIELDS))
     try:
         context = _contexts.get(key)
     except TypeError:  # a list or object where a string belongs: _context() says which
@@ -196,6 +196,7 @@ def _context(envelope: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_is_text = str.__instancecheck__
 _METRIC_FIELDS = ("metric_key", "value_type", "unit", "aggregation_scope", "slice_ref")
 _metric_kinds: dict[tuple[Any, ...], dict[str, Any]] = {}
 
@@ -207,9 +208,9 @@ def _metric(payload: dict[str, Any]) -> dict[str, Any]:
     if not math.isfinite(value):
         raise RefusedRecord(f"metric value is not finite ({value})")
     tags = _mapping(payload, "tags")
-    if tags and not all(isinstance(tag, str) for tag in tags.values()):
+    if tags and not all(map(_is_text, tags.values())):
         raise RefusedRecord("tags values are not all strings")
-    key = tuple(payload.get(field) for field in _METRIC_FIELDS)
+    key = tuple(map(payload.get, _METRIC_FIELDS))
     try:
         kind = _metric_kinds.get(key)
     except TypeError:  # a list or object where a string belongs: _metric_kind() says which

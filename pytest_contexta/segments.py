@@ -15,6 +15,7 @@ or a ``record_ref`` repeated with other content, is ambiguous and becomes a dama
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from collections import Counter
@@ -168,7 +169,20 @@ class RecordReader:
         return names
 
     def read_run(self, run: RunRef) -> RunRecords:
-        """Every record of ``run`` in append order, damaged lines that may belong to it, and reader notes."""
+        """Every record of ``run`` in append order, damaged lines that may belong to it, and reader notes.
+
+        The cyclic garbage collector is paused meanwhile: a run can hold a million records, none of them in a
+        cycle, and every collection while they are built would walk all of them again.
+        """
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._read_run(run)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _read_run(self, run: RunRef) -> RunRecords:
         needle = f'"run_ref":"{run.text}"'.encode()
         items: list[Record | DamagedLine] = []
         for name in self.segment_names():
@@ -227,11 +241,12 @@ class RecordReader:
             if missing > 0 and (segment, offset) in unsequenced:  # a damaged line at the entry's place lost its
                 unsequenced.discard((segment, offset))              # sequence: it already stands for the record
                 missing -= 1
-            lost += [DamagedLine(
-                location=RecordLocation(segment=segment, line=offset), run_ref=run.text, sequence=sequence,
-                reason=(f"listed in the run_ref index (sequence {sequence}) but missing from the segment: records "
-                        f"lost? Restore the segments from a backup, or let Contexta rebuild_indexes() if the index "
-                        f"is what is wrong"))] * max(missing, 0)
+            if missing > 0:
+                lost += [DamagedLine(
+                    location=RecordLocation(segment=segment, line=offset), run_ref=run.text, sequence=sequence,
+                    reason=(f"listed in the run_ref index (sequence {sequence}) but missing from the segment: "
+                            f"records lost? Restore the segments from a backup, or let Contexta rebuild_indexes() "
+                            f"if the index is what is wrong"))] * missing
         unindexed = sum(held.values())
         if unindexed:
             notes.append(f"{unindexed} record line(s) of this run are not in records/indexes/run_ref (written with "
