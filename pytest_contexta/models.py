@@ -269,6 +269,10 @@ class Diagnostic(FrozenModel):
     source: str = "custom"
 
 
+#: The records a run's index was built from, its metric records, and those by key.
+_MetricIndex = tuple[tuple[Record, ...], tuple[MetricRecord, ...], dict[str, tuple[MetricRecord, ...]]]
+
+
 class ContextaRun(FrozenModel):
     """Everything the gate knows about one run, read once per session."""
 
@@ -281,8 +285,8 @@ class ContextaRun(FrozenModel):
     damaged: tuple[DamagedLine, ...] = ()
     reader_notes: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
-    #: (the records tuple it was built from, metric records by key): rebuilt when a copy has other records.
-    _metric_index: tuple[tuple[Record, ...], dict[str, tuple[MetricRecord, ...]]] | None = PrivateAttr(default=None)
+    #: (the records it was built from, the metric records, those by key): rebuilt for a copy with other records.
+    _metric_index: _MetricIndex | None = PrivateAttr(default=None)
 
     @property
     def ref(self) -> str:
@@ -306,7 +310,8 @@ class ContextaRun(FrozenModel):
 
     @property
     def metrics(self) -> tuple[MetricRecord, ...]:
-        return tuple(r for r in self.records if isinstance(r, MetricRecord))
+        """The run's metric records in append order (built once per run)."""
+        return self._metrics_by_key()[1]
 
     def __eq__(self, other: object) -> bool:
         """Equal fields make equal runs, whether or not either has built its metric index."""
@@ -316,13 +321,16 @@ class ContextaRun(FrozenModel):
 
     def metrics_with_key(self, key: str) -> tuple[MetricRecord, ...]:
         """The run's metric records of ``key`` in append order; the records are indexed by key once per run."""
+        return self._metrics_by_key()[2].get(key, ())
+
+    def _metrics_by_key(self) -> _MetricIndex:
         if self._metric_index is None or self._metric_index[0] is not self.records:
+            metrics = tuple(record for record in self.records if isinstance(record, MetricRecord))
             index: dict[str, list[MetricRecord]] = {}
-            for record in self.records:
-                if isinstance(record, MetricRecord):
-                    index.setdefault(record.key, []).append(record)
-            self._metric_index = (self.records, {name: tuple(found) for name, found in index.items()})
-        return self._metric_index[1].get(key, ())
+            for metric in metrics:
+                index.setdefault(metric.key, []).append(metric)
+            self._metric_index = (self.records, metrics, {name: tuple(found) for name, found in index.items()})
+        return self._metric_index
 
     @property
     def events(self) -> tuple[EventRecord, ...]:

@@ -35,6 +35,7 @@ _SEGMENT_NAME = re.compile(r"segment-\d+\.jsonl")
 _INDEX_ENTRY = re.compile(rb'\{"offset":(\d+),"segment_id":(\d+),"sequence":(\d+)\}')
 _CHUNK = 8 * 2**20
 _MAX_INDEX_BYTES = 512 * 2**20
+_FREEZE_AT = 10_000
 
 
 class RunRecords(NamedTuple):
@@ -172,15 +173,19 @@ class RecordReader:
         """Every record of ``run`` in append order, damaged lines that may belong to it, and reader notes.
 
         The cyclic garbage collector is paused meanwhile: a run can hold a million records, none of them in a
-        cycle, and every collection while they are built would walk all of them again.
+        cycle, and every collection while they are built would walk all of them again. A large run is then moved
+        out of the collector's sight (``gc.freeze()``); records are freed by reference counting all the same.
         """
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._read_run(run)
+            found = self._read_run(run)
         finally:
             if collecting:
                 gc.enable()
+        if len(found.records) >= _FREEZE_AT:
+            gc.freeze()  # later collections (pytest runs two at exit) skip what exists now: these records too
+        return found
 
     def _read_run(self, run: RunRef) -> RunRecords:
         needle = f'"run_ref":"{run.text}"'.encode()
