@@ -171,3 +171,19 @@ def test_a_stage_row_that_contradicts_itself_is_an_error_of_its_run(
         _load(workspace)
     assert f"holds a Stage row 'stage:svc.faster.train' that contradicts itself ({problem}" in str(raised.value)
     assert _load(workspace, "run:svc.slower").stage("train") is not None  # the other runs are untouched
+
+
+@pytest.mark.parametrize("spelling", [b'"run_ref": "run:svc.faster"', b'"run\\u005fref":"run:svc.faster"'],
+                         ids=["spaced", "escaped-key"])
+def test_a_record_of_the_run_in_non_canonical_json_is_still_found(
+    workspace_copy: Callable[[str], Path], spelling: bytes
+) -> None:
+    """No byte search finds these lines; they hold no canonical run_ref field, so they are decoded anyway."""
+    workspace = workspace_copy("latency")
+    lines = (workspace / SEGMENT).read_bytes().splitlines(keepends=True)
+    edited = lines[5].replace(b'"run_ref":"run:svc.faster"', spelling).replace(b'"value":0.9,', b'"value":0.5,')
+    assert edited.count(b"0.5") == 1 and spelling in edited
+    (workspace / SEGMENT).write_bytes(b"".join([*lines[:5], edited, *lines[6:]]))
+    run = _load(workspace)
+    assert find_metric(run, "accuracy", "evaluate").value == 0.5
+    assert run.damaged == ()
