@@ -24,7 +24,7 @@ def _forged_degraded_record(workspace) -> None:
     template = json.loads(next(line for line in lines if '"run_ref":"run:svc.faster"' in line))
     envelope = {**template["record"]["envelope"], "record_type": "degraded", "degradation_marker": "capture_gap",
                 "record_ref": "record:svc.faster.r0099"}
-    payload = {"category": "capture", "issue_key": FORGED, "origin_marker": "explicit_capture",
+    payload = {"category": "capture", "issue_key": "forged_verdict", "origin_marker": "explicit_capture",
                "severity": "error", "summary": FORGED, "attributes": {}}
     line = {**template, "record": {"envelope": envelope, "payload": payload}, "sequence": len(lines) + 1}
     with segment.open("a", encoding="utf-8") as handle:
