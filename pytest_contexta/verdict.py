@@ -269,7 +269,8 @@ def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
         entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=_entry_outcome(result.passed, advisory, outcome),
                                    advisory=advisory, waiver=None if result.passed else waiver,
                                    **result.model_dump(exclude={"passed", "run_ref", "advisory"})))
-    if not entries or (outcome.outcome != "passed" and all(e.outcome in ("passed", "warning") for e in entries)):
+    shown = {e.outcome for e in entries}
+    if not entries or (outcome.outcome not in shown | {"passed"} and shown <= {"passed", "warning"}):
         entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=outcome.outcome, kind="custom",
                                    detail=outcome.explanation or "passed", advisory=outcome.advisory,
                                    waiver=None if outcome.outcome == "passed" else waiver))
