@@ -10,7 +10,7 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from fnmatch import fnmatchcase
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +44,10 @@ class Waiver:
         return self.days_left(on) < 0
 
     def matches(self, nodeid: str, candidate: str) -> bool:
-        """``check`` is an fnmatch pattern of the node id; ``candidate`` one of the run ref or the run name."""
+        """``check`` is a pattern of the node id; ``candidate`` one of the run ref or of the run name."""
         name = candidate.rsplit(".", 1)[-1]
-        return fnmatchcase(nodeid, self.check) and (
-            fnmatchcase(candidate, self.candidate) or fnmatchcase(name, self.candidate))
+        return bool(_pattern(self.check).fullmatch(nodeid)) and (
+            bool(_pattern(self.candidate).fullmatch(candidate)) or bool(_pattern(self.candidate).fullmatch(name)))
 
     def label(self) -> str:
         return f"waiver at line {self.line} (check {self.check!r}, candidate {self.candidate!r}, owner {self.owner})"
@@ -68,6 +68,13 @@ class WaiverFile:
         matching = [w for w in self.waivers if w.matches(nodeid, candidate)]
         valid = next((w for w in matching if not w.expired(on)), None)
         return valid, [w for w in matching if w.expired(on)]
+
+
+@lru_cache(maxsize=256)
+def _pattern(text: str) -> re.Pattern[str]:
+    """``*`` is any text and ``?`` one character; everything else, brackets included, stands for itself
+    (node ids hold brackets: ``test_x[run:p.r-f1]``)."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.DOTALL)
 
 
 def load_waivers(path: Path, origin: str) -> WaiverFile:

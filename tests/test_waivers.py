@@ -192,6 +192,15 @@ def test_matching_prefers_a_valid_waiver_and_reports_expired_ones() -> None:
     assert valid.days_left(on) == 0 and not valid.expired(on) and expired.expired(on)
 
 
+@pytest.mark.parametrize(("pattern", "matches"), [
+    ("*::test_x[*-f1]", True), ("*::test_x[*-f[12]]", False), ("*test_x?run:p.r-f1?", True), ("test_x*", False),
+])
+def test_brackets_in_a_check_pattern_stand_for_themselves(pattern: str, matches: bool) -> None:
+    """Node ids hold brackets, so only * and ? are wildcards (unlike fnmatch, where [..] is a set)."""
+    waiver = Waiver(line=1, check=pattern, candidate="*", reason="r", owner="o", expires="2027-01-01")
+    assert waiver.matches("gates/g.py::test_x[run:p.r-f1]", "run:p.r") is matches
+
+
 def test_ignore_in_code_is_listed_in_the_verdict(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_gate="""
         from pytest_contexta import assert_no_error_diagnostics
