@@ -22,7 +22,7 @@ from .report import (
     WaiverUse,
 )
 from .results import CheckResult
-from .waivers import SOON_DAYS, Waiver
+from .waivers import SOON_DAYS, Waiver, today
 
 PARTIAL_OPTION = "--contexta-allow-partial"
 
@@ -209,12 +209,12 @@ def _expired_reasons(outcomes: list[CheckOutcome]) -> list[str]:
 
 def _waiver_reports(facts: GateFacts) -> list[ReportWaiver]:
     """Each waiver of the file: applied, unused (matched no failing check) or expired, and days left."""
-    today = date.fromisoformat(facts.today) if facts.today else date.today()
+    on = date.fromisoformat(facts.today) if facts.today else today()
     reports = []
     for waiver in facts.waivers:
         waived = [o.nodeid for o in facts.outcomes.values()
                   if o.outcome == "waived" and o.waiver is not None and o.waiver["line"] == waiver.line]
-        days = waiver.days_left(today)
+        days = waiver.days_left(on)
         status: Literal["applied", "unused", "expired"] = "expired" if days < 0 else "applied" if waived else "unused"
         reports.append(ReportWaiver(**waiver.as_json(), status=status, days_left=days,
                                     expires_soon=0 <= days <= SOON_DAYS, waived=waived))
