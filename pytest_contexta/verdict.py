@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 
 from .models import BaselineChoice
 from .provenance import Provenance
-from .report import (
-    VERDICT_PRECEDENCE,
-    CandidateReport,
-    GateReport,
-    Outcome,
-    ReportCheck,
-    ReportDiagnostic,
-    ReportWaiver,
-    Verdict,
-    WaiverUse,
-)
+from .report import VERDICT_PRECEDENCE, CandidateReport, GateReport, Outcome, ReportCheck, ReportDiagnostic, Verdict
 from .results import CheckResult
-from .waivers import SOON_DAYS, Waiver, today
+from .tiers import entry_outcome, expired_reasons, tier_notes, waiver_reports, waiver_use, warnings_of
+from .waivers import Waiver, today
 
 PARTIAL_OPTION = "--contexta-allow-partial"
 
@@ -123,10 +114,11 @@ def decide(facts: GateFacts) -> GateReport:
         status = int(pytest.ExitCode.USAGE_ERROR)
     elif failed and status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         status = int(pytest.ExitCode.TESTS_FAILED)
-    waivers = _waiver_reports(facts)
+    waivers = waiver_reports(facts.waivers, facts.outcomes.values(),
+                             date.fromisoformat(facts.today) if facts.today else today())
     return GateReport(verdict=_overall(candidates) if status == pytest.ExitCode.OK else "fail", exit_status=status,
                       workspace=facts.workspace, created_at=facts.created_at, candidates=candidates,
-                      error="; ".join(problems) or None, notes=_notes(facts) + _tier_notes(candidates, waivers),
+                      error="; ".join(problems) or None, notes=_notes(facts) + tier_notes(candidates, waivers),
                       waivers=waivers, provenance=facts.provenance)
 
 
@@ -180,8 +172,8 @@ def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> Candid
     if facts.collection_skips:
         reasons.append(f"skipped at collection, so their checks never ran: {'; '.join(facts.collection_skips)}")
     checks = [check for outcome in outcomes for check in _report_checks(outcome)]
-    reasons += _expired_reasons(outcomes)
-    warnings = _warnings(checks)
+    reasons += expired_reasons(outcomes)
+    warnings = warnings_of(checks)
     advisory = {c.nodeid for c in checks if c.outcome == "warning"}
     if advisory and facts.fail_on == "warning":
         reasons.append(f"{len(advisory)} advisory gate check(s) did not pass and --contexta-fail-on is warning")
@@ -191,50 +183,8 @@ def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> Candid
                            baseline=facts.baselines.get(ref), diagnostics=list(run.diagnostics), checks=checks)
 
 
-def _warnings(checks: list[ReportCheck]) -> list[str]:
-    """Why a candidate passed only with warnings: advisory checks that did not pass, waived failures."""
-    advisory = list(dict.fromkeys(c.nodeid for c in checks if c.outcome == "warning"))
-    warnings = [f"{len(advisory)} advisory gate check(s) did not pass: {', '.join(advisory)}"] if advisory else []
-    waived = {c.nodeid: c.waiver for c in checks if c.outcome == "waived" and c.waiver is not None}
-    warnings += [f"WAIVED {nodeid}: owner {w.owner}, expires {w.expires} (waiver line {w.line}): {w.reason}"
-                 for nodeid, w in waived.items()]
-    return warnings
 
 
-def _expired_reasons(outcomes: list[CheckOutcome]) -> list[str]:
-    return [f"the waiver at line {w['line']} for {o.nodeid} (owner {w['owner']}) expired on {w['expires']}, "
-            f"so its failure counts" for o in outcomes if o.outcome in ("failed", "error")
-            for w in o.expired_waivers[:1]]
-
-
-def _waiver_reports(facts: GateFacts) -> list[ReportWaiver]:
-    """Each waiver of the file: applied, unused (matched no failing check) or expired, and days left."""
-    on = date.fromisoformat(facts.today) if facts.today else today()
-    reports = []
-    for waiver in facts.waivers:
-        waived = [o.nodeid for o in facts.outcomes.values()
-                  if o.outcome == "waived" and o.waiver is not None and o.waiver["line"] == waiver.line]
-        days = waiver.days_left(on)
-        status: Literal["applied", "unused", "expired"] = "expired" if days < 0 else "applied" if waived else "unused"
-        reports.append(ReportWaiver(**waiver.as_json(), status=status, days_left=days,
-                                    expires_soon=0 <= days <= SOON_DAYS, waived=waived))
-    return reports
-
-
-def _tier_notes(candidates: list[CandidateReport], waivers: list[ReportWaiver]) -> list[str]:
-    """Waivers that expired, expire soon or waived nothing, and every ``ignore=`` waiver written in code."""
-    notes = []
-    for w in waivers:
-        label = f"waiver at line {w.line} (check {w.check!r}, candidate {w.candidate!r}, owner {w.owner})"
-        if w.status == "expired":
-            notes.append(f"{label} expired on {w.expires}; it no longer applies")
-        elif w.status == "unused":
-            notes.append(f"{label} matched no failing check: it waived nothing; remove it if it is stale")
-        if w.expires_soon:
-            notes.append(f"{label} expires in {w.days_left} day(s), on {w.expires}")
-    notes += [f"{c.run_ref}: {check.nodeid} waives error diagnostics in code: ignore={check.ignored}"
-              for c in candidates for check in c.checks if check.ignored]
-    return notes
 
 
 def _outcomes_with_crashes(facts: GateFacts, ref: str) -> list[CheckOutcome]:
@@ -262,11 +212,11 @@ def _stop_cause(facts: GateFacts) -> str:
 def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
     """One entry per helper verdict, plus one for the test itself when its outcome is not explained by them."""
     entries = []
-    waiver = _waiver_use(outcome)
+    waiver = waiver_use(outcome)
     for data in outcome.results:
         result = CheckResult(**data)
         advisory = result.advisory or outcome.advisory
-        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=_entry_outcome(result.passed, advisory, outcome),
+        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=entry_outcome(result.passed, advisory, outcome),
                                    advisory=advisory, waiver=None if result.passed else waiver,
                                    **result.model_dump(exclude={"passed", "run_ref", "advisory"})))
     shown = {e.outcome for e in entries}
@@ -277,22 +227,3 @@ def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
     return entries
 
 
-def _entry_outcome(passed: bool, advisory: bool, outcome: CheckOutcome) -> Outcome:
-    if passed:
-        return "passed"
-    if outcome.outcome == "waived":
-        return "waived"
-    return "warning" if advisory else "failed"
-
-
-def _waiver_use(outcome: CheckOutcome) -> WaiverUse | None:
-    """The waiver that covered the check, else the expired one that no longer does."""
-    if outcome.waiver is not None:
-        return WaiverUse(**_use_fields(outcome.waiver), expired=False)
-    if outcome.expired_waivers:
-        return WaiverUse(**_use_fields(outcome.expired_waivers[0]), expired=True)
-    return None
-
-
-def _use_fields(waiver: dict[str, Any]) -> dict[str, Any]:
-    return {name: waiver[name] for name in ("line", "owner", "reason", "expires")}
