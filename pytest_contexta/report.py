@@ -71,6 +71,7 @@ class ReportWaiver(FrozenModel):
     days_left: int
     expires_soon: bool
     waived: list[str]  # node ids of the checks it waived
+    gated: list[str]  # the candidates of this session it covers
 
 
 class CandidateReport(FrozenModel):

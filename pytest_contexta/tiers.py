@@ -29,8 +29,10 @@ def expired_reasons(outcomes: list[CheckOutcome]) -> list[str]:
             for w in o.expired_waivers[:1]]
 
 
-def waiver_reports(waivers: Iterable[Waiver], outcomes: Iterable[CheckOutcome], on: date) -> list[ReportWaiver]:
-    """Each waiver of the file: applied, unused (matched no failing check) or expired on ``on``, and days left."""
+def waiver_reports(waivers: Iterable[Waiver], candidates: list[str], outcomes: Iterable[CheckOutcome],
+                   on: date) -> list[ReportWaiver]:
+    """Each waiver of the file: applied, unused (matched no failing check) or expired on ``on``, days left, and
+    which of the gated candidates it covers."""
     outcomes = list(outcomes)
     reports = []
     for waiver in waivers:
@@ -39,7 +41,8 @@ def waiver_reports(waivers: Iterable[Waiver], outcomes: Iterable[CheckOutcome], 
         days = waiver.days_left(on)
         status: Literal["applied", "unused", "expired"] = "expired" if days < 0 else "applied" if waived else "unused"
         reports.append(ReportWaiver(**waiver.as_json(), status=status, days_left=days,
-                                    expires_soon=0 <= days <= SOON_DAYS, waived=waived))
+                                    expires_soon=0 <= days <= SOON_DAYS, waived=waived,
+                                    gated=[ref for ref in candidates if waiver.covers(ref)]))
     return reports
 
 
@@ -50,8 +53,11 @@ def tier_notes(candidates: list[CandidateReport], waivers: list[ReportWaiver]) -
         label = f"waiver at line {w.line} (check {w.check!r}, candidate {w.candidate!r}, owner {w.owner})"
         if w.status == "expired":
             notes.append(f"{label} expired on {w.expires}; it no longer applies")
+        elif w.status == "unused" and w.gated:
+            notes.append(f"{label} matched no failing check of {', '.join(w.gated)}: it waived nothing; remove it "
+                         f"if it is stale")
         elif w.status == "unused":
-            notes.append(f"{label} matched no failing check: it waived nothing; remove it if it is stale")
+            notes.append(f"{label} covers none of the gated candidates, so it waived nothing in this session")
         if w.expires_soon:
             notes.append(f"{label} expires in {w.days_left} day(s), on {w.expires}")
     notes += [f"{c.run_ref}: {check.nodeid} waives error diagnostics in code: ignore={check.ignored}"

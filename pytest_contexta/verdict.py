@@ -114,7 +114,7 @@ def decide(facts: GateFacts) -> GateReport:
         status = int(pytest.ExitCode.USAGE_ERROR)
     elif failed and status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         status = int(pytest.ExitCode.TESTS_FAILED)
-    waivers = waiver_reports(facts.waivers, facts.outcomes.values(),
+    waivers = waiver_reports(facts.waivers, facts.candidates, facts.outcomes.values(),
                              date.fromisoformat(facts.today) if facts.today else today())
     return GateReport(verdict=_overall(candidates) if status == pytest.ExitCode.OK else "fail", exit_status=status,
                       workspace=facts.workspace, created_at=facts.created_at, candidates=candidates,

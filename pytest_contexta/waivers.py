@@ -43,11 +43,14 @@ class Waiver:
     def expired(self, on: date) -> bool:
         return self.days_left(on) < 0
 
+    def covers(self, candidate: str) -> bool:
+        """``candidate`` is a pattern of the run ref or of the run name."""
+        pattern = _pattern(self.candidate)
+        return bool(pattern.fullmatch(candidate) or pattern.fullmatch(candidate.rsplit(".", 1)[-1]))
+
     def matches(self, nodeid: str, candidate: str) -> bool:
-        """``check`` is a pattern of the node id; ``candidate`` one of the run ref or of the run name."""
-        name = candidate.rsplit(".", 1)[-1]
-        return bool(_pattern(self.check).fullmatch(nodeid)) and (
-            bool(_pattern(self.candidate).fullmatch(candidate)) or bool(_pattern(self.candidate).fullmatch(name)))
+        """``check`` is a pattern of the node id, and the waiver covers the candidate."""
+        return bool(_pattern(self.check).fullmatch(nodeid)) and self.covers(candidate)
 
     def label(self) -> str:
         return f"waiver at line {self.line} (check {self.check!r}, candidate {self.candidate!r}, owner {self.owner})"

@@ -186,3 +186,20 @@ def test_verdict_precedence_fail_over_pass_with_warnings_over_pass() -> None:
     assert [c.verdict for c in failed.candidates] == ["pass-with-warnings", "fail"]
     assert (failed.verdict, failed.exit_status) == ("fail", 1)
     assert decide(_facts({"run:p.a": "passed", "run:p.b": "passed"})).verdict == "pass"
+
+
+WAIVER = {"line": 1, "owner": "o", "reason": "r", "expires": "2027-01-01"}
+
+
+@pytest.mark.parametrize(("phases", "advisory", "waiver", "outcome"), [
+    ({"setup": "passed", "call": "failed", "teardown": "passed"}, True, None, "warning"),
+    ({"setup": "failed"}, True, None, "warning"),
+    ({"setup": "passed", "call": "passed", "teardown": "passed"}, True, None, "passed"),
+    ({"setup": "passed", "call": "failed", "teardown": "passed"}, False, WAIVER, "waived"),
+    ({"setup": "passed", "call": "failed", "teardown": "passed"}, True, WAIVER, "waived"),
+    ({"setup": "passed", "call": "failed", "teardown": "failed"}, False, WAIVER, "error"),  # errors are never waived
+    ({"setup": "passed", "call": "failed", "teardown": "passed"}, False, None, "failed"),
+])
+def test_how_advisory_and_waived_checks_read(phases: dict[str, str], advisory: bool, waiver: dict | None,
+                                             outcome: str) -> None:
+    assert CheckOutcome("n", "run:p.a", phases, advisory=advisory, waiver=waiver).outcome == outcome

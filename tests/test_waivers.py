@@ -78,7 +78,8 @@ def test_applied_expired_unused_and_expiring_waivers(pytester: pytest.Pytester, 
         f"waiver at line 15 (check '*test_regression*-f1]', candidate 'run:product-ranker.candidate-v4-*', owner "
         f"ranking-team) expires in 5 day(s), on {in_days(5)}",
         "waiver at line 22 (check '*test_gone*', candidate 'candidate-v4-regressed', owner ranking-team) matched no "
-        "failing check: it waived nothing; remove it if it is stale"]
+        f"failing check of {REGRESSED}: it waived nothing; remove it if it is stale"]
+    assert [w["gated"] for w in report["waivers"]] == [[REGRESSED]] * 4
     result.stdout.fnmatch_lines([
         "test_regression?accuracy? * WAIVED * accuracy @evaluate *",
         "test_regression?auc? * FAIL * auc @evaluate *",
@@ -139,7 +140,10 @@ def test_a_waiver_for_another_candidate_does_not_apply(pytester: pytest.Pytester
     result = run_gate(pytester, REGRESSED, "--contexta-waivers=waivers.toml")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=1, failed=3)
-    assert report_of(pytester)["waivers"][0]["status"] == "unused"
+    report = report_of(pytester)
+    assert [(w["status"], w["gated"]) for w in report["waivers"]] == [("unused", [])]
+    assert report["notes"] == ["waiver at line 1 (check '*', candidate 'candidate-v2-*', owner ranking-team) covers "
+                               "none of the gated candidates, so it waived nothing in this session"]
 
 
 @pytest.mark.parametrize(("text", "message"), [
