@@ -85,12 +85,11 @@ def terminal_lines(report: GateReport) -> list[str]:
 
 def markdown_table(report: GateReport) -> str:
     """A compact markdown verdict (for $GITHUB_STEP_SUMMARY or a merge-request comment)."""
-    icon = _ICON
-    parts = [f"## Contexta deployment gate: {icon[report.verdict]} {report.verdict}\n"]
+    parts = [f"## Contexta deployment gate: {_ICON[report.verdict]} {report.verdict}\n"]
     if report.error:
         parts.append(f"The gate could not decide: {printable(report.error)}\n")
     for candidate in report.candidates:
-        parts.append(f"### {icon[candidate.verdict]} `{printable(candidate.run_ref)}`\n")
+        parts.append(f"### {_ICON[candidate.verdict]} `{printable(candidate.run_ref)}`\n")
         parts.append(_baseline_line(candidate).replace("baseline:  ", "**Baseline:** ") + "\n")
         if candidate.reasons:
             parts.append("**Why it failed:** " + printable("; ".join(candidate.reasons)) + "\n")
