@@ -31,11 +31,12 @@ class GateCheckFailed(AssertionError):
     """A gate check found the run not fit to deploy."""
 
 
-def _fail_unless(results: list[CheckResult], message: str) -> None:
+def _fail_unless(results: list[CheckResult], message: str, advisory: bool = False) -> None:
+    """Record the verdicts; raise unless all passed. An advisory call records warnings and never raises."""
     __tracebackhide__ = True
     context = recorded.current()
-    context.results.extend(results)
-    if not all(result.passed for result in results):
+    context.results.extend(r.model_copy(update={"advisory": True}) if advisory else r for r in results)
+    if not advisory and not all(result.passed for result in results):
         raise GateCheckFailed(message)
 
 
@@ -75,10 +76,11 @@ def _units(run: ContextaRun, key: str, stage: str | None, slice: str | None, sam
     return f"{plural} matching {pattern!r}", found
 
 
-def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = ()) -> None:
+def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = (), advisory: bool = False) -> None:
     """Fail when the run has an error-severity diagnostic whose code is not in ``ignore``.
 
-    Error and critical events of the run are error diagnostics (code ``error_event``), waivable like any other.
+    Error and critical events of the run are error diagnostics (code ``error_event``), waivable like any other;
+    every ``ignore=`` use is listed in the verdict. ``advisory=True`` (all helpers): a failure is only a warning.
     """
     __tracebackhide__ = True
     run = require_run(run, "run")
@@ -98,13 +100,13 @@ def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = ())
                     else "")
         lines.append(f"  {d.code} [{printable(str(d.subject_ref))}]{stricter}: {printable(d.summary)}")
     lines.append("Waive a code only when it is known to be harmless: assert_no_error_diagnostics(run, ignore=[...])")
-    _fail_unless([CheckResult(kind="diagnostics", run_ref=run.ref, passed=not errors, detail=detail)],
-                 "\n".join(lines))
+    _fail_unless([CheckResult(kind="diagnostics", run_ref=run.ref, passed=not errors, detail=detail,
+                              ignored=sorted(waived) or None)], "\n".join(lines), advisory)
 
 
 def assert_metrics_present(run: ContextaRun, metrics: str | Iterable[str], *, stage: str | None = None,
                            slice: str | None = None, samples: str | None = None, batches: str | None = None,
-                           accept_incomplete: bool = False) -> None:
+                           accept_incomplete: bool = False, advisory: bool = False) -> None:
     """Fail unless every metric has a usable value; with ``stage``, only values recorded in that stage count.
 
     Only complete overall values count (records without a ``slice_ref`` or a sample); with ``slice``, only
@@ -140,7 +142,7 @@ def assert_metrics_present(run: ContextaRun, metrics: str | Iterable[str], *, st
     missing = [r.detail for r in results if not r.passed]
     message = "\n".join([f"{run.ref} lacks {len(missing)} required metric(s){_where(stage, slice)}:",
                          *(f"  {line}" for line in missing)])
-    _fail_unless(results, message)
+    _fail_unless(results, message, advisory)
 
 
 def assert_no_regression(
@@ -154,6 +156,7 @@ def assert_no_regression(
     max_abs_drop: float | None = None,
     direction: DirectionArgument = None,
     accept_incomplete: bool = False,
+    advisory: bool = False,
 ) -> None:
     """Fail when a metric got worse than allowed against the baseline, cannot be compared, or has no known direction.
 
@@ -183,7 +186,7 @@ def assert_no_regression(
     ]
     why = context.baseline_reasons.get(baseline.ref)
     header = f"{candidate.ref} vs baseline {baseline.ref}{f' ({why})' if why else ''}{_where(stage, slice)}:"
-    _fail_unless([v.result for v in verdicts], "\n".join([header, *(v.line for v in verdicts)]))
+    _fail_unless([v.result for v in verdicts], "\n".join([header, *(v.line for v in verdicts)]), advisory)
 
 
 def _within(value: float | None, at_least: float | None, at_most: float | None) -> bool:
@@ -203,6 +206,7 @@ def assert_metric_threshold(
     aggregate: Literal["each", "mean"] = "each",
     max_failing_share: float | None = None,
     accept_incomplete: bool = False,
+    advisory: bool = False,
 ) -> None:
     """Fail unless the metric's value lies within the absolute floor ``at_least`` and ceiling ``at_most``.
 
@@ -235,11 +239,12 @@ def assert_metric_threshold(
         result = CheckResult(passed=lookup.problem is None and _within(lookup.value, at_least, at_most),
                              candidate_value=lookup.value, detail=detail,
                              value_source=lookup.source if lookup.record else None, **common)
-        _fail_unless([result], f"{run.ref}{_where(stage, slice)}: {detail}")
+        _fail_unless([result], f"{run.ref}{_where(stage, slice)}: {detail}", advisory)
         return
     results = _unit_rows(name, *units, at_least, at_most, aggregate, max_failing_share, common)
     lines = [r.detail for r in results if not r.passed]
-    _fail_unless(results, "\n".join([f"{run.ref}{_where(stage, slice)}:", *(f"  {line}" for line in lines)]))
+    _fail_unless(results, "\n".join([f"{run.ref}{_where(stage, slice)}:", *(f"  {line}" for line in lines)]),
+                 advisory)
 
 
 def _unit_rows(name: str, asked: str, found: list[_Unit], at_least: float | None, at_most: float | None,

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from .waivers import WaiverFile
 
 BASELINE_LATEST = "latest-deployment"
 BASELINE_NONE = "none"
 DEFAULT_WORKSPACE = ".contexta"
 DEFAULT_LOCK_TIMEOUT = 10.0
+FAIL_ON = ("failure", "warning")
 
 _HELP = {
     "workspace": "Contexta workspace folder, the one holding metadata/ and records/ (default: .contexta).",
@@ -26,6 +31,10 @@ _HELP = {
     "lock_timeout": "Seconds to wait while another process holds the ledger locked before failing (default: 10).",
     "allow_partial": "Let a deliberate partial rerun (-k, -m, --deselect, --lf, --sw, --ignore) pass on the checks it "
                      "ran; without it, gate checks the selection leaves out fail the gate. Shown in the verdict.",
+    "fail_on": "What fails the gate: 'failure' (default; advisory checks that do not pass only warn) or "
+               "'warning' (a warning of an advisory check fails the gate too).",
+    "waivers": "TOML file of waivers: accepted failures, each with check, candidate, reason, owner and expires "
+               "(see docs/tiers-and-waivers.md).",
     "lower_is_better": "Metric name patterns (fnmatch) whose lower values are better, one per line.",
     "higher_is_better": "Metric name patterns (fnmatch) whose higher values are better, one per line; "
                         "they win over the built-in lower-is-better names.",
@@ -37,6 +46,8 @@ _ENV = {
     "report": "CONTEXTA_REPORT",
     "markdown": "CONTEXTA_MARKDOWN",
     "lock_timeout": "CONTEXTA_LOCK_TIMEOUT",
+    "fail_on": "CONTEXTA_FAIL_ON",
+    "waivers": "CONTEXTA_WAIVERS",
 }
 
 
@@ -54,7 +65,9 @@ def add_options(parser: pytest.Parser) -> None:
                     help=_HELP["lock_timeout"])
     group.addoption("--contexta-allow-partial", dest="contexta_allow_partial", action="store_true",
                     help=_HELP["allow_partial"])
-    for name in ("workspace", "baseline", "report", "markdown", "lock_timeout"):
+    group.addoption("--contexta-fail-on", dest="contexta_fail_on", metavar="failure|warning", help=_HELP["fail_on"])
+    group.addoption("--contexta-waivers", dest="contexta_waivers", metavar="PATH", help=_HELP["waivers"])
+    for name in ("workspace", "baseline", "report", "markdown", "lock_timeout", "fail_on", "waivers"):
         parser.addini(f"contexta_{name}", _HELP[name])
     parser.addini("contexta_candidate", _HELP["candidate"], type="linelist")
     parser.addini("contexta_lower_is_better", _HELP["lower_is_better"], type="linelist")
@@ -82,6 +95,9 @@ class Settings:
     lower_is_better: tuple[str, ...]
     higher_is_better: tuple[str, ...]
     sources: dict[str, Setting] = field(default_factory=dict)
+    fail_on: str = "failure"
+    waivers: Path | None = None
+    waiver_file: WaiverFile | None = None
 
     @property
     def active(self) -> bool:
@@ -93,7 +109,8 @@ class Settings:
 
     def header_lines(self) -> list[str]:
         """One line per setting: its value (paths resolved) and where it came from."""
-        resolved = {"workspace": self.workspace, "report": self.report, "markdown": self.markdown}
+        resolved = {"workspace": self.workspace, "report": self.report, "markdown": self.markdown,
+                    "waivers": self.waivers}
         return [f"contexta {name}: {resolved.get(name) or setting.value} (from {setting.source})"
                 for name, setting in self.sources.items() if setting.value is not None]
 
@@ -179,12 +196,27 @@ def resolve_settings(config: pytest.Config) -> Settings:
     settings = _resolve(config)
     if settings.active:
         settings.read_lock_timeout()
+        settings = _with_tiers(settings)
         outputs = OutputPaths.of(config)
         for path, origin in [(outputs.report, "--contexta-report"), *outputs.markdown.items()]:
             if path is not None and outputs.inside_workspace(path):
                 raise pytest.UsageError(f"contexta: {origin} points inside the gated workspace ({path} is in "
                                         f"{outputs.workspace}); the gate never writes there: choose a path outside it")
     return settings
+
+
+def _with_tiers(settings: Settings) -> Settings:
+    """Check --contexta-fail-on and read the waiver file (a usage error naming the line when malformed)."""
+    fail_on = settings.sources["fail_on"]
+    if fail_on.value not in FAIL_ON:
+        raise pytest.UsageError(f"contexta fail-on {fail_on.value!r} (from {fail_on.source}) must be one of "
+                                f"{', '.join(FAIL_ON)}")
+    if settings.waivers is None:
+        return replace(settings, fail_on=fail_on.value)
+    from .waivers import load_waivers
+
+    return replace(settings, fail_on=fail_on.value,
+                   waiver_file=load_waivers(settings.waivers, settings.sources["waivers"].source))
 
 
 def _resolve(config: pytest.Config) -> Settings:
@@ -195,6 +227,8 @@ def _resolve(config: pytest.Config) -> Settings:
         sources["baseline"] = Setting(BASELINE_LATEST, "default")
     if sources["lock_timeout"].value is None:
         sources["lock_timeout"] = Setting(f"{DEFAULT_LOCK_TIMEOUT:g}", "default")
+    if sources["fail_on"].value is None:
+        sources["fail_on"] = Setting(FAIL_ON[0], "default")
     workspace = _path(config, sources["workspace"])
     candidates = _candidates(sources["candidate"])
     assert workspace is not None, "the workspace always has a default"
@@ -208,4 +242,5 @@ def _resolve(config: pytest.Config) -> Settings:
         lower_is_better=tuple(config.getini("contexta_lower_is_better")),
         higher_is_better=tuple(config.getini("contexta_higher_is_better")),
         sources=sources,
+        waivers=_path(config, sources["waivers"]),
     )

@@ -31,6 +31,7 @@ class CheckFields(FrozenModel):
     change_rel: float | None = None
     limit: str | None = None
     direction: str | None = None
+    ignored: list[str] | None = None  # the codes an ``ignore=`` argument waived in code
 
 
 class CheckResult(CheckFields):
@@ -38,6 +39,7 @@ class CheckResult(CheckFields):
 
     run_ref: str
     passed: bool
+    advisory: bool = False  # the helper was called with advisory=True: not passing is a warning
 
 
 @dataclass

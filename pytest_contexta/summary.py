@@ -7,7 +7,9 @@ from tabulate import tabulate
 from .report import CandidateReport, GateReport, ReportCheck
 from .text import printable
 
-_RESULT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
+_RESULT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP", "warning": "WARN",
+           "waived": "WAIVED"}
+_ICON = {"pass": "✅", "pass-with-warnings": "⚠️", "fail": "❌"}
 _HEADERS = ["check", "result", "metric", "candidate", "baseline", "change", "limit", "direction / detail"]
 _DETAIL_WIDTH = 100
 
@@ -59,6 +61,9 @@ def _baseline_line(candidate: CandidateReport) -> str:
 def _verdict_line(candidate: CandidateReport) -> str:
     if candidate.verdict == "pass":
         return f"GATE PASSED for {printable(candidate.run_ref)}"
+    if candidate.verdict == "pass-with-warnings":
+        why = printable("; ".join(candidate.warnings))
+        return f"GATE PASSED WITH WARNINGS for {printable(candidate.run_ref)}: {why}"
     return f"GATE FAILED for {printable(candidate.run_ref)}: {printable('; '.join(candidate.reasons))}"
 
 
@@ -72,6 +77,7 @@ def terminal_lines(report: GateReport) -> list[str]:
             lines.append("errors:    " + printable("; ".join(f"{d.code} ({d.summary})" for d in errors)))
         if candidate.checks:
             lines += tabulate(_rows(candidate), headers=_HEADERS, tablefmt="simple").splitlines()
+        lines += [f"warning:   {printable(w)}" for w in candidate.warnings if candidate.verdict == "fail"]
         lines += [_verdict_line(candidate), ""]
     lines += [f"note: {printable(note)}" for note in report.notes]
     return lines
@@ -79,15 +85,16 @@ def terminal_lines(report: GateReport) -> list[str]:
 
 def markdown_table(report: GateReport) -> str:
     """A compact markdown verdict (for $GITHUB_STEP_SUMMARY or a merge-request comment)."""
-    icon = {"pass": "✅", "fail": "❌"}
-    parts = [f"## Contexta deployment gate: {icon[report.verdict]} {report.verdict}\n"]
+    parts = [f"## Contexta deployment gate: {_ICON[report.verdict]} {report.verdict}\n"]
     if report.error:
         parts.append(f"The gate could not decide: {printable(report.error)}\n")
     for candidate in report.candidates:
-        parts.append(f"### {icon[candidate.verdict]} `{printable(candidate.run_ref)}`\n")
+        parts.append(f"### {_ICON[candidate.verdict]} `{printable(candidate.run_ref)}`\n")
         parts.append(_baseline_line(candidate).replace("baseline:  ", "**Baseline:** ") + "\n")
         if candidate.reasons:
             parts.append("**Why it failed:** " + printable("; ".join(candidate.reasons)) + "\n")
+        if candidate.warnings:
+            parts.append("**Warnings:** " + printable("; ".join(candidate.warnings)) + "\n")
         if candidate.checks:
             rows = [[cell.replace("|", "\\|") for cell in row] for row in _rows(candidate)]  # a | ends a cell
             parts.append(tabulate(rows, headers=_HEADERS, tablefmt="github") + "\n")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
 
 from .models import BaselineChoice
-from .report import CandidateReport, GateReport, Outcome, ReportCheck, ReportDiagnostic
+from .provenance import Provenance
+from .report import VERDICT_PRECEDENCE, CandidateReport, GateReport, Outcome, ReportCheck, ReportDiagnostic, Verdict
 from .results import CheckResult
+from .tiers import entry_outcome, expired_reasons, tier_notes, waiver_reports, waiver_use, warnings_of
+from .waivers import Waiver, today
 
 PARTIAL_OPTION = "--contexta-allow-partial"
 
@@ -23,9 +27,21 @@ class CheckOutcome:
     phases: dict[str, str] = field(default_factory=dict)
     message: str = ""
     results: list[dict[str, Any]] = field(default_factory=list)
+    advisory: bool = False  # marked @pytest.mark.contexta_advisory
+    waiver: dict[str, Any] | None = None  # the valid waiver that covered its failure (Waiver.as_json())
+    expired_waivers: list[dict[str, Any]] = field(default_factory=list)  # expired ones that would have
 
     @property
     def outcome(self) -> Outcome:
+        """How pytest's phases read for the gate: a waived failure is ``waived``, an advisory one ``warning``."""
+        ran = self._ran()
+        if ran == "failed" and self.waiver is not None:
+            return "waived"
+        if ran in ("failed", "error") and self.advisory:
+            return "warning"
+        return ran
+
+    def _ran(self) -> Outcome:
         """passed only when the test body ran and passed; a check interrupted before that is an error."""
         if "failed" in (self.phases.get("setup"), self.phases.get("teardown")):
             return "error"
@@ -82,6 +98,10 @@ class GateFacts:
     crashes: list[Crash] = field(default_factory=list)
     usage_errors: list[str] = field(default_factory=list)  # the gate was used wrongly (exit status 4)
     errors: list[str] = field(default_factory=list)  # the gate itself failed (a hook raised, an output failed)
+    fail_on: str = "failure"  # "warning": an advisory check that does not pass fails the gate
+    waivers: list[Waiver] = field(default_factory=list)  # the waiver file's entries
+    today: str | None = None  # the ISO date the waivers were judged on
+    provenance: Provenance | None = None
 
 
 def decide(facts: GateFacts) -> GateReport:
@@ -94,9 +114,17 @@ def decide(facts: GateFacts) -> GateReport:
         status = int(pytest.ExitCode.USAGE_ERROR)
     elif failed and status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         status = int(pytest.ExitCode.TESTS_FAILED)
-    return GateReport(verdict="pass" if status == pytest.ExitCode.OK else "fail", exit_status=status,
+    waivers = waiver_reports(facts.waivers, facts.candidates, facts.outcomes.values(),
+                             date.fromisoformat(facts.today) if facts.today else today())
+    return GateReport(verdict=_overall(candidates) if status == pytest.ExitCode.OK else "fail", exit_status=status,
                       workspace=facts.workspace, created_at=facts.created_at, candidates=candidates,
-                      error="; ".join(problems) or None, notes=_notes(facts))
+                      error="; ".join(problems) or None, notes=_notes(facts) + tier_notes(candidates, waivers),
+                      waivers=waivers, provenance=facts.provenance)
+
+
+def _overall(candidates: list[CandidateReport]) -> Verdict:
+    """The worst candidate verdict (fail > pass-with-warnings > pass)."""
+    return next((v for v in VERDICT_PRECEDENCE if any(c.verdict == v for c in candidates)), "pass")
 
 
 def _notes(facts: GateFacts) -> list[str]:
@@ -139,14 +167,24 @@ def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> Candid
     bad = [o for o in outcomes if o.outcome in ("failed", "error")]
     if bad:
         reasons.append(f"{len(bad)} of {total} gate checks did not pass")
-    if outcomes and not bad and not any(o.outcome == "passed" for o in outcomes):
+    if outcomes and all(o.outcome == "skipped" for o in outcomes):
         reasons.append("no gate check passed (all were skipped)")
     if facts.collection_skips:
         reasons.append(f"skipped at collection, so their checks never ran: {'; '.join(facts.collection_skips)}")
+    checks = [check for outcome in outcomes for check in _report_checks(outcome)]
+    reasons += expired_reasons(outcomes)
+    warnings = warnings_of(checks)
+    advisory = {c.nodeid for c in checks if c.outcome == "warning"}
+    if advisory and facts.fail_on == "warning":
+        reasons.append(f"{len(advisory)} advisory gate check(s) did not pass and --contexta-fail-on is warning")
     reasons += problems
-    return CandidateReport(run_ref=ref, verdict="fail" if reasons else "pass", reasons=reasons,
-                           baseline=facts.baselines.get(ref), diagnostics=list(run.diagnostics),
-                           checks=[check for outcome in outcomes for check in _report_checks(outcome)])
+    verdict: Verdict = "fail" if reasons else "pass-with-warnings" if warnings else "pass"
+    return CandidateReport(run_ref=ref, verdict=verdict, reasons=reasons, warnings=warnings,
+                           baseline=facts.baselines.get(ref), diagnostics=list(run.diagnostics), checks=checks)
+
+
+
+
 
 
 def _outcomes_with_crashes(facts: GateFacts, ref: str) -> list[CheckOutcome]:
@@ -174,11 +212,18 @@ def _stop_cause(facts: GateFacts) -> str:
 def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
     """One entry per helper verdict, plus one for the test itself when its outcome is not explained by them."""
     entries = []
+    waiver = waiver_use(outcome)
     for data in outcome.results:
         result = CheckResult(**data)
-        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome="passed" if result.passed else "failed",
-                                   **result.model_dump(exclude={"passed", "run_ref"})))
-    if not entries or (outcome.outcome != "passed" and all(e.outcome == "passed" for e in entries)):
+        advisory = result.advisory or outcome.advisory
+        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=entry_outcome(result.passed, advisory, outcome),
+                                   advisory=advisory, waiver=None if result.passed else waiver,
+                                   **result.model_dump(exclude={"passed", "run_ref", "advisory"})))
+    shown = {e.outcome for e in entries}
+    if not entries or (outcome.outcome not in shown | {"passed"} and shown <= {"passed", "warning"}):
         entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=outcome.outcome, kind="custom",
-                                   detail=outcome.explanation or "passed"))
+                                   detail=outcome.explanation or "passed", advisory=outcome.advisory,
+                                   waiver=None if outcome.outcome == "passed" else waiver))
     return entries
+
+

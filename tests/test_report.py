@@ -57,7 +57,7 @@ def test_report_of_a_passing_gate_has_every_field(pytester: pytest.Pytester) -> 
     result.assert_outcomes(passed=4)
 
     report = read_report(pytester.path / "out" / "gate.json")
-    assert (report.schema_version, report.verdict, report.exit_status, report.error) == (1, "pass", 0, None)
+    assert (report.schema_version, report.verdict, report.exit_status, report.error) == (2, "pass", 0, None)
     assert report.workspace == str(EXAMPLE_WORKSPACE)
     (candidate,) = report.candidates
     assert (candidate.run_ref, candidate.verdict, candidate.reasons) == (GOOD, "pass", [])
@@ -201,7 +201,7 @@ def test_validate_command(pytester: pytest.Pytester, capsys: pytest.CaptureFixtu
     capsys.readouterr()
     assert main(["--validate", str(broken)]) == 1
     assert capsys.readouterr().err == (
-        f"{broken}: not a pytest-contexta report (schema version 1): candidates.0.baseline: Field required. "
+        f"{broken}: not a pytest-contexta report (schema version 2): candidates.0.baseline: Field required. "
         f"Compare it with python -m pytest_contexta.report --schema\n")
 
 

@@ -94,8 +94,12 @@ def test_controller_decides_and_reports_once(pytester: pytest.Pytester, plugin_a
 
 
 def _report_without_time(path: Path) -> dict:
+    """The report, less its time and the two settings that name each run's own output files."""
     report = json.loads(path.read_text(encoding="utf-8"))
     del report["created_at"]
+    settings = report["provenance"]["settings"]
+    assert settings.pop("report")["value"].endswith(f"{path.stem}.json")
+    assert settings.pop("markdown")["value"].endswith(f"{path.stem}.md")
     return report
 
 
