@@ -439,7 +439,7 @@ def _report_checks(outcome: _TestOutcome) -> list[ReportCheck]:
     for data in outcome.results:
         result = CheckResult(**data)
         entries.append(ReportCheck(nodeid=outcome.nodeid, outcome="passed" if result.passed else "failed",
-                                   **result.model_dump(exclude={"passed", "run_ref"})))
+                                   **result.model_dump(exclude={"passed", "run_ref", "outcome"})))
     if not entries or (outcome.outcome != "passed" and all(e.outcome == "passed" for e in entries)):
         entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=outcome.outcome, kind="custom",
                                    detail=outcome.message or "passed"))
