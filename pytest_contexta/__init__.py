@@ -15,6 +15,7 @@ _EXPORTS = {
     "assert_metrics_present": "asserts",
     "assert_no_regression": "asserts",
     "assert_metric_threshold": "asserts",
+    "assert_within_history": "within_history",
     "GateCheckFailed": "asserts",
     "CheckArgumentError": "errors",
     "GateError": "errors",
@@ -32,8 +33,8 @@ _EXPORTS = {
 __all__ = [
     "BaselineChoice", "CheckArgumentError", "ContextaRun", "DegradedRecord", "Diagnostic", "EventRecord",
     "GateCheckFailed", "GateError", "GateReport", "MetricRecord", "Workspace", "assert_metric_threshold",
-    "assert_metrics_present", "assert_no_error_diagnostics", "assert_no_regression", "find_metric",
-    "resolve_direction",
+    "assert_metrics_present", "assert_no_error_diagnostics", "assert_no_regression", "assert_within_history",
+    "find_metric", "resolve_direction",
 ]
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from .metrics import find_metric
     from .models import BaselineChoice, ContextaRun, DegradedRecord, Diagnostic, EventRecord, MetricRecord
     from .report import GateReport
+    from .within_history import assert_within_history
     from .workspace import Workspace
 
 

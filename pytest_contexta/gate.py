@@ -258,6 +258,7 @@ class GateSession:
             baseline_reasons={choice.run_ref: choice.reason} if choice and choice.run_ref else {},
             lower_is_better=self.settings.lower_is_better,
             higher_is_better=self.settings.higher_is_better,
+            replicate_tags=self.settings.replicate_tags,
         )
         if candidate is not None:
             item.stash[CHECK_CONTEXT_KEY] = context

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from .replicates import DEFAULT_REPLICATE_TAGS
+
 BASELINE_LATEST = "latest-deployment"
 BASELINE_NONE = "none"
 DEFAULT_WORKSPACE = ".contexta"
@@ -27,6 +29,8 @@ _HELP = {
     "lower_is_better": "Metric name patterns (fnmatch) whose lower values are better, one per line.",
     "higher_is_better": "Metric name patterns (fnmatch) whose higher values are better, one per line; "
                         "they win over the built-in lower-is-better names.",
+    "replicate_tags": "Metric tag names that tell replicates of one value apart (their records form a sample "
+                      "whose mean counts), one per line (default: seed, fold, replicate, bootstrap, shard).",
 }
 _ENV = {
     "workspace": "CONTEXTA_WORKSPACE",
@@ -55,6 +59,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("contexta_candidate", _HELP["candidate"], type="linelist")
     parser.addini("contexta_lower_is_better", _HELP["lower_is_better"], type="linelist")
     parser.addini("contexta_higher_is_better", _HELP["higher_is_better"], type="linelist")
+    parser.addini("contexta_replicate_tags", _HELP["replicate_tags"], type="linelist")
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class Settings:
     lock_timeout: float
     lower_is_better: tuple[str, ...]
     higher_is_better: tuple[str, ...]
+    replicate_tags: tuple[str, ...] = DEFAULT_REPLICATE_TAGS
     sources: dict[str, Setting] = field(default_factory=dict)
 
     @property
@@ -162,5 +168,6 @@ def resolve_settings(config: pytest.Config) -> Settings:
         lock_timeout=_lock_timeout(sources["lock_timeout"]) if candidates else DEFAULT_LOCK_TIMEOUT,
         lower_is_better=tuple(config.getini("contexta_lower_is_better")),
         higher_is_better=tuple(config.getini("contexta_higher_is_better")),
+        replicate_tags=tuple(config.getini("contexta_replicate_tags")) or DEFAULT_REPLICATE_TAGS,
         sources=sources,
     )

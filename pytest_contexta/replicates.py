@@ -8,9 +8,10 @@ and a check must choose one with ``tags={...}``: none is picked silently.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from .models import MetricRecord
+if TYPE_CHECKING:
+    from .models import MetricRecord
 
 DEFAULT_REPLICATE_TAGS = ("seed", "fold", "replicate", "bootstrap", "shard")
 
