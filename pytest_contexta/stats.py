@@ -1,16 +1,16 @@
 """The statistics of noise-aware verdicts: the interval of a change, the smallest change the data could
 detect, a robust spread, and multiple-testing corrections. docs/statistics.md names every formula.
 
-Quantiles and the Benjamini–Hochberg step come from scipy, imported only when an interval is computed,
-so point-comparison gates and a dormant plugin never load it.
+The t and normal distributions come from ``scipy.special`` (its lightest module), imported only when an
+interval is computed, so point-comparison gates and a dormant plugin never load it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from statistics import fmean, median, stdev
-from typing import Any, NamedTuple
+from statistics import median, stdev
+from typing import Any, NamedTuple, cast
 
 from .errors import CheckArgumentError
 
@@ -20,16 +20,20 @@ POWER = 0.80
 MAD_SCALE = 1.482602218505602
 
 
-def _scipy_stats() -> Any:
-    """scipy.stats, or a clear error: a gate asked for an interval must not pass without one."""
+def _special() -> Any:
+    """scipy.special, or a clear error: a gate asked for an interval must not pass without one."""
     try:
-        from scipy import stats  # type: ignore[import-untyped]
+        from scipy import special  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - exercised only where scipy is missing
         raise CheckArgumentError(
             "confidence= needs scipy to compute the interval, and it cannot be imported "
             f"({exc}); install it (pip install scipy) or pass confidence=None for a point comparison"
         ) from exc
-    return stats
+    return special
+
+
+def _normal(df: float | None) -> bool:
+    return df is None or math.isinf(df)
 
 
 class Spread(NamedTuple):
@@ -63,18 +67,15 @@ class Interval(NamedTuple):
         """One-sided p-value of ``worsening > limit`` (small: the change is surely beyond the limit)."""
         if self.stderr == 0:
             return 0.0 if worsening > limit else 1.0
-        distribution = _distribution(self.df)
-        return float(distribution.sf((worsening - limit) / self.stderr))
-
-
-def _distribution(df: float | None) -> Any:
-    stats = _scipy_stats()
-    return stats.norm if df is None or math.isinf(df) else stats.t(df)
+        score = (worsening - limit) / self.stderr
+        special = _special()
+        return cast(float, special.ndtr(-score) if _normal(self.df) else special.stdtr(self.df, -score))
 
 
 def quantile(probability: float, df: float | None) -> float:
     """The ``probability`` quantile of Student's t with ``df`` degrees of freedom (``None``: the normal)."""
-    return float(_distribution(df).ppf(probability))
+    special = _special()
+    return float(special.ndtri(probability) if _normal(df) else special.stdtrit(df, probability))
 
 
 def satterthwaite(sides: Sequence[Spread]) -> float | None:
@@ -106,10 +107,6 @@ def history_interval(change: float, history: Sequence[float], confidence: float)
     return interval(change, math.sqrt(2) * stdev(history), len(history) - 1, confidence)
 
 
-def mean(values: Sequence[float]) -> float:
-    return fmean(values)
-
-
 def robust_center(values: Sequence[float]) -> tuple[float, float]:
     """The median and the robust standard deviation 1.4826·MAD (median absolute deviation)."""
     center = median(values)
@@ -128,10 +125,15 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 
 
 def benjamini_hochberg(pvalues: Sequence[float]) -> list[float]:
-    """Benjamini–Hochberg adjusted p-values (false discovery rate), in the input order (scipy's)."""
-    if not pvalues:
-        return []
-    return [float(p) for p in _scipy_stats().false_discovery_control(list(pvalues), method="bh")]
+    """Benjamini–Hochberg step-up adjusted p-values (false discovery rate), in the input order."""
+    order = sorted(range(len(pvalues)), key=lambda i: pvalues[i], reverse=True)
+    adjusted = [0.0] * len(pvalues)
+    running = 1.0
+    for position, index in enumerate(order):
+        rank = len(pvalues) - position
+        running = min(running, len(pvalues) / rank * pvalues[index])
+        adjusted[index] = running
+    return adjusted
 
 
 CORRECTIONS = {"holm": holm, "bh": benjamini_hochberg}

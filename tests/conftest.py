@@ -15,7 +15,7 @@ import pytest
 # re-imports its modules on every inner run otherwise; scipy's compiled modules cannot load twice either.
 import hypothesis  # noqa: F401
 import pytest_contexta.gate  # noqa: F401
-import scipy.stats  # noqa: F401
+import scipy.special  # noqa: F401
 from pytest_contexta.results import CheckContext, CheckResult, recording
 
 TESTS = Path(__file__).parent

@@ -80,6 +80,13 @@ def test_benjamini_hochberg_and_holm_on_the_1995_example() -> None:
     assert holm([0.04, 0.01]) == pytest.approx([0.04, 0.02])  # input order is kept
 
 
+@pytest.mark.parametrize("pvalues", [BH_1995, [0.01, 0.02, 0.03, 0.04, 0.05], [0.5, 0.001, 0.04, 0.04, 0.9, 0.2]])
+def test_benjamini_hochberg_agrees_with_scipy(pvalues: list[float]) -> None:
+    from scipy.stats import false_discovery_control
+
+    assert benjamini_hochberg(pvalues) == pytest.approx(list(false_discovery_control(pvalues, method="bh")))
+
+
 def test_robust_sd_is_1_4826_times_the_mad() -> None:
     assert MAD_SCALE == pytest.approx(1 / NormalDist().inv_cdf(0.75))
     assert robust_center([1.0, 2.0, 3.0, 4.0, 100.0]) == pytest.approx((3.0, MAD_SCALE))
