@@ -1,14 +1,13 @@
 """pytest-contexta: deployment gates on runs recorded with Contexta, written as ordinary pytest tests.
 
-Public names are imported lazily so that installing the plugin costs ordinary test runs nothing.
+Public names are imported lazily so that installing the plugin costs ordinary test runs nothing;
+``__version__`` too is looked up only when asked for (the one version is pyproject.toml's).
 """
 
 from __future__ import annotations
 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
-
-__version__ = "0.1.0"
 
 _EXPORTS = {
     "assert_no_error_diagnostics": "asserts",
@@ -38,6 +37,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    __version__: str
     from .asserts import (
         GateCheckFailed,
         assert_metric_threshold,
@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("pytest-contexta")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'pytest_contexta' has no attribute {name!r}")

@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
-from .stash import GATE_KEY, SETTINGS_KEY
+from .stash import SESSION_KEY, SETTINGS_KEY
 
 if TYPE_CHECKING:
-    from .gate import GateSession
     from .models import ContextaRun
+    from .session import GateSession
     from .workspace import Workspace
 
 NO_CANDIDATE = ("contexta: no candidate run to gate. Pass --contexta-candidate=run:<project>.<run-name> "
                 "(or set CONTEXTA_CANDIDATE, or ini contexta_candidate)")
 
 
-def _gate(request: pytest.FixtureRequest) -> GateSession:
-    gate = request.config.stash.get(GATE_KEY, None)
-    if gate is None:
+def _session(request: pytest.FixtureRequest) -> GateSession:
+    session = request.config.stash.get(SESSION_KEY, None)
+    if session is None:
         pytest.fail(NO_CANDIDATE, pytrace=False)
-    return gate
+    return session
 
 
 def _load(request: pytest.FixtureRequest, ref: str, role: str) -> ContextaRun:
     from .errors import GateError
 
     try:
-        return _gate(request).load(ref)
+        return _session(request).load(ref)
     except GateError as exc:
         problem = str(exc)
     # failing outside the except block keeps pytest from printing the chained exceptions: one message
@@ -55,34 +54,39 @@ def contexta_run(request: pytest.FixtureRequest, contexta_candidate: str) -> Con
 def baseline_run(request: pytest.FixtureRequest, contexta_candidate: str) -> ContextaRun:
     """The run the candidate is compared against (``--contexta-baseline``; by default the run behind the
     project's latest completed deployment). With ``--contexta-baseline=none`` checks that use it are skipped."""
-    from .gate import BASELINE_NONE_KEY
+    from .errors import GateError
+    from .running import BASELINE_NONE_KEY
 
-    choice = _gate(request).baseline_for(contexta_candidate)
-    if choice.run_ref is None:
+    try:
+        choice = _session(request).baseline(contexta_candidate)
+    except GateError as exc:
+        problem = str(exc)
+    else:
+        if choice.run_ref is not None:
+            return _load(request, choice.run_ref, "baseline")
         if choice.declared_none:
             request.node.stash[BASELINE_NONE_KEY] = True
             pytest.skip(f"no baseline: {choice.reason}")
-        pytest.fail(f"contexta: no baseline for {contexta_candidate}: {choice.reason}", pytrace=False)
-    return _load(request, choice.run_ref, "baseline")
+        problem = choice.reason
+    pytest.fail(f"contexta: no baseline for {contexta_candidate}: {problem}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def contexta_workspace(request: pytest.FixtureRequest) -> Iterator[Workspace]:
-    """The workspace being gated, for custom checks: ``list_runs()``, ``list_deployments()``, ``load_run()``."""
-    gate = request.config.stash.get(GATE_KEY, None)
-    if gate is not None and gate.workspace is not None:
-        yield gate.workspace
-        return
+def contexta_workspace(request: pytest.FixtureRequest) -> Workspace:
+    """The workspace being gated, for custom checks: ``list_runs()``, ``list_deployments()``, ``load_run()``.
+
+    While gating, ``load_run()`` hands out the same runs as ``contexta_run`` (read once, with the diagnostics
+    of the team's hooks). Every read holds the ledger only while it reads.
+    """
+    session = request.config.stash.get(SESSION_KEY, None)
+    if session is not None and session.workspace is not None:
+        return session.workspace
     from .errors import GateError
     from .workspace import Workspace
 
     settings = request.config.stash[SETTINGS_KEY]
     try:
-        workspace = Workspace(settings.workspace, lock_timeout=settings.lock_timeout)
-    except GateError as exc:
-        problem = str(exc)
-    else:
-        yield workspace
-        workspace.close()
-        return
+        return Workspace(settings.workspace, lock_timeout=settings.read_lock_timeout())
+    except (GateError, pytest.UsageError) as exc:
+        problem = str(exc).removeprefix("contexta: ")
     pytest.fail(f"contexta: {problem}", pytrace=False)

@@ -7,10 +7,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from .errors import GateError
+
 if TYPE_CHECKING:
     from .models import BaselineChoice, ContextaRun, Diagnostic
     from .report import GateReport
     from .workspace import Workspace
+
+
+class GateHookError(GateError):
+    """A team's gate hook raised, or gave an answer the gate cannot use: a usage error of the whole gate."""
 
 
 @pytest.hookspec(firstresult=True)
@@ -21,8 +27,10 @@ def pytest_contexta_select_baseline(
 
     Return a :class:`~pytest_contexta.BaselineChoice` (with the reason shown in the verdict), a run
     ref or unique run name, or None to leave the choice to the next implementation. The plugin's
-    own rule, the run behind the project's latest completed deployment, runs last. Called once per
-    candidate on the controller, and only when ``--contexta-baseline`` is ``latest-deployment``.
+    own rule, the run behind the project's latest completed deployment, runs when every hook returned
+    None. Called once per candidate in each process that runs its checks (each xdist worker), after
+    collection, so implementations in any conftest.py of the gate folder count; only when
+    ``--contexta-baseline`` is ``latest-deployment``. It must answer alike in every process.
     """
 
 
@@ -30,8 +38,8 @@ def pytest_contexta_select_baseline(
 def pytest_contexta_diagnostics(run: ContextaRun) -> Iterable[Diagnostic] | None:
     """Return extra diagnostics for ``run`` (e.g. a dataset version that differs from the registered one).
 
-    They are added to ``run.diagnostics`` once per run and session, so
-    ``assert_no_error_diagnostics`` honours those with severity ``error``.
+    They are added to ``run.diagnostics`` once per run and process, when a check first needs the run
+    (after collection), so ``assert_no_error_diagnostics`` honours those with severity ``error``.
     """
 
 
@@ -39,5 +47,6 @@ def pytest_contexta_diagnostics(run: ContextaRun) -> Iterable[Diagnostic] | None
 def pytest_contexta_gate_finished(config: pytest.Config, report: GateReport) -> None:
     """Called once per session on the controller with the final verdict (post it to chat, store it).
 
-    Also called when the gate cannot start (a usage error): then ``report.error`` says why.
+    Also called when the gate cannot start (a usage error): then ``report.error`` says why. The files
+    (report, markdown) are written after these hooks ran; a hook that raises fails the gate.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
@@ -31,7 +31,7 @@ def parse_time(text: str) -> datetime:
     whole, fraction, zone = match.groups()
     micro = (fraction or "").ljust(6, "0")[:6]
     zone = "+00:00" if zone == "Z" else zone
-    return datetime.fromisoformat(f"{whole}.{micro}{zone}").astimezone(timezone.utc)
+    return datetime.fromisoformat(f"{whole}.{micro}{zone}").astimezone(UTC)
 
 
 def _comparable_time(value: str) -> str:

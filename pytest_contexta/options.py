@@ -26,6 +26,8 @@ _HELP = {
     "report": "Write the gate verdict as JSON to this file (schema: python -m pytest_contexta.report --schema).",
     "markdown": "Append a markdown verdict table to this file (also written to $GITHUB_STEP_SUMMARY when set).",
     "lock_timeout": "Seconds to wait while another process holds the ledger locked before failing (default: 10).",
+    "allow_partial": "Let a deliberate partial rerun (-k, -m, --deselect, --lf, --sw, --ignore) pass on the checks it "
+                     "ran; without it, gate checks the selection leaves out fail the gate. Shown in the verdict.",
     "lower_is_better": "Metric name patterns (fnmatch) whose lower values are better, one per line.",
     "higher_is_better": "Metric name patterns (fnmatch) whose higher values are better, one per line; "
                         "they win over the built-in lower-is-better names.",
@@ -54,6 +56,8 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--contexta-markdown", dest="contexta_markdown", metavar="PATH", help=_HELP["markdown"])
     group.addoption("--contexta-lock-timeout", dest="contexta_lock_timeout", metavar="SECONDS",
                     help=_HELP["lock_timeout"])
+    group.addoption("--contexta-allow-partial", dest="contexta_allow_partial", action="store_true",
+                    help=_HELP["allow_partial"])
     for name in ("workspace", "baseline", "report", "markdown", "lock_timeout"):
         parser.addini(f"contexta_{name}", _HELP[name])
     parser.addini("contexta_candidate", _HELP["candidate"], type="linelist")
@@ -79,7 +83,7 @@ class Settings:
     baseline: str
     report: Path | None
     markdown: Path | None
-    lock_timeout: float
+    allow_partial: bool
     lower_is_better: tuple[str, ...]
     higher_is_better: tuple[str, ...]
     replicate_tags: tuple[str, ...] = DEFAULT_REPLICATE_TAGS
@@ -88,6 +92,10 @@ class Settings:
     @property
     def active(self) -> bool:
         return bool(self.candidates)
+
+    def read_lock_timeout(self) -> float:
+        """The lock timeout in seconds; checked when first needed, so a dormant plugin never fails on it."""
+        return _lock_timeout(self.sources["lock_timeout"])
 
     def header_lines(self) -> list[str]:
         """One line per setting: its value (paths resolved) and where it came from."""
@@ -146,8 +154,46 @@ def _lock_timeout(setting: Setting) -> float:
     return seconds
 
 
+def _step_summary() -> Path | None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
+    return Path(path).resolve() if path else None
+
+
+@dataclass(frozen=True)
+class OutputPaths:
+    """Where the verdict goes: the JSON report and the markdown files, each with the option that named it."""
+
+    workspace: Path
+    report: Path | None
+    markdown: dict[Path, str]
+
+    @classmethod
+    def of(cls, config: pytest.Config) -> OutputPaths:
+        """Resolved without checking any other setting, so that even a usage error can write its report."""
+        workspace = _path(config, _lookup(config, "workspace")) or config.invocation_params.dir / DEFAULT_WORKSPACE
+        markdown = {path: origin for path, origin in (
+            (_path(config, _lookup(config, "markdown")), "--contexta-markdown"),
+            (_step_summary(), "GITHUB_STEP_SUMMARY")) if path is not None}
+        return cls(workspace, _path(config, _lookup(config, "report")), markdown)
+
+    def inside_workspace(self, path: Path) -> bool:
+        return path.resolve().is_relative_to(self.workspace.resolve())
+
+
 def resolve_settings(config: pytest.Config) -> Settings:
     """Read every ``contexta`` setting; bad values raise :class:`pytest.UsageError`."""
+    settings = _resolve(config)
+    if settings.active:
+        settings.read_lock_timeout()
+        outputs = OutputPaths.of(config)
+        for path, origin in [(outputs.report, "--contexta-report"), *outputs.markdown.items()]:
+            if path is not None and outputs.inside_workspace(path):
+                raise pytest.UsageError(f"contexta: {origin} points inside the gated workspace ({path} is in "
+                                        f"{outputs.workspace}); the gate never writes there: choose a path outside it")
+    return settings
+
+
+def _resolve(config: pytest.Config) -> Settings:
     sources = {name: _lookup(config, name) for name in _ENV}
     if sources["workspace"].value is None:
         sources["workspace"] = Setting(DEFAULT_WORKSPACE, "default")
@@ -164,8 +210,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
         baseline=sources["baseline"].value or BASELINE_LATEST,
         report=_path(config, sources["report"]),
         markdown=_path(config, sources["markdown"]),
-        # Checked only while gating: a bad value must not break ordinary test runs of a dormant plugin.
-        lock_timeout=_lock_timeout(sources["lock_timeout"]) if candidates else DEFAULT_LOCK_TIMEOUT,
+        allow_partial=bool(config.getoption("contexta_allow_partial")),
         lower_is_better=tuple(config.getini("contexta_lower_is_better")),
         higher_is_better=tuple(config.getini("contexta_higher_is_better")),
         replicate_tags=tuple(config.getini("contexta_replicate_tags")) or DEFAULT_REPLICATE_TAGS,

@@ -8,10 +8,11 @@ from __future__ import annotations
 import pytest
 
 from .fixtures import baseline_run, contexta_candidate, contexta_run, contexta_workspace
-from .options import add_options, resolve_settings
-from .stash import GATE_KEY, SETTINGS_KEY
+from .options import Settings, add_options, resolve_settings
+from .stash import SESSION_KEY, SETTINGS_KEY
 
 __all__ = ["baseline_run", "contexta_candidate", "contexta_run", "contexta_workspace"]
+_PLUGINS = ("contexta-runner", "contexta-controller", "contexta-worker", "contexta-xdist")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,27 +28,55 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "contexta_optional: this gate check may be skipped without failing the gate")
-    settings = resolve_settings(config)
+    try:
+        settings = resolve_settings(config)
+    except pytest.UsageError as exc:
+        _usage_error(config, exc)
     config.stash[SETTINGS_KEY] = settings
-    if not settings.active:
-        return
-    from .gate import GateSession
+    if settings.active:
+        _register(config, settings)
 
-    gate = GateSession(config, settings)
-    config.stash[GATE_KEY] = gate
-    config.pluginmanager.register(gate, "contexta-gate")
-    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+
+def _usage_error(config: pytest.Config, exc: pytest.UsageError) -> None:
+    """A bad setting: the report, markdown and JUnit files still say the gate failed (never a stale pass)."""
+    from .controller import error_outputs
+    from .options import OutputPaths
+
+    if hasattr(config, "workerinput"):
+        raise exc
+    message = str(exc).removeprefix("contexta: ")
+    errors = error_outputs(config, message, OutputPaths.of(config))
+    raise pytest.UsageError("\n".join([str(exc), *errors])) from None
+
+
+def _register(config: pytest.Config, settings: Settings) -> None:
+    from .running import CheckRunner
+    from .session import GateSession
+    from .tracking import CheckTracker
+
+    session = GateSession(config, settings)
+    tracker = CheckTracker()
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(CheckRunner(session, tracker), "contexta-runner")
+    if hasattr(config, "workerinput"):
+        from .worker import WorkerPlugin
+
+        config.pluginmanager.register(WorkerPlugin(session, tracker), "contexta-worker")
+        return
+    from .controller import GateController
+
+    controller = GateController(session, tracker)
+    config.pluginmanager.register(controller, "contexta-controller")
+    if config.pluginmanager.hasplugin("xdist"):
         from .xdist import XdistGlue
 
-        config.pluginmanager.register(XdistGlue(gate), "contexta-xdist")
+        config.pluginmanager.register(XdistGlue(controller, tracker), "contexta-xdist")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    gate = config.stash.get(GATE_KEY, None)
-    if gate is None:
+    if config.stash.get(SESSION_KEY, None) is None:
         return
-    gate.close()
-    for name in ("contexta-gate", "contexta-xdist"):
+    for name in _PLUGINS:
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:
             config.pluginmanager.unregister(plugin)

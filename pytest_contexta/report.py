@@ -62,10 +62,6 @@ class GateReport(FrozenModel):
     notes: list[str] = []
     candidates: list[CandidateReport]
 
-    def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
-
 
 def _validate(path: str) -> int:
     """Print whether ``path`` holds a valid report; 0 when it does, 1 otherwise."""

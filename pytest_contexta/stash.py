@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .gate import GateSession
     from .options import Settings
+    from .session import GateSession
 
 SETTINGS_KEY: pytest.StashKey[Settings] = pytest.StashKey()
-GATE_KEY: pytest.StashKey[GateSession] = pytest.StashKey()
+SESSION_KEY: pytest.StashKey[GateSession] = pytest.StashKey()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from .report import CandidateReport, GateReport, ReportCheck
+from .text import printable
 
 _RESULT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
 _HEADERS = ["check", "result", "metric", "candidate", "baseline", "change", "limit", "direction / detail"]
@@ -43,22 +44,22 @@ def _rows(candidate: CandidateReport) -> list[list[str]]:
             metric += f" [{check.slice}]"
         numeric = check.kind == "regression" and check.change_abs is not None
         detail = check.direction if numeric else check.detail
-        rows.append([_short_name(check.nodeid, candidate.run_ref), _RESULT[check.outcome], metric,
-                     _number(check.candidate_value), _number(check.baseline_value), _change(check),
-                     check.limit or "", _clip(detail or "")])
+        rows.append([printable(_short_name(check.nodeid, candidate.run_ref)), _RESULT[check.outcome],
+                     printable(metric), _number(check.candidate_value), _number(check.baseline_value),
+                     _change(check), printable(check.limit or ""), _clip(printable(detail or ""))])
     return rows
 
 
 def _baseline_line(candidate: CandidateReport) -> str:
     if candidate.baseline is None:
         return "baseline:  (not decided)"
-    return f"baseline:  {candidate.baseline.run_ref or 'none'} — {candidate.baseline.reason}"
+    return f"baseline:  {printable(candidate.baseline.run_ref or 'none')} — {printable(candidate.baseline.reason)}"
 
 
 def _verdict_line(candidate: CandidateReport) -> str:
     if candidate.verdict == "pass":
-        return f"GATE PASSED for {candidate.run_ref}"
-    return f"GATE FAILED for {candidate.run_ref}: {'; '.join(candidate.reasons)}"
+        return f"GATE PASSED for {printable(candidate.run_ref)}"
+    return f"GATE FAILED for {printable(candidate.run_ref)}: {printable('; '.join(candidate.reasons))}"
 
 
 def terminal_lines(report: GateReport) -> list[str]:
@@ -66,13 +67,13 @@ def terminal_lines(report: GateReport) -> list[str]:
     lines: list[str] = []
     for candidate in report.candidates:
         errors = [d for d in candidate.diagnostics if d.severity == "error"]
-        lines += [f"candidate: {candidate.run_ref}", _baseline_line(candidate)]
+        lines += [f"candidate: {printable(candidate.run_ref)}", _baseline_line(candidate)]
         if errors:
-            lines.append("errors:    " + "; ".join(f"{d.code} ({d.summary})" for d in errors))
+            lines.append("errors:    " + printable("; ".join(f"{d.code} ({d.summary})" for d in errors)))
         if candidate.checks:
             lines += tabulate(_rows(candidate), headers=_HEADERS, tablefmt="simple").splitlines()
         lines += [_verdict_line(candidate), ""]
-    lines += [f"note: {note}" for note in report.notes]
+    lines += [f"note: {printable(note)}" for note in report.notes]
     return lines
 
 
@@ -81,13 +82,14 @@ def markdown_table(report: GateReport) -> str:
     icon = {"pass": "✅", "fail": "❌"}
     parts = [f"## Contexta deployment gate: {icon[report.verdict]} {report.verdict}\n"]
     if report.error:
-        parts.append(f"The gate could not start: {report.error}\n")
+        parts.append(f"The gate could not decide: {printable(report.error)}\n")
     for candidate in report.candidates:
-        parts.append(f"### {icon[candidate.verdict]} `{candidate.run_ref}`\n")
+        parts.append(f"### {icon[candidate.verdict]} `{printable(candidate.run_ref)}`\n")
         parts.append(_baseline_line(candidate).replace("baseline:  ", "**Baseline:** ") + "\n")
         if candidate.reasons:
-            parts.append("**Why it failed:** " + "; ".join(candidate.reasons) + "\n")
+            parts.append("**Why it failed:** " + printable("; ".join(candidate.reasons)) + "\n")
         if candidate.checks:
             rows = [[cell.replace("|", "\\|") for cell in row] for row in _rows(candidate)]  # a | ends a cell
             parts.append(tabulate(rows, headers=_HEADERS, tablefmt="github") + "\n")
+    parts += [f"> note: {printable(note)}\n" for note in report.notes]
     return "\n".join(parts) + "\n"

@@ -1,27 +1,37 @@
-"""pytest-xdist glue, registered only when xdist is installed: hand workers the controller's decisions."""
+"""pytest-xdist glue on the controller, registered only when xdist is installed and this is not a worker."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .gate import WORKER_INPUT_KEY, WORKER_OUTPUT_KEY, GateSession
+import pytest
+
+from .controller import GateController
+from .tracking import CheckTracker
+from .worker import SHARED_KEY
 
 
 class XdistGlue:
-    """Sends every worker the controller's decisions and collects what only workers see (all JSON-safe)."""
+    """Sends every worker the start-up answers, takes back what workers saw, and notes crashed workers."""
 
-    def __init__(self, gate: GateSession) -> None:
-        self.gate = gate
+    def __init__(self, controller: GateController, tracker: CheckTracker) -> None:
+        self.controller = controller
+        self.tracker = tracker
 
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput[WORKER_INPUT_KEY] = self.gate.worker_input()
-
-    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        """Workers collect, the controller does not: report checks in the workers' collection order."""
-        self.gate.record_collection_order(ids)
+        node.workerinput[SHARED_KEY] = self.controller.session.shared()
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """A worker finished: take the gate checks it collected and the modules it skipped at collection."""
-        output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+        """A worker finished (or died: ``error`` says how); take the facts it sent, if it got that far."""
+        worker = str(node.gateway.id)
+        if error is not None:
+            self.tracker.crashed(worker, None, str(error).strip() or "the worker process died")
+        output = getattr(node, "workeroutput", {}).get(SHARED_KEY)
         if output is not None:
-            self.gate.merge_worker_output(output)
+            self.controller.merge_worker(worker, output)
+
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: object) -> None:
+        """xdist knows which check a crashed worker was running: that check is where the gate failed."""
+        node = getattr(report, "node", None)
+        worker = str(node.gateway.id) if node is not None else "?"
+        self.tracker.crashed(worker, crashitem, str(report.longrepr))

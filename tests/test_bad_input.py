@@ -169,23 +169,36 @@ def test_ledger_that_is_not_a_duckdb_file(case: Case) -> None:
     assert_one_error_line(case.run(), f"{ledger} cannot be opened as a DuckDB ledger", "restore it from a backup")
 
 
+def _alter(ledger: Path, statement: str) -> None:
+    connection = duckdb.connect(str(ledger))
+    try:
+        connection.execute(statement)
+    finally:
+        connection.close()
+
+
 @pytest.mark.parametrize(
     ("change", "missing"),
     [
         ("DROP TABLE runs", "Table with name runs does not exist"),
         ("DROP TABLE deployment_executions", "Table with name deployment_executions does not exist"),
-        ("ALTER TABLE stage_executions DROP COLUMN payload_json", 'Referenced column "payload_json" not found'),
     ],
 )
 def test_ledger_without_a_table_or_column_contexta_writes(case: Case, change: str, missing: str) -> None:
     ledger = case.workspace / "metadata" / "ledger.db"
-    connection = duckdb.connect(str(ledger))
-    try:
-        connection.execute(change)
-    finally:
-        connection.close()
+    _alter(ledger, change)
     assert_one_error_line(case.run(), f"{ledger} cannot be queried (", missing,
                           "lacks a table or column Contexta 1.x writes", "restore it from a backup")
+
+
+def test_ledger_without_a_column_a_run_read_needs_fails_the_checks_with_one_reason(case: Case) -> None:
+    ledger = case.workspace / "metadata" / "ledger.db"
+    _alter(ledger, "ALTER TABLE stage_executions DROP COLUMN payload_json")
+    result = case.run()  # stage rows are read with the run, when a check first needs it (after collection)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([f"GATE FAILED for run:svc.faster: the run could not be read: {ledger} cannot be "
+                                 f'queried (*Referenced column "payload_json" not found*restore it from a backup*'])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
 def test_both_tables_missing_names_the_first_one_the_gate_queries(case: Case) -> None:

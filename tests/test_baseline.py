@@ -177,3 +177,46 @@ def test_regression_message_names_the_baseline_and_why(pytester: pytest.Pytester
         "E * FAIL accuracy: 0.86 -> 0.8, change -0.06 (-6.98%), higher is better (built-in: name part 'accuracy'); "
         "allowed: worse by at most 1.00%; no noise estimate; values from evaluate",
     ])
+
+
+def test_a_deployment_whose_run_was_deleted_is_passed_over_not_blamed_on_a_hook(
+        pytester: pytest.Pytester, workspace_copy) -> None:
+    import duckdb
+
+    workspace = workspace_copy("deployments")
+    connection = duckdb.connect(str(workspace / "metadata" / "ledger.db"))
+    try:
+        connection.execute("DELETE FROM runs WHERE ref = 'run:ranker.r3'")  # prod-mar deployed it
+    finally:
+        connection.close()
+    pytester.makepyfile(REGRESSION_CHECK.replace('"accuracy", stage="evaluate", ', '"accuracy", '))
+    result = pytester.runpytest(f"--contexta-workspace={workspace}", "--contexta-candidate=cand-b",
+                                "--contexta-report=gate.json", "-s")
+    report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    baseline = report["candidates"][0]["baseline"]
+    assert (baseline["run_ref"], baseline["source"]) == ("run:ranker.r2", "latest-deployment")
+    assert "prod-mar (its run run:ranker.r3 is not in the workspace)" in baseline["reason"]
+    assert "pytest_contexta_select_baseline" not in result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(["*BASELINE run:ranker.r2"])
+
+
+def test_deployments_are_looked_up_once_per_project_and_session() -> None:
+    from pytest_contexta.baseline import BaselineChooser
+    from pytest_contexta.workspace import Workspace
+
+    class CountingWorkspace(Workspace):
+        lookups: list[tuple[str, str]] = []
+
+        def latest_completed_deployment(self, project, *, exclude_run):
+            self.lookups.append((project, exclude_run))
+            return super().latest_completed_deployment(project, exclude_run=exclude_run)
+
+    workspace = CountingWorkspace(WORKSPACES / "deployments")
+    chooser = BaselineChooser(config=None, workspace=workspace)  # type: ignore[arg-type]  # no hook is asked
+    candidates = ["run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r1", "run:ranker.r2"]
+    chooser.prefetch(candidates)
+    choices = {ref: chooser.latest_deployment(workspace.load_run(ref)).run_ref for ref in candidates}
+    assert choices == {"run:ranker.cand-a": "run:ranker.cand-b", "run:ranker.cand-b": "run:ranker.r3",
+                       "run:ranker.r1": "run:ranker.cand-b", "run:ranker.r2": "run:ranker.cand-b"}
+    # one lookup for the project, one more only for cand-b, whose own deployment is the latest
+    assert workspace.lookups == [("ranker", ""), ("ranker", "run:ranker.cand-b")]

@@ -53,27 +53,31 @@ def test_a_gate_whose_checks_pass_passes(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines([f"GATE PASSED for {CANDIDATE}"])
 
 
+LEFT_OUT = "the selection left gate checks out (3 gate checks deselected and not run)"
+
+
 @pytest.mark.parametrize(
-    "selection",
+    ("selection", "reason"),
     [
-        pytest.param(["-k", "no_such_check"], id="k-matches-nothing"),
-        pytest.param(["-k", "not_a_gate_check"], id="only-ordinary-tests-selected"),
-        pytest.param(["-m", "no_such_marker"], id="m-deselects-all"),
+        pytest.param(["-k", "no_such_check"], LEFT_OUT, id="k-matches-nothing"),
+        pytest.param(["-k", "not_a_gate_check"], LEFT_OUT, id="only-ordinary-tests-selected"),
+        pytest.param(["-m", "no_such_marker"], LEFT_OUT, id="m-deselects-all"),
         pytest.param(["--deselect=test_gate.py::test_diagnostics", "--deselect=test_gate.py::test_regression",
-                      "--deselect=test_gate.py::test_through_user_fixture"], id="every-check-deselected"),
-        pytest.param(["empty_folder"], id="folder-without-tests"),
+                      "--deselect=test_gate.py::test_through_user_fixture"], LEFT_OUT, id="every-check-deselected"),
+        pytest.param(["empty_folder"], "no gate check ran for this candidate: none was collected",
+                     id="folder-without-tests"),
     ],
 )
-def test_no_gate_check_selected_fails_the_gate(pytester: pytest.Pytester, selection: list[str]) -> None:
+def test_no_gate_check_selected_fails_the_gate(pytester: pytest.Pytester, selection: list[str], reason: str) -> None:
     pytester.makepyfile(test_gate=GATE)
     pytester.mkdir("empty_folder")
     report = pytester.path / "gate.json"
     result = pytester.runpytest(*_gate_args(LATENCY, f"--contexta-report={report}"), *selection)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines([f"GATE FAILED for {CANDIDATE}: no gate check ran for this candidate*"])
+    result.stdout.fnmatch_lines([f"GATE FAILED for {CANDIDATE}: {reason}*"])
     candidate = _report(report)["candidates"][0]
     assert (_report(report)["verdict"], candidate["run_ref"]) == ("fail", CANDIDATE)
-    assert candidate["reasons"][0].startswith("no gate check ran for this candidate")
+    assert candidate["reasons"][0].startswith(reason)
 
 
 def test_a_path_that_does_not_exist_fails_the_gate(pytester: pytest.Pytester) -> None:
@@ -89,7 +93,8 @@ def test_a_gate_file_that_cannot_be_imported_fails_the_gate(pytester: pytest.Pyt
     result = pytester.runpytest(*_gate_args(LATENCY, f"--contexta-report={report}"))
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*ModuleNotFoundError: No module named 'no_such_module_anywhere'*",
-                                 f"GATE FAILED for {CANDIDATE}: 3 of 3 gate checks never ran*collection error*"])
+                                 f"GATE FAILED for {CANDIDATE}: collection error in test_broken.py (*No module named*"
+                                 f"3 of 3 gate checks never ran (the session stopped early: a collection error)*"])
     assert (_report(report)["verdict"], _report(report)["exit_status"]) == ("fail", pytest.ExitCode.INTERRUPTED)
 
 
@@ -255,7 +260,7 @@ def test_a_baseline_that_cannot_be_read_is_an_error_of_every_check_using_it(
     assert fnmatch(errors[0]["detail"], message), errors[0]["detail"]
 
 
-def test_a_candidate_that_cannot_be_read_stops_the_gate_before_any_check(
+def test_a_candidate_that_cannot_be_read_fails_every_check_with_one_clear_reason(
     pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
 ) -> None:
     workspace = workspace_copy("latency")
@@ -263,13 +268,16 @@ def test_a_candidate_that_cannot_be_read_stops_the_gate_before_any_check(
     pytester.makepyfile(test_gate=GATE)
     report = pytester.path / "gate.json"
     result = pytester.runpytest(*_gate_args(workspace, f"--contexta-report={report}"))
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([(f"ERROR: contexta: {workspace}/metadata/ledger.db holds a Stage row that cannot "
-                                  f"be read (status: *restore it from a backup")])
+    # records and stage rows are read when a check first needs them (after collection), not at start-up
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1, errors=3)
+    result.stdout.fnmatch_lines([(f"GATE FAILED for {CANDIDATE}: the run could not be read: {workspace}/"
+                                  f"metadata/ledger.db holds a Stage row that cannot be read (status: *"
+                                  f"restore it from a backup*")])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
     written = _report(report)
-    assert (written["verdict"], written["exit_status"]) == ("fail", pytest.ExitCode.USAGE_ERROR)
-    assert "Stage row that cannot be read" in written["error"]
+    assert (written["verdict"], written["exit_status"]) == ("fail", pytest.ExitCode.TESTS_FAILED)
+    assert "Stage row that cannot be read" in written["candidates"][0]["reasons"][0]
 
 
 def test_records_that_cannot_be_read_stop_the_gate_with_a_clear_message(
@@ -281,9 +289,10 @@ def test_records_that_cannot_be_read_stop_the_gate_with_a_clear_message(
     segment.mkdir()  # open() now fails with IsADirectoryError, an OSError like a permission problem
     pytester.makepyfile(test_gate=GATE)
     result = pytester.runpytest(*_gate_args(workspace))
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([(f"ERROR: contexta: the records of {CANDIDATE} cannot be read from "
-                                  f"{workspace}/records: *Is a directory*Check the files' permissions*")])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([(f"GATE FAILED for {CANDIDATE}: the run could not be read: the records of "
+                                  f"{CANDIDATE} cannot be read from {workspace}/records: *Is a directory*"
+                                  f"Check the files' permissions*")])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 

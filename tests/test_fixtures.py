@@ -196,3 +196,78 @@ def test_contexta_workspace_without_a_workspace_errors_saying_which_path(pyteste
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"contexta: workspace {pytester.path / '.contexta'} does not exist: pass the "
                                  f"folder that holds metadata/ and records/ with --contexta-workspace*"])
+
+
+# -- contexta_workspace: the same runs as contexta_run, and no lock left behind -------------------------
+
+WRITER = """
+import sys
+import duckdb
+
+duckdb.connect(sys.argv[1]).close()  # read-write, as a training job opens the ledger
+"""
+
+
+def test_contexta_workspace_hands_out_the_session_s_runs_with_hook_diagnostics(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("""
+        def pytest_contexta_diagnostics(run):
+            return [{"code": "team_rule", "severity": "info", "summary": "added by the team"}]
+    """)
+    pytester.makepyfile("""
+        def test_same_run(contexta_workspace, contexta_run):
+            loaded = contexta_workspace.load_run("cand-b")
+            assert loaded is contexta_run  # was: a second read, without the hook's diagnostics
+            assert loaded.diagnostics[-1].code == "team_rule"
+            assert contexta_workspace.load_run("run:ranker.cand-b") is contexta_run
+    """)
+    pytester.runpytest(DEPLOYMENTS, "--contexta-candidate=cand-b").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("candidate", [["--contexta-candidate=run:svc.faster"], []], ids=["gating", "dormant"])
+def test_a_custom_check_s_reads_leave_the_ledger_unlocked(pytester: pytest.Pytester, workspace_copy,
+                                                          candidate: list[str]) -> None:
+    import sys
+
+    workspace = workspace_copy("latency")
+    pytester.makepyfile(f"""
+        import subprocess
+        import sys
+
+        def test_team_rule(contexta_workspace):
+            assert contexta_workspace.list_runs("svc")
+            assert contexta_workspace.list_deployments("svc")
+            writer = subprocess.run([{sys.executable!r}, "-c", {WRITER!r}, {str(workspace / "metadata" / "ledger.db")!r}],
+                                    capture_output=True, text=True)
+            assert writer.returncode == 0, writer.stderr  # was: "Conflicting lock is held" for the whole session
+    """)
+    result = pytester.runpytest(f"--contexta-workspace={workspace}", *candidate)
+    result.assert_outcomes(passed=1)
+
+
+def test_the_lock_timeout_applies_without_a_candidate(pytester: pytest.Pytester, workspace_copy) -> None:
+    workspace = workspace_copy("latency")
+    pytester.makepyfile("""
+        def test_team_rule(contexta_workspace):
+            contexta_workspace.list_runs()
+    """)
+    result = pytester.runpytest(f"--contexta-workspace={workspace}", "--contexta-lock-timeout=soon")
+    result.assert_outcomes(errors=1)  # was: the setting was ignored (10 s) when no candidate was given
+    result.stdout.fnmatch_lines(["*contexta lock timeout 'soon' (from command line) must be a number of seconds*"])
+
+
+def test_a_dormant_contexta_workspace_waits_only_the_configured_lock_timeout(
+        pytester: pytest.Pytester, workspace_copy) -> None:
+    from test_lock import Holder
+
+    workspace = workspace_copy("latency")
+    holder = Holder(workspace / "metadata" / "ledger.db")
+    try:
+        pytester.makepyfile("""
+            def test_team_rule(contexta_workspace):
+                contexta_workspace.list_runs()
+        """)
+        result = pytester.runpytest(f"--contexta-workspace={workspace}", "--contexta-lock-timeout=0")
+    finally:
+        holder.stop()
+    result.assert_outcomes(failed=1)  # was: the default 10 s, whatever the option said
+    result.stdout.fnmatch_lines([f"*ledger.db is locked by another process (PID {holder.pid}, *waited 0 s*"])

@@ -107,9 +107,10 @@ def test_select_baseline_with_an_unusable_answer_is_a_usage_error(
         def pytest_contexta_select_baseline(candidate):
             return {answer}
     """)
+    # asked after collection (so conftests under the gate folder count): the gate ends as a usage error
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: contexta: {message}"])
-    assert "Traceback" not in result.stderr.str()
+    result.stdout.fnmatch_lines([f"GATE FAILED for {GOOD}: *{message}"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
     assert report.error is not None and report.error.startswith("pytest_contexta_select_baseline")
 
 
@@ -210,7 +211,7 @@ def test_diagnostics_hook_with_a_bad_answer_is_a_usage_error(
             return {answer}
     """)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: contexta: {message}"])
+    result.stdout.fnmatch_lines([f"GATE FAILED for {GOOD}: *{message}*"])
     assert report.error is not None and report.error.startswith("pytest_contexta_diagnostics returned")
 
 
@@ -250,3 +251,72 @@ def test_example_baseline_rule_ignores_deployments_not_named_prod(pytester: pyte
     default = pytester.runpytest(f"--contexta-workspace={DEPLOYMENTS_WORKSPACE}",
                                  "--contexta-candidate=run:ranker.cand-a", "--noconftest")
     default.stdout.fnmatch_lines(["baseline:  run:ranker.cand-b — deployed as shadow-cand-b *"])
+
+
+# -- when the gate hooks are asked -------------------------------------------------------------------
+
+NESTED_CONFTEST = """
+from pytest_contexta import BaselineChoice, Diagnostic
+
+def pytest_contexta_select_baseline(candidate):
+    return BaselineChoice(run_ref="baseline-v0", reason="the nested conftest chose it")
+
+def pytest_contexta_diagnostics(run):
+    return [Diagnostic(code="nested_conftest", severity="info", summary="added by gates/ranker/conftest.py")]
+"""
+
+
+@pytest.mark.parametrize("where", ["gates", "gates/ranker"])
+@pytest.mark.parametrize("args", [[], ["gates"], ["gates/ranker/test_gate.py"], ["-n", "2"]],
+                         ids=["testpaths", "folder", "file", "xdist"])
+def test_hooks_in_a_conftest_loaded_during_collection_decide_alike_however_pytest_is_run(
+        pytester: pytest.Pytester, args: list[str], where: str) -> None:
+    pytester.makeini("[pytest]\ntestpaths = gates\n")
+    ranker = pytester.mkdir("gates") / "ranker"
+    ranker.mkdir()
+    (pytester.path / where / "conftest.py").write_text(NESTED_CONFTEST, encoding="utf-8")
+    (ranker / "test_gate.py").write_text(GATE, encoding="utf-8")
+    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}", f"--contexta-candidate={GOOD}",
+                                "--contexta-report=gate.json", *args)
+    report = GateReport.model_validate_json((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    result.assert_outcomes(passed=2)  # was: the hooks were asked at session start, before this conftest loaded
+    (candidate,) = report.candidates
+    assert candidate.baseline.model_dump() == {
+        "run_ref": OLD_PRODUCTION, "reason": "the nested conftest chose it", "source": "hook"}
+    assert accuracy_check(report).baseline_ref == OLD_PRODUCTION
+    assert candidate.diagnostics[-1].code == "nested_conftest"
+
+
+def test_a_gate_hook_registered_after_the_hooks_were_asked_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_late="""
+        class LatePlugin:
+            def pytest_contexta_diagnostics(self, run):
+                return [{"code": "late", "severity": "error", "summary": "never seen"}]
+
+        def test_first(contexta_run):
+            pass
+
+        def test_registers_late(request, contexta_run):
+            request.config.pluginmanager.register(LatePlugin(), "late-plugin")
+    """)
+    result, report = run_gate(pytester, "")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines([f"GATE FAILED for {GOOD}: *pytest_contexta_diagnostics in *LatePlugin* was "
+                                 f"registered after the gate had asked its hooks*"])
+    assert report.verdict == "fail" and "registered after" in (report.error or "")
+
+
+def test_a_raising_gate_finished_hook_is_a_clear_gate_error_and_the_files_say_fail(
+        pytester: pytest.Pytester) -> None:
+    result, report = run_gate(pytester, """
+        def pytest_contexta_gate_finished(report):
+            raise RuntimeError("chat server down")
+    """, "--contexta-markdown=gate.md", "--junitxml=junit.xml")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # every check passed; the gate itself did not finish well
+    result.assert_outcomes(passed=2)
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    message = "contexta: a pytest_contexta_gate_finished hook raised RuntimeError: chat server down*"
+    result.stdout.fnmatch_lines([f"GATE FAILED for {GOOD}: {message}"])
+    assert (report.verdict, report.exit_status) == ("fail", 1)
+    assert "❌ fail" in (pytester.path / "gate.md").read_text(encoding="utf-8")
+    assert '<property name="contexta.verdict" value="fail" />' in (pytester.path / "junit.xml").read_text()

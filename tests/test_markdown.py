@@ -70,12 +70,13 @@ def test_option_and_step_summary_naming_one_file_write_it_once(
     assert target.read_text(encoding="utf-8").count("## Contexta deployment gate") == 1
 
 
-def test_usage_error_says_the_gate_could_not_start(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_usage_error_says_the_gate_could_not_decide(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONTEXTA_MARKDOWN", "gate.md")
     result = run_gate(pytester, "candidate-v2-good", args=("--contexta-baseline=no-such-run",))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     text = (pytester.path / "gate.md").read_text(encoding="utf-8")
-    assert text.startswith("## Contexta deployment gate: ❌ fail\n\nThe gate could not start: no run named 'no-such-run'")
+    assert text.startswith("## Contexta deployment gate: ❌ fail\n\nThe gate could not decide: no run named "
+                           "'no-such-run'")
 
 
 def test_table_cells_keep_pipes_from_breaking_the_row() -> None:

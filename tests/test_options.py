@@ -212,3 +212,25 @@ def test_bad_ini_lock_timeout_is_a_usage_error(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest(f"--contexta-workspace={DEPLOYMENTS}", "--contexta-candidate=cand-b")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: contexta lock timeout 'ten' (from ini contexta_lock_timeout) must be*"])
+
+
+@pytest.mark.parametrize(("option", "where"), [
+    ("--contexta-report", "metadata/gate.json"), ("--contexta-markdown", "records/manifest.json"),
+    ("GITHUB_STEP_SUMMARY", "records/segments/segment-000001.jsonl")])
+def test_an_output_inside_the_gated_workspace_is_a_usage_error_naming_the_option(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workspace_copy, option: str, where: str) -> None:
+    from conftest import snapshot_tree
+
+    workspace = workspace_copy("latency")
+    before = snapshot_tree(workspace)
+    pytester.makepyfile(GATE_CHECK)
+    args = [f"--contexta-workspace={workspace}", "--contexta-candidate=run:svc.faster"]
+    if option == "GITHUB_STEP_SUMMARY":
+        monkeypatch.setenv(option, str(workspace / where))
+    else:
+        args.append(f"{option}={workspace / where}")
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: contexta: {option} points inside the gated workspace "
+                                 f"({workspace / where} is in {workspace})*"])
+    assert snapshot_tree(workspace) == before

@@ -209,3 +209,53 @@ def test_validate_names_a_missing_file(capsys: pytest.CaptureFixture[str], tmp_p
     missing = tmp_path / "nowhere.json"
     assert main(["--validate", str(missing)]) == 1
     assert capsys.readouterr().err == f"{missing}: cannot read the report: No such file or directory\n"
+
+
+def _written(pytester: pytest.Pytester, name: str = "gate.json") -> dict:
+    return json.loads((pytester.path / name).read_text(encoding="utf-8"))
+
+
+def test_an_unwritable_markdown_file_makes_the_json_report_say_fail_with_pytest_s_exit_status(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(GATE)
+    folder = pytester.mkdir("markdown-is-a-folder")
+    result = run_gate(pytester, GOOD, args=("--contexta-report=gate.json", f"--contexta-markdown={folder}"))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = _written(pytester)  # was: "verdict": "pass", "exit_status": 0 while pytest exited 1
+    assert (report["verdict"], report["exit_status"]) == ("fail", result.ret)
+    assert f"cannot write the markdown summary to {folder}" in report["error"]
+    assert not [path.name for path in pytester.path.iterdir() if path.name.startswith(".gate.json.")]
+
+
+@pytest.mark.parametrize("args", [["--contexta-lock-timeout=abc"], ["--contexta-lock-timeout=-1"],
+                                  ["--contexta-baseline=no-such-run"]],
+                         ids=["not-a-number", "negative", "at-session-start"])
+def test_a_usage_error_before_any_test_still_writes_the_report_and_a_junit_file(
+        pytester: pytest.Pytester, args: list[str]) -> None:
+    pytester.makepyfile(GATE)
+    passing = run_gate(pytester, GOOD, args=("--contexta-report=gate.json", "--junitxml=junit.xml"))
+    assert passing.ret == pytest.ExitCode.OK and _written(pytester)["verdict"] == "pass"
+    result = run_gate(pytester, GOOD, args=("--contexta-report=gate.json", "--junitxml=junit.xml", *args))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    report = _written(pytester)  # was: the previous run's passing report stayed on disk, no JUnit file
+    assert (report["verdict"], report["exit_status"]) == ("fail", pytest.ExitCode.USAGE_ERROR)
+    junit = (pytester.path / "junit.xml").read_text(encoding="utf-8")
+    assert '<property name="contexta.verdict" value="fail" />' in junit and "<error message=" in junit
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+
+def test_an_output_that_is_not_permitted_says_permission_denied_and_who_the_gate_runs_as(tmp_path: Path) -> None:
+    import getpass
+
+    from pytest_contexta.options import OutputPaths
+    from pytest_contexta.outputs import Outputs
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    denied = Outputs(OutputPaths(tmp_path / "ws", tmp_path / "gate.json", {}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("tempfile.mkstemp", refuse)
+        (error,) = denied.stage()
+    assert f"permission denied (the gate runs as user {getpass.getuser()})" in error

@@ -79,8 +79,14 @@ def test_controller_decides_and_reports_once(pytester: pytest.Pytester, plugin_a
     controller = os.getpid()
     calls = (pytester.path / "calls.log").read_text(encoding="utf-8").splitlines()
     workers = 2 if plugin_args else 0
-    assert sorted(calls) == sorted([f"select {GOOD} {controller}", f"select {REGRESSED} {controller}",
-                                    f"finished fail {controller}", *[f"workerinput json-safe {controller}"] * workers])
+    decided = [call.rsplit(" ", 1) for call in calls if call.startswith("select ")]
+    # baselines are decided after collection, in the processes that collect (xdist workers never share a
+    # collection with the controller): once per candidate and process, never on an xdist controller
+    assert len(decided) == len(set(map(tuple, decided))), calls
+    assert {line for line, _ in decided} == {f"select {GOOD}", f"select {REGRESSED}"}
+    assert all((int(pid) == controller) == (not plugin_args) for _, pid in decided), calls
+    assert sorted(c for c in calls if not c.startswith("select ")) == sorted(
+        [f"finished fail {controller}", *[f"workerinput json-safe {controller}"] * workers])
     assert (pytester.path / "gate.md").read_text(encoding="utf-8").count("## Contexta deployment gate") == 1
     report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
     assert [(c["run_ref"], c["verdict"], len(c["checks"])) for c in report["candidates"]] == [
@@ -112,3 +118,59 @@ def test_same_verdict_report_junit_and_markdown_with_and_without_xdist(pytester:
     kinds = {check["kind"] for candidate in outputs["plain"][2]["candidates"] for check in candidate["checks"]}
     assert kinds == {"diagnostics", "metrics_present", "regression"}
     assert outputs["xdist"] == outputs["plain"]
+
+
+def test_a_worker_crash_names_the_worker_and_the_check(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate="""
+        import os
+
+        def test_fine(contexta_run):
+            pass
+
+        def test_crashes(contexta_run):
+            os._exit(3)
+    """)
+    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}", f"--contexta-candidate={GOOD}",
+                                "--contexta-report=gate.json", "-n", "2", "--max-worker-restart=0")
+    assert result.ret != pytest.ExitCode.OK
+    report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    (candidate,) = report["candidates"]
+    crashed = f"test_gate.py::test_crashes[{GOOD}]"
+    assert candidate["verdict"] == "fail"
+    assert any(re.fullmatch(rf"xdist worker gw\d crashed while running {re.escape(crashed)}: .*", reason)
+               for reason in candidate["reasons"]), candidate["reasons"]
+    assert not any("none was collected" in reason for reason in candidate["reasons"])
+    result.stdout.fnmatch_lines([f"GATE FAILED for {GOOD}: *xdist worker gw? crashed while running {crashed}*"])
+
+
+def test_under_xdist_each_run_is_read_once_per_worker_and_never_by_the_controller(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    pytester.makeconftest("""
+        import os
+
+        def pytest_contexta_diagnostics(run):
+            with open("reads.log", "a", encoding="utf-8") as handle:
+                handle.write(f"{run.ref} {os.getpid()}\\n")
+    """)
+    result = run_gate(pytester, "-n", "2")
+    result.assert_outcomes(passed=15, failed=3)
+    reads = (pytester.path / "reads.log").read_text(encoding="utf-8").splitlines()
+    assert len(reads) == len(set(reads)), reads  # at most once per run and process
+    assert str(os.getpid()) not in {line.split()[1] for line in reads}  # the controller reads no run
+    assert {line.split()[0] for line in reads} == {GOOD, REGRESSED, "run:product-ranker.baseline-v1"}
+
+
+def test_workers_that_choose_different_baselines_are_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate=GATE)
+    pytester.makeconftest("""
+        import os
+
+        def pytest_contexta_select_baseline(candidate):
+            return "baseline-v0" if os.environ.get("PYTEST_XDIST_WORKER") == "gw0" else "baseline-v1"
+    """)
+    result = run_gate(pytester, "--contexta-report=gate.json", "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "fail"
+    assert f"xdist workers chose different baselines for {GOOD} (gw0: run:product-ranker.baseline-v0; gw1: " \
+           f"run:product-ranker.baseline-v1)" in report["error"]

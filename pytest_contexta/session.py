@@ -1,0 +1,215 @@
+"""The gate session: start-up (candidates, workspace) and the one cache of runs, baselines and hook answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from .baseline import BaselineChooser, fixed_choice
+from .errors import GateError, WorkspaceLockedError
+from .hookspecs import GateHookError
+from .models import BaselineChoice, ContextaRun, Diagnostic, first_problem
+from .options import Settings
+from .refs import RefError, RunRef, parse_run_ref
+from .report import ReportDiagnostic
+from .text import first_line
+from .tracking import candidate_of
+from .verdict import RunFacts
+from .workspace import Workspace
+
+GATE_HOOKS = ("pytest_contexta_select_baseline", "pytest_contexta_diagnostics")
+
+
+class GateWorkspace(Workspace):
+    """The gated workspace as checks and hooks see it: ``load_run()`` hands out the session's runs, read once,
+    with the diagnostics of the ``pytest_contexta_diagnostics`` hooks, exactly as ``contexta_run`` gets them."""
+
+    def __init__(self, root: Path, *, lock_timeout: float, cached: Callable[[str], ContextaRun]) -> None:
+        super().__init__(root, lock_timeout=lock_timeout)
+        self._cached = cached
+
+    def load_run(self, run: str | RunRef) -> ContextaRun:
+        return self._cached(run.text if isinstance(run, RunRef) else run)
+
+    def read_run(self, ref: str) -> ContextaRun:
+        """Read a run from disk, bypassing the cache (the session's own loader)."""
+        return super().load_run(parse_run_ref(ref))
+
+
+class GateSession:
+    """Everything the gate knows during one pytest session; pytest hooks only delegate to it."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.workspace: GateWorkspace | None = None
+        self.candidates: list[str] = []
+        self.fixed_baseline: BaselineChoice | None = None
+        self.usage_errors: list[str] = []  # gate hooks registered too late, or answering what cannot be used
+        self._runs: dict[str, ContextaRun | GateError] = {}
+        self._baselines: dict[str, BaselineChoice | GateError] = {}
+        self._chooser: BaselineChooser | None = None
+        self._hooks_consulted = False
+        self._locked: WorkspaceLockedError | None = None
+
+    # -- start-up -----------------------------------------------------------------------------------
+
+    def start(self, shared: Mapping[str, Any] | None = None) -> None:
+        """Open the workspace and resolve the candidates (a worker takes the controller's ``shared`` answers).
+
+        Raises :class:`GateError`; only ledger rows are read here, no records, and no gate hook is asked.
+        """
+        self.workspace = GateWorkspace(self.settings.workspace, lock_timeout=self.settings.read_lock_timeout(),
+                                       cached=self.load)
+        self._chooser = BaselineChooser(self.config, self.workspace)
+        if shared is not None:
+            self.candidates = list(shared["candidates"])
+            fixed = shared["fixed_baseline"]
+            self.fixed_baseline = None if fixed is None else BaselineChoice(**fixed)
+            self._chooser.take(shared["deployments"])
+            return
+        with self.workspace.reading():
+            for text in self.settings.candidates:
+                ref = self.workspace.resolve_run(text).text
+                if ref not in self.candidates:
+                    self.candidates.append(ref)
+            self.fixed_baseline = fixed_choice(self.settings, self.workspace, self.candidates)
+            if self.fixed_baseline is None:
+                self._chooser.prefetch(self.candidates)
+
+    def shared(self) -> dict[str, Any]:
+        """JSON-safe start-up answers every xdist worker needs (so that workers read no ledger to start)."""
+        assert self._chooser is not None
+        fixed = None if self.fixed_baseline is None else self.fixed_baseline.model_dump(mode="json")
+        return {"candidates": self.candidates, "fixed_baseline": fixed, "deployments": self._chooser.shared()}
+
+    # -- gate hooks: asked when first needed, after collection ------------------------------------
+
+    def plugin_registered(self, plugin: object) -> None:
+        """A gate hook that registers after the hooks were asked would be silently ignored: a usage error."""
+        late = [name for name in GATE_HOOKS if hasattr(plugin, name)]
+        if self._hooks_consulted and late:
+            where = getattr(plugin, "__file__", None) or repr(plugin)
+            self.usage_errors.append(
+                f"{', '.join(late)} in {where} was registered after the gate had asked its hooks, so it could not "
+                f"take part: define it in a conftest.py under the gate folder or in a plugin loaded at start-up")
+
+    def baseline(self, candidate: str) -> BaselineChoice:
+        """The baseline of ``candidate``, decided once; raises :class:`GateError` when it cannot be decided."""
+        if candidate not in self._baselines:
+            try:
+                self._baselines[candidate] = self._choose(candidate)
+            except GateError as exc:
+                self._baselines[candidate] = self._noted(exc)
+        choice = self._baselines[candidate]
+        if isinstance(choice, GateError):
+            raise choice
+        return choice
+
+    def _choose(self, candidate: str) -> BaselineChoice:
+        if self.fixed_baseline is not None:
+            return self.fixed_baseline
+        assert self._chooser is not None
+        self._hooks_consulted = True
+        try:
+            run = self.load(candidate)
+        except GateError as exc:
+            raise GateError(f"the baseline cannot be chosen, the candidate is unreadable: {exc}") from exc
+        return self._chooser.choose(run)
+
+    def _noted(self, error: GateError) -> GateError:
+        """A hook's error is the whole gate's usage error, not only the failure of the checks that met it."""
+        if isinstance(error, GateHookError) and str(error) not in self.usage_errors:
+            self.usage_errors.append(str(error))
+        return error
+
+    def prepare(self, items: Sequence[pytest.Item]) -> None:
+        """After collection, read every run the selected gate checks need, in one ledger connection.
+
+        A reconnect costs ~30-60 ms per run, so one burst per process; the ledger is released before the first
+        check runs. Errors are kept for the checks that meet them.
+        """
+        needs: dict[str, bool] = {}  # candidate -> whether a selected check of it uses baseline_run
+        for item in items:
+            candidate = candidate_of(item)
+            if candidate is not None:
+                needs[candidate] = needs.get(candidate, False) or "baseline_run" in getattr(item, "fixturenames", ())
+        if not needs or self.workspace is None:
+            return
+        with self.workspace.reading():
+            for candidate, wants_baseline in needs.items():
+                with suppress(GateError):
+                    self.load(candidate)
+                    choice = self.baseline(candidate) if wants_baseline else None
+                    if choice is not None and choice.run_ref is not None:
+                        self.load(choice.run_ref)
+
+    def decided_baselines(self) -> dict[str, BaselineChoice]:
+        return {ref: choice for ref, choice in self._baselines.items() if isinstance(choice, BaselineChoice)}
+
+    # -- runs --------------------------------------------------------------------------------------
+
+    def load(self, text: str) -> ContextaRun:
+        """The run ``text`` (a ref or a unique name) with every diagnostic, read once per session."""
+        if text not in self._runs:
+            assert self.workspace is not None, "runs are loaded only after start()"
+            try:
+                ref = parse_run_ref(text).text
+            except RefError:  # a bare run name, or a malformed ref the lookup explains
+                ref = self.workspace.resolve_run(text).text
+            if ref not in self._runs:
+                try:
+                    if self._locked is not None:  # the lock timeout bounds the session's whole wait, not each read
+                        raise self._locked
+                    self._runs[ref] = self._with_hook_diagnostics(self.workspace.read_run(ref))
+                except WorkspaceLockedError as exc:
+                    self._locked = self._runs[ref] = exc
+                except GateError as exc:
+                    self._runs[ref] = self._noted(exc)
+            self._runs[text] = self._runs[ref]
+        loaded = self._runs[text]
+        if isinstance(loaded, GateError):
+            raise loaded
+        return loaded
+
+    def _with_hook_diagnostics(self, run: ContextaRun) -> ContextaRun:
+        self._hooks_consulted = True
+        try:
+            answers = self.config.hook.pytest_contexta_diagnostics(run=run)
+        except Exception as exc:
+            raise GateHookError(f"a pytest_contexta_diagnostics hook raised {type(exc).__name__} for {run.ref}: "
+                            f"{first_line(str(exc))}") from exc
+        extra: list[Diagnostic] = []
+        for answer in answers:
+            if isinstance(answer, (Diagnostic, dict)):
+                answer = [answer]
+            if isinstance(answer, str) or not isinstance(answer, (Iterable, type(None))):
+                raise GateHookError(f"pytest_contexta_diagnostics returned {answer!r} for {run.ref}: return a list "
+                                f"of Diagnostic objects, or None when there is nothing to add")
+            for item in answer or ():
+                try:
+                    extra.append(item if isinstance(item, Diagnostic) else Diagnostic.model_validate(item))
+                except ValidationError as exc:
+                    raise GateHookError(f"pytest_contexta_diagnostics returned {item!r} for {run.ref}, which is not "
+                                    f"a Diagnostic: {first_problem(exc)}") from exc
+        return run.model_copy(update={"diagnostics": run.diagnostics + tuple(extra)})
+
+    def run_facts(self, ref: str) -> RunFacts | None:
+        """What the verdict needs of a run this process read; None when it never read it."""
+        loaded = self._runs.get(ref)
+        if loaded is None:
+            return None
+        if isinstance(loaded, GateError):
+            return RunFacts(error=str(loaded))
+        diagnostics = tuple(ReportDiagnostic(code=d.code, severity=d.severity, subject_ref=d.subject_ref,
+                                             summary=d.summary, contexta_severity=d.contexta_severity,
+                                             source=d.source) for d in loaded.diagnostics)
+        return RunFacts(diagnostics=diagnostics, notes=loaded.reader_notes)
+
+    def loaded_refs(self) -> list[str]:
+        return [ref for ref in self._runs if ref.startswith("run:")]

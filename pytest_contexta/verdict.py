@@ -1,0 +1,184 @@
+"""The gate's verdict: one pure function from what the session saw to the final report (no pytest run needed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from .models import BaselineChoice
+from .report import CandidateReport, GateReport, Outcome, ReportCheck, ReportDiagnostic
+from .results import CheckResult
+
+PARTIAL_OPTION = "--contexta-allow-partial"
+
+
+@dataclass
+class CheckOutcome:
+    """The phases of one gate check as its reports arrived (from this process or from xdist workers)."""
+
+    nodeid: str
+    candidate: str
+    phases: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> Outcome:
+        """passed only when the test body ran and passed; a check interrupted before that is an error."""
+        if "failed" in (self.phases.get("setup"), self.phases.get("teardown")):
+            return "error"
+        if self.phases.get("call") == "failed":
+            return "failed"
+        if "skipped" in (self.phases.get("setup"), self.phases.get("call")):
+            return "skipped"
+        if self.phases.get("call") == "passed":
+            return "passed"
+        return "error"
+
+    @property
+    def explanation(self) -> str:
+        if self.message or self.outcome != "error":
+            return self.message
+        return "the check started but never finished (the session was interrupted)"
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What the verdict needs of one run: its diagnostics and reader notes, or why it could not be read."""
+
+    diagnostics: tuple[ReportDiagnostic, ...] = ()
+    notes: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Crash:
+    """An xdist worker that died; ``nodeid`` is the check it was running, when xdist knows it."""
+
+    worker: str
+    nodeid: str | None
+    message: str
+
+
+@dataclass
+class GateFacts:
+    """Everything the session saw, gathered in one place; :func:`decide` turns it into the verdict."""
+
+    workspace: str
+    created_at: str
+    exit_status: int
+    candidates: list[str]
+    baselines: dict[str, BaselineChoice] = field(default_factory=dict)
+    runs: dict[str, RunFacts] = field(default_factory=dict)
+    selected: dict[str, str] = field(default_factory=dict)  # gate check nodeid -> candidate, collection order
+    deselected: dict[str, str] = field(default_factory=dict)  # left out by -k/-m/--deselect/--lf/--sw
+    outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)  # options that leave checks out uncounted (--ignore, --lf)
+    allow_partial: bool = False
+    collection_errors: list[str] = field(default_factory=list)
+    collection_skips: list[str] = field(default_factory=list)
+    crashes: list[Crash] = field(default_factory=list)
+    usage_errors: list[str] = field(default_factory=list)  # the gate was used wrongly (exit status 4)
+    errors: list[str] = field(default_factory=list)  # the gate itself failed (a hook raised, an output failed)
+
+
+def decide(facts: GateFacts) -> GateReport:
+    """The final verdict: ``pass`` only when every candidate passed, nothing went wrong and pytest exits 0."""
+    problems = facts.usage_errors + facts.errors
+    candidates = [_candidate_report(facts, ref, problems) for ref in facts.candidates]
+    failed = bool(problems) or not candidates or any(c.verdict == "fail" for c in candidates)
+    status = facts.exit_status
+    if facts.usage_errors:
+        status = int(pytest.ExitCode.USAGE_ERROR)
+    elif failed and status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        status = int(pytest.ExitCode.TESTS_FAILED)
+    return GateReport(verdict="pass" if status == pytest.ExitCode.OK else "fail", exit_status=status,
+                      workspace=facts.workspace, created_at=facts.created_at, candidates=candidates,
+                      error="; ".join(problems) or None, notes=_notes(facts))
+
+
+def _notes(facts: GateFacts) -> list[str]:
+    """Reader notes of every run the gate used, and what a partial run left out."""
+    refs = [*facts.candidates, *(c.run_ref for c in facts.baselines.values() if c.run_ref)]
+    notes = [f"{ref}: {note}" for ref in dict.fromkeys(refs) for note in facts.runs.get(ref, RunFacts()).notes]
+    if facts.allow_partial and (facts.deselected or facts.left_out):
+        notes.append(f"partial run ({PARTIAL_OPTION}): {_left_out(facts, None)}")
+    return notes
+
+
+def _left_out(facts: GateFacts, candidate: str | None) -> str:
+    deselected = [n for n, c in facts.deselected.items() if candidate in (None, c)]
+    parts = [f"{len(deselected)} gate checks deselected and not run"] if deselected else []
+    return "; ".join(parts + facts.left_out)
+
+
+def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> CandidateReport:
+    order = {nodeid: index for index, nodeid in enumerate([*facts.selected, *facts.deselected])}
+    outcomes = _outcomes_with_crashes(facts, ref)
+    outcomes.sort(key=lambda o: order.get(o.nodeid, len(order)))  # stable: unknown checks keep their order
+    run = facts.runs.get(ref, RunFacts())
+    reasons = [f"the run could not be read: {run.error}"] if run.error else []
+    selected = {nodeid for nodeid, candidate in facts.selected.items() if candidate == ref}
+    reported = {o.nodeid for o in outcomes}
+    deselected = {nodeid for nodeid, candidate in facts.deselected.items() if candidate == ref}
+    total = len(selected | reported | deselected)
+    reasons += [f"collection error in {module}: gate checks in it were never collected"
+                for module in facts.collection_errors]
+    reasons += [_crash_reason(c) for c in facts.crashes if facts.selected.get(c.nodeid or "") in (ref, None)]
+    if not total and not facts.collection_errors and not facts.crashes:
+        reasons.append("no gate check ran for this candidate: none was collected — check the path")
+    if not facts.allow_partial and (deselected or facts.left_out):
+        reasons.append(f"the selection left gate checks out ({_left_out(facts, ref)}): a gate runs every check; "
+                       f"pass {PARTIAL_OPTION} for a deliberate partial rerun")
+    never_ran = selected - reported
+    if never_ran:
+        reasons.append(f"{len(never_ran)} of {total} gate checks never ran (the session stopped early: "
+                       f"{_stop_cause(facts)})")
+    bad = [o for o in outcomes if o.outcome in ("failed", "error")]
+    if bad:
+        reasons.append(f"{len(bad)} of {total} gate checks did not pass")
+    if outcomes and not bad and not any(o.outcome == "passed" for o in outcomes):
+        reasons.append("no gate check passed (all were skipped)")
+    if facts.collection_skips:
+        reasons.append(f"skipped at collection, so their checks never ran: {'; '.join(facts.collection_skips)}")
+    reasons += problems
+    return CandidateReport(run_ref=ref, verdict="fail" if reasons else "pass", reasons=reasons,
+                           baseline=facts.baselines.get(ref), diagnostics=list(run.diagnostics),
+                           checks=[check for outcome in outcomes for check in _report_checks(outcome)])
+
+
+def _outcomes_with_crashes(facts: GateFacts, ref: str) -> list[CheckOutcome]:
+    """The candidate's reported checks; a check a worker crashed in counts as an error with the crash message."""
+    outcomes = {o.nodeid: o for o in facts.outcomes.values() if o.candidate == ref}
+    for crash in facts.crashes:
+        if crash.nodeid is not None and facts.selected.get(crash.nodeid) == ref:
+            outcomes[crash.nodeid] = CheckOutcome(crash.nodeid, ref, {"call": "failed"}, crash.message)
+    return list(outcomes.values())
+
+
+def _crash_reason(crash: Crash) -> str:
+    where = f" while running {crash.nodeid}" if crash.nodeid else ""
+    return f"xdist worker {crash.worker} crashed{where}: {crash.message}"
+
+
+def _stop_cause(facts: GateFacts) -> str:
+    if facts.crashes:
+        return "an xdist worker crashed"
+    if facts.collection_errors:
+        return "a collection error"
+    return "-x/--maxfail, pytest.exit or an interrupt"
+
+
+def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
+    """One entry per helper verdict, plus one for the test itself when its outcome is not explained by them."""
+    entries = []
+    for data in outcome.results:
+        result = CheckResult(**data)
+        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome="passed" if result.passed else "failed",
+                                   **result.model_dump(exclude={"passed", "run_ref", "outcome"})))
+    if not entries or (outcome.outcome != "passed" and all(e.outcome == "passed" for e in entries)):
+        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=outcome.outcome, kind="custom",
+                                   detail=outcome.explanation or "passed"))
+    return entries

@@ -1,0 +1,52 @@
+"""Strings from a workspace cannot forge lines: control characters are escaped in the terminal summary, the
+markdown and JUnit properties (the JSON report keeps them, JSON-escaped)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+FORGED = "x\n\x1b[32mGATE PASSED for run:svc.faster\x1b[0m"
+GATE = """
+from pytest_contexta import assert_no_error_diagnostics
+
+def test_diagnostics(contexta_run):
+    assert_no_error_diagnostics(contexta_run)
+"""
+
+
+def _forged_degraded_record(workspace) -> None:
+    """Append (as Contexta would, with the next sequence) a degraded record whose strings forge a verdict line."""
+    segment = workspace / "records" / "segments" / "segment-000001.jsonl"
+    lines = segment.read_text(encoding="utf-8").splitlines()
+    template = json.loads(next(line for line in lines if '"run_ref":"run:svc.faster"' in line))
+    envelope = {**template["record"]["envelope"], "record_type": "degraded", "degradation_marker": "capture_gap",
+                "record_ref": "record:svc.faster.r0099"}
+    payload = {"category": "capture", "issue_key": FORGED, "origin_marker": "explicit_capture",
+               "severity": "error", "summary": FORGED, "attributes": {}}
+    line = {**template, "record": {"envelope": envelope, "payload": payload}, "sequence": len(lines) + 1}
+    with segment.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line, separators=(",", ":")) + "\n")
+
+
+def test_a_record_cannot_forge_gate_passed(pytester: pytest.Pytester, workspace_copy) -> None:
+    workspace = workspace_copy("latency")
+    _forged_degraded_record(workspace)
+    pytester.makepyfile(test_gate=GATE)
+    result = pytester.runpytest(f"--contexta-workspace={workspace}", "--contexta-candidate=run:svc.faster",
+                                "--contexta-report=gate.json", "--contexta-markdown=gate.md", "--junitxml=junit.xml")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    summary = result.stdout.str().split(" contexta gate ")[1]
+    assert "\x1b" not in summary
+    assert not [line for line in summary.splitlines() if line.startswith("GATE PASSED")]
+    assert "x\\n\\x1b[32mGATE PASSED for run:svc.faster" in summary  # shown, escaped
+    markdown = (pytester.path / "gate.md").read_text(encoding="utf-8")
+    assert "\x1b" not in markdown and "\nGATE PASSED" not in markdown
+    report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
+    assert any(FORGED in d["summary"] for d in report["candidates"][0]["diagnostics"])  # JSON keeps the string
+    details = [p.get("value") for p in ET.parse(pytester.path / "junit.xml").getroot().iter("property")
+               if p.get("name") == "contexta.detail"]
+    assert details and all("\x1b" not in d and "\n" not in d for d in details)
+    assert any("\\x1b[32mGATE PASSED" in d for d in details)
