@@ -15,6 +15,9 @@ BASELINE_LATEST = "latest-deployment"
 BASELINE_NONE = "none"
 DEFAULT_WORKSPACE = ".contexta"
 DEFAULT_LOCK_TIMEOUT = 10.0
+DEFAULT_HISTORY = 5
+INCONCLUSIVE_FAIL = "fail"
+INCONCLUSIVE_CHOICES = (INCONCLUSIVE_FAIL, "pass")
 
 _HELP = {
     "workspace": "Contexta workspace folder, the one holding metadata/ and records/ (default: .contexta).",
@@ -31,6 +34,11 @@ _HELP = {
     "lower_is_better": "Metric name patterns (fnmatch) whose lower values are better, one per line.",
     "higher_is_better": "Metric name patterns (fnmatch) whose higher values are better, one per line; "
                         "they win over the built-in lower-is-better names.",
+    "history": "How many past deployments give the history: the runs behind the last N completed deployments "
+               "of the candidate's project (never the candidate), a run-to-run noise estimate for metrics "
+               "without replicates or standard errors (default: 5; 0: no history).",
+    "inconclusive": "What an INCONCLUSIVE check (its interval straddles the limit) does to the gate: 'fail' "
+                    "(default: the gate fails closed) or 'pass'. Shown in the verdict.",
     "replicate_tags": "Metric tag names that tell replicates of one value apart (their records form a sample "
                       "whose mean counts), one per line (default: seed, fold, replicate, bootstrap, shard).",
 }
@@ -41,6 +49,8 @@ _ENV = {
     "report": "CONTEXTA_REPORT",
     "markdown": "CONTEXTA_MARKDOWN",
     "lock_timeout": "CONTEXTA_LOCK_TIMEOUT",
+    "history": "CONTEXTA_HISTORY",
+    "inconclusive": "CONTEXTA_INCONCLUSIVE",
 }
 
 
@@ -56,9 +66,12 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--contexta-markdown", dest="contexta_markdown", metavar="PATH", help=_HELP["markdown"])
     group.addoption("--contexta-lock-timeout", dest="contexta_lock_timeout", metavar="SECONDS",
                     help=_HELP["lock_timeout"])
+    group.addoption("--contexta-history", dest="contexta_history", metavar="N", help=_HELP["history"])
+    group.addoption("--contexta-inconclusive", dest="contexta_inconclusive", metavar="fail|pass",
+                    help=_HELP["inconclusive"])
     group.addoption("--contexta-allow-partial", dest="contexta_allow_partial", action="store_true",
                     help=_HELP["allow_partial"])
-    for name in ("workspace", "baseline", "report", "markdown", "lock_timeout"):
+    for name in ("workspace", "baseline", "report", "markdown", "lock_timeout", "history", "inconclusive"):
         parser.addini(f"contexta_{name}", _HELP[name])
     parser.addini("contexta_candidate", _HELP["candidate"], type="linelist")
     parser.addini("contexta_lower_is_better", _HELP["lower_is_better"], type="linelist")
@@ -87,7 +100,13 @@ class Settings:
     lower_is_better: tuple[str, ...]
     higher_is_better: tuple[str, ...]
     replicate_tags: tuple[str, ...] = DEFAULT_REPLICATE_TAGS
+    history: int = DEFAULT_HISTORY
+    inconclusive: str = INCONCLUSIVE_FAIL
     sources: dict[str, Setting] = field(default_factory=dict)
+
+    @property
+    def inconclusive_fails(self) -> bool:
+        return self.inconclusive == INCONCLUSIVE_FAIL
 
     @property
     def active(self) -> bool:
@@ -201,6 +220,10 @@ def _resolve(config: pytest.Config) -> Settings:
         sources["baseline"] = Setting(BASELINE_LATEST, "default")
     if sources["lock_timeout"].value is None:
         sources["lock_timeout"] = Setting(f"{DEFAULT_LOCK_TIMEOUT:g}", "default")
+    if sources["history"].value is None:
+        sources["history"] = Setting(str(DEFAULT_HISTORY), "default")
+    if sources["inconclusive"].value is None:
+        sources["inconclusive"] = Setting(INCONCLUSIVE_FAIL, "default")
     workspace = _path(config, sources["workspace"])
     candidates = _candidates(sources["candidate"])
     assert workspace is not None, "the workspace always has a default"
@@ -214,5 +237,24 @@ def _resolve(config: pytest.Config) -> Settings:
         lower_is_better=tuple(config.getini("contexta_lower_is_better")),
         higher_is_better=tuple(config.getini("contexta_higher_is_better")),
         replicate_tags=tuple(config.getini("contexta_replicate_tags")) or DEFAULT_REPLICATE_TAGS,
+        # Checked only while gating, like the lock timeout: a bad value must not break a dormant plugin.
+        history=_history(sources["history"]) if candidates else DEFAULT_HISTORY,
+        inconclusive=_inconclusive(sources["inconclusive"]) if candidates else INCONCLUSIVE_FAIL,
         sources=sources,
     )
+
+
+def _history(setting: Setting) -> int:
+    text = (setting.value or "").strip()
+    if not text.isdigit():
+        raise pytest.UsageError(f"contexta history {setting.value!r} (from {setting.source}) must be a whole number "
+                                f"of deployments >= 0 (default {DEFAULT_HISTORY}; 0: no history)")
+    return int(text)
+
+
+def _inconclusive(setting: Setting) -> str:
+    choice = (setting.value or "").strip().lower()
+    if choice not in INCONCLUSIVE_CHOICES:
+        raise pytest.UsageError(f"contexta inconclusive {setting.value!r} (from {setting.source}) must be 'fail' "
+                                f"(an inconclusive check fails the gate; the default) or 'pass'")
+    return choice

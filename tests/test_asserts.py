@@ -423,7 +423,8 @@ def test_helpers_in_a_gate_show_their_numbers_in_the_summary(pytester: pytest.Py
     result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines([
         "E * FAIL latency-p95-ms: 40 -> 52, change +12 (+30.00%), lower is better (built-in: name part 'latency'); "
-        "allowed: worse by at most 2.00%; no noise estimate; values from evaluate",
+        "allowed: worse by at most 2.00%; no noise estimate; the history has 1 usable value, 3 are needed; "
+        "values from evaluate",
     ])
     result.stdout.fnmatch_lines([
         "candidate: run:svc.slower",

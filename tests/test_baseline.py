@@ -168,14 +168,14 @@ def test_regression_message_names_the_baseline_and_why(pytester: pytest.Pytester
 
         def test_no_regression(contexta_run, baseline_run):
             pytest_contexta.assert_no_regression(contexta_run, baseline_run, "accuracy", stage="evaluate",
-                                                 max_drop=0.01)
+                                                 max_drop=0.01, confidence=None)
     """)
     result = pytester.runpytest(DEPLOYMENTS, "--contexta-candidate=r1")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([
         "E * run:ranker.r1 vs baseline run:ranker.cand-b (deployed as shadow-cand-b (*) in stage 'evaluate':",
         "E * FAIL accuracy: 0.86 -> 0.8, change -0.06 (-6.98%), higher is better (built-in: name part 'accuracy'); "
-        "allowed: worse by at most 1.00%; no noise estimate; values from evaluate",
+        "allowed: worse by at most 1.00%; values from evaluate",
     ])
 
 
