@@ -18,7 +18,8 @@ from .models import BaselineChoice
 from .results import CheckFields
 
 REPORT_SCHEMA_VERSION: Literal[1] = 1
-Outcome = Literal["passed", "failed", "error", "skipped"]
+#: ``inconclusive``: a helper's interval straddled its limit and nothing failed (see --contexta-inconclusive).
+Outcome = Literal["passed", "failed", "error", "skipped", "inconclusive"]
 
 
 class ReportDiagnostic(FrozenModel):
@@ -43,7 +44,7 @@ class CandidateReport(FrozenModel):
     """The verdict on one candidate run."""
 
     run_ref: str
-    verdict: Literal["pass", "fail"]
+    verdict: Literal["pass", "fail", "inconclusive"]
     reasons: list[str]
     baseline: BaselineChoice | None
     diagnostics: list[ReportDiagnostic]
@@ -60,6 +61,8 @@ class GateReport(FrozenModel):
     created_at: str
     error: str | None = None
     notes: list[str] = []
+    #: What an inconclusive check does to the gate (``--contexta-inconclusive``): ``fail`` or ``pass``.
+    inconclusive: Literal["fail", "pass"] = "fail"
     candidates: list[CandidateReport]
 
 

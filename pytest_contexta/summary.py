@@ -7,7 +7,7 @@ from tabulate import tabulate
 from .report import CandidateReport, GateReport, ReportCheck
 from .text import printable
 
-_RESULT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
+_RESULT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP", "inconclusive": "INCONCLUSIVE"}
 _HEADERS = ["check", "result", "metric", "candidate", "baseline", "change", "limit", "direction / detail"]
 _DETAIL_WIDTH = 100
 
@@ -59,6 +59,8 @@ def _baseline_line(candidate: CandidateReport) -> str:
 def _verdict_line(candidate: CandidateReport) -> str:
     if candidate.verdict == "pass":
         return f"GATE PASSED for {printable(candidate.run_ref)}"
+    if candidate.verdict == "inconclusive":
+        return f"GATE INCONCLUSIVE for {printable(candidate.run_ref)}: {printable('; '.join(candidate.reasons))}"
     return f"GATE FAILED for {printable(candidate.run_ref)}: {printable('; '.join(candidate.reasons))}"
 
 
@@ -79,7 +81,7 @@ def terminal_lines(report: GateReport) -> list[str]:
 
 def markdown_table(report: GateReport) -> str:
     """A compact markdown verdict (for $GITHUB_STEP_SUMMARY or a merge-request comment)."""
-    icon = {"pass": "✅", "fail": "❌"}
+    icon = {"pass": "✅", "fail": "❌", "inconclusive": "❔"}
     parts = [f"## Contexta deployment gate: {icon[report.verdict]} {report.verdict}\n"]
     if report.error:
         parts.append(f"The gate could not decide: {printable(report.error)}\n")
@@ -87,7 +89,8 @@ def markdown_table(report: GateReport) -> str:
         parts.append(f"### {icon[candidate.verdict]} `{printable(candidate.run_ref)}`\n")
         parts.append(_baseline_line(candidate).replace("baseline:  ", "**Baseline:** ") + "\n")
         if candidate.reasons:
-            parts.append("**Why it failed:** " + printable("; ".join(candidate.reasons)) + "\n")
+            why = "**Why it is inconclusive:** " if candidate.verdict == "inconclusive" else "**Why it failed:** "
+            parts.append(why + printable("; ".join(candidate.reasons)) + "\n")
         if candidate.checks:
             rows = [[cell.replace("|", "\\|") for cell in row] for row in _rows(candidate)]  # a | ends a cell
             parts.append(tabulate(rows, headers=_HEADERS, tablefmt="github") + "\n")

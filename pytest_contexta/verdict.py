@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -77,6 +77,8 @@ class GateFacts:
     outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
     left_out: list[str] = field(default_factory=list)  # options that leave checks out uncounted (--ignore, --lf)
     allow_partial: bool = False
+    inconclusive: str = "fail"  # --contexta-inconclusive: what an inconclusive check does to the gate
+    inconclusive_source: str = "default"
     collection_errors: list[str] = field(default_factory=list)
     collection_skips: list[str] = field(default_factory=list)
     crashes: list[Crash] = field(default_factory=list)
@@ -88,7 +90,9 @@ def decide(facts: GateFacts) -> GateReport:
     """The final verdict: ``pass`` only when every candidate passed, nothing went wrong and pytest exits 0."""
     problems = facts.usage_errors + facts.errors
     candidates = [_candidate_report(facts, ref, problems) for ref in facts.candidates]
-    failed = bool(problems) or not candidates or any(c.verdict == "fail" for c in candidates)
+    undecided_fails = facts.inconclusive == "fail"
+    failed = bool(problems) or not candidates or any(
+        c.verdict == "fail" or (c.verdict == "inconclusive" and undecided_fails) for c in candidates)
     status = facts.exit_status
     if facts.usage_errors:
         status = int(pytest.ExitCode.USAGE_ERROR)
@@ -96,7 +100,8 @@ def decide(facts: GateFacts) -> GateReport:
         status = int(pytest.ExitCode.TESTS_FAILED)
     return GateReport(verdict="pass" if status == pytest.ExitCode.OK else "fail", exit_status=status,
                       workspace=facts.workspace, created_at=facts.created_at, candidates=candidates,
-                      error="; ".join(problems) or None, notes=_notes(facts))
+                      error="; ".join(problems) or None, notes=_notes(facts),
+                      inconclusive="fail" if undecided_fails else "pass")
 
 
 def _notes(facts: GateFacts) -> list[str]:
@@ -136,17 +141,35 @@ def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> Candid
     if never_ran:
         reasons.append(f"{len(never_ran)} of {total} gate checks never ran (the session stopped early: "
                        f"{_stop_cause(facts)})")
-    bad = [o for o in outcomes if o.outcome in ("failed", "error")]
+    settled = {o.nodeid: _settled(o, facts.inconclusive) for o in outcomes}
+    bad = [o for o in outcomes if settled[o.nodeid] in ("failed", "error")]
     if bad:
         reasons.append(f"{len(bad)} of {total} gate checks did not pass")
-    if outcomes and not bad and not any(o.outcome == "passed" for o in outcomes):
+    if outcomes and not bad and not any(settled[o.nodeid] in ("passed", "inconclusive") for o in outcomes):
         reasons.append("no gate check passed (all were skipped)")
     if facts.collection_skips:
         reasons.append(f"skipped at collection, so their checks never ran: {'; '.join(facts.collection_skips)}")
     reasons += problems
-    return CandidateReport(run_ref=ref, verdict="fail" if reasons else "pass", reasons=reasons,
+    undecided = sum(outcome == "inconclusive" for outcome in settled.values())
+    verdict: Literal["pass", "fail", "inconclusive"] = "fail" if reasons else "inconclusive" if undecided else "pass"
+    if undecided:
+        effect = "fails" if facts.inconclusive == "fail" else "passes"
+        reasons.append(f"{undecided} of {total} gate checks are inconclusive: the data cannot tell whether they hold "
+                       f"(--contexta-inconclusive={facts.inconclusive}, from {facts.inconclusive_source}: the gate "
+                       f"{effect})")
+    return CandidateReport(run_ref=ref, verdict=verdict, reasons=reasons,
                            baseline=facts.baselines.get(ref), diagnostics=list(run.diagnostics),
                            checks=[check for outcome in outcomes for check in _report_checks(outcome)])
+
+
+def _settled(outcome: CheckOutcome, inconclusive: str) -> Outcome:
+    """The check's outcome: ``inconclusive`` when its helpers found something inconclusive and nothing failed,
+    and the test ended as ``--contexta-inconclusive`` makes it end (failed under ``fail``, passed under ``pass``)."""
+    found = {result.get("outcome") for result in outcome.results}
+    policy_end = "failed" if inconclusive == "fail" else "passed"
+    if outcome.outcome == policy_end and "inconclusive" in found and "failed" not in found:
+        return "inconclusive"
+    return outcome.outcome
 
 
 def _outcomes_with_crashes(facts: GateFacts, ref: str) -> list[CheckOutcome]:
@@ -176,7 +199,7 @@ def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
     entries = []
     for data in outcome.results:
         result = CheckResult(**data)
-        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome="passed" if result.passed else "failed",
+        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=result.outcome,
                                    **result.model_dump(exclude={"passed", "run_ref", "outcome"})))
     if not entries or (outcome.outcome != "passed" and all(e.outcome == "passed" for e in entries)):
         entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=outcome.outcome, kind="custom",
