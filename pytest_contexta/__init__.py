@@ -27,11 +27,12 @@ _EXPORTS = {
     "GateReport": "report",
     "Workspace": "workspace",
     "find_metric": "metrics",
+    "Selection": "metrics",
     "resolve_direction": "direction",
 }
 __all__ = [
     "BaselineChoice", "CheckArgumentError", "ContextaRun", "DegradedRecord", "Diagnostic", "EventRecord",
-    "GateCheckFailed", "GateError", "GateReport", "MetricRecord", "Workspace", "assert_metric_threshold",
+    "GateCheckFailed", "GateError", "GateReport", "MetricRecord", "Selection", "Workspace", "assert_metric_threshold",
     "assert_metrics_present", "assert_no_error_diagnostics", "assert_no_regression", "assert_within_history",
     "find_metric", "resolve_direction",
 ]
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     )
     from .direction import resolve_direction
     from .errors import CheckArgumentError, GateError
-    from .metrics import find_metric
+    from .metrics import Selection, find_metric
     from .models import BaselineChoice, ContextaRun, DegradedRecord, Diagnostic, EventRecord, MetricRecord
     from .report import GateReport
     from .within_history import assert_within_history

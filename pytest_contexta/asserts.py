@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from statistics import fmean
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from . import results as recorded
 from .arguments import (
@@ -12,7 +11,6 @@ from .arguments import (
     check_confidence,
     check_limits,
     check_min_n,
-    check_pattern,
     check_share,
     check_slice,
     check_stage,
@@ -22,12 +20,12 @@ from .arguments import (
 )
 from .direction import DirectionArgument, check_direction_argument, resolve_direction
 from .errors import CheckArgumentError
-from .metrics import MetricLookup, Selection, find_metric, placements
+from .metrics import Selection, find_metric
 from .models import ContextaRun
-from .refs import component_of
 from .regression import Question, Verdict, assess, decide, label, number
 from .results import CheckResult
 from .sweeps import check_slice_argument, is_pattern, no_slice_row, size_row, slices_of
+from .units import find_units, threshold_row, unit_rows
 
 
 class GateCheckFailed(AssertionError):
@@ -55,39 +53,6 @@ def _selection(tags: Mapping[str, str] | None) -> Selection:
 
 def _where(stage: str | None, slice: str | None) -> str:
     return (f" in stage {stage!r}" if stage else "") + (f" for slice {slice!r}" if slice else "")
-
-
-class _Unit(NamedTuple):
-    """One sample or batch of a metric and the lookup of its value."""
-
-    kind: Literal["sample", "batch"]
-    name: str
-    lookup: MetricLookup
-
-    def fields(self) -> dict[str, Any]:
-        return {self.kind: self.name, "candidate_value": self.lookup.value,
-                "value_source": self.lookup.source if self.lookup.record is not None else None}
-
-
-def _units(run: ContextaRun, key: str, stage: str | None, slice: str | None, samples: str | None,
-           batches: str | None, accept_incomplete: bool, selection: Selection) -> tuple[str, list[_Unit]] | None:
-    """With ``samples=`` or ``batches=``: what was asked for, and every matching sample's or batch's lookup."""
-    __tracebackhide__ = True
-    check_pattern("samples", samples)
-    check_pattern("batches", batches)
-    if samples is not None and batches is not None:
-        raise CheckArgumentError("give samples= or batches=, not both")
-    if samples is None and batches is None:
-        return None
-    kind: Literal["sample", "batch"] = "sample" if samples is not None else "batch"
-    pattern = samples if samples is not None else batches
-    assert pattern is not None
-    plural = {"sample": "samples", "batch": "batches"}[kind]
-    found = [_Unit(kind, component_of(ref, -1),
-                   find_metric(run, key, stage, slice=slice, accept_incomplete=accept_incomplete,
-                               selection=selection, **{kind: ref}))
-             for ref in placements(run, key, stage, slice, kind, pattern)]
-    return f"{plural} matching {pattern!r}", found
 
 
 def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = ()) -> None:
@@ -137,7 +102,7 @@ def assert_metrics_present(run: ContextaRun, metrics: str | Iterable[str], *, st
     for key in keys:
         common: dict[str, Any] = {"kind": "metrics_present", "run_ref": run.ref, "metric": key, "stage": stage,
                                   "slice": slice}
-        units = _units(run, key, stage, slice, samples, batches, accept_incomplete, selection)
+        units = find_units(run, key, stage, slice, samples, batches, accept_incomplete, selection)
         if units is None:
             lookup = find_metric(run, key, stage, slice=slice, accept_incomplete=accept_incomplete,
                                  selection=selection)
@@ -231,10 +196,6 @@ def assert_no_regression(
                  "\n".join([header, *(v.line for v in verdicts), *([INCONCLUSIVE_NOTE] if undecided else [])]))
 
 
-def _within(value: float | None, at_least: float | None, at_most: float | None) -> bool:
-    return value is not None and (at_least is None or value >= at_least) and (at_most is None or value <= at_most)
-
-
 def assert_metric_threshold(
     run: ContextaRun,
     metric: str,
@@ -273,7 +234,7 @@ def assert_metric_threshold(
         raise CheckArgumentError(f"aggregate must be 'each' or 'mean', not {aggregate!r}")
     if (samples is not None or batches is not None) and (is_pattern(slice) or min_n is not None):
         raise CheckArgumentError("a slice pattern and min_n= check whole slices: not with samples= or batches=")
-    units = _units(run, key, stage, slice, samples, batches, accept_incomplete, selection)
+    units = find_units(run, key, stage, slice, samples, batches, accept_incomplete, selection)
     if units is None and (aggregate != "each" or max_failing_share is not None):
         raise CheckArgumentError("aggregate= and max_failing_share= need samples= or batches=")
     if aggregate == "mean" and max_failing_share is not None:
@@ -284,54 +245,13 @@ def assert_metric_threshold(
     if units is None:
         slices = slices_of((run,), key, stage, slice)
         rows = [size_row(run, key, stage, s, selection, min_n, common) or
-                _threshold_row(run, key, stage, s, accept_incomplete, selection, at_least, at_most, common)
+                threshold_row(run, key, stage, s, accept_incomplete, selection, at_least, at_most, common)
                 for s in slices] or [no_slice_row(key, slice, common)]
         lines = [r.detail for r in rows if not r.passed]
         head = f"{run.ref}{_where(stage, slice)}:"
         _fail_unless(rows, f"{head} {rows[0].detail}" if len(rows) == 1 else
                      "\n".join([head, *(f"  {line}" for line in lines)]))
         return
-    results = _unit_rows(name, *units, at_least, at_most, aggregate, max_failing_share, common)
+    results = unit_rows(name, *units, at_least, at_most, aggregate, max_failing_share, common)
     lines = [r.detail for r in results if not r.passed]
     _fail_unless(results, "\n".join([f"{run.ref}{_where(stage, slice)}:", *(f"  {line}" for line in lines)]))
-
-
-def _unit_rows(name: str, asked: str, found: list[_Unit], at_least: float | None, at_most: float | None,
-               aggregate: str, max_failing_share: float | None, common: dict[str, Any]) -> list[CheckResult]:
-    """A threshold over samples or batches: a row per sample that breaks it (every one that has no usable
-    value; with ``aggregate="each"`` and no share, every one out of bounds too), then one row for them all."""
-    limit = common["limit"]
-    breaking = [unit for unit in found if not _within(unit.lookup.value, at_least, at_most)]
-    each = aggregate == "each" and max_failing_share is None
-    rows = [CheckResult(passed=False, **unit.fields(), **common, detail=(
-        f"{name} [{unit.kind} {unit.name}]: {unit.lookup.problem}" if unit.lookup.problem is not None else
-        f"{name} = {number(unit.lookup.value)} ({unit.lookup.source}); required {limit}"))
-        for unit in breaking if unit.lookup.problem is not None or each]
-    if not found:
-        return [CheckResult(passed=False, detail=f"{name}: no {asked} hold it", **common)]
-    if aggregate == "mean":
-        values = [unit.lookup.value for unit in found if unit.lookup.value is not None]
-        mean = fmean(values) if values else None
-        return [*rows, CheckResult(passed=not rows and _within(mean, at_least, at_most), candidate_value=mean,
-                                   detail=f"{name}: mean of {len(found)} {asked} = {number(mean)}; required {limit}",
-                                   **common)]
-    if max_failing_share is not None:
-        share = len(breaking) / len(found)
-        names = f" ({', '.join(unit.name for unit in breaking)})" if breaking else ""
-        return [*rows, CheckResult(passed=share <= max_failing_share + 1e-12, **common, detail=(
-            f"{name}: {len(breaking)} of {len(found)} {asked} ({share:.2%}) break {limit}{names}; "
-            f"allowed at most {max_failing_share:.2%}"))]
-    return [*rows, CheckResult(passed=not breaking, **common,
-                               detail=f"{name}: {len(found) - len(breaking)} of {len(found)} {asked} meet {limit}")]
-
-
-def _threshold_row(run: ContextaRun, key: str, stage: str | None, slice: str | None, accept_incomplete: bool,
-                   selection: Selection, at_least: float | None, at_most: float | None,
-                   common: dict[str, Any]) -> CheckResult:
-    lookup = find_metric(run, key, stage, slice=slice, accept_incomplete=accept_incomplete, selection=selection)
-    name = label(key, slice)
-    detail = f"{name}: {lookup.problem}" if lookup.problem is not None else \
-        f"{name} = {number(lookup.value)} ({lookup.source}); required {common['limit']}"
-    return CheckResult(passed=lookup.problem is None and _within(lookup.value, at_least, at_most),
-                       candidate_value=lookup.value, detail=detail,
-                       value_source=lookup.source if lookup.record else None, **{**common, "slice": slice})
