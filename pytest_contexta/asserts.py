@@ -25,6 +25,7 @@ from .models import ContextaRun
 from .regression import Question, Verdict, assess, decide, label, number
 from .results import CheckResult
 from .sweeps import check_slice_argument, is_pattern, no_slice_row, size_row, slices_of
+from .text import printable
 from .units import find_units, threshold_row, unit_rows
 
 
@@ -76,7 +77,7 @@ def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = ())
     for d in errors:
         stricter = (f"; Contexta says {d.contexta_severity}" if d.contexta_severity not in (None, d.severity)
                     else "")
-        lines.append(f"  {d.code} [{d.subject_ref}]{stricter}: {d.summary}")
+        lines.append(f"  {d.code} [{printable(str(d.subject_ref))}]{stricter}: {printable(d.summary)}")
     lines.append("Waive a code only when it is known to be harmless: assert_no_error_diagnostics(run, ignore=[...])")
     _fail_unless([CheckResult(kind="diagnostics", run_ref=run.ref, passed=not errors, detail=detail)],
                  "\n".join(lines))

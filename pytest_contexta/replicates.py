@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from .text import printable
+
 if TYPE_CHECKING:
     from .models import MetricRecord
 
@@ -45,8 +47,8 @@ def _series_key(record: MetricRecord, replicate_tags: Sequence[str]) -> SeriesKe
 
 
 def describe_series(key: SeriesKey) -> str:
-    """``dataset=eu, per seed`` or ``untagged``."""
-    parts = [f"{name}={value}" for name, value in key[0]] + [f"per {name}" for name in key[1]]
+    """``dataset=eu, per seed`` or ``untagged`` (tag names and values escaped: they come from the workspace)."""
+    parts = [f"{printable(name)}={printable(value)}" for name, value in key[0]] + [f"per {name}" for name in key[1]]
     return ", ".join(parts) or "untagged"
 
 
