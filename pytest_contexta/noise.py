@@ -62,9 +62,9 @@ def history_values(history: Sequence[ContextaRun], exclude: str, key: str, stage
 
 
 def estimate(mine: MetricLookup, theirs: MetricLookup, slice: str | None, selection: Selection,
-             confidence: float, history: Sequence[ContextaRun] | None) -> Estimate:
+             confidence: float, history: Sequence[float] | None) -> Estimate:
     """The best available interval for candidate − baseline: both sides' spreads (Welch, normal or a mix),
-    else the history's run-to-run spread (at least 3 values), else none."""
+    else the run-to-run spread of the ``history`` values (at least 3; None: no history runs), else none."""
     from . import stats
 
     assert mine.value is not None and theirs.value is not None
@@ -79,10 +79,10 @@ def estimate(mine: MetricLookup, theirs: MetricLookup, slice: str | None, select
         counts = [len(lookup.values) if side.source == "replicates" else side.n
                   for lookup, side in zip((mine, theirs), sides)]
         return Estimate(stats.change_interval(change, candidate, baseline, confidence), source, *counts)
-    found = history_values(history or (), mine.run.ref, mine.key, mine.stage, slice, selection)
+    found = list(history or ())
     if len(found) >= MIN_HISTORY:
         return Estimate(stats.history_interval(change, found, confidence),
                         f"history spread of {len(found)} runs (t, SE = √2·s)", 1, 1)
     missing = (f"; the history has {len(found)} usable value{'' if len(found) == 1 else 's'}, "
-               f"{MIN_HISTORY} are needed" if history else "")
+               f"{MIN_HISTORY} are needed" if history is not None else "")
     return Estimate(None, NO_ESTIMATE + missing)

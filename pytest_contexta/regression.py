@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from .direction import ResolvedDirection, how_to_declare
 from .metrics import MetricLookup, Selection, find_metric
 from .models import ContextaRun
-from .noise import Estimate, estimate
+from .noise import Estimate, estimate, history_values
 from .results import CheckOutcome, CheckResult
 
 if TYPE_CHECKING:
@@ -117,6 +117,8 @@ def assess(question: Question, key: str, slice: str | None, direction: ResolvedD
         "baseline_value": theirs.value, "direction": str(direction),
         "limit": limit_text(question.max_drop, question.max_abs_drop),
         "value_source": mine.source if mine.record is not None else None,
+        "history_values": history_values(question.history, question.candidate.ref, key, question.stage, slice,
+                                         question.selection) if question.history else None,
     }
     problems = [f"{side}: {lookup.problem}" for side, lookup in (("candidate", mine), ("baseline", theirs))
                 if lookup.problem]
@@ -130,7 +132,7 @@ def assess(question: Question, key: str, slice: str | None, direction: ResolvedD
     found = found._replace(comparison=comparison)
     if question.confidence is None:
         return found
-    noise = estimate(mine, theirs, slice, question.selection, question.confidence, question.history)
+    noise = estimate(mine, theirs, slice, question.selection, question.confidence, common["history_values"])
     allowed = allowed_worsening(theirs.value, question.max_drop, question.max_abs_drop)
     sign = -1.0 if direction.direction == "higher" else 1.0
     p_beyond = noise.interval.p_beyond(sign * comparison.change_abs, allowed) if noise.interval else 1.0

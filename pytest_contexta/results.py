@@ -46,6 +46,8 @@ class CheckFields(FrozenModel):
     noise_source: str | None = None
     candidate_n: int | None = None
     baseline_n: int | None = None
+    #: The trend: the metric's usable values in the history runs, newest first (regression checks).
+    history_values: list[float] | None = None
 
 
 class CheckResult(CheckFields):

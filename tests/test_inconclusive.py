@@ -119,6 +119,7 @@ def test_a_regression_check_without_noise_of_its_own_uses_the_session_history(py
     assert result.ret == pytest.ExitCode.OK
     check = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))["candidates"][0]["checks"][0]
     assert check["noise_source"] == "history spread of 5 runs (t, SE = √2·s)"
+    assert check["history_values"] == [0.895869, 0.894869, 0.893869, 0.891869, 0.888869]  # the trend, newest first
 
 
 def test_a_bad_history_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -73,6 +73,7 @@ def test_regression_checks_carry_candidate_and_baseline_values(junit) -> None:
         "contexta.outcome": "failed",
         "contexta.confidence": "0.95",
         "contexta.noise_source": "no noise estimate; the history has 2 usable values, 3 are needed",
+        "contexta.history_values": "[0.893, 0.871]",  # the trend: baseline-v1 (prod-v1), baseline-v0 (prod-v0)
     }
     latency = cases[f"test_regression[{GOOD}-latency-p95-ms]"]
     assert (latency["contexta.passed"], latency["contexta.candidate_value"], latency["contexta.baseline_value"],
