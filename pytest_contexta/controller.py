@@ -133,6 +133,7 @@ class GateController:
             candidates=list(self.session.candidates), selected=self.tracker.selected,
             deselected=self.tracker.deselected, outcomes=self.tracker.outcomes, left_out=self._left_out,
             allow_partial=settings.allow_partial, collection_errors=self.tracker.collection_errors,
+            inconclusive=settings.inconclusive, inconclusive_source=settings.sources["inconclusive"].source,
             collection_skips=self.tracker.collection_skips, crashes=self.tracker.crashes,
             fail_on=settings.fail_on, today=today().isoformat(),
             waivers=list(settings.waiver_file.waivers) if settings.waiver_file else [])

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from .fixtures import baseline_run, contexta_candidate, contexta_run, contexta_workspace
+from .fixtures import baseline_run, contexta_candidate, contexta_run, contexta_workspace, history_runs
 from .options import Settings, add_options, resolve_settings
 from .stash import SESSION_KEY, SETTINGS_KEY
 
-__all__ = ["baseline_run", "contexta_candidate", "contexta_run", "contexta_workspace"]
+__all__ = ["baseline_run", "contexta_candidate", "contexta_run", "contexta_workspace", "history_runs"]
 _PLUGINS = ("contexta-runner", "contexta-controller", "contexta-worker", "contexta-xdist")
 
 

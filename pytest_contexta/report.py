@@ -19,10 +19,12 @@ from .provenance import Provenance
 from .results import CheckFields
 
 REPORT_SCHEMA_VERSION: Literal[2] = 2
-Outcome = Literal["passed", "failed", "error", "skipped", "warning", "waived"]
-Verdict = Literal["pass", "pass-with-warnings", "fail"]
+#: ``warning``: an advisory check that did not pass; ``waived``: a failure a valid waiver covers;
+#: ``inconclusive``: a helper's interval straddled its limit and nothing failed (see --contexta-inconclusive).
+Outcome = Literal["passed", "failed", "error", "skipped", "warning", "waived", "inconclusive"]
+Verdict = Literal["pass", "pass-with-warnings", "inconclusive", "fail"]
 #: Worst first: the overall verdict is the first of these any candidate has.
-VERDICT_PRECEDENCE: tuple[Verdict, ...] = ("fail", "pass-with-warnings", "pass")
+VERDICT_PRECEDENCE: tuple[Verdict, ...] = ("fail", "inconclusive", "pass-with-warnings", "pass")
 
 
 class ReportDiagnostic(FrozenModel):
@@ -96,6 +98,8 @@ class GateReport(FrozenModel):
     created_at: str
     error: str | None = None
     notes: list[str] = []
+    #: What an inconclusive check does to the gate (``--contexta-inconclusive``): ``fail`` or ``pass``.
+    inconclusive: Literal["fail", "pass"] = "fail"
     candidates: list[CandidateReport]
     waivers: list[ReportWaiver] = []
     provenance: Provenance | None = None

@@ -50,6 +50,9 @@ class CheckRunner:
             baseline_reasons={choice.run_ref: choice.reason} if choice and choice.run_ref else {},
             lower_is_better=self.session.settings.lower_is_better,
             higher_is_better=self.session.settings.higher_is_better,
+            replicate_tags=self.session.settings.replicate_tags,
+            inconclusive_fails=self.session.settings.inconclusive_fails,
+            history=self.session.history(candidate) if candidate and _uses_baseline(item) else None,
         )
         if candidate is not None:
             item.stash[CHECK_CONTEXT_KEY] = context
@@ -126,3 +129,8 @@ def _junit_properties(results: list[CheckResult]) -> list[tuple[str, object]]:
         properties.extend((f"contexta.{name}", printable(value) if isinstance(value, str) else value)
                           for name, value in data.items())
     return properties
+
+
+def _uses_baseline(item: pytest.Item) -> bool:
+    """Whether the check compares with the baseline (only then does it get the history, read once)."""
+    return "baseline_run" in getattr(item, "fixturenames", ())

@@ -8,8 +8,8 @@ from .report import CandidateReport, GateReport, ReportCheck
 from .text import printable
 
 _RESULT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP", "warning": "WARN",
-           "waived": "WAIVED"}
-_ICON = {"pass": "✅", "pass-with-warnings": "⚠️", "fail": "❌"}
+           "waived": "WAIVED", "inconclusive": "INCONCLUSIVE"}
+_ICON = {"pass": "✅", "pass-with-warnings": "⚠️", "inconclusive": "❔", "fail": "❌"}
 _HEADERS = ["check", "result", "metric", "candidate", "baseline", "change", "limit", "direction / detail"]
 _DETAIL_WIDTH = 100
 
@@ -64,6 +64,8 @@ def _verdict_line(candidate: CandidateReport) -> str:
     if candidate.verdict == "pass-with-warnings":
         why = printable("; ".join(candidate.warnings))
         return f"GATE PASSED WITH WARNINGS for {printable(candidate.run_ref)}: {why}"
+    if candidate.verdict == "inconclusive":
+        return f"GATE INCONCLUSIVE for {printable(candidate.run_ref)}: {printable('; '.join(candidate.reasons))}"
     return f"GATE FAILED for {printable(candidate.run_ref)}: {printable('; '.join(candidate.reasons))}"
 
 
@@ -92,7 +94,8 @@ def markdown_table(report: GateReport) -> str:
         parts.append(f"### {_ICON[candidate.verdict]} `{printable(candidate.run_ref)}`\n")
         parts.append(_baseline_line(candidate).replace("baseline:  ", "**Baseline:** ") + "\n")
         if candidate.reasons:
-            parts.append("**Why it failed:** " + printable("; ".join(candidate.reasons)) + "\n")
+            why = "**Why it is inconclusive:** " if candidate.verdict == "inconclusive" else "**Why it failed:** "
+            parts.append(why + printable("; ".join(candidate.reasons)) + "\n")
         if candidate.warnings:
             parts.append("**Warnings:** " + printable("; ".join(candidate.warnings)) + "\n")
         if candidate.checks:

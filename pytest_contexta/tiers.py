@@ -65,12 +65,13 @@ def tier_notes(candidates: list[CandidateReport], waivers: list[ReportWaiver]) -
     return notes
 
 
-def entry_outcome(passed: bool, advisory: bool, outcome: CheckOutcome) -> Outcome:
-    if passed:
-        return "passed"
+def entry_outcome(result: Outcome, advisory: bool, outcome: CheckOutcome) -> Outcome:
+    """How one helper verdict reads: a failing or inconclusive one is waived or, when advisory, a warning."""
+    if result in ("passed", "skipped"):
+        return result
     if outcome.outcome == "waived":
         return "waived"
-    return "warning" if advisory else "failed"
+    return "warning" if advisory else result
 
 
 def waiver_use(outcome: CheckOutcome) -> WaiverUse | None:

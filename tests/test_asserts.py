@@ -196,7 +196,7 @@ def test_latency_that_rose_fails_and_says_lower_is_better(svc: dict[str, Context
     assert _message(excinfo) == (
         "run:svc.slower vs baseline run:svc.baseline in stage 'evaluate':\n"
         "  FAIL latency-p95-ms: 40 -> 52, change +12 (+30.00%), lower is better (built-in: name part 'latency'); "
-        "allowed: worse by at most 2.00%; values from evaluate")
+        "allowed: worse by at most 2.00%; no noise estimate; values from evaluate")
     (result,) = results
     assert (result.passed, result.baseline_value, result.candidate_value, result.change_abs) == (False, 40, 52, 12)
     assert result.change_rel == pytest.approx(0.3)
@@ -423,7 +423,8 @@ def test_helpers_in_a_gate_show_their_numbers_in_the_summary(pytester: pytest.Py
     result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines([
         "E * FAIL latency-p95-ms: 40 -> 52, change +12 (+30.00%), lower is better (built-in: name part 'latency'); "
-        "allowed: worse by at most 2.00%; values from evaluate",
+        "allowed: worse by at most 2.00%; no noise estimate; the history has 1 usable value, 3 are needed; "
+        "values from evaluate",
     ])
     result.stdout.fnmatch_lines([
         "candidate: run:svc.slower",
