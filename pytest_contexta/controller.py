@@ -6,7 +6,7 @@ In a plain run that is the only process; under pytest-xdist it is the controller
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,6 +116,19 @@ class GateController:
         junit_properties(config, report)
         session.exitstatus = report.exit_status
         self.report = report
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True, specname="pytest_sessionfinish")
+    def pytest_sessionfinish_keeps_exit_status(self, session: pytest.Session) -> Generator[None, object, object]:
+        """After every other ``pytest_sessionfinish`` (a conftest's "exit 5 is fine" among them): a failed gate
+        never exits 0."""
+        result = yield
+        if self.report is not None and self.report.verdict == "fail" and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = self.report.exit_status
+            reporter = self.session.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"contexta: a pytest_sessionfinish hook set the exit status to 0 after the gate "
+                                    f"failed; the gate's exit status {self.report.exit_status} stands")
+        return result
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None:
