@@ -183,7 +183,8 @@ class GateController:
 
 def _left_out(config: pytest.Config) -> list[str]:
     """Selection options that leave gate checks out without pytest counting them as deselected."""
-    left_out = [f"--ignore={path}" for path in config.getoption("ignore", None) or []]
+    left_out = [f"the test id {arg} on the command line" for arg in config.args if "::" in arg]
+    left_out += [f"--ignore={path}" for path in config.getoption("ignore", None) or []]
     left_out += [f"--ignore-glob={pattern}" for pattern in config.getoption("ignore_glob", None) or []]
     last_failed = config.pluginmanager.get_plugin("lfplugin")
     if config.getoption("lf", False) and getattr(last_failed, "lastfailed", None):
