@@ -39,6 +39,10 @@ def error_outputs(config: pytest.Config, message: str, paths: OutputPaths) -> li
     return errors + ([junit_error] if junit_error else [])
 
 
+#: Options with which pytest only shows what it would run (tests, fixtures) and runs nothing.
+_INFO_ONLY = ("collectonly", "showfixtures", "show_fixtures_per_test")
+
+
 class GateController:
     """Registered while gating, except on xdist workers; its hooks delegate to session, tracker, verdict, outputs."""
 
@@ -97,7 +101,7 @@ class GateController:
     @pytest.hookimpl(tryfirst=True)  # before the JUnit writer, which takes the verdict's properties
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         config = self.session.config
-        if config.option.collectonly:
+        if any(config.getoption(name, False) for name in _INFO_ONLY):
             return  # nothing ran, nothing is decided: the outputs of the last real run stay as they are
         facts = self._facts(int(session.exitstatus))
         outputs = Outputs(OutputPaths.of(config))
