@@ -22,6 +22,9 @@ def require_run(run: object, name: str) -> ContextaRun:
 def metric_keys(metrics: str | Iterable[str]) -> list[str]:
     """The metric keys of a call, each a valid Contexta metric key."""
     __tracebackhide__ = True
+    if isinstance(metrics, (bytes, bytearray, Mapping)) or not isinstance(metrics, (str, Iterable)):
+        raise CheckArgumentError(
+            f"metrics must be a metric key or a list of keys, not {type(metrics).__name__}: {metrics!r}")
     keys = [metrics] if isinstance(metrics, str) else list(metrics)
     if not keys:
         raise CheckArgumentError("the metric list is empty: name at least one metric to check")
@@ -64,20 +67,37 @@ def check_pattern(name: str, pattern: str | None) -> None:
         raise CheckArgumentError(f"{name}={pattern!r} cannot match a Contexta name{case_hint(pattern)}")
 
 
+def _as_finite(value: object) -> float | None:
+    """The value as a finite float; None for a bool, a non-number, NaN, an infinity or an int too large for a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _shown(value: object) -> str:
+    """``0.02``, or ``float32 0.02`` for a number of another type (numpy's look like Python's when printed)."""
+    plain = value is None or isinstance(value, (bool, int, float, str))
+    return repr(value) if plain else f"{type(value).__name__} {value!r}"
+
+
 def check_share(name: str, share: float | None) -> None:
     __tracebackhide__ = True
     if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float))
                               or not 0 <= share < 1):
-        raise CheckArgumentError(f"{name} must be a fraction from 0 to below 1 (0.05 means 5 %), not {share!r}")
+        raise CheckArgumentError(
+            f"{name} must be a fraction from 0 to below 1 (0.05 means 5 %), not {_shown(share)}")
 
 
 def check_limits(max_drop: float | None, max_abs_drop: float | None) -> None:
     """``max_drop`` is a fraction below 1 (0.02 = 2 %); ``max_abs_drop`` is in the metric's units."""
     __tracebackhide__ = True
     for name, value in (("max_drop", max_drop), ("max_abs_drop", max_abs_drop)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not math.isfinite(value) or value < 0):
-            raise CheckArgumentError(f"{name} must be a finite number >= 0, not {value!r}")
+        if value is not None and ((number := _as_finite(value)) is None or number < 0):
+            raise CheckArgumentError(f"{name} must be a finite number >= 0, not {_shown(value)}")
     if max_drop is not None and max_drop >= 1:
         raise CheckArgumentError(
             f"max_drop must be a fraction below 1, not {max_drop!r}: 0.02 means 2 %; use max_abs_drop for "
@@ -90,9 +110,8 @@ def bounds_text(at_least: float | None, at_most: float | None) -> str:
     """Validate a threshold's bounds; return them as text (``>= 0.3 and <= 1``)."""
     __tracebackhide__ = True
     for name, bound in (("at_least", at_least), ("at_most", at_most)):
-        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))
-                                  or not math.isfinite(bound)):
-            raise CheckArgumentError(f"{name} must be a finite number, not {bound!r}")
+        if bound is not None and _as_finite(bound) is None:
+            raise CheckArgumentError(f"{name} must be a finite number, not {_shown(bound)}")
     if at_least is None and at_most is None:
         raise CheckArgumentError("give at_least, at_most or both")
     if at_least is not None and at_most is not None and at_least > at_most:

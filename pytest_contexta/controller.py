@@ -6,7 +6,7 @@ In a plain run that is the only process; under pytest-xdist it is the controller
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,10 @@ def error_outputs(config: pytest.Config, message: str, paths: OutputPaths) -> li
     except Exception as exc:
         errors.append(_hook_error(exc))
     return errors + ([junit_error] if junit_error else [])
+
+
+#: Options with which pytest only shows what it would run (tests, fixtures) and runs nothing.
+_INFO_ONLY = ("collectonly", "showfixtures", "show_fixtures_per_test")
 
 
 class GateController:
@@ -99,7 +103,7 @@ class GateController:
     @pytest.hookimpl(tryfirst=True)  # before the JUnit writer, which takes the verdict's properties
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         config = self.session.config
-        if config.option.collectonly:
+        if any(config.getoption(name, False) for name in _INFO_ONLY):
             return  # nothing ran, nothing is decided: the outputs of the last real run stay as they are
         facts = self._facts(int(session.exitstatus))
         outputs = Outputs(OutputPaths.of(config))
@@ -118,6 +122,19 @@ class GateController:
         junit_properties(config, report)
         session.exitstatus = report.exit_status
         self.report = report
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True, specname="pytest_sessionfinish")
+    def pytest_sessionfinish_keeps_exit_status(self, session: pytest.Session) -> Generator[None, object, object]:
+        """After every other ``pytest_sessionfinish`` (a conftest's "exit 5 is fine" among them): a failed gate
+        never exits 0."""
+        result = yield
+        if self.report is not None and self.report.verdict == "fail" and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = self.report.exit_status
+            reporter = self.session.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"contexta: a pytest_sessionfinish hook set the exit status to 0 after the gate "
+                                    f"failed; the gate's exit status {self.report.exit_status} stands")
+        return result
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None:
@@ -176,7 +193,8 @@ class GateController:
 
 def _left_out(config: pytest.Config) -> list[str]:
     """Selection options that leave gate checks out without pytest counting them as deselected."""
-    left_out = [f"--ignore={path}" for path in config.getoption("ignore", None) or []]
+    left_out = [f"the test id {arg} on the command line" for arg in config.args if "::" in arg]
+    left_out += [f"--ignore={path}" for path in config.getoption("ignore", None) or []]
     left_out += [f"--ignore-glob={pattern}" for pattern in config.getoption("ignore_glob", None) or []]
     last_failed = config.pluginmanager.get_plugin("lfplugin")
     if config.getoption("lf", False) and getattr(last_failed, "lastfailed", None):

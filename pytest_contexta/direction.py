@@ -6,8 +6,9 @@ entry matches a run of whole parts (``log-loss`` matches ``val-log-loss``, not `
 a longer entry wins over the shorter ones inside it (``negative-log-likelihood`` over
 ``log-likelihood``), and the parts after ``per`` are a rate's unit, not what it measures
 (``errors-per-1k``). A key is decided when its matching entries all say the same direction; no
-entry, or entries that disagree (``throughput-bytes-per-second``, ``cost-savings``), leave it
-undecided, and a check on it does not pass until the team declares its direction.
+entry, entries that disagree (``throughput-bytes-per-second``, ``cost-savings``), or a part that
+changes what an entry measures (``accuracy-drop``, ``neg-log-loss``, ``accuracy-reduction``) leave
+it undecided, and a check on it does not pass until the team declares its direction.
 """
 
 from __future__ import annotations
@@ -43,6 +44,17 @@ LOWER_IS_BETTER = (
     "time", "seconds", "secs", "sec", "ms", "minutes", "hours", "size", "bytes", "kb", "mb", "gb", "memory",
     "cost", "costs", "spend", "energy", "emissions", "failures", "timeouts", "violations",
 )
+#: Name parts that turn what the other parts measure into something else (a change, a spread, a sign flip:
+#: ``accuracy-drop``, ``auc-std``, ``neg-log-loss`` as scikit-learn's scorers name it, ``time-saved``): a
+#: key holding one besides an entry is undecided, whichever way the entry points.
+CHANGES_MEANING = (
+    "neg", "negative", "inv", "inverse", "minus", "drop", "drops", "delta", "diff", "difference", "change",
+    "gap", "std", "stdev", "stddev", "var", "variance", "spread", "drift", "degradation", "improvement",
+    "regression", "increase", "decrease", "saved", "free", "avoided", "fixed", "ci", "width",
+)
+#: Entries that measure a change themselves: alone they decide, beside another entry they do not
+#: (``accuracy-reduction`` is a loss of accuracy, although both parts say higher).
+RELATIVE = ("speedup", "savings", "reduction", "gain", "uplift", "lift", "left", "remaining", "headroom")
 _ENTRIES: dict[tuple[str, ...], Direction] = {
     **{tuple(entry.split("-")): "lower" for entry in LOWER_IS_BETTER},
     **{tuple(entry.split("-")): "higher" for entry in HIGHER_IS_BETTER},
@@ -68,8 +80,9 @@ def _name_parts(key: str) -> list[str]:
     return parts[: parts.index(_RATE_UNIT)] if _RATE_UNIT in parts else parts
 
 
-def _matches(parts: list[str]) -> list[tuple[str, Direction]]:
-    """Vocabulary entries found in ``parts``, longest first, none inside a longer one, in key order."""
+def _matches(parts: list[str]) -> tuple[list[tuple[str, Direction]], list[str]]:
+    """Vocabulary entries found in ``parts``, longest first, none inside a longer one, in key order; and the
+    parts outside them that change what an entry means (``CHANGES_MEANING``)."""
     taken: set[int] = set()
     found: list[tuple[int, str, Direction]] = []
     for length in range(min(_LONGEST, len(parts)), 0, -1):
@@ -79,13 +92,20 @@ def _matches(parts: list[str]) -> list[tuple[str, Direction]]:
             if direction is not None and not span & taken:
                 taken |= span
                 found.append((start, "-".join(parts[start:start + length]), direction))
-    return [(entry, direction) for _, entry, direction in sorted(found)]
+    changers = [part for index, part in enumerate(parts) if index not in taken and part in CHANGES_MEANING]
+    return [(entry, direction) for _, entry, direction in sorted(found)], changers
 
 
 def builtin_direction(key: str) -> ResolvedDirection:
     """The built-in vocabulary's answer for ``key``; ``direction`` None when it does not decide."""
-    matches = _matches(_name_parts(key))
+    matches, changers = _matches(_name_parts(key))
     directions = {direction for _, direction in matches}
+    relative = [entry for entry, _ in matches if entry in RELATIVE]
+    if len(directions) == 1 and (changers or (relative and len(matches) > 1)):
+        changer = changers[0] if changers else relative[0]
+        measured = ", ".join(repr(entry) for entry, _ in matches if entry != changer)
+        return ResolvedDirection(None, f"built-in name part {changer!r} changes what {measured} measures, so "
+                                       f"its direction ({directions.pop()} is better) does not carry over")
     if len(directions) == 1:
         entry, direction = matches[0]
         return ResolvedDirection(direction, f"built-in: name part {entry!r}")
