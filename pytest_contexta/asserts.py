@@ -69,6 +69,8 @@ def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = (),
     """
     __tracebackhide__ = True
     run = require_run(run, "run")
+    if ignore is None or not isinstance(ignore, (str, Iterable)):
+        raise CheckArgumentError(f"ignore must be a diagnostic code or a list of codes, not {ignore!r}")
     waived = {ignore} if isinstance(ignore, str) else set(ignore)
     errors = [d for d in run.diagnostics if d.severity == "error" and d.code not in waived]
     others = [d for d in run.diagnostics if d not in errors]

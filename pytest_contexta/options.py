@@ -163,18 +163,17 @@ def _path(config: pytest.Config, setting: Setting) -> Path | None:
     return (base / setting.value).resolve()
 
 
-def _split_candidates(text: str | None) -> tuple[str, ...]:
-    if not text:
-        return ()
-    return tuple(part.strip() for part in text.replace("\n", ",").split(",") if part.strip())
-
-
 def _candidates(setting: Setting) -> tuple[str, ...]:
-    candidates = _split_candidates(setting.value)
-    if setting.value is not None and not candidates:
-        raise pytest.UsageError(f"contexta candidate {setting.value!r} (from {setting.source}) names no run: "
-                                f"give run:<project>.<run-name> or a unique run name")
-    return candidates
+    """The candidates given; an empty one among them is a usage error, never silently dropped (a gate of fewer
+    runs than asked for must not pass)."""
+    if setting.value is None:
+        return ()
+    parts = tuple(part.strip() for part in setting.value.replace("\n", ",").split(","))
+    if not all(parts):
+        raise pytest.UsageError(f"contexta candidate {setting.value!r} (from {setting.source}) names no run"
+                                f"{' in one of its parts' if any(parts) else ''}: give run:<project>.<run-name> or "
+                                f"a unique run name for each candidate")
+    return parts
 
 
 def _lock_timeout(setting: Setting) -> float:

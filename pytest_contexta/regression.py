@@ -49,8 +49,8 @@ def compare(baseline: float, candidate: float, direction: str,
 
 def limit_text(max_drop: float | None, max_abs_drop: float | None) -> str:
     """The limits as shown: ``worse by at most 2.00%`` (relative) and/or ``worse by at most 5`` (absolute)."""
-    limits = [f"worse by at most {max_drop:.2%}"] if max_drop is not None else []
-    limits += [f"worse by at most {max_abs_drop:g}"] if max_abs_drop is not None else []
+    limits = [f"worse by at most {max_drop + 0.0:.2%}"] if max_drop is not None else []  # + 0.0: no "-0.00%"
+    limits += [f"worse by at most {max_abs_drop + 0.0:g}"] if max_abs_drop is not None else []
     return " and ".join(limits)
 
 

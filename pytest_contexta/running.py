@@ -33,6 +33,9 @@ class CheckRunner:
             candidates = self.session.candidates
             metafunc.parametrize(CANDIDATE_PARAM, candidates, indirect=True, ids=candidates)
 
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        self.tracker.found(item)
+
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.tracker.left_out(items)
 

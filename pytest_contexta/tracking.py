@@ -42,17 +42,28 @@ class CheckTracker:
     def __init__(self) -> None:
         self.selected: dict[str, str] = {}
         self.deselected: dict[str, str] = {}
+        self._found: dict[str, str] = {}
         self.outcomes: dict[str, CheckOutcome] = {}
         self.collection_errors: list[str] = []
         self.collection_skips: list[str] = []
         self.crashes: list[Crash] = []
 
+    def found(self, item: pytest.Item) -> None:
+        """A gate check as collected, before any hook could remove it from the session."""
+        candidate = candidate_of(item)
+        if candidate is not None:
+            self._found[item.nodeid] = candidate
+
     def collected(self, items: Sequence[pytest.Item]) -> None:
-        """The gate checks selected to run, in collection order."""
+        """The gate checks selected to run, in collection order; a collected check that a hook dropped from the
+        session without deselecting it (``items[:] = ...``) counts as left out like a deselected one."""
         for item in items:
             candidate = candidate_of(item)
             if candidate is not None:
                 self.selected[item.nodeid] = candidate
+        for nodeid, candidate in self._found.items():
+            if nodeid not in self.selected:
+                self.deselected.setdefault(nodeid, candidate)
 
     def left_out(self, items: Sequence[pytest.Item]) -> None:
         """Checks deselected by -k, -m, --deselect, --lf or --sw."""

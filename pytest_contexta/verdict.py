@@ -178,6 +178,10 @@ def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> Candid
     bad = [o for o in outcomes if settled[o.nodeid] in ("failed", "error")]
     if bad:
         reasons.append(f"{len(bad)} of {total} gate checks did not pass")
+    swallowed = [o.nodeid for o in bad if o.outcome == "passed"]
+    if swallowed:
+        reasons.append(f"a helper failed in {', '.join(swallowed)} but the test passed (its AssertionError was "
+                       f"caught): the helper's verdict counts")
     if outcomes and all(settled[o.nodeid] == "skipped" for o in outcomes):
         reasons.append("no gate check passed (all were skipped)")
     if facts.collection_skips:
@@ -202,11 +206,20 @@ def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> Candid
 
 
 def _settled(outcome: CheckOutcome, inconclusive: str) -> Outcome:
-    """The check's outcome: ``inconclusive`` when its helpers found something inconclusive and nothing failed,
-    and the test ended as ``--contexta-inconclusive`` makes it end (failed under ``fail``, passed under ``pass``)."""
-    found = {result.get("outcome") for result in outcome.results}
+    """The check's outcome as the gate counts it.
+
+    ``inconclusive`` when its helpers found something inconclusive and nothing failed, and the test ended as
+    ``--contexta-inconclusive`` makes it end (failed under ``fail``, passed under ``pass``); a test that passed
+    although one of its (non-advisory) helpers failed or was inconclusive (it caught the AssertionError) counts
+    as that helper says: a gate check cannot pass by swallowing a verdict.
+    """
+    found = {result.get("outcome") for result in outcome.results if not result.get("advisory")}
     policy_end = "failed" if inconclusive == "fail" else "passed"
     if outcome.outcome == policy_end and "inconclusive" in found and "failed" not in found:
+        return "inconclusive"
+    if outcome.outcome == "passed" and "failed" in found:
+        return "failed"
+    if outcome.outcome == "passed" and "inconclusive" in found:
         return "inconclusive"
     return outcome.outcome
 

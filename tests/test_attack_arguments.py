@@ -50,3 +50,19 @@ def test_plain_limits_and_keys_still_pass():
     assert bounds_text(0, 10**6) == ">= 0 and <= 1e+06"
     assert metric_keys(("accuracy", "auc")) == ["accuracy", "auc"]
     assert metric_keys("accuracy") == ["accuracy"]
+
+
+def test_ignore_none_is_an_argument_error_not_a_type_error():
+    from conftest import WORKSPACES
+
+    from pytest_contexta import Workspace, assert_no_error_diagnostics
+
+    run = Workspace(WORKSPACES / "latency").load_run("run:svc.faster")
+    with pytest.raises(CheckArgumentError, match="ignore must be a diagnostic code or a list of codes, not None"):
+        assert_no_error_diagnostics(run, ignore=None)  # type: ignore[arg-type]
+
+
+def test_a_negative_zero_limit_reads_as_zero():
+    from pytest_contexta.regression import limit_text
+
+    assert limit_text(-0.0, -0.0) == "worse by at most 0.00% and worse by at most 0"
