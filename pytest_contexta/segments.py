@@ -174,14 +174,14 @@ def _hit_lines(piece: _Piece, needles: list[bytes], pattern: re.Pattern[bytes] |
 def _unattributed(piece: _Piece) -> Iterator[tuple[int, int, bytes]]:
     """(byte offset, line number, text) of each non-blank line of ``piece`` without a canonical run_ref field.
 
-    Counted in C first: when the piece holds no blank line and no ``\\u`` escape (the only other way to spell
-    a key), and as many lines as ``"run_ref"`` keys as canonical ``"run_ref":"run:`` fields, every line holds
-    exactly one, so there is nothing to look at line by line.
+    Counted in C first: when the piece holds as many ``"run_ref"`` keys as canonical ``"run_ref":"run:`` fields
+    as lines, a line without one (blank, garbage, or a key spelled with ``\\u`` escapes) could only be made up
+    for by a line holding two canonical fields, so there is nothing to look at line by line. Blank lines and
+    escapes need no search of their own: they make the counts disagree.
     """
     data, size = piece.data, piece.size
     count = piece.newlines + (data[size - 1:size] != b"\n")
-    if (data.find(b"\\u", 0, size) < 0 and data.find(b"\n\n", 0, size) < 0 and data[:1] != b"\n"
-            and data.count(_ANY_RUN_REF, 0, size) == count == data.count(_RUN_REF_KEY, 0, size)):
+    if data.count(_ANY_RUN_REF, 0, size) == count == data.count(_RUN_REF_KEY, 0, size):
         return
     lines = piece.text(0, size).split(b"\n")
     if not any(_ANY_RUN_REF not in line and line.strip() for line in lines):
