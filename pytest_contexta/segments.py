@@ -242,7 +242,8 @@ class RecordReader:
     def _read_runs(self, runs: list[RunRef]) -> dict[str, RunRecords]:
         needles = [_needle(run) for run in runs]
         pattern = re.compile(b"|".join(map(re.escape, needles))) if len(needles) > _MANY_NEEDLES else None
-        items: dict[str | None, list[Record | DamagedLine]] = {run.text: [] for run in runs}
+        items: dict[str | None, list[Record | DamagedLine]] = {run.text: [] for run in runs}  # in file order
+        extra: dict[str | None, list[Record | DamagedLine]] = {run.text: [] for run in runs}  # lines no search finds
         shared: list[Record | DamagedLine] = []  # damaged lines of no known run: they count against every run read
         for name in self.segment_names():
             segment = _Segment(self._segments_dir / name)
@@ -267,15 +268,22 @@ class RecordReader:
             for item in known:
                 if item.run_ref is None:
                     shared.append(item)
-                elif item.run_ref in items:
-                    items[item.run_ref].append(item)
-        return {run.text: self._run_records(run, items[run.text] + shared) for run in runs}
+                elif item.run_ref in extra:
+                    extra[item.run_ref].append(item)
+        return {run.text: self._run_records(run, items[run.text], extra[run.text] + shared) for run in runs}
 
-    def _run_records(self, run: RunRef, items: list[Record | DamagedLine]) -> RunRecords:
-        unique = {(item.location.segment, item.location.byte_offset or 0): item for item in items}
-        items = [unique[place] for place in sorted(unique)]  # an over-long line can be found both ways
-        records = [item for item in items if not isinstance(item, DamagedLine)]
-        found_damaged = [item for item in items if isinstance(item, DamagedLine)]
+    def _run_records(self, run: RunRef, items: list[Record | DamagedLine], extra: list[Record | DamagedLine]
+                     ) -> RunRecords:
+        if extra:  # merged into file order; an over-long line can be found both ways
+            unique = {(item.location.segment, item.location.byte_offset or 0): item for item in items + extra}
+            items = [unique[place] for place in sorted(unique)]
+        records: list[Record] = []
+        found_damaged: list[DamagedLine] = []
+        for item in items:
+            if isinstance(item, DamagedLine):
+                found_damaged.append(item)
+            else:
+                records.append(item)
         found_damaged += _ambiguous(records)
         lost, notes = self._cross_check(run, items)
         return RunRecords(records, found_damaged + lost, notes + _sequence_notes(records))
@@ -290,8 +298,9 @@ class RecordReader:
         if not regular_file_exists(path):
             return [], [f"records/indexes/run_ref/{path.name} is missing; every segment was read"] if items else []
         data = read_regular(path, _MAX_INDEX_BYTES)
-        entries = Counter((segment_name(int(segment)), int(sequence), int(offset))
-                          for offset, segment, sequence in _INDEX_ENTRY.findall(data))
+        names: dict[bytes, str] = {}
+        entries = Counter((names.get(segment) or names.setdefault(segment, segment_name(int(segment))), int(sequence),
+                           int(offset)) for offset, segment, sequence in _INDEX_ENTRY.findall(data))
         notes = []
         if sum(entries.values()) != sum(1 for line in data.splitlines() if line.strip()):
             notes.append(f"records/indexes/run_ref/{path.name} has unreadable lines; the segments were read in full")
@@ -322,6 +331,9 @@ class RecordReader:
 
 def _ambiguous(records: list[Record]) -> list[DamagedLine]:
     """Damaged lines for what Contexta's append order and the sequences disagree on, naming both places."""
+    sequences = [record.sequence for record in records]
+    if all(map(int.__lt__, sequences, sequences[1:])) and len({record.ref for record in records}) == len(records):
+        return []  # rising sequences rise for every metric too, and no record_ref repeats
     problems: list[DamagedLine] = []
     newest: dict[tuple[str, str | None, str | None], MetricRecord] = {}
     by_ref: dict[str, Record] = {}
