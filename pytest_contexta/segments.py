@@ -20,6 +20,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator
+from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -37,6 +38,8 @@ _INDEX_ENTRY = re.compile(rb'\{"offset":(\d+),"segment_id":(\d+),"sequence":(\d+
 _CHUNK = 8 * 2**20
 _MAX_INDEX_BYTES = 512 * 2**20
 _FREEZE_AT = 10_000
+_SEQUENCE, _REF = attrgetter("sequence"), attrgetter("ref")
+_SEGMENT_AND_SEQUENCE = attrgetter("location.segment", "sequence")
 
 
 class RunRecords(NamedTuple):
@@ -304,7 +307,7 @@ class RecordReader:
         notes = []
         if sum(entries.values()) != sum(1 for line in data.splitlines() if line.strip()):
             notes.append(f"records/indexes/run_ref/{path.name} has unreadable lines; the segments were read in full")
-        held = Counter((item.location.segment, item.sequence) for item in items if not isinstance(item, DamagedLine))
+        held = Counter(map(_SEGMENT_AND_SEQUENCE, [item for item in items if not isinstance(item, DamagedLine)]))
         held.update((item.location.segment, sequence) for item in items
                     if isinstance(item, DamagedLine) and (sequence := item.sequence) is not None)
         unsequenced = {(item.location.segment, item.location.line) for item in items
@@ -331,8 +334,8 @@ class RecordReader:
 
 def _ambiguous(records: list[Record]) -> list[DamagedLine]:
     """Damaged lines for what Contexta's append order and the sequences disagree on, naming both places."""
-    sequences = [record.sequence for record in records]
-    if all(map(int.__lt__, sequences, sequences[1:])) and len({record.ref for record in records}) == len(records):
+    sequences = list(map(_SEQUENCE, records))
+    if all(map(int.__lt__, sequences, sequences[1:])) and len(set(map(_REF, records))) == len(records):
         return []  # rising sequences rise for every metric too, and no record_ref repeats
     problems: list[DamagedLine] = []
     newest: dict[tuple[str, str | None, str | None], MetricRecord] = {}
