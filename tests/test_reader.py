@@ -190,3 +190,24 @@ def test_prefetched_runs_load_as_read_alone_and_are_forgotten_after_the_block() 
         assert prefetched == workspace.load_run(RUN)
     finally:
         workspace.close()
+
+
+def test_the_session_reads_the_candidate_and_its_baseline_in_one_pass(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes: list[list[str]] = []
+    read_runs = RecordReader.read_runs
+
+    def counted(reader: RecordReader, runs: list[Any]) -> Any:
+        passes.append([run.text for run in runs])
+        return read_runs(reader, runs)
+
+    monkeypatch.setattr(RecordReader, "read_runs", counted)
+    pytester.makepyfile(test_gate="""
+        def test_regression(contexta_run, baseline_run):
+            assert (contexta_run.ref, baseline_run.ref) == ("run:svc.faster", "run:svc.baseline")
+    """)
+    result = pytester.runpytest_inprocess(f"--contexta-workspace={WORKSPACES / 'latency'}",
+                                          "--contexta-candidate=run:svc.faster")
+    assert result.ret == pytest.ExitCode.OK
+    assert passes == [["run:svc.faster", "run:svc.baseline"]]
