@@ -65,6 +65,12 @@ class BaselineChooser:
             deployment = None if entry["deployment"] is None else Deployment(**entry["deployment"])
             self._latest[(entry["project"], entry["exclude"])] = (deployment, list(entry["passed_over"]))
 
+    def likely(self, candidate: str) -> str | None:
+        """The run the built-in rule would most likely choose for ``candidate`` (no hook asked): worth reading
+        together with the candidate."""
+        deployment = self._latest_completed(parse_run_ref(candidate).project, candidate)[0]
+        return None if deployment is None else deployment.run_ref
+
     def choose(self, candidate: ContextaRun) -> BaselineChoice:
         try:
             answer = self._config.hook.pytest_contexta_select_baseline(

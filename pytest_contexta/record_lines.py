@@ -112,7 +112,7 @@ def _record(document: dict[str, Any], location: RecordLocation) -> Record:
     fields.update(sequence=sequence, payload=payload, location=location)
     record_type = fields["record_type"]
     if record_type == "metric":
-        fields.update(_metric(payload))
+        _metric(payload, fields)
         return trusted(MetricRecord, fields)
     if record_type == "event":
         fields.update(_event(payload))
@@ -131,7 +131,7 @@ _CONTEXT_FIELDS = ("run_ref", "stage_execution_ref", "batch_execution_ref", "sam
                    "operation_context_ref", "deployment_execution_ref", "producer_ref", "record_type",
                    "completeness_marker", "degradation_marker", "schema_version")
 _MAX_CACHED = 100_000
-_contexts: dict[tuple[Any, ...], dict[str, Any]] = {}
+_contexts: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}  # -> (record_ref prefix, fields)
 
 
 def _envelope(envelope: dict[str, Any]) -> dict[str, Any]:
@@ -145,24 +145,26 @@ def _envelope(envelope: dict[str, Any]) -> dict[str, Any]:
         if len(_contexts) >= _MAX_CACHED:
             _contexts.clear()
         _contexts[key] = context
+    prefix, shared = context
     record_ref = envelope.get("record_ref")
-    token = record_ref[len(context["_record_prefix"]):] if isinstance(record_ref, str) else ""
-    if not (isinstance(record_ref, str) and record_ref.startswith(context["_record_prefix"]) and len(record_ref) <= 255
+    token = record_ref[len(prefix):] if isinstance(record_ref, str) else ""
+    if not (isinstance(record_ref, str) and record_ref.startswith(prefix) and len(record_ref) <= 255
             and len(token) <= 63 and _COMPONENT.fullmatch(token)):
-        _same_prefix(_ref(envelope, "record_ref", "record", required=True), context["run_ref"], 2, "record_ref",
+        _same_prefix(_ref(envelope, "record_ref", "record", required=True), shared["run_ref"], 2, "record_ref",
                      "run_ref")
-    observed_at, recorded_at = _timestamp(envelope, "observed_at"), _timestamp(envelope, "recorded_at")
-    if recorded_at < observed_at:
-        raise RefusedRecord("recorded_at is earlier than observed_at")
-    if recorded_at == observed_at:
-        recorded_at = observed_at  # one string object for both (memory per record)
-    fields = context.copy()
-    del fields["_record_prefix"]
+    observed_at = _timestamp(envelope, "observed_at")
+    if envelope.get("recorded_at") == observed_at:
+        recorded_at = observed_at  # valid as observed_at is, and one string object for both (memory per record)
+    else:
+        recorded_at = _timestamp(envelope, "recorded_at")
+        if recorded_at < observed_at:
+            raise RefusedRecord("recorded_at is earlier than observed_at")
+    fields = shared.copy()
     fields.update(ref=record_ref, observed_at=observed_at, recorded_at=recorded_at)
     return fields
 
 
-def _context(envelope: dict[str, Any]) -> dict[str, Any]:
+def _context(envelope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The envelope's repeated fields, validated as Contexta's RecordEnvelope does."""
     run_ref = _ref(envelope, "run_ref", "run", required=True)
     stage_ref = _ref(envelope, "stage_execution_ref", "stage")
@@ -186,8 +188,8 @@ def _context(envelope: dict[str, Any]) -> dict[str, Any]:
     schema_version = envelope.get("schema_version", "1.0.0")
     if not isinstance(schema_version, str) or not schema_version.strip():
         raise RefusedRecord("schema_version is not a non-blank string")
-    return {
-        "_record_prefix": f"record:{run_ref.partition(':')[2]}.", "record_type": record_type, "run_ref": run_ref,
+    return f"record:{run_ref.partition(':')[2]}.", {
+        "record_type": record_type, "run_ref": run_ref,
         "producer_ref": _token(envelope, "producer_ref", _DOT_TOKEN, required=True),
         "stage_ref": stage_ref, "batch_ref": batch_ref, "sample_ref": sample_ref,
         "deployment_ref": _ref(envelope, "deployment_execution_ref", "deployment"),
@@ -201,7 +203,8 @@ _METRIC_FIELDS = ("metric_key", "value_type", "unit", "aggregation_scope", "slic
 _metric_kinds: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
-def _metric(payload: dict[str, Any]) -> dict[str, Any]:
+def _metric(payload: dict[str, Any], fields: dict[str, Any]) -> None:
+    """Add the metric's fields to ``fields``."""
     value = payload["value"]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RefusedRecord(f"metric value {_quoted(repr(value), 40)} is not a number")
@@ -224,7 +227,9 @@ def _metric(payload: dict[str, Any]) -> dict[str, Any]:
                         ("aggregation_scope", "aggregation_scope")):
         if field in payload:
             payload[field] = kind[name]  # share the validated strings across a run's records (memory per record)
-    return {**kind, "value": float(value), "tags": tags}
+    fields.update(kind)
+    fields["value"] = float(value)
+    fields["tags"] = tags
 
 
 def _metric_kind(payload: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterator
+from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -37,6 +38,8 @@ _INDEX_ENTRY = re.compile(rb'\{"offset":(\d+),"segment_id":(\d+),"sequence":(\d+
 _CHUNK = 8 * 2**20
 _MAX_INDEX_BYTES = 512 * 2**20
 _FREEZE_AT = 10_000
+_SEQUENCE, _REF = attrgetter("sequence"), attrgetter("ref")
+_SEGMENT_AND_SEQUENCE = attrgetter("location.segment", "sequence")
 
 
 class RunRecords(NamedTuple):
@@ -56,19 +59,25 @@ def segment_name(segment_id: int) -> str:
 
 
 class _Piece(NamedTuple):
-    """Whole lines of a segment: ``data`` starts at byte ``start`` and line ``line`` (1-based); for one line
-    too long to hold, ``data`` is its first bytes and ``end`` where it ends."""
+    """Whole lines of a segment: ``data[:size]`` starts at byte ``start`` and line ``line`` (1-based); for one line
+    too long to hold, ``data[:size]`` is its first bytes and ``end`` where it ends. ``data`` is a buffer the next
+    piece reuses: use it before asking for the next piece."""
 
     start: int
     line: int
-    data: bytes
+    data: bytearray
+    size: int
     end: int
     whole: bool
     newlines: int = 0
 
+    def text(self, start: int, end: int) -> bytes:
+        return bytes(self.data[start:end])
+
 
 class _Segment:
-    """One segment, read in pieces of whole lines of about _CHUNK bytes: memory stays bounded whatever its size."""
+    """One segment, read in pieces of whole lines of about _CHUNK bytes into one reused buffer: memory stays
+    bounded whatever its size, and no piece is allocated or copied twice."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -82,37 +91,45 @@ class _Segment:
 
     def pieces(self) -> Iterator[_Piece]:
         descriptor, size = open_regular(self.path)
+        buffer = bytearray(min(_CHUNK, size))
         try:
             position, line = 0, 1
             while position < size:
-                block = self._read(descriptor, position, _CHUNK)
-                if not block:
+                length = self._read_into(descriptor, buffer, position)
+                if not length:
                     return  # the file shrank while being read
-                cut = block.rfind(b"\n") + 1
-                if cut == 0 and position + len(block) < size:  # a line longer than a chunk starts here
-                    end = self._line_end(descriptor, position + len(block), size)
+                cut = buffer.rfind(b"\n", 0, length) + 1
+                if cut == 0 and position + length < size:  # a line longer than a chunk starts here
+                    end = self._line_end(descriptor, position + length, size)
                     if end - position > MAX_LINE_BYTES:
-                        yield _Piece(position, line, block[:4096], end, False)
+                        yield _Piece(position, line, buffer, min(length, 4096), end, False)
                         position, line = end, line + 1
                         continue
-                    block, cut = self._read(descriptor, position, end - position), end - position
-                data = block[:cut] if cut else block
-                newlines = data.count(b"\n")
-                yield _Piece(position, line, data, position + len(data), True, newlines)
-                position, line = position + len(data), line + newlines
+                    long_line = bytearray(end - position)
+                    cut = self._read_into(descriptor, long_line, position)
+                    yield _Piece(position, line, long_line, cut, position + cut, True, long_line.count(b"\n", 0, cut))
+                    position, line = position + cut, line + long_line.count(b"\n", 0, cut)
+                    continue
+                cut = cut or length
+                newlines = buffer.count(b"\n", 0, cut)
+                yield _Piece(position, line, buffer, cut, position + cut, True, newlines)
+                position, line = position + cut, line + newlines
         finally:
             os.close(descriptor)
 
-    def _read(self, descriptor: int, position: int, length: int) -> bytes:
+    def _read_into(self, descriptor: int, buffer: bytearray, position: int) -> int:
         try:
-            return os.pread(descriptor, length, position)
+            return os.preadv(descriptor, [buffer], position)
         except OSError as exc:
             raise unreadable(self.path, exc) from exc
 
     def _line_end(self, descriptor: int, position: int, size: int) -> int:
         """Where the line that goes on at ``position`` ends (after its newline, or at the end of the file)."""
         while position < size:
-            block = self._read(descriptor, position, _CHUNK)
+            try:
+                block = os.pread(descriptor, _CHUNK, position)
+            except OSError as exc:
+                raise unreadable(self.path, exc) from exc
             if not block:
                 break
             newline = block.find(b"\n")
@@ -122,33 +139,54 @@ class _Segment:
         return size
 
 
-def _lines_with(piece: _Piece, needle: bytes) -> Iterator[tuple[int, int, bytes]]:
-    """(byte offset, line number, text) of each line of ``piece`` that holds ``needle``."""
-    data, line, counted = piece.data, piece.line, 0
-    hit = data.find(needle)
-    while hit >= 0:
-        start = data.rfind(b"\n", 0, hit) + 1
-        end = data.find(b"\n", hit)
-        end = len(data) if end < 0 else end
+#: Above this many runs one regular expression finds all their needles in one pass (else one find per needle).
+_MANY_NEEDLES = 4
+
+
+def _needle(run: RunRef) -> bytes:
+    return f'"run_ref":"{run.text}"'.encode()
+
+
+def _hit_lines(piece: _Piece, needles: list[bytes], pattern: re.Pattern[bytes] | None) -> list[tuple[int, int, bytes]]:
+    """(byte offset, line number, text) of each line of ``piece`` that holds any of ``needles`` (all of them in
+    ``pattern`` when given), in file order."""
+    data, size = piece.data, piece.size
+    spans: dict[int, int] = {}
+    if pattern is not None:
+        position = 0
+        while (match := pattern.search(data, position, size)) is not None:
+            start = data.rfind(b"\n", 0, match.start()) + 1
+            end = data.find(b"\n", match.end(), size)
+            spans[start] = position = size if end < 0 else end
+    else:
+        for needle in needles:
+            hit = data.find(needle, 0, size)
+            while hit >= 0:
+                start = data.rfind(b"\n", 0, hit) + 1
+                end = data.find(b"\n", hit, size)
+                spans[start] = end = size if end < 0 else end
+                hit = data.find(needle, end, size)
+    found, line, counted = [], piece.line, 0
+    for start in sorted(spans):
         line += data.count(b"\n", counted, start)
         counted = start
-        yield piece.start + start, line, data[start:end]
-        hit = data.find(needle, end)
+        found.append((piece.start + start, line, piece.text(start, spans[start])))
+    return found
 
 
 def _unattributed(piece: _Piece) -> Iterator[tuple[int, int, bytes]]:
     """(byte offset, line number, text) of each non-blank line of ``piece`` without a canonical run_ref field.
 
-    Counted in C first: when the piece holds no blank line and no ``\\u`` escape (the only other way to spell
-    a key), and as many lines as ``"run_ref"`` keys as canonical ``"run_ref":"run:`` fields, every line holds
-    exactly one, so there is nothing to look at line by line.
+    Counted in C first: when the piece holds as many ``"run_ref"`` keys as canonical ``"run_ref":"run:`` fields
+    as lines, a line without one (blank, garbage, or a key spelled with ``\\u`` escapes) could only be made up
+    for by a line holding two canonical fields, so there is nothing to look at line by line. Blank lines and
+    escapes need no search of their own: they make the counts disagree.
     """
-    data = piece.data
-    count = piece.newlines + (not data.endswith(b"\n"))
-    if (b"\\u" not in data and b"\n\n" not in data and not data.startswith(b"\n")
-            and data.count(_ANY_RUN_REF) == count == data.count(_RUN_REF_KEY)):
+    data, size = piece.data, piece.size
+    count = piece.newlines + (data[size - 1:size] != b"\n")
+    if data.count(_ANY_RUN_REF, 0, size) == count == data.count(_RUN_REF_KEY, 0, size):
         return
-    lines = piece.data.split(b"\n")
+    lines = piece.text(0, size).split(b"\n")
     if not any(_ANY_RUN_REF not in line and line.strip() for line in lines):
         return
     at = piece.start
@@ -159,7 +197,7 @@ def _unattributed(piece: _Piece) -> Iterator[tuple[int, int, bytes]]:
 
 
 class RecordReader:
-    """Reads the records of single runs from ``<workspace>/records``."""
+    """Reads the records of runs from ``<workspace>/records``."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -183,26 +221,33 @@ class RecordReader:
         return names
 
     def read_run(self, run: RunRef) -> RunRecords:
-        """Every record of ``run`` in append order, damaged lines that may belong to it, and reader notes.
+        """Every record of ``run`` in append order, damaged lines that may belong to it, and reader notes."""
+        return self.read_runs([run])[run.text]
+
+    def read_runs(self, runs: list[RunRef]) -> dict[str, RunRecords]:
+        """What :meth:`read_run` finds, for several runs at once: every segment is read once for all of them.
 
         The cyclic garbage collector is paused meanwhile: a run can hold a million records, none of them in a
-        cycle, and every collection while they are built would walk all of them again. A large run is then moved
+        cycle, and every collection while they are built would walk all of them again. Large runs are then moved
         out of the collector's sight (``gc.freeze()``); records are freed by reference counting all the same.
         """
         collecting = gc.isenabled()
         gc.disable()
         try:
-            found = self._read_run(run)
+            found = self._read_runs(list({run.text: run for run in runs}.values()))
         finally:
             if collecting:
                 gc.enable()
-        if len(found.records) >= _FREEZE_AT:
+        if sum(len(records.records) for records in found.values()) >= _FREEZE_AT:
             gc.freeze()  # later collections (pytest runs two at exit) skip what exists now: these records too
         return found
 
-    def _read_run(self, run: RunRef) -> RunRecords:
-        needle = f'"run_ref":"{run.text}"'.encode()
-        items: list[Record | DamagedLine] = []
+    def _read_runs(self, runs: list[RunRef]) -> dict[str, RunRecords]:
+        needles = [_needle(run) for run in runs]
+        pattern = re.compile(b"|".join(map(re.escape, needles))) if len(needles) > _MANY_NEEDLES else None
+        items: dict[str | None, list[Record | DamagedLine]] = {run.text: [] for run in runs}  # in file order
+        extra: dict[str | None, list[Record | DamagedLine]] = {run.text: [] for run in runs}  # lines no search finds
+        shared: list[Record | DamagedLine] = []  # damaged lines of no known run: they count against every run read
         for name in self.segment_names():
             segment = _Segment(self._segments_dir / name)
             key = (name, segment.size())
@@ -211,23 +256,37 @@ class RecordReader:
             for piece in segment.pieces():
                 if not piece.whole:  # its run is guessed from its first bytes, once per session
                     if known is None:
-                        found.append(damaged(piece.data, _location(name, piece.line, piece.start),
+                        found.append(damaged(piece.text(0, piece.size), _location(name, piece.line, piece.start),
                                              f"longer than {MAX_LINE_BYTES // 2**20} MiB"))
                     continue
-                for start, line, text in _lines_with(piece, needle):
+                for start, line, text in _hit_lines(piece, needles, pattern):
                     item = parse_line(text, _location(name, line, start))
-                    if item.run_ref == run.text:
-                        items.append(item)
+                    if item.run_ref in items:
+                        items[item.run_ref].append(item)
                 if known is None:
                     found += [parse_line(text, _location(name, line, start))
                               for start, line, text in _unattributed(piece)]
             if known is None:
                 known = self._unattributed[key] = found
-            items += [item for item in known if item.run_ref in (run.text, None)]
-        unique = {(item.location.segment, item.location.byte_offset or 0): item for item in items}
-        items = [unique[place] for place in sorted(unique)]  # an over-long line can be found both ways
-        records = [item for item in items if not isinstance(item, DamagedLine)]
-        found_damaged = [item for item in items if isinstance(item, DamagedLine)]
+            for item in known:
+                if item.run_ref is None:
+                    shared.append(item)
+                elif item.run_ref in extra:
+                    extra[item.run_ref].append(item)
+        return {run.text: self._run_records(run, items[run.text], extra[run.text] + shared) for run in runs}
+
+    def _run_records(self, run: RunRef, items: list[Record | DamagedLine], extra: list[Record | DamagedLine]
+                     ) -> RunRecords:
+        if extra:  # merged into file order; an over-long line can be found both ways
+            unique = {(item.location.segment, item.location.byte_offset or 0): item for item in items + extra}
+            items = [unique[place] for place in sorted(unique)]
+        records: list[Record] = []
+        found_damaged: list[DamagedLine] = []
+        for item in items:
+            if isinstance(item, DamagedLine):
+                found_damaged.append(item)
+            else:
+                records.append(item)
         found_damaged += _ambiguous(records)
         lost, notes = self._cross_check(run, items)
         return RunRecords(records, found_damaged + lost, notes + _sequence_notes(records))
@@ -242,12 +301,13 @@ class RecordReader:
         if not regular_file_exists(path):
             return [], [f"records/indexes/run_ref/{path.name} is missing; every segment was read"] if items else []
         data = read_regular(path, _MAX_INDEX_BYTES)
-        entries = Counter((segment_name(int(segment)), int(sequence), int(offset))
-                          for offset, segment, sequence in _INDEX_ENTRY.findall(data))
+        names: dict[bytes, str] = {}
+        entries = Counter((names.get(segment) or names.setdefault(segment, segment_name(int(segment))), int(sequence),
+                           int(offset)) for offset, segment, sequence in _INDEX_ENTRY.findall(data))
         notes = []
         if sum(entries.values()) != sum(1 for line in data.splitlines() if line.strip()):
             notes.append(f"records/indexes/run_ref/{path.name} has unreadable lines; the segments were read in full")
-        held = Counter((item.location.segment, item.sequence) for item in items if not isinstance(item, DamagedLine))
+        held = Counter(map(_SEGMENT_AND_SEQUENCE, [item for item in items if not isinstance(item, DamagedLine)]))
         held.update((item.location.segment, sequence) for item in items
                     if isinstance(item, DamagedLine) and (sequence := item.sequence) is not None)
         unsequenced = {(item.location.segment, item.location.line) for item in items
@@ -274,6 +334,9 @@ class RecordReader:
 
 def _ambiguous(records: list[Record]) -> list[DamagedLine]:
     """Damaged lines for what Contexta's append order and the sequences disagree on, naming both places."""
+    sequences = list(map(_SEQUENCE, records))
+    if all(map(int.__lt__, sequences, sequences[1:])) and len(set(map(_REF, records))) == len(records):
+        return []  # rising sequences rise for every metric too, and no record_ref repeats
     problems: list[DamagedLine] = []
     newest: dict[tuple[str, str | None, str | None], MetricRecord] = {}
     by_ref: dict[str, Record] = {}

@@ -145,6 +145,7 @@ class GateSession:
         if not needs or self.workspace is None:
             return
         with self.workspace.reading():
+            self.workspace.prefetch(self._likely_runs(needs))
             for candidate, wants_baseline in needs.items():
                 with suppress(GateError):
                     self.load(candidate)
@@ -168,6 +169,19 @@ class GateSession:
                         runs.append(self.load(ref))
             self._history[candidate] = tuple(runs)
         return self._history[candidate]
+
+    def _likely_runs(self, needs: dict[str, bool]) -> list[str]:
+        """The candidates and the baselines they most likely get, all read in one pass over the segments."""
+        runs = [candidate for candidate in needs if candidate not in self._runs]
+        for candidate, wants_baseline in needs.items():
+            if wants_baseline and candidate not in self._baselines:
+                with suppress(GateError):
+                    assert self._chooser is not None
+                    likely = (self.fixed_baseline.run_ref if self.fixed_baseline is not None
+                              else self._chooser.likely(candidate))
+                    if likely is not None and likely not in self._runs:
+                        runs.append(likely)
+        return runs
 
     def decided_baselines(self) -> dict[str, BaselineChoice]:
         return {ref: choice for ref, choice in self._baselines.items() if isinstance(choice, BaselineChoice)}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from .diagnostics import builtin_diagnostics
@@ -13,7 +13,7 @@ from .files import read_regular, regular_file_exists, unreadable
 from .ledger import DeploymentRow, Ledger
 from .models import ContextaRun, Deployment, Run
 from .refs import RefError, RunRef, is_component, looks_like_ref, parse_run_ref
-from .segments import RecordReader
+from .segments import RecordReader, RunRecords
 from .text import printable
 
 LEDGER = Path("metadata") / "ledger.db"
@@ -79,6 +79,7 @@ class Workspace:
         self._records = RecordReader(self.root / "records")
         self._readers = 0
         self._deployment_orders: dict[str, list[DeploymentRow]] = {}
+        self._prefetched: dict[str, RunRecords] = {}
 
     @contextmanager
     def reading(self) -> Iterator[Workspace]:
@@ -94,6 +95,7 @@ class Workspace:
             self._readers -= 1
             if self._readers == 0:
                 self._ledger.close()
+                self._prefetched.clear()
 
     def close(self) -> None:
         """Release the ledger connection even inside a :meth:`reading` block (nothing is held otherwise)."""
@@ -147,6 +149,20 @@ class Workspace:
         shown = ", ".join(printable(name) for name in names[-5:])
         return f" (project {ref.project} has {len(names)} runs, latest: {shown})"
 
+    def prefetch(self, runs: Iterable[str]) -> None:
+        """Read the records of ``runs`` (canonical refs) in one pass over the segments, for the :meth:`load_run`
+        calls of the enclosing :meth:`reading` block (kept until it ends). A read that fails is left to those
+        calls, which then say why."""
+        wanted: dict[str, RunRef] = {}
+        for text in runs:
+            with suppress(RefError):
+                ref = parse_run_ref(text)
+                if ref.text not in self._prefetched:
+                    wanted[ref.text] = ref
+        if self._readers and wanted:
+            with suppress(WorkspaceError, OSError):
+                self._prefetched.update(self._records.read_runs(list(wanted.values())))
+
     def load_run(self, run: str | RunRef) -> ContextaRun:
         """Read one run: its ledger rows and its records, found by reading every segment."""
         with self.reading():
@@ -163,7 +179,8 @@ class Workspace:
         else:
             ref, row = self._resolve(run)
         try:
-            found = self._records.read_run(ref)
+            found = self._prefetched.pop(ref.text, None)
+            found = self._records.read_run(ref) if found is None else found
         except OSError as exc:  # the checks in files.py turn the expected ones into WorkspaceError first
             raise unreadable(Path(exc.filename) if exc.filename else self.root / "records", exc,
                              f" (reading the records of {ref.text})") from exc

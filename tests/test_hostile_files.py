@@ -192,3 +192,15 @@ def test_a_record_of_the_run_in_non_canonical_json_is_still_found(
     run = _load(workspace)
     assert find_metric(run, "accuracy", "evaluate").value == 0.5
     assert run.damaged == ()
+
+
+def test_a_non_canonical_record_among_blank_lines_is_still_found(workspace_copy: Callable[[str], Path]) -> None:
+    """Blank lines make the counts of a piece disagree by themselves: the piece is looked at line by line."""
+    workspace = workspace_copy("latency")
+    lines = (workspace / SEGMENT).read_bytes().splitlines(keepends=True)
+    edited = lines[5].replace(b'"run_ref":"run:svc.faster"', b'"run\\u005fref":"run:svc.faster"').replace(
+        b'"value":0.9,', b'"value":0.5,')
+    (workspace / SEGMENT).write_bytes(b"".join([b"\n" * 3, *lines[:5], b"\n", edited, b"\n\n", *lines[6:]]))
+    run = _load(workspace)
+    assert find_metric(run, "accuracy", "evaluate").value == 0.5
+    assert run.damaged == ()

@@ -13,6 +13,8 @@ from conftest import REFERENCES, WORKSPACES
 
 from pytest_contexta import Workspace
 from pytest_contexta.models import ContextaRun
+from pytest_contexta.refs import parse_run_ref
+from pytest_contexta.segments import RecordReader
 
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"
 _SEQUENCE = re.compile(rb'"sequence":(\d+)\}\s*$')
@@ -144,3 +146,68 @@ def test_metrics_with_key_is_an_index_built_once_and_never_stale() -> None:
     assert [m.key for m in trimmed.metrics_with_key("val-loss")] == ["val-loss"]
     assert trimmed.metrics_with_key("accuracy") == ()  # a copy with other records has its own index
     assert run == _load(WORKSPACES / "latency", "run:svc.faster")  # the index is not part of equality
+
+
+def _found(found: Any) -> tuple[Any, ...]:
+    return ([record.model_dump() for record in found.records], [line.model_dump() for line in found.damaged],
+            found.notes)
+
+
+@pytest.mark.parametrize("count", [2, 6])
+def test_reading_several_runs_in_one_pass_finds_what_reading_each_finds(
+    workspace_copy: Callable[[str], Path], count: int
+) -> None:
+    """One pass over the segments for several runs (one find per run, or one pattern for many): the same records,
+    damaged lines (nameless garbage counts against every run) and notes as reading each run alone."""
+    root = workspace_copy("conformance")
+    _overwrite_other_runs(root, "run:shop-ranker.baseline", lambda line: _nameless(line) if b".candidate" in line
+                          else line)
+    workspace = Workspace(root)
+    try:
+        refs = [parse_run_ref(run.ref) for run in workspace.list_runs()][:count]
+        assert len(refs) == count
+        together = RecordReader(root / "records").read_runs(refs)
+        alone = {ref.text: RecordReader(root / "records").read_run(ref) for ref in refs}
+    finally:
+        workspace.close()
+    assert list(together) == list(alone)
+    assert {ref: _found(found) for ref, found in together.items()} == {
+        ref: _found(found) for ref, found in alone.items()}
+    assert all(found.damaged for found in together.values())  # the garbage lines, against every run
+    assert sum(bool(found.records) for found in together.values()) >= 2
+
+
+def test_prefetched_runs_load_as_read_alone_and_are_forgotten_after_the_block() -> None:
+    root = WORKSPACES / "conformance"
+    workspace = Workspace(root)
+    try:
+        with workspace.reading():
+            workspace.prefetch([RUN, "run:shop-ranker.baseline", "not a ref"])
+            assert set(workspace._prefetched) == {RUN, "run:shop-ranker.baseline"}
+            prefetched = workspace.load_run(RUN)
+            assert set(workspace._prefetched) == {"run:shop-ranker.baseline"}  # handed out once
+        assert workspace._prefetched == {}
+        assert prefetched == workspace.load_run(RUN)
+    finally:
+        workspace.close()
+
+
+def test_the_session_reads_the_candidate_and_its_baseline_in_one_pass(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes: list[list[str]] = []
+    read_runs = RecordReader.read_runs
+
+    def counted(reader: RecordReader, runs: list[Any]) -> Any:
+        passes.append([run.text for run in runs])
+        return read_runs(reader, runs)
+
+    monkeypatch.setattr(RecordReader, "read_runs", counted)
+    pytester.makepyfile(test_gate="""
+        def test_regression(contexta_run, baseline_run):
+            assert (contexta_run.ref, baseline_run.ref) == ("run:svc.faster", "run:svc.baseline")
+    """)
+    result = pytester.runpytest_inprocess(f"--contexta-workspace={WORKSPACES / 'latency'}",
+                                          "--contexta-candidate=run:svc.faster")
+    assert result.ret == pytest.ExitCode.OK
+    assert passes == [["run:svc.faster", "run:svc.baseline"]]

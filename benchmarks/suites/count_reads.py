@@ -2,7 +2,8 @@
 
 Load it with ``-p count_reads`` (``benchmarks/suites`` on PYTHONPATH); BENCH_READS_FILE names the JSON
 file it writes: ``{run ref: number of reads}``, or ``{"unavailable": why}`` when the measured plugin
-version has no ``segments.RecordReader.read_run`` to count (the check is then reported as not made).
+version has no ``segments.RecordReader.read_run`` to count (``read_runs``, which reads several runs in one
+pass, counts each run once) (the check is then reported as not made).
 Under pytest-xdist each worker writes its own file, BENCH_READS_FILE with ``.<worker id>`` appended.
 """
 
@@ -18,11 +19,24 @@ try:
 except (ImportError, AttributeError) as exc:
     _reads = {"unavailable": f"pytest_contexta.segments.RecordReader.read_run not found ({exc})"}
 else:
-    def _counting_read_run(self, run):
-        _reads[run.text] = _reads.get(run.text, 0) + 1
-        return _read_run(self, run)
+    def _count(runs):
+        for run in runs:
+            _reads[run.text] = _reads.get(run.text, 0) + 1
 
-    segments.RecordReader.read_run = _counting_read_run
+    if hasattr(segments.RecordReader, "read_runs"):  # read_run reads through read_runs: count there only
+        _read_runs = segments.RecordReader.read_runs
+
+        def _counting_read_runs(self, runs):
+            _count({run.text: run for run in runs}.values())
+            return _read_runs(self, runs)
+
+        segments.RecordReader.read_runs = _counting_read_runs
+    else:
+        def _counting_read_run(self, run):
+            _count([run])
+            return _read_run(self, run)
+
+        segments.RecordReader.read_run = _counting_read_run
 
 
 def pytest_unconfigure(config):
