@@ -25,6 +25,9 @@ EXAMPLE_WORKSPACE = EXAMPLE_GATES / ".contexta"
 #: Installed plugins inner pytest runs do not need: hypothesis' plugin costs each run seconds of imports,
 #: and pytest-benchmark warns when xdist is active.
 LEAN_INNER_RUNS = "-p no:hypothesispytest -p no:benchmark"
+#: The terminal width of inner runs: the verdict block wraps to the terminal, and most tests match whole lines
+#: (tests of the wrapping set COLUMNS themselves).
+WIDE_TERMINAL = "2000"
 
 
 def snapshot_tree(root: Path) -> dict[str, str]:
@@ -60,14 +63,15 @@ def results() -> Iterator[list[CheckResult]]:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the caller's CONTEXTA_* and GITHUB_STEP_SUMMARY out of the gates the tests run, and keep
-    inner pytest runs lean (hypothesis' and pytest-benchmark's plugins only slow them down)."""
+    """Keep the caller's CONTEXTA_* and GITHUB_STEP_SUMMARY out of the gates the tests run, keep inner pytest
+    runs lean (hypothesis' and pytest-benchmark's plugins only slow them down) and their terminal wide."""
     import os
 
     for name in list(os.environ):
         if name.startswith("CONTEXTA_") or name == "GITHUB_STEP_SUMMARY":
             monkeypatch.delenv(name)
     monkeypatch.setenv("PYTEST_ADDOPTS", LEAN_INNER_RUNS)
+    monkeypatch.setenv("COLUMNS", WIDE_TERMINAL)
 
 
 @pytest.fixture
