@@ -32,7 +32,8 @@ def result_word(outcome: str) -> str:
     return _RESULT.get(outcome, outcome.upper())
 
 
-def _short_name(nodeid: str, candidate: str) -> str:
+def short_name(nodeid: str, candidate: str) -> str:
+    """The check's name without its file and candidate: ``test_no_regression[accuracy]``."""
     name = nodeid.split("::", 1)[-1]
     for text, replacement in ((f"[{candidate}]", ""), (f"{candidate}-", ""), (f"-{candidate}", "")):
         name = name.replace(text, replacement)
@@ -63,15 +64,16 @@ def _metric(check: ReportCheck) -> str:
     return printable(metric)
 
 
-def _detail(check: ReportCheck) -> str:
+def detail_text(check: ReportCheck) -> str:
+    """What a check says beyond its numbers: the direction of a regression check, else its detail."""
     numeric = check.kind == "regression" and check.change_abs is not None
     return printable((check.direction if numeric else check.detail) or "")
 
 
 def _rows(candidate: CandidateReport) -> list[list[str]]:
-    return [[printable(_short_name(check.nodeid, candidate.run_ref)), result_word(check.outcome), _metric(check),
+    return [[printable(short_name(check.nodeid, candidate.run_ref)), result_word(check.outcome), _metric(check),
              _number(check.candidate_value), _number(check.baseline_value), _change(check),
-             printable(check.limit or ""), _clip(_detail(check))] for check in candidate.checks]
+             printable(check.limit or ""), _clip(detail_text(check))] for check in candidate.checks]
 
 
 def _baseline_line(candidate: CandidateReport) -> str:
@@ -115,7 +117,7 @@ def _check_table(candidate: CandidateReport, width: int) -> list[str]:
         blocks = [[]] + [wrap(f"{row[_CHECK]} {row[_RESULT_COLUMN]}", width, "    ") for row in rows]
     lines = blocks[0]
     for row, row_lines, check in zip(rows, blocks[1:], candidate.checks):
-        full = [*row[:_DETAIL], _detail(check)]
+        full = [*row[:_DETAIL], detail_text(check)]
         cells = [f"{_HEADERS[i]} {full[i]}" if i in _LABELLED else full[i] for i in sorted(moved) if full[i]]
         lines += row_lines + (wrap(" · ".join(cells), width, _DETAIL_INDENT, _DETAIL_INDENT) if cells else [])
     return lines

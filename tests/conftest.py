@@ -14,7 +14,10 @@ import pytest
 # inside them, and importing duckdb a second time in one process aborts it; hypothesis' plugin
 # re-imports its modules on every inner run otherwise.
 import hypothesis  # noqa: F401
+import matplotlib.backends.backend_svg  # noqa: F401  (numpy, under matplotlib, cannot be imported twice either)
+import matplotlib.figure  # noqa: F401
 import pytest_contexta.controller  # noqa: F401
+import pytest_contexta.html_report  # noqa: F401
 from pytest_contexta.results import CheckContext, CheckResult, recording
 
 TESTS = Path(__file__).parent
