@@ -139,3 +139,15 @@ def test_the_allowed_band_comes_from_the_stated_limit(kind: str, limit: str, dir
                         candidate_value=0.5, baseline_value=0.5, limit=limit, direction=direction)
     found = allowed_band(check)
     assert found == band if band is None or found is None else found == pytest.approx(band)
+
+
+def test_a_chart_draws_the_deployed_history_when_it_is_known() -> None:
+    from pytest_contexta.charts import MetricChart, svg
+
+    chart = MetricChart("accuracy @evaluate <b>$x$</b>", candidate=0.84, baseline=0.893, band=(0.875, float("inf")),
+                        passed=False, history=[("prod-v0", 0.87), ("prod-$1$", 0.893)])
+    drawn = svg(chart)
+    assert drawn.startswith("<svg") and drawn.rstrip().endswith("</svg>")
+    assert ">prod-v0<" in drawn and ">prod-$1$<" in drawn  # labels as text, never read as mathtext
+    assert "&lt;b&gt;$x$&lt;/b&gt;" in drawn and "<b>" not in drawn
+    assert ">deployed<" in drawn and ">candidate 0.84<" in drawn

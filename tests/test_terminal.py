@@ -11,6 +11,7 @@ from pytest_contexta.layout import Column, table
 from pytest_contexta.models import BaselineChoice
 from pytest_contexta.report import CandidateReport, GateReport, ReportCheck, ReportDiagnostic
 from pytest_contexta.summary import result_word, terminal_lines, verdict_words
+from pytest_contexta.trend import sparkline, trend_line
 
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
@@ -110,3 +111,12 @@ def test_a_table_that_cannot_fit_is_refused_and_columns_shrink_by_wrapping() -> 
     header, row = table(columns, rows, 13) or []
     assert header == ["name    value", "------  -----"]
     assert row == ["a-      12345", "long-", "name-", "here"]
+
+
+def test_a_trend_is_a_sparkline_of_the_deployed_values_then_the_candidate() -> None:
+    history = [("prod-v1", 0.80), ("prod-v2", 0.86), ("prod-v3", 0.88)]
+    assert sparkline([0.80, 0.86, 0.88]) == "▁▆█"
+    assert sparkline([2.0, 2.0]) == "▅▅"
+    assert sparkline([]) == ""
+    assert trend_line(history, 0.82) == "0.8 ▁▆█ → ▃ 0.82 (candidate)"
+    assert trend_line([], 0.82) == ""
