@@ -16,7 +16,7 @@ from pytest_contexta.direction import (
     how_to_declare,
 )
 
-README = TESTS.parent / "README.md"
+README = TESTS.parent / "docs" / "writing-gates.md"  # the direction section
 
 
 def _readme_list(title: str) -> list[str]:
