@@ -60,6 +60,8 @@ class GateSession:
 
     def _say_waiting(self, message: str) -> None:
         """One line in the terminal while the ledger is locked, so a wait is never silent."""
+        if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+            return  # -p no:terminal: nowhere to say it
         writer = self.config.get_terminal_writer()
         if writer.width_of_current_line:
             writer.line()  # after a line of progress dots, not in it
