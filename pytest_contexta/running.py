@@ -26,7 +26,9 @@ class CheckRunner:
     def pytest_plugin_registered(self, plugin: object) -> None:
         self.session.plugin_registered(plugin)
 
+    @pytest.hookimpl(trylast=True)  # after the test's own parameters: [latency-p95-ms-run:p.candidate]
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """Every gate check once per candidate; the candidate's id comes last, where ``-run:`` starts it."""
         if CANDIDATE_PARAM in metafunc.fixturenames:
             candidates = self.session.candidates
             metafunc.parametrize(CANDIDATE_PARAM, candidates, indirect=True, ids=candidates)

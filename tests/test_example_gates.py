@@ -60,7 +60,7 @@ def test_example_gate(pytester: pytest.Pytester, example: Path, candidate: str) 
     result = pytester.runpytest(str(example), f"--contexta-candidate={candidate}", "-p", "no:cacheprovider")
 
     reports = result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
-    failed = {r.nodeid.split("::")[1].replace(f"{ref}-", "").replace(f"[{ref}]", "") for r in reports if r.failed}
+    failed = {r.nodeid.split("::")[1].replace(f"-{ref}", "").replace(f"[{ref}]", "") for r in reports if r.failed}
     assert failed == failing
     assert len({r.nodeid for r in reports}) == 9
     assert result.ret == (pytest.ExitCode.TESTS_FAILED if failing else pytest.ExitCode.OK)
