@@ -83,8 +83,10 @@ def _baseline_line(candidate: CandidateReport) -> str:
 
 
 def verdict_words(verdict: str) -> str:
-    """``pass`` -> ``GATE PASSED``, ``fail`` -> ``GATE FAILED``; any other verdict word in capitals."""
-    return {"pass": "GATE PASSED", "fail": "GATE FAILED"}.get(verdict, f"GATE {verdict.upper().replace('-', ' ')}")
+    """``pass`` -> ``GATE PASSED``, ``fail`` -> ``GATE FAILED``, …; a verdict word this version does not know in
+    capitals (``inconclusive`` -> ``GATE INCONCLUSIVE``)."""
+    known = {"pass": "GATE PASSED", "fail": "GATE FAILED", "pass-with-warnings": "GATE PASSED WITH WARNINGS"}
+    return known.get(verdict, f"GATE {verdict.upper().replace('-', ' ')}")
 
 
 def _verdict_line(candidate: CandidateReport) -> str:

@@ -100,8 +100,8 @@ def test_warning_and_info_diagnostics_are_listed_with_their_first_line_escaped()
 def test_outcome_and_verdict_words_this_version_does_not_know_are_shown_as_they_are() -> None:
     assert [result_word(word) for word in ("passed", "failed", "waived", "inconclusive", "new-word")] == \
         ["PASS", "FAIL", "WAIVED", "UNSURE", "NEW-WORD"]
-    assert [verdict_words(word) for word in ("pass", "fail", "pass-with-warnings")] == \
-        ["GATE PASSED", "GATE FAILED", "GATE PASS WITH WARNINGS"]
+    assert [verdict_words(word) for word in ("pass", "fail", "pass-with-warnings", "inconclusive")] == \
+        ["GATE PASSED", "GATE FAILED", "GATE PASSED WITH WARNINGS", "GATE INCONCLUSIVE"]
 
 
 def test_a_table_that_cannot_fit_is_refused_and_columns_shrink_by_wrapping() -> None:
