@@ -10,16 +10,19 @@ Two writers produce the same content:
   workspace and writes the project and run 0 itself; every other run is written in bulk: ledger
   rows with DuckDB SQL, segment and index lines with ``json.dumps`` in Contexta's own settings.
 
-``verify`` checks a generated workspace against a reference that the real library wrote with the
-same runs (see ``--only``): the same ledger rows, segment lines and index pointers byte for byte
-(apart from write times and sequence numbers), a consistent manifest, and -- the point of it all --
-the same answers from Contexta's own ``get_run_snapshot`` and ``diagnose_run``.
+``verify`` (``verify_workspace.py``) checks a generated workspace against a reference that the
+real library wrote with the same runs (see ``--only``): the same ledger rows, segment lines and index
+pointers byte for byte (apart from write times and sequence numbers), a consistent manifest, and --
+the point of it all -- the same answers from Contexta's own ``get_run_snapshot`` and ``diagnose_run``.
 
 Usage::
 
     python build_workspace.py real --size 200 --out DIR [--only 0,179,199]
     python build_workspace.py generate --size 20000 --out DIR
-    python build_workspace.py verify --size 20000 --workspace DIR --reference DIR --runs 19999,17999
+    python build_workspace.py real-steps --steps 300 --out DIR     # the per-step workspace (scenario.steps_runs)
+    python build_workspace.py generate-steps --steps 1000000 --out DIR
+    python build_workspace.py add-deployments --size 2000 --count 19994 --out DIR
+    python build_workspace.py verify --records 400000 --workspace DIR --reference DIR --runs 19999,17999
 """
 
 from __future__ import annotations
@@ -29,10 +32,8 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
-from dataclasses import asdict, is_dataclass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from contexta import Contexta
@@ -50,8 +51,6 @@ from contexta.contract import (
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scenario  # noqa: E402
 
-LEDGER_TABLES = ("projects", "runs", "stage_executions", "deployment_executions", "structural_ref_registry")
-
 
 def open_contexta(root: Path) -> Contexta:
     return Contexta(config=UnifiedConfig(
@@ -65,7 +64,7 @@ def _close(ctx: Contexta) -> None:
     ctx.metadata_store.close()
 
 
-# -- the real library ---------------------------------------------------------------------------------
+# -- the real library ----------------------------------------------------------------------------------------
 
 
 class RealWriter:
@@ -80,24 +79,23 @@ class RealWriter:
         self.store.projects.put_project(Project(project_ref=f"project:{scenario.PROJECT}", name=scenario.PROJECT,
                                                 created_at=scenario.PROJECT_CREATED_AT))
 
-    def run(self, index: int) -> None:
-        spec = scenario.run_spec(index)
+    def run(self, spec: scenario.RunSpec) -> None:
         self.store.runs.put_run(Run(run_ref=spec.ref, project_ref=f"project:{scenario.PROJECT}", name=spec.name,
                                     status="completed", started_at=spec.started_at, ended_at=spec.ended_at))
         batch = []
         for stage in spec.stages:
-            ref = scenario.stage_ref(index, stage.name)
+            ref = scenario.stage_ref(spec.index, stage.name)
             self.store.stages.put_stage_execution(StageExecution(
                 stage_execution_ref=ref, run_ref=spec.ref, stage_name=stage.name, status="completed",
                 started_at=stage.started_at, ended_at=stage.ended_at, order_index=stage.order))
-            for key, value in stage.metrics:
+            for metric in stage.metrics:
                 batch.append(MetricRecord(
                     envelope=RecordEnvelope(
-                        record_ref=scenario.record_ref(index, len(batch) + 1), record_type="metric",
-                        recorded_at=stage.ended_at, observed_at=stage.ended_at, producer_ref=scenario.PRODUCER,
-                        run_ref=spec.ref, stage_execution_ref=ref),
-                    payload=MetricPayload(metric_key=key, value=value, value_type="float64",
-                                          aggregation_scope="stage")))
+                        record_ref=scenario.record_ref(spec.index, len(batch) + 1), record_type="metric",
+                        recorded_at=metric.observed_at, observed_at=metric.observed_at,
+                        producer_ref=scenario.PRODUCER, run_ref=spec.ref, stage_execution_ref=ref),
+                    payload=MetricPayload(metric_key=metric.key, value=metric.value, value_type="float64",
+                                          aggregation_scope=metric.scope, tags=dict(metric.tags))))
         result = self.records.append_many(batch)
         if result.rejected:
             raise SystemExit(f"Contexta rejected records of {spec.ref}: {result.rejected}")
@@ -116,23 +114,38 @@ class RealWriter:
 def write_real(root: Path, size: int, only: Iterable[int] | None = None) -> None:
     """All ``size`` runs (or just ``only``) and every deployment, in time order."""
     indexes = sorted(set(only)) if only is not None else range(size)
-    deployments = scenario.deployment_specs(size)
+    _write_real(root, [scenario.run_spec(index) for index in indexes], scenario.deployment_specs(size))
+
+
+def _write_real(root: Path, runs: list[scenario.RunSpec], deployments: list[scenario.DeploymentSpec]) -> None:
+    """The project, then each run followed by its deployments, then the deployments of runs not written."""
     writer = RealWriter(root)
+    written = {spec.index for spec in runs}
     try:
         writer.project()
-        for index in indexes:
-            writer.run(index)
-            for spec in deployments:
-                if spec.run_index == index:
-                    writer.deployment(spec)
-        for spec in deployments:
-            if spec.run_index not in indexes:
-                writer.deployment(spec)
+        for spec in runs:
+            writer.run(spec)
+            for deployment in deployments:
+                if deployment.run_index == spec.index:
+                    writer.deployment(deployment)
+        for deployment in deployments:
+            if deployment.run_index not in written:
+                writer.deployment(deployment)
     finally:
         writer.close()
 
 
-# -- the bulk generator ------------------------------------------------------------------------------------
+def add_deployments(root: Path, deployments: list[scenario.DeploymentSpec]) -> None:
+    """More deployments, written by Contexta into an existing workspace."""
+    writer = RealWriter(root)
+    try:
+        for spec in deployments:
+            writer.deployment(spec)
+    finally:
+        writer.close()
+
+
+# -- the bulk generator --------------------------------------------------------------------------------------
 
 
 def _dumps(document: dict[str, Any]) -> str:
@@ -144,8 +157,8 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{time.time_ns() // 1000 % 1_000_000:06d}Z"
 
 
-def _ledger_rows(index: int) -> dict[str, list[dict[str, Any]]]:
-    spec = scenario.run_spec(index)
+def _ledger_rows(spec: scenario.RunSpec) -> dict[str, list[dict[str, Any]]]:
+    index = spec.index
     project_ref = f"project:{scenario.PROJECT}"
     run_payload = {"ended_at": spec.ended_at, "extensions": [], "name": spec.name, "project_ref": project_ref,
                    "run_ref": spec.ref, "schema_version": "1.0.0", "started_at": spec.started_at,
@@ -170,22 +183,21 @@ def _ledger_rows(index: int) -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
-def _segment_documents(index: int) -> list[tuple[str, dict[str, Any]]]:
-    """(stage ref, record) for each record of run ``index``, in append order."""
-    spec = scenario.run_spec(index)
-    documents = []
+def _segment_documents(spec: scenario.RunSpec) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(stage ref, record) for each record of a run, in append order."""
+    number = 0
     for stage in spec.stages:
-        ref = scenario.stage_ref(index, stage.name)
-        for key, value in stage.metrics:
+        ref = scenario.stage_ref(spec.index, stage.name)
+        for metric in stage.metrics:
+            number += 1
             envelope = {"completeness_marker": "complete", "correlation_refs": {}, "degradation_marker": "none",
-                        "extensions": [], "observed_at": stage.ended_at, "producer_ref": scenario.PRODUCER,
-                        "record_ref": scenario.record_ref(index, len(documents) + 1), "record_type": "metric",
-                        "recorded_at": stage.ended_at, "run_ref": spec.ref, "schema_version": "1.0.0",
+                        "extensions": [], "observed_at": metric.observed_at, "producer_ref": scenario.PRODUCER,
+                        "record_ref": scenario.record_ref(spec.index, number), "record_type": "metric",
+                        "recorded_at": metric.observed_at, "run_ref": spec.ref, "schema_version": "1.0.0",
                         "stage_execution_ref": ref}
-            payload = {"aggregation_scope": "stage", "metric_key": key, "tags": {}, "value": value,
-                       "value_type": "float64"}
-            documents.append((ref, {"envelope": envelope, "payload": payload}))
-    return documents
+            payload = {"aggregation_scope": metric.scope, "metric_key": metric.key, "tags": dict(metric.tags),
+                       "value": metric.value, "value_type": "float64"}
+            yield ref, {"envelope": envelope, "payload": payload}
 
 
 def _index_name(key: str) -> str:
@@ -195,12 +207,21 @@ def _index_name(key: str) -> str:
 
 def generate(root: Path, size: int) -> None:
     """Contexta writes the project and run 0; the other runs are appended in bulk; deployments by Contexta."""
-    writer = RealWriter(root)
-    try:
-        writer.project()
-        writer.run(0)
-    finally:
-        writer.close()
+    _write_real(root, [scenario.run_spec(0)], [])
+    _bulk_append(root, (scenario.run_spec(index) for index in range(1, size)))
+    add_deployments(root, scenario.deployment_specs(size))
+
+
+def generate_steps(root: Path, steps: int) -> None:
+    """Contexta writes the project, the baseline, the regressed candidate and the deployment; the candidate
+    with its ``steps`` per-step records is appended in bulk."""
+    runs = scenario.steps_runs(steps)
+    _write_real(root, [spec for spec in runs if spec.index != scenario.STEPS_CANDIDATE], scenario.steps_deployments())
+    _bulk_append(root, [spec for spec in runs if spec.index == scenario.STEPS_CANDIDATE])
+
+
+def _bulk_append(root: Path, runs: Iterable[scenario.RunSpec]) -> None:
+    """Append runs after what Contexta wrote: segment lines, index pointers, manifest, ledger rows."""
     records = root / "records"
     manifest = json.loads((records / "manifest.json").read_text(encoding="utf-8"))
     sequence = manifest["next_sequence"]
@@ -209,192 +230,71 @@ def generate(root: Path, size: int) -> None:
     indexes = records / "indexes"
     for family in ("run_ref", "stage_execution_ref", "record_type"):
         (indexes / family).mkdir(parents=True, exist_ok=True)
-    ledger_rows: dict[str, list[dict[str, Any]]] = {"runs": [], "stage_executions": [], "structural_ref_registry": []}
     segment_path = records / "segments" / f"segment-{segment_id:06d}.jsonl"
-    with segment_path.open("a", encoding="utf-8", newline="\n") as segment, \
+    with tempfile.TemporaryDirectory() as folder, LedgerRows(Path(folder)) as ledger_rows, \
+            segment_path.open("a", encoding="utf-8", newline="\n") as segment, \
             (indexes / "record_type" / "metric.jsonl").open("a", encoding="utf-8", newline="\n") as by_type:
-        for index in range(1, size):
-            for table, rows in _ledger_rows(index).items():
-                ledger_rows[table].extend(rows)
+        for spec in runs:
+            ledger_rows.add(_ledger_rows(spec))
             pointers: dict[str, list[str]] = {}
-            run = scenario.run_ref(index)
-            for stage, record in _segment_documents(index):
+            for stage, record in _segment_documents(spec):
                 offset += 1
                 segment.write(_dumps({"appended_at": _now(), "record": record, "sequence": sequence}) + "\n")
                 pointer = _dumps({"offset": offset, "segment_id": segment_id, "sequence": sequence}) + "\n"
                 by_type.write(pointer)
-                for name in (f"run_ref/{_index_name(run)}", f"stage_execution_ref/{_index_name(stage)}"):
+                for name in (f"run_ref/{_index_name(spec.ref)}", f"stage_execution_ref/{_index_name(stage)}"):
                     pointers.setdefault(name, []).append(pointer)
                 sequence += 1
             for name, lines in pointers.items():
                 with (indexes / name).open("a", encoding="utf-8", newline="\n") as handle:
                     handle.write("".join(lines))
-    manifest.update(next_sequence=sequence, last_committed_sequence=sequence - 1,
-                    current_segment_record_count=offset)
-    (records / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                           encoding="utf-8")
-    _insert_ledger_rows(root / "metadata" / "ledger.db", ledger_rows)
-    writer = RealWriter(root)
-    try:
-        for spec in scenario.deployment_specs(size):
-            writer.deployment(spec)
-    finally:
-        writer.close()
+        segment.close()
+        manifest.update(next_sequence=sequence, last_committed_sequence=sequence - 1,
+                        current_segment_record_count=offset)
+        (records / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True)
+                                               + "\n", encoding="utf-8")
+        ledger_rows.insert_into(root / "metadata" / "ledger.db")
 
 
-def _insert_ledger_rows(path: Path, rows: dict[str, list[dict[str, Any]]]) -> None:
-    import duckdb
+class LedgerRows:
+    """Ledger rows collected in one JSONL file per table (not in memory), then inserted with DuckDB SQL."""
 
-    connection = duckdb.connect(str(path))
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            for table, table_rows in rows.items():
-                columns = [row[1] for row in connection.execute(f"PRAGMA table_info('{table}')").fetchall()]
-                types = {row[1]: row[2] for row in connection.execute(f"PRAGMA table_info('{table}')").fetchall()}
-                source = Path(folder) / f"{table}.jsonl"
-                source.write_text("".join(json.dumps(row) + "\n" for row in table_rows), encoding="utf-8")
-                spec = ", ".join(f"'{name}': '{types[name]}'" for name in columns)
+    TABLES = ("runs", "stage_executions", "structural_ref_registry")
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def __enter__(self) -> LedgerRows:
+        self.files = {table: (self.folder / f"{table}.jsonl").open("w", encoding="utf-8") for table in self.TABLES}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self.files.values():
+            handle.close()
+
+    def add(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+        for table, table_rows in rows.items():
+            self.files[table].write("".join(json.dumps(row) + "\n" for row in table_rows))
+
+    def insert_into(self, path: Path) -> None:
+        import duckdb
+
+        for handle in self.files.values():
+            handle.flush()
+        connection = duckdb.connect(str(path))
+        try:
+            for table in self.TABLES:
+                info = connection.execute(f"PRAGMA table_info('{table}')").fetchall()
+                columns = [row[1] for row in info]
+                spec = ", ".join(f"'{row[1]}': '{row[2]}'" for row in info)
+                source = self.folder / f"{table}.jsonl"
                 connection.execute(f"INSERT INTO {table} SELECT {', '.join(columns)} FROM "
                                    f"read_json('{source}', format='newline_delimited', columns={{{spec}}})")
-    finally:
-        connection.close()
-
-
-# -- verification -------------------------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    """Contexta's result objects as plain data, for comparison."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {name: _plain(getattr(value, name)) for name in value.__dataclass_fields__}
-    if isinstance(value, (dict, MappingProxyType)):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if hasattr(value, "value") and type(value).__module__.startswith("contexta") and hasattr(value, "name"):
-        return value.value
-    return value
-
-
-def _ledger_snapshot(path: Path, refs: set[str]) -> dict[str, list[tuple[Any, ...]]]:
-    import duckdb
-
-    connection = duckdb.connect(str(path), read_only=True)
-    try:
-        found = {}
-        for table in LEDGER_TABLES:
-            rows = connection.execute(f"SELECT * FROM {table} ORDER BY ref").fetchall()
-            keep = [row for row in rows if row[0] in refs or table in ("projects", "deployment_executions")]
-            if table == "structural_ref_registry":
-                keep = [row[:3] for row in keep]
-            found[table] = keep
-        return found
-    finally:
-        connection.close()
-
-
-def _masked_lines(records: Path, runs: list[str]) -> dict[str, list[str]]:
-    """Each run's segment lines without write time and sequence."""
-    needles = {f'"run_ref":"{run}"': run for run in runs}
-    found: dict[str, list[str]] = {run: [] for run in runs}
-    for path in sorted((records / "segments").glob("segment-*.jsonl")):
-        with path.open(encoding="utf-8") as handle:
-            for line in handle:
-                for needle, run in needles.items():
-                    if needle in line:
-                        found[run].append(_dumps(json.loads(line)["record"]))
-    return found
-
-
-def _check_pointers(records: Path, expected: dict[str, int], problems: list[str]) -> None:
-    """Every run_ref pointer of the given runs names the sequence of the line at its offset."""
-    wanted: dict[int, tuple[str, int]] = {}
-    for run, count in expected.items():
-        path = records / "indexes" / "run_ref" / _index_name(run)
-        pointers = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        if len(pointers) != count:
-            problems.append(f"{path.name}: {len(pointers)} pointers, the reference has {count}")
-        wanted.update({pointer["offset"]: (path.name, pointer["sequence"]) for pointer in pointers})
-    with (records / "segments" / "segment-000001.jsonl").open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if number in wanted:
-                name, sequence = wanted.pop(number)
-                if json.loads(line)["sequence"] != sequence:
-                    problems.append(f"{name}: the pointer at offset {number} names another sequence")
-    if wanted:
-        problems.append(f"run_ref pointers at offsets {sorted(wanted)[:5]} are past the end of the segment")
-
-
-def _check_manifest(records: Path, problems: list[str]) -> int:
-    manifest = json.loads((records / "manifest.json").read_text(encoding="utf-8"))
-    count, last = 0, 0
-    with (records / "segments" / "segment-000001.jsonl").open("rb") as handle:
-        for line in handle:
-            count += 1
-            sequence = int(line.rsplit(b'"sequence":', 1)[1].rstrip(b"}\n"))
-            if sequence != last + 1:
-                problems.append(f"segment line {count} has sequence {sequence} after {last}")
-                break
-            last = sequence
-    expected = {"current_segment_id": 1, "current_segment_record_count": count,
-                "last_committed_sequence": count, "next_sequence": count + 1}
-    for key, value in expected.items():
-        if manifest.get(key) != value:
-            problems.append(f"manifest {key} is {manifest.get(key)}, the segment says {value}")
-    by_type = (records / "indexes" / "record_type" / "metric.jsonl").read_text(encoding="utf-8").splitlines()
-    if len(by_type) != count or json.loads(by_type[-1])["sequence"] != count:
-        problems.append(f"indexes/record_type/metric.jsonl has {len(by_type)} pointers for {count} records")
-    return count
-
-
-def verify(workspace: Path, reference: Path, size: int, runs: list[int]) -> dict[str, Any]:
-    """Compare a generated workspace with a real-Contexta reference holding some of the same runs."""
-    problems: list[str] = []
-    total = _check_manifest(workspace / "records", problems)
-    if total != 20 * size:
-        problems.append(f"{total} records, expected {20 * size}")
-    reference_ctx = open_contexta(reference)
-    try:
-        present = [run.run_id for run in reference_ctx.list_runs()]
-    finally:
-        _close(reference_ctx)
-    refs = {f"project:{scenario.PROJECT}"}
-    for run in present:
-        refs.add(run)
-        refs.update(f"stage:{run.removeprefix('run:')}.{stage}" for stage in ("train", "evaluate"))
-    ours, theirs = _ledger_snapshot(workspace / "metadata" / "ledger.db", refs), \
-        _ledger_snapshot(reference / "metadata" / "ledger.db", refs)
-    for table in LEDGER_TABLES:
-        if ours[table] != theirs[table]:
-            problems.append(f"ledger table {table} differs for the reference's runs")
-    expected, generated = _masked_lines(reference / "records", present), _masked_lines(workspace / "records", present)
-    for run in present:
-        if generated[run] != expected[run] or not expected[run]:
-            problems.append(f"segment lines of {run} differ from the reference's")
-    _check_pointers(workspace / "records", {run: len(lines) for run, lines in expected.items()}, problems)
-    answers = {}
-    for label, root in (("generated", workspace), ("reference", reference)):
-        ctx = open_contexta(root)
-        try:
-            found = []
-            for position, index in enumerate(runs):
-                ref = scenario.run_ref(index)
-                entry = {"snapshot": _plain(ctx.get_run_snapshot(ref))}
-                if position == 0:
-                    entry["diagnostics"] = _plain(ctx.diagnose_run(ref))
-                found.append(entry)
-            answers[label] = found
         finally:
-            _close(ctx)
-    if answers["generated"] != answers["reference"]:
-        problems.append("Contexta's get_run_snapshot/diagnose_run answers differ between the generated "
-                        "workspace and the reference")
-    checked = [scenario.run_ref(index) for index in runs]
-    return {"ok": not problems, "problems": problems, "records": total, "byte_checked_runs": len(present),
-            "contexta_checked_runs": checked}
+            connection.close()
 
 
-# -- entry point -----------------------------------------------------------------------------------------
+# -- entry point ---------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -407,11 +307,22 @@ def main(argv: list[str] | None = None) -> int:
     bulk = commands.add_parser("generate", help="write in bulk in Contexta's format")
     bulk.add_argument("--size", type=int, required=True)
     bulk.add_argument("--out", type=Path, required=True)
+    real_steps = commands.add_parser("real-steps", help="the per-step workspace, written by Contexta")
+    real_steps.add_argument("--steps", type=int, required=True)
+    real_steps.add_argument("--out", type=Path, required=True)
+    bulk_steps = commands.add_parser("generate-steps", help="the per-step workspace, the candidate in bulk")
+    bulk_steps.add_argument("--steps", type=int, required=True)
+    bulk_steps.add_argument("--out", type=Path, required=True)
+    more = commands.add_parser("add-deployments", help="Contexta writes older deployments into a workspace")
+    more.add_argument("--size", type=int, required=True, help="the workspace's run count")
+    more.add_argument("--count", type=int, required=True)
+    more.add_argument("--out", type=Path, required=True)
     check = commands.add_parser("verify", help="compare a generated workspace with a real-Contexta reference")
-    check.add_argument("--size", type=int, required=True)
+    check.add_argument("--records", type=int, required=True, help="how many records the workspace must hold")
     check.add_argument("--workspace", type=Path, required=True)
     check.add_argument("--reference", type=Path, required=True)
-    check.add_argument("--runs", required=True, help="comma-separated run indexes Contexta reads in both")
+    check.add_argument("--runs", default="", help="comma-separated run indexes Contexta reads in both (none: "
+                                                  "byte comparison only)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     result: dict[str, Any] = {}
@@ -420,8 +331,17 @@ def main(argv: list[str] | None = None) -> int:
         write_real(args.out, args.size, only)
     elif args.command == "generate":
         generate(args.out, args.size)
+    elif args.command == "real-steps":
+        _write_real(args.out, scenario.steps_runs(args.steps), scenario.steps_deployments())
+    elif args.command == "generate-steps":
+        generate_steps(args.out, args.steps)
+    elif args.command == "add-deployments":
+        add_deployments(args.out, scenario.history_deployments(args.size, args.count))
     else:
-        result = verify(args.workspace, args.reference, args.size, [int(part) for part in args.runs.split(",")])
+        from verify_workspace import verify
+
+        result = verify(args.workspace, args.reference, args.records,
+                        [int(part) for part in args.runs.split(",") if part])
     result["seconds"] = round(time.perf_counter() - started, 2)
     print(json.dumps(result))
     return 0 if result.get("ok", True) else 1

@@ -9,6 +9,9 @@ all observed at the stage's end. Quality drifts up very slowly and latency stays
 late run passes a 2 % regression check against any recent deployment, for the case study's gate
 and the plugin's alike. A few deployments spread over the workspace; the newest one failed, so
 the baseline ("latest completed deployment") is the run deployed as ``prod-5``.
+
+Two more layouts build on the same runs (see ``steps_runs`` and ``history_deployments``): a training
+run that logs ``train-loss`` at every step, and a project with thousands of older deployments.
 """
 
 from __future__ import annotations
@@ -37,6 +40,12 @@ DEPLOYMENTS = (
     ("prod-5", 0.9, "completed"),
     ("prod-6-canary", 0.95, "failed"),
 )
+STEP_METRIC = "train-loss"
+#: The per-step workspace: run 0 is the deployed baseline, run 1 the candidate with N per-step records,
+#: run 2 a candidate with a few per-step records whose evaluation regressed by 5 % (the gate must fail it).
+STEPS_BASELINE, STEPS_CANDIDATE, STEPS_REGRESSED = 0, 1, 2
+STEPS_OF_REGRESSED = 50
+REGRESSED_QUALITY = 0.95
 _EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
 _RUN_SPACING = timedelta(minutes=10)
 
@@ -55,12 +64,21 @@ def run_ref(index: int) -> str:
 
 
 @dataclass(frozen=True)
+class MetricSpec:
+    key: str
+    value: float
+    scope: str
+    observed_at: str
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class StageSpec:
     name: str
     order: int
     started_at: str
     ended_at: str
-    metrics: tuple[tuple[str, float], ...]
+    metrics: tuple[MetricSpec, ...]
 
 
 @dataclass(frozen=True)
@@ -97,15 +115,57 @@ def _metric_value(key: str, index: int, salt: int) -> float:
     return round(0.80 + 0.01 * trend + 0.002 * _jitter(index, salt), 6)
 
 
-def run_spec(index: int) -> RunSpec:
+def _step_metrics(index: int, start: datetime, steps: int) -> list[MetricSpec]:
+    """``steps`` step-scoped ``train-loss`` records spread over the 3-minute train stage, the loss decaying."""
+    return [MetricSpec(STEP_METRIC, round(0.05 + 2.5 * 0.5 ** (8 * step / steps) + 0.01 * _jitter(index + step, 7), 6),
+                       "step", iso(start + timedelta(seconds=step * 180 // steps)), (("step", str(step)),))
+            for step in range(steps)]
+
+
+def _quality(key: str, value: float, quality: float) -> float:
+    if quality == 1.0 or key in ("latency-p95-ms", "loss", "log-loss"):
+        return value
+    return round(value * quality, 6)
+
+
+def run_spec(index: int, steps: int = 0, quality: float = 1.0) -> RunSpec:
+    """Run ``index``: ``steps`` per-step records first in its train stage; evaluation quality scaled by ``quality``."""
     start = _EPOCH + index * _RUN_SPACING
     train_end = start + timedelta(minutes=3)
     end = start + timedelta(minutes=5)
-    train = StageSpec("train", 0, iso(start), iso(train_end),
-                      tuple((key, _metric_value(key, index, salt)) for salt, key in enumerate(TRAIN_KEYS)))
-    evaluate = StageSpec("evaluate", 1, iso(train_end), iso(end),
-                         tuple((key, _metric_value(key, index, 10 + salt)) for salt, key in enumerate(EVALUATE_KEYS)))
+    train = StageSpec("train", 0, iso(start), iso(train_end), tuple(
+        _step_metrics(index, start, steps) + [MetricSpec(key, _metric_value(key, index, salt), "stage", iso(train_end))
+                                              for salt, key in enumerate(TRAIN_KEYS)]))
+    evaluate = StageSpec("evaluate", 1, iso(train_end), iso(end), tuple(
+        MetricSpec(key, _quality(key, _metric_value(key, index, 10 + salt), quality), "stage", iso(end))
+        for salt, key in enumerate(EVALUATE_KEYS)))
     return RunSpec(index, run_name(index), run_ref(index), iso(start), iso(end), (train, evaluate))
+
+
+def steps_runs(steps: int) -> list[RunSpec]:
+    """The per-step workspace's runs, in write order (baseline, candidate, regressed candidate)."""
+    return [run_spec(STEPS_BASELINE), run_spec(STEPS_CANDIDATE, steps),
+            run_spec(STEPS_REGRESSED, STEPS_OF_REGRESSED, REGRESSED_QUALITY)]
+
+
+def steps_deployments() -> list[DeploymentSpec]:
+    start = _EPOCH + STEPS_BASELINE * _RUN_SPACING + timedelta(minutes=30)
+    return [DeploymentSpec("prod-1", STEPS_BASELINE, 0, "completed", iso(start), iso(start + timedelta(minutes=10)))]
+
+
+def history_deployments(size: int, count: int) -> list[DeploymentSpec]:
+    """``count`` completed deployments of the ``size``-run workspace's early runs, all older than ``prod-1``.
+
+    They make the project's deployment list long without changing the baseline (still ``prod-5``).
+    """
+    first = deployment_specs(size)[0].run_index
+    specs = []
+    for number in range(count):
+        index = number % first
+        start = _EPOCH + index * _RUN_SPACING + timedelta(minutes=30, seconds=number // first)
+        specs.append(DeploymentSpec(f"history-{number:05d}", index, len(DEPLOYMENTS) + number, "completed",
+                                    iso(start), iso(start + timedelta(minutes=5))))
+    return specs
 
 
 def deployment_specs(size: int) -> list[DeploymentSpec]:

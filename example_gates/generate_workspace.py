@@ -38,6 +38,28 @@ candidate-v6-faster         quality equal or better, latency-p95-ms -29 %: passe
                             (a gate that treats every metric as higher-is-better
                             would wrongly fail it)
 ==========================  =====================================================
+
+and one project, ``search-ranker``, whose every run logs each evaluate metric once per training
+seed (tag ``seed``, 5 seeds): the gate compares the seeds' means with a 95 % Welch interval. Its
+five ``prod-*`` deployments (``prod-1`` … ``prod-5``, of runs ``release-1`` … ``release-5``) are the
+history; ``release-5`` is the baseline:
+
+==========================  =====================================================
+run                         story
+==========================  =====================================================
+seeds-within-noise          accuracy -0.33 % with seed sd 0.004: the whole
+                            interval is within 2 %: passes
+seeds-regressed             accuracy -4.4 %: the whole interval is beyond 2 %:
+                            fails
+seeds-too-noisy             accuracy -1.7 % with seed sd 0.02: the interval
+                            straddles the limit: inconclusive (fails closed)
+seeds-last-fine             four seeds near 0.835, the last-logged seed 0.885
+                            (-1.7 %, fine on its own): the mean is -6.1 %: fails
+==========================  =====================================================
+
+Besides the gated metrics, ``release-5`` and ``seeds-within-noise`` log ``ndcg`` with a standard
+error (``ndcg.stderr``, ``ndcg.n``), ``recall`` per slice ``segment.*`` with each slice's example
+count (``recall.n``), and ``ctr`` as two series told apart by the tag ``market``.
 """
 
 from __future__ import annotations
@@ -382,6 +404,70 @@ def write_example(w: ContextaWriter) -> None:
     add_run(w, "candidate-v6-faster", "2025-05-30", metrics=quality(0.893, 0.930, 0.883, 30.0), loss=0.29)
 
 
+SEEDED = "search-ranker"
+#: A fixed pattern with mean 0 and sample standard deviation 1: seed values are mean + sd · z.
+SEED_PATTERN = tuple(v / 15 ** 0.5 for v in (-4.0, 3.0, -1.0, 5.0, -3.0))
+
+
+def seeds(mean: float, sd: float) -> list[float]:
+    """Five seed values whose mean is ``mean`` and whose sample standard deviation is ``sd``."""
+    return [round(mean + sd * z, 6) for z in SEED_PATTERN]
+
+
+def add_seeded_run(w: ContextaWriter, name: str, day: str, per_seed: dict[str, list[float]]) -> str:
+    """A completed ``search-ranker`` run whose evaluate stage logs each metric once per seed, seed 1 first."""
+    run_ref = w.run(SEEDED, name, started_at=f"{day}T09:00:00Z", ended_at=f"{day}T11:00:00Z")
+    w.stage(run_ref, "train", 0, f"{day}T09:00:00Z", f"{day}T10:00:00Z")
+    w.stage(run_ref, "evaluate", 1, f"{day}T10:00:00Z", f"{day}T11:00:00Z")
+    w.register_dataset(run_ref, REGISTERED_DATASET, f"{day}T09:00:00Z")
+    for seed in range(5):
+        for key, values in per_seed.items():
+            w.metric(run_ref, key, values[seed], f"{day}T10:{10 + seed:02d}:00Z", stage="evaluate",
+                     unit="ms" if key == "latency-p95-ms" else None, tags={"seed": str(seed + 1)})
+    return run_ref
+
+
+def seeded_quality(accuracy: list[float]) -> dict[str, list[float]]:
+    """``accuracy`` as given; auc, f1 and latency as in production, each with a little seed noise."""
+    return {"accuracy": accuracy, "auc": seeds(0.930, 0.003), "f1": seeds(0.885, 0.003),
+            "latency-p95-ms": seeds(40.0, 0.5)}
+
+
+def add_extras(w: ContextaWriter, run_ref: str, day: str, ndcg: float, recall: dict[str, tuple[float, int]],
+               ctr: dict[str, float]) -> None:
+    """The metrics the example gate does not check, for the other ways of giving noise and series."""
+    at = f"{day}T10:30:00Z"
+    w.metric(run_ref, "ndcg", ndcg, at, stage="evaluate")
+    w.metric(run_ref, "ndcg.stderr", 0.002, at, stage="evaluate")
+    w.metric(run_ref, "ndcg.n", 5000, at, stage="evaluate")
+    for segment, (value, count) in recall.items():
+        w.metric(run_ref, "recall", value, at, stage="evaluate", slice_ref=f"segment.{segment}", scope="slice")
+        w.metric(run_ref, "recall.n", count, at, stage="evaluate", slice_ref=f"segment.{segment}", scope="slice")
+    for market, value in ctr.items():
+        w.metric(run_ref, "ctr", value, at, stage="evaluate", tags={"market": market})
+
+
+def write_seeded(w: ContextaWriter) -> None:
+    """The search-ranker project: five seeded production releases, then four seeded candidates."""
+    w.project(SEEDED, created_at="2025-01-01T00:00:00Z")
+    for release, (day, accuracy) in enumerate(
+            [("2025-03-03", 0.893), ("2025-03-17", 0.896), ("2025-03-31", 0.898), ("2025-04-14", 0.899),
+             ("2025-04-28", 0.900)], start=1):
+        run_ref = add_seeded_run(w, f"release-{release}", day, seeded_quality(seeds(accuracy, 0.004)))
+        w.deployment(SEEDED, f"prod-{release}", f"{day}T12:00:00Z", f"{day}T12:10:00Z", run_ref=run_ref,
+                     order=release)
+        if release == 5:
+            add_extras(w, run_ref, day, 0.712, {"card_present": (0.81, 4000), "online": (0.78, 3000),
+                                                "rare": (0.70, 12)}, {"eu": 0.031, "us": 0.034})
+    good = add_seeded_run(w, "seeds-within-noise", "2025-05-05", seeded_quality(seeds(0.897, 0.004)))
+    add_extras(w, good, "2025-05-05", 0.709, {"card_present": (0.80, 4100), "online": (0.79, 2900),
+                                              "rare": (0.55, 11)}, {"eu": 0.031, "us": 0.033})
+    add_seeded_run(w, "seeds-regressed", "2025-05-06", seeded_quality(seeds(0.860, 0.004)))
+    add_seeded_run(w, "seeds-too-noisy", "2025-05-07", seeded_quality(seeds(0.885, 0.02)))
+    add_seeded_run(w, "seeds-last-fine", "2025-05-08",
+                   seeded_quality([0.835, 0.832, 0.838, 0.834, 0.885]))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -401,9 +487,10 @@ def main(argv: list[str] | None = None) -> int:
     writer = ContextaWriter(out, project_name=PROJECT, producer_ref="example-gates.generate")
     try:
         write_example(writer)
+        write_seeded(writer)
     finally:
         writer.close()
-    print(f"Wrote the {PROJECT} example workspace to {out}")
+    print(f"Wrote the {PROJECT} and {SEEDED} example workspace to {out}")
     return 0
 
 

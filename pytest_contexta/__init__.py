@@ -14,6 +14,7 @@ _EXPORTS = {
     "assert_metrics_present": "asserts",
     "assert_no_regression": "asserts",
     "assert_metric_threshold": "asserts",
+    "assert_within_history": "within_history",
     "GateCheckFailed": "asserts",
     "CheckArgumentError": "errors",
     "GateError": "errors",
@@ -26,13 +27,14 @@ _EXPORTS = {
     "GateReport": "report",
     "Workspace": "workspace",
     "find_metric": "metrics",
+    "Selection": "metrics",
     "resolve_direction": "direction",
 }
 __all__ = [
     "BaselineChoice", "CheckArgumentError", "ContextaRun", "DegradedRecord", "Diagnostic", "EventRecord",
-    "GateCheckFailed", "GateError", "GateReport", "MetricRecord", "Workspace", "assert_metric_threshold",
-    "assert_metrics_present", "assert_no_error_diagnostics", "assert_no_regression", "find_metric",
-    "resolve_direction",
+    "GateCheckFailed", "GateError", "GateReport", "MetricRecord", "Selection", "Workspace", "assert_metric_threshold",
+    "assert_metrics_present", "assert_no_error_diagnostics", "assert_no_regression", "assert_within_history",
+    "find_metric", "resolve_direction",
 ]
 
 if TYPE_CHECKING:
@@ -46,9 +48,10 @@ if TYPE_CHECKING:
     )
     from .direction import resolve_direction
     from .errors import CheckArgumentError, GateError
-    from .metrics import find_metric
+    from .metrics import Selection, find_metric
     from .models import BaselineChoice, ContextaRun, DegradedRecord, Diagnostic, EventRecord, MetricRecord
     from .report import GateReport
+    from .within_history import assert_within_history
     from .workspace import Workspace
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from .errors import CheckArgumentError
 from .models import ContextaRun
@@ -100,3 +100,39 @@ def bounds_text(at_least: float | None, at_most: float | None) -> str:
     bounds = [f">= {at_least:g}"] if at_least is not None else []
     bounds += [f"<= {at_most:g}"] if at_most is not None else []
     return " and ".join(bounds)
+
+
+def check_tags(tags: object) -> dict[str, str] | None:
+    """``tags=``: a mapping of tag names to values choosing one series of a metric."""
+    __tracebackhide__ = True
+    if tags is None:
+        return None
+    if not isinstance(tags, Mapping) or not tags or not all(
+            isinstance(name, str) and isinstance(value, str) for name, value in tags.items()):
+        raise CheckArgumentError(f"tags must be a non-empty mapping of tag names to values, such as "
+                                 f"{{'dataset': 'eu'}}, not {tags!r}")
+    return dict(tags)
+
+
+def check_confidence(confidence: object) -> float | None:
+    """``confidence=``: a level strictly between 0.5 and 1 (0.95 means a 95 % interval), or None."""
+    __tracebackhide__ = True
+    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
+                                   or not 0.5 <= confidence < 1):
+        raise CheckArgumentError(f"confidence must be a level from 0.5 to below 1 (0.95 means a 95 % interval), "
+                                 f"or None for a point comparison, not {confidence!r}")
+    return None if confidence is None else float(confidence)
+
+
+def check_min_n(min_n: object) -> int | None:
+    __tracebackhide__ = True
+    if min_n is not None and (isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 1):
+        raise CheckArgumentError(f"min_n must be a whole number of examples >= 1, not {min_n!r}")
+    return min_n
+
+
+def check_k(k: object) -> float:
+    __tracebackhide__ = True
+    if isinstance(k, bool) or not isinstance(k, (int, float)) or not math.isfinite(k) or k <= 0:
+        raise CheckArgumentError(f"k must be a number of robust standard deviations > 0, not {k!r}")
+    return float(k)

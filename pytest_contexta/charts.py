@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .report import ReportCheck
+from .trend import history_points
 
 _RELATIVE = re.compile(r"worse by at most (-?[\d.]+)%")
 _ABSOLUTE = re.compile(r"worse by at most (-?[\d.eE+]+)(?![\d.]*%)")
@@ -66,7 +67,7 @@ def charts_of(checks: Sequence[ReportCheck]) -> list[MetricChart]:
                                           f" sample {check.sample}" if check.sample else "",
                                           f" batch {check.batch}" if check.batch else ""))
         charts.append(MetricChart(f"{check.metric}{where}", check.candidate_value, check.baseline_value, band,
-                                  check.outcome == "passed"))
+                                  check.outcome == "passed", history_points(check)))
     return charts
 
 

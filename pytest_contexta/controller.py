@@ -16,12 +16,14 @@ from .errors import GateError
 from .models import BaselineChoice
 from .options import OutputPaths
 from .outputs import Outputs, junit_properties, write_error_junit
+from .provenance import collect as collect_provenance
 from .report import GateReport, ReportDiagnostic
 from .session import GateSession
 from .summary import terminal_lines
 from .text import first_line, printable
 from .tracking import CheckTracker
 from .verdict import GateFacts, RunFacts, decide
+from .waivers import today
 
 
 def error_outputs(config: pytest.Config, message: str, paths: OutputPaths) -> list[str]:
@@ -132,7 +134,10 @@ class GateController:
             candidates=list(self.session.candidates), selected=self.tracker.selected,
             deselected=self.tracker.deselected, outcomes=self.tracker.outcomes, left_out=self._left_out,
             allow_partial=settings.allow_partial, collection_errors=self.tracker.collection_errors,
-            collection_skips=self.tracker.collection_skips, crashes=self.tracker.crashes)
+            inconclusive=settings.inconclusive, inconclusive_source=settings.sources["inconclusive"].source,
+            collection_skips=self.tracker.collection_skips, crashes=self.tracker.crashes,
+            fail_on=settings.fail_on, today=today().isoformat(),
+            waivers=list(settings.waiver_file.waivers) if settings.waiver_file else [])
         for candidate in facts.candidates:
             choice = self._baseline(candidate, facts)
             if choice is not None:
@@ -141,6 +146,7 @@ class GateController:
         facts.runs = {ref: self._run_facts(ref) for ref in dict.fromkeys(refs)}
         facts.usage_errors = list(dict.fromkeys(
             facts.usage_errors + self.session.usage_errors + self._worker_usage_errors))
+        facts.provenance = collect_provenance(self.session.config, settings, [*facts.selected, *facts.deselected])
         return facts
 
     def _baseline(self, candidate: str, facts: GateFacts) -> BaselineChoice | None:

@@ -90,3 +90,10 @@ def contexta_workspace(request: pytest.FixtureRequest) -> Workspace:
     except (GateError, pytest.UsageError) as exc:
         problem = str(exc).removeprefix("contexta: ")
     pytest.fail(f"contexta: {problem}", pytrace=False)
+
+
+@pytest.fixture
+def history_runs(request: pytest.FixtureRequest, contexta_candidate: str) -> tuple[ContextaRun, ...]:
+    """The runs behind the last ``--contexta-history`` (default 5) completed deployments of the candidate's
+    project, newest first, never the candidate; read once per session. Pass it to ``assert_within_history``."""
+    return _session(request).history(contexta_candidate)

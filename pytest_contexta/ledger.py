@@ -8,13 +8,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import duckdb
 from pydantic import BaseModel
 
 from .errors import WorkspaceError, WorkspaceLockedError
+from .files import regular_file_exists, running_user
 from .models import Batch, Deployment, EnvironmentSnapshot, Run, Stage, first_problem
+from .text import printable
 
 SUPPORTED_SCHEMA_VERSION = "1"
 _PID = re.compile(r"Conflicting lock is held in (.*) \(PID (\d+)\)")
@@ -36,6 +38,17 @@ _ENVIRONMENT_FIELDS = {"environment_snapshot_ref": "ref", "run_ref": "run_ref", 
 
 
 _Row = TypeVar("_Row", bound=BaseModel)
+_DEPLOYMENT_COLUMNS = "ref, project_ref, deployment_name, status, run_ref, payload_json"
+
+
+class DeploymentRow(NamedTuple):
+    """A deployment as the ledger's columns tell it, for ordering and passing over without decoding it."""
+
+    ref: str
+    name: str
+    status: str
+    run_ref: str | None
+    start_unreadable: bool
 
 
 def _pick(payload_json: str, fields: dict[str, str]) -> dict[str, Any]:
@@ -89,37 +102,64 @@ class Ledger:
         """Build ``model`` from a row's ``payload_json``, or raise :class:`WorkspaceError` naming the damaged row."""
         try:
             return model(**_pick(payload_json, fields))
-        except (ValueError, TypeError) as exc:  # invalid JSON, a payload that is not an object, a failed validation
-            reason = first_problem(exc)
+        except (ValueError, TypeError, RecursionError) as exc:  # invalid or too deeply nested JSON, a failed validation
+            reason = printable(first_problem(exc))
             raise WorkspaceError(
                 f"{self.path} holds a {model.__name__} row that cannot be read ({reason}): {payload_json[:120]!r}. "
                 f"The ledger is damaged or was not written by Contexta 1.x: restore it from a backup"
             ) from exc
 
+    def _checked(self, row: _Row, columns: dict[str, object], expected_ref: str) -> _Row:
+        """``row`` unless its payload contradicts its own columns, or its ref is not the one its names make."""
+        problems = [f"{field} is {getattr(row, field)!r} in payload_json but {value!r} in its column"
+                    for field, value in columns.items() if getattr(row, field) != value]
+        if getattr(row, "ref") != expected_ref:
+            problems.append(f"its names make the ref {expected_ref!r}")
+        if problems:
+            shown = printable(str(columns.get("ref")))
+            raise WorkspaceError(
+                f"{self.path} holds a {type(row).__name__} row '{shown}' that contradicts "
+                f"itself ({printable('; '.join(problems))}): the ledger was edited or is damaged; restore it from a "
+                f"backup")
+        return row
+
+    def _run(self, ref: str, project_ref: str, name: str, payload_json: str) -> Run:
+        run = self._decode(Run, payload_json, _RUN_FIELDS)
+        return self._checked(run, {"ref": ref, "project_ref": project_ref, "name": name},
+                             f"run:{project_ref.partition(':')[2]}.{name}")
+
     def run(self, ref: str) -> Run | None:
-        rows = self._rows("SELECT payload_json FROM runs WHERE ref = ?", ref)
-        return self._decode(Run, rows[0][0], _RUN_FIELDS) if rows else None
+        rows = self._rows("SELECT ref, project_ref, name, payload_json FROM runs WHERE ref = ?", ref)
+        return self._run(*rows[0]) if rows else None
 
     def runs(self, project_ref: str | None = None) -> list[Run]:
         """All runs, or one project's, in Contexta's order (project, start time, ref)."""
         where, params = ("WHERE project_ref = ?", [project_ref]) if project_ref else ("", [])
-        rows = self._rows(f"SELECT payload_json FROM runs {where} ORDER BY project_ref, started_at, ref", *params)
-        return [self._decode(Run, row[0], _RUN_FIELDS) for row in rows]
+        rows = self._rows(f"SELECT ref, project_ref, name, payload_json FROM runs {where} "
+                          f"ORDER BY project_ref, started_at, ref", *params)
+        return [self._run(*row) for row in rows]
 
     def run_refs_named(self, name: str) -> list[str]:
         """Refs of every run whose ref ends with ``.<name>`` (how Contexta resolves bare names)."""
         return [row[0] for row in self._rows("SELECT ref FROM runs WHERE suffix(ref, ?) ORDER BY ref", "." + name)]
 
     def stages(self, run_ref: str) -> list[Stage]:
-        rows = self._rows("SELECT payload_json FROM stage_executions WHERE run_ref = ? "
+        rows = self._rows("SELECT ref, run_ref, stage_name, payload_json FROM stage_executions WHERE run_ref = ? "
                           "ORDER BY order_index, started_at, ref", run_ref)
-        return [self._decode(Stage, row[0], _STAGE_FIELDS) for row in rows]
+        run_value = run_ref.partition(":")[2]
+        return [self._checked(self._decode(Stage, payload, _STAGE_FIELDS), {"ref": ref, "run_ref": run, "name": name},
+                              f"stage:{run_value}.{name}") for ref, run, name, payload in rows]
 
     def batches(self, run_ref: str) -> list[Batch]:
         """A run's batches in Contexta's order: grouped by stage ref, then order, start time and ref."""
-        rows = self._rows("SELECT payload_json FROM batch_executions WHERE run_ref = ? "
-                          "ORDER BY stage_ref, order_index, started_at, ref", run_ref)
-        return [self._decode(Batch, row[0], _BATCH_FIELDS) for row in rows]
+        rows = self._rows("SELECT ref, run_ref, stage_ref, batch_name, payload_json FROM batch_executions "
+                          "WHERE run_ref = ? ORDER BY stage_ref, order_index, started_at, ref", run_ref)
+        run_value = run_ref.partition(":")[2]
+        return [self._checked(self._decode(Batch, payload, _BATCH_FIELDS),
+                              {"ref": ref, "run_ref": run, "stage_ref": stage, "name": name},
+                              f"batch:{stage.partition(':')[2]}.{name}" if stage.startswith(f"stage:{run_value}.")
+                              else f"batch:<a stage of {run_ref}>.{name}")
+                for ref, run, stage, name, payload in rows]
 
     def deployments(self, *, run_ref: str | None = None, project_ref: str | None = None) -> list[Deployment]:
         """Deployments of a run (Contexta's snapshot order) or of a project."""
@@ -132,8 +172,30 @@ class Ledger:
         else:
             sql, key = "ORDER BY project_ref, deployment_name, order_index, started_at, ref", None
         params = [] if key is None else [key]
-        rows = self._rows(f"SELECT payload_json FROM deployment_executions {sql}", *params)
-        return [self._decode(Deployment, row[0], _DEPLOYMENT_FIELDS) for row in rows]
+        rows = self._rows(f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployment_executions {sql}", *params)
+        return [self._deployment(*row) for row in rows]
+
+    def _deployment(self, ref: str, project_ref: str, name: str, status: str, run_ref: str | None,
+                    payload_json: str) -> Deployment:
+        deployment = self._decode(Deployment, payload_json, _DEPLOYMENT_FIELDS)
+        return self._checked(deployment, {"ref": ref, "project_ref": project_ref, "name": name, "status": status,
+                                          "run_ref": run_ref}, f"deployment:{project_ref.partition(':')[2]}.{name}")
+
+    def deployments_newest_first(self, project_ref: str) -> list[DeploymentRow]:
+        """A project's deployments ordered newest first by real start time in SQL, without decoding payloads.
+
+        A row whose start time cannot be read sorts first, so the caller passes over it rather than skip it silently.
+        """
+        rows = self._rows(
+            "SELECT ref, deployment_name, status, run_ref, TRY_CAST(started_at AS TIMESTAMPTZ) IS NULL "
+            "FROM deployment_executions WHERE project_ref = ? "
+            "ORDER BY TRY_CAST(started_at AS TIMESTAMPTZ) DESC NULLS FIRST, COALESCE(order_index, 0) DESC, ref DESC",
+            project_ref)
+        return [DeploymentRow(*row) for row in rows]
+
+    def deployment(self, ref: str) -> Deployment | None:
+        rows = self._rows(f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployment_executions WHERE ref = ?", ref)
+        return self._deployment(*rows[0]) if rows else None
 
     def environments(self, run_ref: str) -> list[EnvironmentSnapshot]:
         rows = self._rows("SELECT payload_json FROM environment_snapshots WHERE run_ref = ? "
@@ -163,6 +225,8 @@ def _check_schema(path: Path, connection: duckdb.DuckDBPyConnection) -> None:
 def _connect(path: Path, lock_timeout: float,
              on_wait: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + lock_timeout
+    for file in (path, path.with_name(path.name + ".wal")):
+        regular_file_exists(file)  # DuckDB would block on a FIFO there, holding the gate past any timeout
     delay = 0.05
     told = False
     while True:
@@ -196,5 +260,9 @@ def _translate_open_error(path: Path, message: str) -> WorkspaceError:
             f"{path} was written by a newer DuckDB than the installed duckdb {duckdb.__version__}: "
             f"{upgrade}. DuckDB said: {message.splitlines()[0]}"
         )
+    if "permission denied" in message.lower():
+        return WorkspaceError(f"{path} cannot be opened: permission denied for {running_user()}, who runs the gate: "
+                              f"give that user read access to the ledger and its folder (DuckDB said: "
+                              f"{printable(message.splitlines()[0])})")
     return WorkspaceError(f"{path} cannot be opened as a DuckDB ledger ({message.splitlines()[0]}): it is damaged "
                           f"or not a ledger; restore it from a backup, or copy the whole workspace again")

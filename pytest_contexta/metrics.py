@@ -7,12 +7,14 @@ not one sample's, not one batch's when the stage has several, and not one marked
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from fnmatch import fnmatchcase
+from statistics import fmean, stdev
 from typing import NamedTuple
 
 from .models import ContextaRun, MetricRecord
 from .refs import component_of, did_you_mean
+from .replicates import DEFAULT_REPLICATE_TAGS, choose, latest
 
 RUN_LEVEL = "run level"
 INCOMPLETE = ("partial", "unknown")
@@ -21,7 +23,8 @@ INCOMPLETE = ("partial", "unknown")
 class MetricLookup(NamedTuple):
     """The value a check uses for ``key`` in ``run``, or the ``problem`` that leaves it without one.
 
-    ``flags`` say what to know about the value: ``sampled``, or a marker the check accepted.
+    ``flags`` say what to know about the value: ``sampled``, or a marker the check accepted. With
+    replicates, ``record`` is the latest of them and ``replicates`` holds one record per replicate.
     """
 
     run: ContextaRun
@@ -30,10 +33,29 @@ class MetricLookup(NamedTuple):
     record: MetricRecord | None = None
     problem: str | None = None
     flags: tuple[str, ...] = ()
+    replicates: tuple[MetricRecord, ...] = ()
+    replicate_tags: tuple[str, ...] = ()
+
+    @property
+    def values(self) -> tuple[float, ...]:
+        """Every replicate's value, or the one value; empty without a value."""
+        if self.replicates:
+            return tuple(record.value for record in self.replicates)
+        return () if self.record is None else (self.record.value,)
 
     @property
     def value(self) -> float | None:
-        return None if self.record is None else self.record.value
+        """The value that counts: the mean of the replicates, or the one recorded value."""
+        return fmean(self.values) if self.values else None
+
+    @property
+    def spread(self) -> str:
+        """``mean of 5 seeds, sd 0.0041`` for a sample of replicates; empty otherwise."""
+        if not self.replicates:
+            return ""
+        noun = "/".join(self.replicate_tags)
+        sd = f", sd {stdev(self.values):.2g}" if len(self.values) > 1 else ""
+        return f"mean of {len(self.values)} {noun}{'' if len(self.values) == 1 else 's'}{sd}"
 
     @property
     def scope(self) -> str:
@@ -50,16 +72,25 @@ class MetricLookup(NamedTuple):
             parts.append(f"sample {component_of(self.record.sample_ref, -1)}")
         elif self.record is not None and self.record.batch_ref is not None:
             parts.append(f"batch {component_of(self.record.batch_ref, -1)}")
+        parts += [self.spread] if self.spread else []
         return ", ".join([*parts, *self.flags])
 
 
-def latest(records: list[MetricRecord]) -> MetricRecord:
-    """The value that counts when a metric was logged several times in one scope.
+class Selection(NamedTuple):
+    """Which series a lookup takes (``tags``) and which tags tell its replicates apart."""
 
-    Latest by ``observed_at`` compared as real times (not strings, unlike Contexta); on equal
-    times the record appended last wins, as in Contexta.
-    """
-    return max(records, key=lambda record: (record.observed_time, record.sequence))
+    tags: Mapping[str, str] | None = None
+    replicate_tags: Sequence[str] = DEFAULT_REPLICATE_TAGS
+
+
+def _chosen(run: ContextaRun, key: str, stage: str | None, records: list[MetricRecord],
+            selection: Selection) -> MetricLookup:
+    chosen = choose(records, selection.tags, selection.replicate_tags)
+    if chosen.problem is not None:
+        return MetricLookup(run, key, stage, problem=chosen.problem)
+    return MetricLookup(run, key, stage, latest(chosen.records),
+                        replicates=chosen.records if chosen.is_sample else (),
+                        replicate_tags=chosen.replicate_tags)
 
 
 def _scope_of(record: MetricRecord) -> str:
@@ -127,9 +158,15 @@ def _not_recorded(others: list[MetricRecord], slice: str | None, where: str = ""
 
 def _complete(lookup: MetricLookup, accept_incomplete: bool) -> MetricLookup:
     """The lookup, or its problem when the chosen value is marked incomplete or degraded and not accepted."""
-    record = lookup.record
-    if record is None:
+    if lookup.record is None:
         return lookup
+    checked = [_incomplete(lookup, record, accept_incomplete) for record in lookup.replicates or (lookup.record,)]
+    refused = [found for found in checked if found.problem is not None]
+    flagged = [found for found in checked if found.flags != lookup.flags]
+    return (refused or flagged or [lookup])[0]
+
+
+def _incomplete(lookup: MetricLookup, record: MetricRecord, accept_incomplete: bool) -> MetricLookup:
     marks = [f"completeness {record.completeness_marker!r}"] if record.completeness_marker in INCOMPLETE else []
     marks += [f"degradation {record.degradation_marker!r}"] if record.degradation_marker != "none" else []
     if marks and accept_incomplete:
@@ -143,14 +180,15 @@ def _complete(lookup: MetricLookup, accept_incomplete: bool) -> MetricLookup:
 
 def find_metric(run: ContextaRun, key: str, stage: str | None = None, *, slice: str | None = None,
                 sample: str | None = None, batch: str | None = None,
-                accept_incomplete: bool = False) -> MetricLookup:
+                accept_incomplete: bool = False, selection: Selection = Selection()) -> MetricLookup:
     """Select the value of ``key``: in ``stage`` when given, else at run level or in its only stage.
 
     A stage's value counts only when the stage has a ledger row and is completed, whether it was
     named or is the only one. Only the overall value counts (records without a ``slice_ref`` or a
     sample, in no batch or in the stage's only batch); with ``slice``, only that slice's; with
     ``sample`` or ``batch`` (a ref), only that sample's or batch's. A value marked ``partial``,
-    ``unknown`` or degraded counts only with ``accept_incomplete``.
+    ``unknown`` or degraded counts only with ``accept_incomplete``. ``selection`` chooses the series
+    and says which tags tell replicates apart (see :mod:`.replicates`).
     """
     damaged = [line for line in run.damaged if line.could_hold_metric(key)]
     if damaged:
@@ -161,23 +199,23 @@ def find_metric(run: ContextaRun, key: str, stage: str | None = None, *, slice: 
     records = [m for m in keyed if takes(m)]
     scopes = sorted({_scope_of(m) for m in records})
     if stage is not None:
-        found = _find_in_stage(run, key, stage, slice, keyed, scopes, takes)
+        found = _find_in_stage(run, key, stage, slice, keyed, scopes, takes, selection)
     elif not records:
         found = MetricLookup(run, key, stage, problem=_not_recorded(keyed, slice))
     elif run_level := [m for m in records if m.stage_ref is None]:
-        found = MetricLookup(run, key, stage, latest(run_level))
+        found = _chosen(run, key, stage, run_level, selection)
     elif len(scopes) > 1:
         found = MetricLookup(run, key, stage,
                              problem=f"recorded in several stages ({', '.join(scopes)}); pass stage= to choose one")
     else:
-        found = _find_in_stage(run, key, scopes[0], slice, keyed, [], takes)._replace(stage=None)
+        found = _find_in_stage(run, key, scopes[0], slice, keyed, [], takes, selection)._replace(stage=None)
     if not keyed and found.problem is not None and found.problem.startswith("not recorded"):
         found = found._replace(problem=found.problem + did_you_mean(key, run.metric_keys()))
     return _complete(found, accept_incomplete)
 
 
 def _find_in_stage(run: ContextaRun, key: str, stage: str, slice: str | None, keyed: list[MetricRecord],
-                   scopes: list[str], takes: Callable[[MetricRecord], bool]) -> MetricLookup:
+                   scopes: list[str], takes: Callable[[MetricRecord], bool], selection: Selection) -> MetricLookup:
     elsewhere = f"; found in {', '.join(scopes)}" if scopes else ""
     stage_row = run.stage(stage)
     if stage_row is None:
@@ -195,7 +233,7 @@ def _find_in_stage(run: ContextaRun, key: str, stage: str, slice: str | None, ke
             run, key, stage,
             problem=f"stage {stage!r} is {stage_row.status}, so its metrics do not count",
         )
-    return MetricLookup(run, key, stage, latest(chosen))
+    return _chosen(run, key, stage, chosen, selection)
 
 
 def placements(run: ContextaRun, key: str, stage: str | None, slice: str | None, kind: str,

@@ -5,15 +5,25 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+from .replicates import DEFAULT_REPLICATE_TAGS
+
+if TYPE_CHECKING:
+    from .waivers import WaiverFile
 
 BASELINE_LATEST = "latest-deployment"
 BASELINE_NONE = "none"
 DEFAULT_WORKSPACE = ".contexta"
 DEFAULT_LOCK_TIMEOUT = 10.0
+FAIL_ON = ("failure", "warning")
+DEFAULT_HISTORY = 5
+INCONCLUSIVE_FAIL = "fail"
+INCONCLUSIVE_CHOICES = (INCONCLUSIVE_FAIL, "pass")
 
 _HELP = {
     "workspace": "Contexta workspace folder, the one holding metadata/ and records/ (default: .contexta).",
@@ -29,9 +39,20 @@ _HELP = {
     "lock_timeout": "Seconds to wait while another process holds the ledger locked before failing (default: 10).",
     "allow_partial": "Let a deliberate partial rerun (-k, -m, --deselect, --lf, --sw, --ignore) pass on the checks it "
                      "ran; without it, gate checks the selection leaves out fail the gate. Shown in the verdict.",
+    "fail_on": "What fails the gate: 'failure' (default; advisory checks that do not pass only warn) or "
+               "'warning' (a warning of an advisory check fails the gate too).",
+    "waivers": "TOML file of waivers: accepted failures, each with check, candidate, reason, owner and expires "
+               "(see docs/tiers-and-waivers.md).",
     "lower_is_better": "Metric name patterns (fnmatch) whose lower values are better, one per line.",
     "higher_is_better": "Metric name patterns (fnmatch) whose higher values are better, one per line; "
                         "they win over the built-in lower-is-better names.",
+    "history": "How many past deployments give the history: the runs behind the last N completed deployments "
+               "of the candidate's project (never the candidate), a run-to-run noise estimate for metrics "
+               "without replicates or standard errors (default: 5; 0: no history).",
+    "inconclusive": "What an INCONCLUSIVE check (its interval straddles the limit) does to the gate: 'fail' "
+                    "(default: the gate fails closed) or 'pass'. Shown in the verdict.",
+    "replicate_tags": "Metric tag names that tell replicates of one value apart (their records form a sample "
+                      "whose mean counts), one per line (default: seed, fold, replicate, bootstrap, shard).",
 }
 _ENV = {
     "workspace": "CONTEXTA_WORKSPACE",
@@ -41,6 +62,10 @@ _ENV = {
     "markdown": "CONTEXTA_MARKDOWN",
     "html": "CONTEXTA_HTML",
     "lock_timeout": "CONTEXTA_LOCK_TIMEOUT",
+    "fail_on": "CONTEXTA_FAIL_ON",
+    "waivers": "CONTEXTA_WAIVERS",
+    "history": "CONTEXTA_HISTORY",
+    "inconclusive": "CONTEXTA_INCONCLUSIVE",
 }
 
 
@@ -57,13 +82,20 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--contexta-html", dest="contexta_html", metavar="PATH", help=_HELP["html"])
     group.addoption("--contexta-lock-timeout", dest="contexta_lock_timeout", metavar="SECONDS",
                     help=_HELP["lock_timeout"])
+    group.addoption("--contexta-history", dest="contexta_history", metavar="N", help=_HELP["history"])
+    group.addoption("--contexta-inconclusive", dest="contexta_inconclusive", metavar="fail|pass",
+                    help=_HELP["inconclusive"])
     group.addoption("--contexta-allow-partial", dest="contexta_allow_partial", action="store_true",
                     help=_HELP["allow_partial"])
-    for name in ("workspace", "baseline", "report", "markdown", "html", "lock_timeout"):
+    group.addoption("--contexta-fail-on", dest="contexta_fail_on", metavar="failure|warning", help=_HELP["fail_on"])
+    group.addoption("--contexta-waivers", dest="contexta_waivers", metavar="PATH", help=_HELP["waivers"])
+    for name in ("workspace", "baseline", "report", "markdown", "html", "lock_timeout", "history", "inconclusive",
+                 "fail_on", "waivers"):
         parser.addini(f"contexta_{name}", _HELP[name])
     parser.addini("contexta_candidate", _HELP["candidate"], type="linelist")
     parser.addini("contexta_lower_is_better", _HELP["lower_is_better"], type="linelist")
     parser.addini("contexta_higher_is_better", _HELP["higher_is_better"], type="linelist")
+    parser.addini("contexta_replicate_tags", _HELP["replicate_tags"], type="linelist")
 
 
 @dataclass(frozen=True)
@@ -87,7 +119,17 @@ class Settings:
     allow_partial: bool
     lower_is_better: tuple[str, ...]
     higher_is_better: tuple[str, ...]
+    replicate_tags: tuple[str, ...] = DEFAULT_REPLICATE_TAGS
+    history: int = DEFAULT_HISTORY
+    inconclusive: str = INCONCLUSIVE_FAIL
     sources: dict[str, Setting] = field(default_factory=dict)
+    fail_on: str = "failure"
+    waivers: Path | None = None
+    waiver_file: WaiverFile | None = None
+
+    @property
+    def inconclusive_fails(self) -> bool:
+        return self.inconclusive == INCONCLUSIVE_FAIL
 
     @property
     def active(self) -> bool:
@@ -100,7 +142,7 @@ class Settings:
     def header_lines(self) -> list[str]:
         """One line per setting: its value (paths resolved) and where it came from."""
         resolved = {"workspace": self.workspace, "report": self.report, "markdown": self.markdown,
-                    "html": self.html}
+                    "html": self.html, "waivers": self.waivers}
         return [f"contexta {name}: {resolved.get(name) or setting.value} (from {setting.source})"
                 for name, setting in self.sources.items() if setting.value is not None]
 
@@ -188,6 +230,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
     settings = _resolve(config)
     if settings.active:
         settings.read_lock_timeout()
+        settings = _with_tiers(settings)
         outputs = OutputPaths.of(config)
         for path, origin in [(outputs.report, "--contexta-report"), *outputs.markdown.items(),
                              (outputs.html, "--contexta-html")]:
@@ -200,6 +243,20 @@ def resolve_settings(config: pytest.Config) -> Settings:
     return settings
 
 
+def _with_tiers(settings: Settings) -> Settings:
+    """Check --contexta-fail-on and read the waiver file (a usage error naming the line when malformed)."""
+    fail_on = settings.sources["fail_on"]
+    if fail_on.value not in FAIL_ON:
+        raise pytest.UsageError(f"contexta fail-on {fail_on.value!r} (from {fail_on.source}) must be one of "
+                                f"{', '.join(FAIL_ON)}")
+    if settings.waivers is None:
+        return replace(settings, fail_on=fail_on.value)
+    from .waivers import load_waivers
+
+    return replace(settings, fail_on=fail_on.value,
+                   waiver_file=load_waivers(settings.waivers, settings.sources["waivers"].source))
+
+
 def _resolve(config: pytest.Config) -> Settings:
     sources = {name: _lookup(config, name) for name in _ENV}
     if sources["workspace"].value is None:
@@ -208,6 +265,12 @@ def _resolve(config: pytest.Config) -> Settings:
         sources["baseline"] = Setting(BASELINE_LATEST, "default")
     if sources["lock_timeout"].value is None:
         sources["lock_timeout"] = Setting(f"{DEFAULT_LOCK_TIMEOUT:g}", "default")
+    if sources["fail_on"].value is None:
+        sources["fail_on"] = Setting(FAIL_ON[0], "default")
+    if sources["history"].value is None:
+        sources["history"] = Setting(str(DEFAULT_HISTORY), "default")
+    if sources["inconclusive"].value is None:
+        sources["inconclusive"] = Setting(INCONCLUSIVE_FAIL, "default")
     workspace = _path(config, sources["workspace"])
     candidates = _candidates(sources["candidate"])
     assert workspace is not None, "the workspace always has a default"
@@ -221,5 +284,26 @@ def _resolve(config: pytest.Config) -> Settings:
         allow_partial=bool(config.getoption("contexta_allow_partial")),
         lower_is_better=tuple(config.getini("contexta_lower_is_better")),
         higher_is_better=tuple(config.getini("contexta_higher_is_better")),
+        replicate_tags=tuple(config.getini("contexta_replicate_tags")) or DEFAULT_REPLICATE_TAGS,
+        # Checked only while gating, like the lock timeout: a bad value must not break a dormant plugin.
+        history=_history(sources["history"]) if candidates else DEFAULT_HISTORY,
+        inconclusive=_inconclusive(sources["inconclusive"]) if candidates else INCONCLUSIVE_FAIL,
         sources=sources,
+        waivers=_path(config, sources["waivers"]),
     )
+
+
+def _history(setting: Setting) -> int:
+    text = (setting.value or "").strip()
+    if not text.isdigit():
+        raise pytest.UsageError(f"contexta history {setting.value!r} (from {setting.source}) must be a whole number "
+                                f"of deployments >= 0 (default {DEFAULT_HISTORY}; 0: no history)")
+    return int(text)
+
+
+def _inconclusive(setting: Setting) -> str:
+    choice = (setting.value or "").strip().lower()
+    if choice not in INCONCLUSIVE_CHOICES:
+        raise pytest.UsageError(f"contexta inconclusive {setting.value!r} (from {setting.source}) must be 'fail' "
+                                f"(an inconclusive check fails the gate; the default) or 'pass'")
+    return choice

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from .fixtures import baseline_run, contexta_candidate, contexta_run, contexta_workspace
+from .fixtures import baseline_run, contexta_candidate, contexta_run, contexta_workspace, history_runs
 from .options import Settings, add_options, resolve_settings
 from .stash import SESSION_KEY, SETTINGS_KEY
 
-__all__ = ["baseline_run", "contexta_candidate", "contexta_run", "contexta_workspace"]
+__all__ = ["baseline_run", "contexta_candidate", "contexta_run", "contexta_workspace", "history_runs"]
 _PLUGINS = ("contexta-runner", "contexta-controller", "contexta-worker", "contexta-xdist")
 
 
@@ -28,6 +28,9 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "contexta_optional: this gate check may be skipped without failing the gate")
+    config.addinivalue_line(
+        "markers", "contexta_advisory: a gate check that only warns: when it does not pass, the candidate's "
+                   "verdict is pass-with-warnings (exit 0) unless --contexta-fail-on=warning")
     try:
         settings = resolve_settings(config)
     except pytest.UsageError as exc:

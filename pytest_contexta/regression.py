@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .direction import ResolvedDirection, how_to_declare
-from .metrics import find_metric
+from .metrics import MetricLookup, Selection, find_metric
 from .models import ContextaRun
-from .results import CheckResult
+from .noise import Estimate, estimate, history_values
+from .results import CheckOutcome, CheckResult
+
+if TYPE_CHECKING:
+    from .stats import Interval
 
 _TOLERANCE = 1e-12
 
@@ -67,32 +72,128 @@ class Verdict(NamedTuple):
     line: str
 
 
-def regression_verdict(candidate: ContextaRun, baseline: ContextaRun, key: str, stage: str | None,
-                       slice: str | None, direction: ResolvedDirection, max_drop: float | None,
-                       max_abs_drop: float | None, accept_incomplete: bool) -> Verdict:
-    """The verdict on one metric; it fails when the metric cannot be compared or its direction is unknown."""
-    mine = find_metric(candidate, key, stage, slice=slice, accept_incomplete=accept_incomplete)
-    theirs = find_metric(baseline, key, stage, slice=slice, accept_incomplete=accept_incomplete)
-    name = label(key, slice)
+class Question(NamedTuple):
+    """What one regression check asks, the same for every slice and metric of a helper call."""
+
+    candidate: ContextaRun
+    baseline: ContextaRun
+    stage: str | None
+    max_drop: float | None
+    max_abs_drop: float | None
+    accept_incomplete: bool
+    selection: Selection
+    confidence: float | None
+    history: Sequence[ContextaRun] | None
+
+
+class Assessment(NamedTuple):
+    """One metric (and slice) assessed, before the family's multiple-testing correction decides it."""
+
+    name: str
+    common: dict[str, Any]
+    problems: list[str]
+    mine: MetricLookup
+    theirs: MetricLookup
+    comparison: Comparison | None = None
+    estimate: Estimate | None = None
+    allowed: float = 0.0
+    p_beyond: float = 1.0
+
+
+def allowed_worsening(baseline: float, max_drop: float | None, max_abs_drop: float | None) -> float:
+    """The limit in the metric's units: the tighter of ``max_drop·|baseline|`` and ``max_abs_drop``."""
+    limits = [max_drop * abs(baseline)] if max_drop is not None else []
+    limits += [max_abs_drop] if max_abs_drop is not None else []
+    return min(limits)
+
+
+def assess(question: Question, key: str, slice: str | None, direction: ResolvedDirection) -> Assessment:
+    """Look the metric up on both sides and, when both have a value, compare them (with an interval when asked)."""
+    mine, theirs = (find_metric(run, key, question.stage, slice=slice, accept_incomplete=question.accept_incomplete,
+                                selection=question.selection) for run in (question.candidate, question.baseline))
     common: dict[str, Any] = {
-        "kind": "regression", "run_ref": candidate.ref, "metric": key, "stage": stage, "slice": slice,
-        "baseline_ref": baseline.ref, "candidate_value": mine.value, "baseline_value": theirs.value,
-        "direction": str(direction), "limit": limit_text(max_drop, max_abs_drop),
+        "kind": "regression", "run_ref": question.candidate.ref, "metric": key, "stage": question.stage,
+        "slice": slice, "baseline_ref": question.baseline.ref, "candidate_value": mine.value,
+        "baseline_value": theirs.value, "direction": str(direction),
+        "limit": limit_text(question.max_drop, question.max_abs_drop),
         "value_source": mine.source if mine.record is not None else None,
+        "history_values": history_values(question.history, question.candidate.ref, key, question.stage, slice,
+                                         question.selection) if question.history else None,
     }
     problems = [f"{side}: {lookup.problem}" for side, lookup in (("candidate", mine), ("baseline", theirs))
                 if lookup.problem]
     if direction.direction is None:
         problems.append(f"{direction}; {how_to_declare(key)}")
+    found = Assessment(label(key, slice), common, problems, mine, theirs)
     if problems:
-        detail = f"{name}: cannot compare ({'; '.join(problems)})"
-        return Verdict(CheckResult(passed=False, detail=detail, **common), f"  {detail}")
+        return found
     assert mine.value is not None and theirs.value is not None and direction.direction is not None
-    outcome = compare(theirs.value, mine.value, direction.direction, max_drop, max_abs_drop)
+    comparison = compare(theirs.value, mine.value, direction.direction, question.max_drop, question.max_abs_drop)
+    found = found._replace(comparison=comparison)
+    if question.confidence is None:
+        return found
+    noise = estimate(mine, theirs, slice, question.selection, question.confidence, common["history_values"])
+    allowed = allowed_worsening(theirs.value, question.max_drop, question.max_abs_drop)
+    sign = -1.0 if direction.direction == "higher" else 1.0
+    p_beyond = noise.interval.p_beyond(sign * comparison.change_abs, allowed) if noise.interval else 1.0
+    return found._replace(estimate=noise, allowed=allowed, p_beyond=p_beyond)
+
+
+def decide(assessments: Sequence[Assessment], confidence: float | None, correction: str) -> list[Verdict]:
+    """PASS when the whole interval of the worsening is within the limit, FAIL when it is wholly beyond
+    (for a family of several, when the corrected p-value of "beyond" is below (1 − confidence)/2),
+    INCONCLUSIVE otherwise; without an interval, the point comparison decides."""
+    intervals = [a for a in assessments if a.estimate is not None and a.estimate.interval is not None]
+    adjusted: dict[int, float] = {}
+    if len(intervals) > 1:
+        from .stats import CORRECTIONS
+
+        corrected = CORRECTIONS[correction]([a.p_beyond for a in intervals])
+        adjusted = {id(a): p for a, p in zip(intervals, corrected)}
+    return [_verdict(a, confidence, adjusted.get(id(a)), correction, len(intervals)) for a in assessments]
+
+
+def _verdict(found: Assessment, confidence: float | None, adjusted: float | None, correction: str,
+             family: int) -> Verdict:
+    if found.problems or found.comparison is None:
+        detail = f"{found.name}: cannot compare ({'; '.join(found.problems)})"
+        return Verdict(CheckResult(passed=False, detail=detail, **found.common), f"  {detail}")
+    mine, theirs, comparison = found.mine, found.theirs, found.comparison
     sources = (f"values from {mine.source}" if mine.source == theirs.source
                else f"candidate value from {mine.source}, baseline value from {theirs.source}")
-    detail = (f"{name}: {number(theirs.value)} -> {number(mine.value)}, change {_change_text(outcome)}, "
-              f"{direction}; allowed: {outcome.limit}; {sources}")
-    result = CheckResult(passed=outcome.passed, detail=detail, change_abs=outcome.change_abs,
-                         change_rel=outcome.change_rel, **common)
-    return Verdict(result, f"  {'ok  ' if outcome.passed else 'FAIL'} {detail}")
+    change = _change_text(comparison)
+    fields: dict[str, Any] = {"change_abs": comparison.change_abs, "change_rel": comparison.change_rel}
+    outcome: CheckOutcome = "passed" if comparison.passed else "failed"
+    noise = ""
+    if found.estimate is not None:
+        interval = found.estimate.interval
+        noise = f"; {found.estimate.source}"
+        fields.update(confidence=confidence, noise_source=found.estimate.source)
+        if interval is not None:
+            outcome, change, noise = _interval_outcome(found, interval, adjusted, correction, family)
+            fields.update(change_low=interval.low, change_high=interval.high, mde=interval.mde,
+                          candidate_n=found.estimate.candidate_n, baseline_n=found.estimate.baseline_n)
+    detail = (f"{found.name}: {number(theirs.value)} -> {number(mine.value)}, change {change}, "
+              f"{found.common['direction']}; allowed: {comparison.limit}{noise}; {sources}")
+    result = CheckResult(outcome=outcome, passed=outcome == "passed", detail=detail, **fields, **found.common)
+    mark = {"passed": "ok  ", "failed": "FAIL", "inconclusive": "INCONCLUSIVE"}[outcome]
+    return Verdict(result, f"  {mark} {detail}")
+
+
+def _interval_outcome(found: Assessment, interval: Interval, adjusted: float | None, correction: str,
+                      family: int) -> tuple[CheckOutcome, str, str]:
+    assert found.comparison is not None and found.estimate is not None
+    higher = found.common["direction"].startswith("higher")
+    worst = -interval.low if higher else interval.high
+    best = -interval.high if higher else interval.low
+    alpha_half = (1 - interval.confidence) / 2
+    beyond = (adjusted < alpha_half) if adjusted is not None else best > found.allowed + _TOLERANCE
+    outcome: CheckOutcome = "passed" if worst <= found.allowed + _TOLERANCE else "failed" if beyond else "inconclusive"
+    change = (f"{_change_text(found.comparison)} [{interval.confidence:.0%} CI {interval.low:+.6g}, "
+              f"{interval.high:+.6g}]")
+    estimate = found.estimate
+    counts = f"n {estimate.candidate_n or '?'} vs {estimate.baseline_n or '?'}"
+    noise = f"; {counts}, {estimate.source}, MDE {interval.mde:.3g}"
+    if adjusted is not None:
+        noise += f", {correction}-adjusted p {adjusted:.3g} over {family} slices"
+    return outcome, change, noise

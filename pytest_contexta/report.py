@@ -15,10 +15,16 @@ from pydantic import ValidationError
 
 from .frozen import FrozenModel
 from .models import BaselineChoice
+from .provenance import Provenance
 from .results import CheckFields
 
-REPORT_SCHEMA_VERSION: Literal[1] = 1
-Outcome = Literal["passed", "failed", "error", "skipped"]
+REPORT_SCHEMA_VERSION: Literal[2] = 2
+#: ``warning``: an advisory check that did not pass; ``waived``: a failure a valid waiver covers;
+#: ``inconclusive``: a helper's interval straddled its limit and nothing failed (see --contexta-inconclusive).
+Outcome = Literal["passed", "failed", "error", "skipped", "warning", "waived", "inconclusive"]
+Verdict = Literal["pass", "pass-with-warnings", "inconclusive", "fail"]
+#: Worst first: the overall verdict is the first of these any candidate has.
+VERDICT_PRECEDENCE: tuple[Verdict, ...] = ("fail", "inconclusive", "pass-with-warnings", "pass")
 
 
 class ReportDiagnostic(FrozenModel):
@@ -32,19 +38,51 @@ class ReportDiagnostic(FrozenModel):
     source: str
 
 
+class WaiverUse(FrozenModel):
+    """The waiver-file entry that covered a failing check (or would have, had it not ``expired``)."""
+
+    line: int
+    owner: str
+    reason: str
+    expires: str
+    expired: bool
+
+
 class ReportCheck(CheckFields):
-    """One verdict of a gate check: a test's outcome and, when it used a helper, the numbers."""
+    """One verdict of a gate check: a test's outcome and, when it used a helper, the numbers.
+
+    ``warning``: an advisory check that did not pass; ``waived``: a failure covered by a valid waiver.
+    """
 
     nodeid: str
     outcome: Outcome
+    advisory: bool = False
+    waiver: WaiverUse | None = None
+
+
+class ReportWaiver(FrozenModel):
+    """One entry of the waiver file and what became of it in this session."""
+
+    line: int
+    check: str
+    candidate: str
+    reason: str
+    owner: str
+    expires: str
+    status: Literal["applied", "unused", "expired"]
+    days_left: int
+    expires_soon: bool
+    waived: list[str]  # node ids of the checks it waived
+    gated: list[str]  # the candidates of this session it covers
 
 
 class CandidateReport(FrozenModel):
     """The verdict on one candidate run."""
 
     run_ref: str
-    verdict: Literal["pass", "fail"]
+    verdict: Verdict
     reasons: list[str]
+    warnings: list[str] = []
     baseline: BaselineChoice | None
     diagnostics: list[ReportDiagnostic]
     checks: list[ReportCheck]
@@ -53,14 +91,18 @@ class CandidateReport(FrozenModel):
 class GateReport(FrozenModel):
     """Everything a deploy script needs: ``verdict`` is ``pass`` only when every candidate passed."""
 
-    schema_version: Literal[1] = REPORT_SCHEMA_VERSION
-    verdict: Literal["pass", "fail"]
+    schema_version: Literal[2] = REPORT_SCHEMA_VERSION
+    verdict: Verdict
     exit_status: int
     workspace: str
     created_at: str
     error: str | None = None
     notes: list[str] = []
+    #: What an inconclusive check does to the gate (``--contexta-inconclusive``): ``fail`` or ``pass``.
+    inconclusive: Literal["fail", "pass"] = "fail"
     candidates: list[CandidateReport]
+    waivers: list[ReportWaiver] = []
+    provenance: Provenance | None = None
 
 
 def _validate(path: str) -> int:
@@ -84,9 +126,15 @@ def main(argv: list[str] | None = None) -> int:
                                      description="The pytest-contexta JSON report format.")
     parser.add_argument("--schema", action="store_true", help="print the report's JSON Schema")
     parser.add_argument("--validate", metavar="FILE", help="check that FILE is a valid report")
+    parser.add_argument("--explain", metavar="FILE",
+                        help="print why each candidate of a stored report passed or failed, and how it was decided")
     arguments = parser.parse_args(argv)
     if arguments.validate:
         return _validate(arguments.validate)
+    if arguments.explain:
+        from .explain import explain_file
+
+        return explain_file(arguments.explain)
     if arguments.schema:
         print(json.dumps(GateReport.model_json_schema(), indent=2))
         return 0

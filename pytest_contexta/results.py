@@ -6,11 +6,19 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import model_validator
 
 from .frozen import FrozenModel
+from .replicates import DEFAULT_REPLICATE_TAGS
 
-CheckKind = Literal["diagnostics", "metrics_present", "regression", "threshold", "custom"]
+if TYPE_CHECKING:
+    from .models import ContextaRun
+
+CheckKind = Literal["diagnostics", "metrics_present", "regression", "threshold", "history", "custom"]
+#: ``inconclusive``: the data cannot tell whether the check holds; ``skipped``: a slice below ``min_n``.
+CheckOutcome = Literal["passed", "failed", "inconclusive", "skipped"]
 
 
 class CheckFields(FrozenModel):
@@ -31,23 +39,59 @@ class CheckFields(FrozenModel):
     change_rel: float | None = None
     limit: str | None = None
     direction: str | None = None
+    ignored: list[str] | None = None  # the codes an ``ignore=`` argument waived in code
+    confidence: float | None = None
+    change_low: float | None = None
+    change_high: float | None = None
+    mde: float | None = None
+    noise_source: str | None = None
+    candidate_n: int | None = None
+    baseline_n: int | None = None
+    #: The trend: the metric's usable values in the history runs, newest first (regression checks).
+    history_values: list[float] | None = None
 
 
 class CheckResult(CheckFields):
-    """One verdict of one helper call on one metric (or on the run's diagnostics)."""
+    """One verdict of one helper call on one metric (or on the run's diagnostics).
+
+    ``passed`` is True when the row does not block the gate by itself (``passed`` and ``skipped``
+    outcomes); ``outcome`` says which of the four it is. Built with ``passed`` alone, the outcome follows it.
+    """
 
     run_ref: str
     passed: bool
+    advisory: bool = False  # the helper was called with advisory=True: not passing is a warning
+    outcome: CheckOutcome = "passed"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _outcome_from_passed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("outcome") is None and "passed" in data:
+            data = {**data, "outcome": "passed" if data["passed"] else "failed"}
+        if isinstance(data, dict) and data.get("passed") is None and "outcome" in data:
+            data = {**data, "passed": data["outcome"] in ("passed", "skipped")}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CheckResult:
+        if self.passed != (self.outcome in ("passed", "skipped")):
+            raise ValueError(f"passed={self.passed} contradicts outcome {self.outcome!r}")
+        return self
 
 
 @dataclass
 class CheckContext:
-    """What the helpers need from the running session: where to record, and the ini direction rules."""
+    """What the helpers need from the running session: where to record, the ini direction rules, the tags
+    that tell replicates apart, whether an inconclusive check fails its test, and the history runs
+    (newest first; ``None`` until the session provides them)."""
 
     results: list[CheckResult] = field(default_factory=list)
     baseline_reasons: Mapping[str, str] = field(default_factory=dict)
     lower_is_better: tuple[str, ...] = ()
     higher_is_better: tuple[str, ...] = ()
+    replicate_tags: tuple[str, ...] = DEFAULT_REPLICATE_TAGS
+    inconclusive_fails: bool = True
+    history: tuple[ContextaRun, ...] | None = None
 
 
 _current: ContextVar[CheckContext | None] = ContextVar("contexta_check_context", default=None)

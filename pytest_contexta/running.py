@@ -9,9 +9,11 @@ import pytest
 from .results import CheckContext, CheckResult, recording
 from .session import GateSession
 from .text import printable
-from .tracking import CANDIDATE_PARAM, CheckTracker, candidate_of, skip_reason
+from .tracking import CANDIDATE_PARAM, CheckTracker, candidate_of, failure_line, skip_reason
+from .waivers import Waiver, today
 
 OPTIONAL_MARKER = "contexta_optional"
+ADVISORY_MARKER = "contexta_advisory"
 CHECK_CONTEXT_KEY = pytest.StashKey[CheckContext]()
 BASELINE_NONE_KEY = pytest.StashKey[bool]()
 
@@ -26,9 +28,7 @@ class CheckRunner:
     def pytest_plugin_registered(self, plugin: object) -> None:
         self.session.plugin_registered(plugin)
 
-    @pytest.hookimpl(trylast=True)  # after the test's own parameters: [latency-p95-ms-run:p.candidate]
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        """Every gate check once per candidate; the candidate's id comes last, where ``-run:`` starts it."""
         if CANDIDATE_PARAM in metafunc.fixturenames:
             candidates = self.session.candidates
             metafunc.parametrize(CANDIDATE_PARAM, candidates, indirect=True, ids=candidates)
@@ -50,6 +50,9 @@ class CheckRunner:
             baseline_reasons={choice.run_ref: choice.reason} if choice and choice.run_ref else {},
             lower_is_better=self.session.settings.lower_is_better,
             higher_is_better=self.session.settings.higher_is_better,
+            replicate_tags=self.session.settings.replicate_tags,
+            inconclusive_fails=self.session.settings.inconclusive_fails,
+            history=self.session.history(candidate) if candidate and _uses_baseline(item) else None,
         )
         if candidate is not None:
             item.stash[CHECK_CONTEXT_KEY] = context
@@ -82,14 +85,52 @@ class CheckRunner:
                 del report.wasxfail
             report.longrepr = (f"contexta: gate check skipped ({reason}); a skipped check does not pass the "
                                f"gate. Mark it @pytest.mark.{OPTIONAL_MARKER} if it may be skipped.")
+        if item.get_closest_marker(ADVISORY_MARKER) is not None:
+            report.contexta_advisory = True  # type: ignore[attr-defined]
+        if report.failed:
+            self._waive_or_warn(item, report, candidate)
         return report
+
+    def _waive_or_warn(self, item: pytest.Item, report: pytest.TestReport, candidate: str) -> None:
+        """A failure a valid waiver covers, or of an advisory check, does not fail pytest: it is reported as an
+        xfail (never as passed), and the gate's verdict shows it as WAIVED or as a warning."""
+        waiver_file = self.session.settings.waiver_file
+        waiver: Waiver | None = None
+        expired: list[Waiver] = []
+        if waiver_file is not None and report.when == "call":
+            waiver, expired = waiver_file.applicable(item.nodeid, candidate, today())
+        if expired:
+            report.contexta_expired_waivers = [w.as_json() for w in expired]  # type: ignore[attr-defined]
+        advisory = getattr(report, "contexta_advisory", False)
+        if waiver is None and not advisory:
+            return
+        failure = failure_line(report.longreprtext)
+        report.contexta_outcome = "failed"  # type: ignore[attr-defined]  # how the gate reads the phase
+        report.contexta_failure = failure  # type: ignore[attr-defined]
+        if waiver is not None:
+            report.contexta_waiver = waiver.as_json()  # type: ignore[attr-defined]
+            reason = (f"contexta: WAIVED by {waiver.owner} until {waiver.expires} (waiver line {waiver.line}): "
+                      f"{waiver.reason}")
+            item.user_properties += [("contexta.outcome", "waived"), ("contexta.waiver.owner", waiver.owner),
+                                     ("contexta.waiver.reason", waiver.reason),
+                                     ("contexta.waiver.expires", waiver.expires)]
+        else:
+            reason = f"contexta: advisory check did not pass (a warning): {failure}"
+            item.user_properties.append(("contexta.outcome", "warning"))
+        report.outcome = "skipped"
+        report.wasxfail = printable(reason)
 
 
 def _junit_properties(results: list[CheckResult]) -> list[tuple[str, object]]:
     """The helper verdicts as JUnit properties; strings that may come from the workspace are escaped."""
     properties: list[tuple[str, object]] = []
     for result in results:
-        data: Mapping[str, object] = result.model_dump(mode="json", exclude_none=True)
+        data: Mapping[str, object] = result.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
         properties.extend((f"contexta.{name}", printable(value) if isinstance(value, str) else value)
                           for name, value in data.items())
     return properties
+
+
+def _uses_baseline(item: pytest.Item) -> bool:
+    """Whether the check compares with the baseline (only then does it get the history, read once)."""
+    return "baseline_run" in getattr(item, "fixturenames", ())

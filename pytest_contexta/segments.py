@@ -1,61 +1,42 @@
-"""Read one run's records from Contexta's JSONL segments without decoding the rest of the workspace.
+"""Find every record of one run in Contexta's JSONL segments, without trusting Contexta's indexes.
 
-``records/indexes/run_ref/run__<project>.<run>.jsonl`` lists the run's records as
-``{"sequence", "segment_id", "offset"}``. Segment lines carry the same global ``sequence`` as their
-last key and are appended in sequence order, so each record is found by a binary search over byte
-positions (a few small reads, whatever the segment size) and verified against the index entry.
+Contexta writes each segment line as canonical compact JSON, so every line of a run holds the exact bytes
+``"run_ref":"run:<project>.<name>"``. Every ``segment-*.jsonl`` (whatever its number, in name order as Contexta
+reads them) is read in pieces of whole lines (bounded memory) and searched for those bytes; each line found
+is decoded and kept only if its envelope really names the run. Lines that hold no canonical ``run_ref``
+field at all (garbage, truncated or hand-edited lines) cannot be attributed by bytes: they are decoded once
+per reader, and those that do not decode to another run's record count against every run read.
 
-The index is trusted only when it is complete and consistent:
-
-* *missing*: no ``indexes/run_ref`` or ``indexes/record_type`` folder, no index file for the run
-  (also the case for a run without records, so the note is only given when the scan finds some),
-  or an unreadable index line: every segment is scanned instead;
-* *behind*: Contexta appends the segment line first and the index entries after it, so a crash
-  in between leaves the newest records unindexed. The newest indexed sequence (last lines of
-  ``indexes/record_type/*.jsonl``) is compared with the segment's tail, and newer tail lines are
-  read directly;
-* *stale*: an entry whose sequence is not found, or whose line belongs to another run (a
-  hand-edited segment, a re-created manifest that reused sequences): every segment is scanned.
-
-Each fallback is reported as a note on the run. An index entry whose record the scan does not find
-either (a missing segment, a lost sequence) becomes a :class:`DamagedLine` of the run: its records
-may be lost, so the run must not pass on what is left. Not detected: entries lost from the middle of a
-run's index file while the newest entries survive (no crash does that; only a hand edit); ask
-Contexta to ``rebuild_indexes()`` after editing records by hand.
+The ``run_ref`` index is a cross-check only: an entry the segments do not hold is a lost record of the run
+(a :class:`DamagedLine`); records the index lacks are read anyway and noted. Within the run, records keep
+Contexta's append order; a metric whose sequence does not increase over an earlier line of the same metric,
+or a ``record_ref`` repeated with other content, is ambiguous and becomes a damaged line naming both places.
 """
 
 from __future__ import annotations
 
-import json
+import gc
+import os
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import NamedTuple
 
-from pydantic import ValidationError
-
-from .models import (
-    DamagedLine,
-    DegradedRecord,
-    EventRecord,
-    MetricRecord,
-    Record,
-    RecordLocation,
-    SpanRecord,
-    first_problem,
-)
+from .errors import WorkspaceError
+from .files import open_regular, read_regular, regular_file_exists, unreadable
+from .models import DamagedLine, MetricRecord, Record, RecordLocation, trusted
+from .record_lines import MAX_LINE_BYTES, damaged, parse_line
 from .refs import RunRef
+from .text import printable
 
-_SEQUENCE_AT_END = re.compile(rb'"sequence":(\d+)\}\s*$')
-_RUN_REF = re.compile(rb'"run_ref":"(run:[a-z0-9.-]+)"')
-_RECORD_REF = re.compile(rb'"record_ref":"record:([a-z0-9-]+)\.([a-z0-9-]+)\.')
-_RECORD_TYPE = re.compile(rb'"record_type":"([a-z_]+)"')
-_METRIC_KEY = re.compile(rb'"metric_key":"([a-z0-9.-]+)"')
-_TAIL_BLOCK = 64 * 1024
-_MAX_TAIL = 8 * 1024 * 1024
-_RECORD_CLASSES: dict[str, type[MetricRecord | EventRecord | DegradedRecord | SpanRecord]] = {
-    "metric": MetricRecord, "event": EventRecord, "degraded": DegradedRecord, "span": SpanRecord,
-}
+_ANY_RUN_REF = b'"run_ref":"run:'
+_RUN_REF_KEY = b'"run_ref"'
+_SEGMENT_NAME = re.compile(r"segment-\d+\.jsonl")
+_INDEX_ENTRY = re.compile(rb'\{"offset":(\d+),"segment_id":(\d+),"sequence":(\d+)\}')
+_CHUNK = 8 * 2**20
+_MAX_INDEX_BYTES = 512 * 2**20
+_FREEZE_AT = 10_000
 
 
 class RunRecords(NamedTuple):
@@ -66,164 +47,115 @@ class RunRecords(NamedTuple):
     notes: list[str]
 
 
-class _IndexEntry(NamedTuple):
-    segment_id: int
-    sequence: int
-    offset: int
-
-
-class _Taken(NamedTuple):
-    """Which lines a scan took for a run: (segment, sequence) of each, and (segment, record number) of
-    those whose sequence cannot be read (the record number is what index entries call ``offset``)."""
-
-    sequences: set[tuple[str, int]]
-    positions: set[tuple[str, int]]
-
-    def holds(self, entry: _IndexEntry) -> bool:
-        segment = segment_name(entry.segment_id)
-        return (segment, entry.sequence) in self.sequences or (segment, entry.offset) in self.positions
-
-
-class _StaleIndex(Exception):
-    """The run_ref index cannot be trusted for this run; the message says why.
-
-    ``entries`` are the readable entries of an index file that also has unreadable lines.
-    """
-
-    def __init__(self, reason: str, entries: list[_IndexEntry] | None = None) -> None:
-        super().__init__(reason)
-        self.entries = entries or []
-
-
-class _NoIndexFile(_StaleIndex):
-    """The run has no run_ref index file: it has no records, or the file was lost."""
+def _location(segment: str, line: int, byte_offset: int) -> RecordLocation:
+    return trusted(RecordLocation, {"segment": segment, "line": line, "byte_offset": byte_offset})
 
 
 def segment_name(segment_id: int) -> str:
     return f"segment-{segment_id:06d}.jsonl"
 
 
-def _sequence_of(line: bytes) -> int | None:
-    match = _SEQUENCE_AT_END.search(line)
-    return int(match.group(1)) if match else None
+class _Piece(NamedTuple):
+    """Whole lines of a segment: ``data`` starts at byte ``start`` and line ``line`` (1-based); for one line
+    too long to hold, ``data`` is its first bytes and ``end`` where it ends."""
 
-
-def _attribute(line: bytes) -> tuple[str | None, str | None, str | None]:
-    """Best guess of (run_ref, record_type, metric key) for a line that is not a valid record."""
-    run = _RUN_REF.search(line)
-    record = _RECORD_REF.search(line)
-    run_ref = run.group(1).decode() if run else (
-        f"run:{record.group(1).decode()}.{record.group(2).decode()}" if record else None
-    )
-    record_type = _RECORD_TYPE.search(line)
-    key = _METRIC_KEY.search(line)
-    return (
-        run_ref,
-        record_type.group(1).decode() if record_type else None,
-        key.group(1).decode() if key else None,
-    )
-
-
-def parse_line(line: bytes, location: RecordLocation) -> Record | DamagedLine:
-    """Turn one segment line into a record, or a :class:`DamagedLine` that says what is wrong with it."""
-    try:
-        document = json.loads(line)
-    except (ValueError, RecursionError):
-        return _damaged(line, location, "not valid JSON (truncated or corrupted line)")
-    try:
-        envelope, payload = document["record"]["envelope"], document["record"]["payload"]
-        record_type = envelope["record_type"]
-        record_class = _RECORD_CLASSES.get(record_type)
-        if record_class is None:
-            return _damaged(line, location, f"unknown record_type {record_type!r}")
-        fields = _common_fields(document, envelope, payload, location) | _payload_fields(record_type, payload)
-        return record_class(**fields)
-    except (KeyError, TypeError, ValueError, ValidationError) as exc:
-        return _damaged(line, location, f"not a valid Contexta record ({first_problem(exc)})")
-
-
-def _damaged(line: bytes, location: RecordLocation, reason: str) -> DamagedLine:
-    run_ref, record_type, key = _attribute(line)
-    return DamagedLine(location=location, reason=reason, run_ref=run_ref, record_type=record_type, key=key)
-
-
-def _common_fields(document: dict[str, Any], envelope: dict[str, Any], payload: dict[str, Any],
-                   location: RecordLocation) -> dict[str, Any]:
-    return {
-        "ref": envelope["record_ref"],
-        "run_ref": envelope["run_ref"],
-        "sequence": document["sequence"],
-        "observed_at": envelope["observed_at"],
-        "recorded_at": envelope["recorded_at"],
-        "producer_ref": envelope["producer_ref"],
-        "stage_ref": envelope.get("stage_execution_ref"),
-        "batch_ref": envelope.get("batch_execution_ref"),
-        "sample_ref": envelope.get("sample_observation_ref"),
-        "deployment_ref": envelope.get("deployment_execution_ref"),
-        "completeness_marker": envelope.get("completeness_marker", "complete"),
-        "degradation_marker": envelope.get("degradation_marker", "none"),
-        "payload": payload,
-        "location": location,
-    }
-
-
-def _payload_fields(record_type: str, payload: dict[str, Any]) -> dict[str, Any]:
-    if record_type == "metric":
-        value = payload["value"]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"metric value {value!r} is not a number")
-        return {"key": payload["metric_key"], "value": value, "value_type": payload["value_type"],
-                "unit": payload.get("unit"), "aggregation_scope": payload.get("aggregation_scope", "step"),
-                "slice_ref": payload.get("slice_ref"), "tags": payload.get("tags", {})}
-    if record_type == "event":
-        return {"key": payload["event_key"], "level": payload["level"], "message": payload["message"],
-                "attributes": payload.get("attributes", {})}
-    if record_type == "degraded":
-        return {"key": payload["issue_key"], "category": payload["category"], "severity": payload["severity"],
-                "summary": payload["summary"], "attributes": payload.get("attributes", {})}
-    return {"key": payload["span_name"], "status": payload["status"]}
+    start: int
+    line: int
+    data: bytes
+    end: int
+    whole: bool
+    newlines: int = 0
 
 
 class _Segment:
-    """One open segment file, searched by sequence."""
+    """One segment, read in pieces of whole lines of about _CHUNK bytes: memory stays bounded whatever its size."""
 
-    def __init__(self, handle: BinaryIO, size: int) -> None:
-        self._handle = handle
-        self._size = size
-        self._next_start = 0
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = path.name
 
-    def _line_from(self, position: int) -> tuple[int, bytes]:
-        """The first line starting at or after ``position`` whose sequence can be read (or EOF)."""
-        handle = self._handle
-        handle.seek(max(position - 1, 0))
-        if position > 0:
-            handle.readline()
-        while True:
-            start = handle.tell()
-            line = handle.readline()
-            if not line or _sequence_of(line) is not None:
-                return start, line
+    def size(self) -> int:
+        try:
+            return os.stat(self.path).st_size
+        except OSError as exc:
+            raise unreadable(self.path, exc) from exc
 
-    def find(self, sequence: int) -> tuple[int, bytes] | None:
-        """The byte position and text of the line holding ``sequence``, or None."""
-        start, line = self._line_from(self._next_start)
-        if line and _sequence_of(line) == sequence:
-            self._next_start = start + len(line)
-            return start, line
-        low, high = 0, self._size
-        while low < high:
-            middle = (low + high) // 2
-            _, probe = self._line_from(middle)
-            probe_sequence = _sequence_of(probe) if probe else None
-            if probe_sequence is None or probe_sequence >= sequence:
-                high = middle
-            else:
-                low = middle + 1
-        start, line = self._line_from(low)
-        if not line or _sequence_of(line) != sequence:
-            return None
-        self._next_start = start + len(line)
-        return start, line
+    def pieces(self) -> Iterator[_Piece]:
+        descriptor, size = open_regular(self.path)
+        try:
+            position, line = 0, 1
+            while position < size:
+                block = self._read(descriptor, position, _CHUNK)
+                if not block:
+                    return  # the file shrank while being read
+                cut = block.rfind(b"\n") + 1
+                if cut == 0 and position + len(block) < size:  # a line longer than a chunk starts here
+                    end = self._line_end(descriptor, position + len(block), size)
+                    if end - position > MAX_LINE_BYTES:
+                        yield _Piece(position, line, block[:4096], end, False)
+                        position, line = end, line + 1
+                        continue
+                    block, cut = self._read(descriptor, position, end - position), end - position
+                data = block[:cut] if cut else block
+                newlines = data.count(b"\n")
+                yield _Piece(position, line, data, position + len(data), True, newlines)
+                position, line = position + len(data), line + newlines
+        finally:
+            os.close(descriptor)
+
+    def _read(self, descriptor: int, position: int, length: int) -> bytes:
+        try:
+            return os.pread(descriptor, length, position)
+        except OSError as exc:
+            raise unreadable(self.path, exc) from exc
+
+    def _line_end(self, descriptor: int, position: int, size: int) -> int:
+        """Where the line that goes on at ``position`` ends (after its newline, or at the end of the file)."""
+        while position < size:
+            block = self._read(descriptor, position, _CHUNK)
+            if not block:
+                break
+            newline = block.find(b"\n")
+            if newline >= 0:
+                return position + newline + 1
+            position += len(block)
+        return size
+
+
+def _lines_with(piece: _Piece, needle: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """(byte offset, line number, text) of each line of ``piece`` that holds ``needle``."""
+    data, line, counted = piece.data, piece.line, 0
+    hit = data.find(needle)
+    while hit >= 0:
+        start = data.rfind(b"\n", 0, hit) + 1
+        end = data.find(b"\n", hit)
+        end = len(data) if end < 0 else end
+        line += data.count(b"\n", counted, start)
+        counted = start
+        yield piece.start + start, line, data[start:end]
+        hit = data.find(needle, end)
+
+
+def _unattributed(piece: _Piece) -> Iterator[tuple[int, int, bytes]]:
+    """(byte offset, line number, text) of each non-blank line of ``piece`` without a canonical run_ref field.
+
+    Counted in C first: when the piece holds no blank line and no ``\\u`` escape (the only other way to spell
+    a key), and as many lines as ``"run_ref"`` keys as canonical ``"run_ref":"run:`` fields, every line holds
+    exactly one, so there is nothing to look at line by line.
+    """
+    data = piece.data
+    count = piece.newlines + (not data.endswith(b"\n"))
+    if (b"\\u" not in data and b"\n\n" not in data and not data.startswith(b"\n")
+            and data.count(_ANY_RUN_REF) == count == data.count(_RUN_REF_KEY)):
+        return
+    lines = piece.data.split(b"\n")
+    if not any(_ANY_RUN_REF not in line and line.strip() for line in lines):
+        return
+    at = piece.start
+    for number, line in enumerate(lines, start=piece.line):
+        if _ANY_RUN_REF not in line and line.strip():
+            yield at, number, line
+        at += len(line) + 1
 
 
 class RecordReader:
@@ -231,226 +163,157 @@ class RecordReader:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        # Facts about the whole workspace, read once for every run loaded through this reader.
-        self._last_indexed: int | None = None
-        self._tail: list[Record | DamagedLine] | None = None
-        self._tail_problem: str | None = None
+        #: Per segment (name, size): the lines no byte search can attribute, decoded once per reader.
+        self._unattributed: dict[tuple[str, int], list[Record | DamagedLine]] = {}
 
     @property
     def _segments_dir(self) -> Path:
         return self.root / "segments"
 
-    def read_run(self, run: RunRef) -> RunRecords:
-        """Every record of ``run`` in append order, damaged lines that belong to it, and reader notes."""
-        entries: list[_IndexEntry] = []
+    def segment_names(self) -> list[str]:
+        """Every ``segment-*.jsonl`` in name order, as Contexta reads them; an unlistable folder is an error."""
+        folder = self._segments_dir
         try:
-            entries = self._index_entries(run)
-            return self._read_indexed(run, entries, self._last_indexed_sequence())
-        except _StaleIndex as stale:
-            records, damaged, taken = self._scan(run)
-            if isinstance(stale, _NoIndexFile) and not records and not damaged:
-                return RunRecords([], [], [])  # a run without records has no index file
-            damaged += _lost_records(run, entries + stale.entries, taken)
-            return RunRecords(records, damaged, [f"{stale}; read every segment instead"])
+            names = sorted(entry.name for entry in os.scandir(folder) if _SEGMENT_NAME.fullmatch(entry.name))
+        except FileNotFoundError as exc:
+            raise WorkspaceError(f"{printable(str(folder))} is missing: Contexta creates it with the record store, "
+                                 f"so the workspace was copied only in part; copy the whole workspace again") from exc
+        except OSError as exc:
+            raise unreadable(folder, exc) from exc
+        return names
 
-    def _index_entries(self, run: RunRef) -> list[_IndexEntry]:
-        family = self.root / "indexes" / "run_ref"
-        if not family.is_dir():
-            raise _StaleIndex("the run_ref index folder records/indexes/run_ref is missing")
-        path = family / f"run__{run.value}.jsonl"
-        if not path.exists():
-            raise _NoIndexFile(f"records/indexes/run_ref/{path.name} is missing")
-        entries = []
-        unreadable = None
-        for number, line in enumerate(path.read_bytes().splitlines(), start=1):
-            try:
-                pointer = json.loads(line)
-                entries.append(
-                    _IndexEntry(int(pointer["segment_id"]), int(pointer["sequence"]), int(pointer["offset"])))
-            except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
-                unreadable = unreadable or number
-        if unreadable is not None:
-            raise _StaleIndex(f"records/indexes/run_ref/{path.name} line {unreadable} is unreadable", entries)
-        return sorted(set(entries))
+    def read_run(self, run: RunRef) -> RunRecords:
+        """Every record of ``run`` in append order, damaged lines that may belong to it, and reader notes.
 
-    def _last_indexed_sequence(self) -> int:
-        """The newest sequence in the record_type index, read once per reader."""
-        if self._last_indexed is None:
-            self._last_indexed = self._read_last_indexed_sequence()
-        return self._last_indexed
-
-    def _read_last_indexed_sequence(self) -> int:
-        family = self.root / "indexes" / "record_type"
-        if not family.is_dir():
-            raise _StaleIndex("the record_type index folder records/indexes/record_type is missing")
-        last = 0
-        for path in family.glob("*.jsonl"):
-            for line in reversed(_tail(path).splitlines()):
-                try:
-                    last = max(last, int(json.loads(line)["sequence"]))
-                    break
-                except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
-                    continue
-        return last
-
-    def _read_indexed(self, run: RunRef, entries: list[_IndexEntry], last_indexed: int) -> RunRecords:
-        records: list[Record] = []
-        damaged: list[DamagedLine] = []
-        notes: list[str] = []
-        for segment_id in sorted({entry.segment_id for entry in entries}):
-            path = self._segments_dir / segment_name(segment_id)
-            if not path.is_file():
-                raise _StaleIndex(f"the run_ref index points at missing records/segments/{path.name}")
-            with path.open("rb") as handle:
-                segment = _Segment(handle, path.stat().st_size)
-                for entry in (e for e in entries if e.segment_id == segment_id):
-                    found = segment.find(entry.sequence)
-                    if found is None:
-                        raise _StaleIndex(f"the run_ref index names sequence {entry.sequence}, "
-                                          f"which records/segments/{path.name} does not hold")
-                    start, line = found
-                    location = RecordLocation(segment=path.name, line=entry.offset, byte_offset=start)
-                    item = _with_line_number(parse_line(line, location), path)
-                    owner = item.run_ref if item.run_ref is not None else run.text
-                    if owner != run.text:
-                        raise _StaleIndex(f"the run_ref index points at {location}, which belongs to {owner}")
-                    _collect(item, records, damaged)
-        tail = self._tail_items(last_indexed)
-        mine = 0
-        for item in tail:
-            if item.run_ref in (run.text, None):
-                mine += 1
-                _collect(item, records, damaged)
-        if tail:
-            notes.append(f"{len(tail)} record line(s) after sequence {last_indexed} are not indexed yet "
-                         f"(interrupted write?); read them from the segment tail, {mine} for this run")
-        records.sort(key=lambda record: (record.location.segment, record.sequence))
-        return RunRecords(_unique(records), damaged, notes)
-
-    def _tail_items(self, last_indexed: int) -> list[Record | DamagedLine]:
-        """The unindexed tail lines of the workspace, parsed; read once per reader (or the reason they cannot be)."""
-        if self._tail_problem is not None:
-            raise _StaleIndex(self._tail_problem)
-        if self._tail is None:
-            try:
-                self._tail = [_with_line_number(parse_line(line, location), self._segments_dir / location.segment)
-                              for location, line in self._unindexed_tail(last_indexed)]
-            except _StaleIndex as stale:
-                self._tail_problem = str(stale)
-                raise
-        return self._tail
-
-    def _unindexed_tail(self, last_indexed: int) -> Iterator[tuple[RecordLocation, bytes]]:
-        """Lines at the end of the newest segment whose sequence is above ``last_indexed``."""
-        segments = sorted(self._segments_dir.glob("segment-*.jsonl"))
-        if not segments:
-            return
-        path = segments[-1]
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            block = _TAIL_BLOCK
-            while True:
-                start = max(size - block, 0)
-                handle.seek(start)
-                lines = handle.read(size - start).splitlines(keepends=True)
-                if start > 0:
-                    start += len(lines[0])
-                    lines = lines[1:]
-                stop = next((i for i in range(len(lines) - 1, -1, -1)
-                             if (s := _sequence_of(lines[i])) is not None and s <= last_indexed), None)
-                if stop is not None or start == 0:
-                    break
-                if block >= _MAX_TAIL:
-                    raise _StaleIndex(f"the index is more than {_MAX_TAIL // 2**20} MiB behind {path.name}")
-                block *= 4
-            first = 0 if stop is None else stop + 1
-            offset = start + sum(len(line) for line in lines[:first])
-            for line in lines[first:]:
-                if line.strip():
-                    yield RecordLocation(segment=path.name, byte_offset=offset), line
-                offset += len(line)
-
-    def _scan(self, run: RunRef) -> tuple[list[Record], list[DamagedLine], _Taken]:
-        """Read every segment, decoding only the lines that mention the run or that cannot be attributed.
-
-        Also tells which lines were taken for the run, damaged ones included.
+        The cyclic garbage collector is paused meanwhile: a run can hold a million records, none of them in a
+        cycle, and every collection while they are built would walk all of them again. A large run is then moved
+        out of the collector's sight (``gc.freeze()``); records are freed by reference counting all the same.
         """
-        records: list[Record] = []
-        damaged: list[DamagedLine] = []
-        taken = _Taken(set(), set())
-        needles = (f'"run_ref":"{run.text}"'.encode(), f'"record_ref":"record:{run.value}.'.encode())
-        for path in sorted(self._segments_dir.glob("segment-*.jsonl")):
-            with path.open("rb") as handle:
-                offset = 0
-                record_number = 0
-                for number, line in enumerate(handle, start=1):
-                    record_number += 1 if line.strip() else 0
-                    mine = needles[0] in line or needles[1] in line
-                    if mine or (line.strip() and b'"run_ref":"' not in line):
-                        location = RecordLocation(segment=path.name, line=number, byte_offset=offset)
-                        item = parse_line(line, location)
-                        if item.run_ref in (run.text, None):
-                            _collect(item, records, damaged)
-                            sequence = _sequence_of(line)
-                            if sequence is not None:
-                                taken.sequences.add((path.name, sequence))
-                            else:
-                                taken.positions.add((path.name, record_number))
-                    offset += len(line)
-        return _unique(records), damaged, taken
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            found = self._read_run(run)
+        finally:
+            if collecting:
+                gc.enable()
+        if len(found.records) >= _FREEZE_AT:
+            gc.freeze()  # later collections (pytest runs two at exit) skip what exists now: these records too
+        return found
+
+    def _read_run(self, run: RunRef) -> RunRecords:
+        needle = f'"run_ref":"{run.text}"'.encode()
+        items: list[Record | DamagedLine] = []
+        for name in self.segment_names():
+            segment = _Segment(self._segments_dir / name)
+            key = (name, segment.size())
+            known = self._unattributed.get(key)
+            found: list[Record | DamagedLine] = []
+            for piece in segment.pieces():
+                if not piece.whole:  # its run is guessed from its first bytes, once per session
+                    if known is None:
+                        found.append(damaged(piece.data, _location(name, piece.line, piece.start),
+                                             f"longer than {MAX_LINE_BYTES // 2**20} MiB"))
+                    continue
+                for start, line, text in _lines_with(piece, needle):
+                    item = parse_line(text, _location(name, line, start))
+                    if item.run_ref == run.text:
+                        items.append(item)
+                if known is None:
+                    found += [parse_line(text, _location(name, line, start))
+                              for start, line, text in _unattributed(piece)]
+            if known is None:
+                known = self._unattributed[key] = found
+            items += [item for item in known if item.run_ref in (run.text, None)]
+        unique = {(item.location.segment, item.location.byte_offset or 0): item for item in items}
+        items = [unique[place] for place in sorted(unique)]  # an over-long line can be found both ways
+        records = [item for item in items if not isinstance(item, DamagedLine)]
+        found_damaged = [item for item in items if isinstance(item, DamagedLine)]
+        found_damaged += _ambiguous(records)
+        lost, notes = self._cross_check(run, items)
+        return RunRecords(records, found_damaged + lost, notes + _sequence_notes(records))
+
+    def _cross_check(self, run: RunRef, items: list[Record | DamagedLine]) -> tuple[list[DamagedLine], list[str]]:
+        """Index entries the segments do not hold (lost records), and a note on records the index lacks."""
+        family = self.root / "indexes" / "run_ref"
+        path = family / f"run__{run.value}.jsonl"
+        if not family.is_dir():
+            return [], ["records/indexes/run_ref is missing (indexes disabled?); nothing to cross-check, every "
+                        "segment was read"] if items else []
+        if not regular_file_exists(path):
+            return [], [f"records/indexes/run_ref/{path.name} is missing; every segment was read"] if items else []
+        data = read_regular(path, _MAX_INDEX_BYTES)
+        entries = Counter((segment_name(int(segment)), int(sequence), int(offset))
+                          for offset, segment, sequence in _INDEX_ENTRY.findall(data))
+        notes = []
+        if sum(entries.values()) != sum(1 for line in data.splitlines() if line.strip()):
+            notes.append(f"records/indexes/run_ref/{path.name} has unreadable lines; the segments were read in full")
+        held = Counter((item.location.segment, item.sequence) for item in items if not isinstance(item, DamagedLine))
+        held.update((item.location.segment, sequence) for item in items
+                    if isinstance(item, DamagedLine) and (sequence := item.sequence) is not None)
+        unsequenced = {(item.location.segment, item.location.line) for item in items
+                       if isinstance(item, DamagedLine) and item.sequence is None}
+        lost = []
+        for (segment, sequence, offset), count in sorted(entries.items()):
+            missing = count - held[segment, sequence]
+            held[segment, sequence] = max(0, -missing)
+            if missing > 0 and (segment, offset) in unsequenced:  # a damaged line at the entry's place lost its
+                unsequenced.discard((segment, offset))              # sequence: it already stands for the record
+                missing -= 1
+            if missing > 0:
+                lost += [DamagedLine(
+                    location=RecordLocation(segment=segment, line=offset), run_ref=run.text, sequence=sequence,
+                    reason=(f"listed in the run_ref index (sequence {sequence}) but missing from the segment: "
+                            f"records lost? Restore the segments from a backup, or let Contexta rebuild_indexes() "
+                            f"if the index is what is wrong"))] * missing
+        unindexed = sum(held.values())
+        if unindexed:
+            notes.append(f"{unindexed} record line(s) of this run are not in records/indexes/run_ref (written with "
+                         f"indexes disabled, or an interrupted write); read from the segments")
+        return lost, notes
 
 
-def _lost_records(run: RunRef, entries: list[_IndexEntry], taken: _Taken) -> list[DamagedLine]:
-    """A damaged line for each index entry whose record the scan did not find: it could hold any metric."""
-    return [
-        DamagedLine(
-            location=RecordLocation(segment=segment_name(entry.segment_id), line=entry.offset),
-            reason=(f"listed in the run_ref index (sequence {entry.sequence}) but missing from the segment: "
-                    f"records lost? Restore the segments from a backup, or let Contexta rebuild_indexes() if "
-                    f"the index is what is wrong"),
-            run_ref=run.text,
-        )
-        for entry in sorted(set(entries))
-        if not taken.holds(entry)
-    ]
-
-
-def _with_line_number(item: Record | DamagedLine, path: Path) -> Record | DamagedLine:
-    """Give a damaged line found by byte position its real line number (index offsets count records, not lines)."""
-    if not isinstance(item, DamagedLine) or item.location.byte_offset is None:
-        return item
-    newlines, remaining = 0, item.location.byte_offset
-    with path.open("rb") as handle:
-        while remaining > 0:
-            block = handle.read(min(remaining, _TAIL_BLOCK))
-            if not block:
-                break
-            newlines += block.count(b"\n")
-            remaining -= len(block)
-    return item.model_copy(update={"location": item.location.model_copy(update={"line": newlines + 1})})
-
-
-def _collect(item: Record | DamagedLine, records: list[Record], damaged: list[DamagedLine]) -> None:
-    if isinstance(item, DamagedLine):
-        damaged.append(item)
-    else:
-        records.append(item)
-
-
-def _unique(records: list[Record]) -> list[Record]:
-    seen: set[tuple[str, int]] = set()
-    unique = []
+def _ambiguous(records: list[Record]) -> list[DamagedLine]:
+    """Damaged lines for what Contexta's append order and the sequences disagree on, naming both places."""
+    problems: list[DamagedLine] = []
+    newest: dict[tuple[str, str | None, str | None], MetricRecord] = {}
+    by_ref: dict[str, Record] = {}
     for record in records:
-        key = (record.location.segment, record.sequence)
-        if key not in seen:
-            seen.add(key)
-            unique.append(record)
-    return unique
+        reasons, others = [], []
+        earlier = by_ref.setdefault(record.ref, record)
+        if earlier is not record and _content(earlier) != _content(record):
+            reasons.append(f"record_ref {record.ref} repeats {earlier.location} with other content")
+            others.append(earlier)
+        if isinstance(record, MetricRecord):
+            slot = (record.key, record.stage_ref, record.slice_ref)
+            previous = newest.get(slot)
+            if previous is None or record.sequence > previous.sequence:
+                newest[slot] = record
+            elif (previous.value, previous.unit) != (record.value, record.unit):
+                reasons.append(
+                    f"sequence {record.sequence} does not follow sequence {previous.sequence} of the same metric at "
+                    f"{previous.location} (sequences restarted: was records/manifest.json re-created?), so which "
+                    f"value is the latest is ambiguous")
+                others.append(previous)
+        if reasons:
+            same_key = all(other.key == record.key for other in others)
+            problems.append(DamagedLine(location=record.location, reason="; ".join(reasons), run_ref=record.run_ref,
+                                        record_type=record.record_type, key=record.key if same_key else None,
+                                        sequence=record.sequence))
+    return problems
 
 
-def _tail(path: Path, size: int = 4096) -> bytes:
-    with path.open("rb") as handle:
-        handle.seek(0, 2)
-        length = handle.tell()
-        handle.seek(max(length - size, 0))
-        return handle.read()
+def _content(record: Record) -> tuple[object, ...]:
+    return (record.record_type, record.key, record.observed_at, record.recorded_at, record.stage_ref,
+            record.batch_ref, record.sample_ref, record.payload, record.completeness_marker,
+            record.degradation_marker)
+
+
+def _sequence_notes(records: list[Record]) -> list[str]:
+    """A note when the run's sequences do not rise in append order (another metric's value is not affected)."""
+    last = None
+    for record in records:
+        if last is not None and record.sequence <= last.sequence:
+            return [f"sequence {record.sequence} at {record.location} does not follow sequence {last.sequence} at "
+                    f"{last.location}: sequences restarted or repeat (records/manifest.json re-created?)"]
+        last = record
+    return []

@@ -54,6 +54,7 @@ class GateSession:
         self.usage_errors: list[str] = []  # gate hooks registered too late, or answering what cannot be used
         self._runs: dict[str, ContextaRun | GateError] = {}
         self._baselines: dict[str, BaselineChoice | GateError] = {}
+        self._history: dict[str, tuple[ContextaRun, ...]] = {}
         self._chooser: BaselineChooser | None = None
         self._hooks_consulted = False
         self._locked: WorkspaceLockedError | None = None
@@ -148,7 +149,9 @@ class GateSession:
         for item in items:
             candidate = candidate_of(item)
             if candidate is not None:
-                needs[candidate] = needs.get(candidate, False) or "baseline_run" in getattr(item, "fixturenames", ())
+                fixtures = getattr(item, "fixturenames", ())
+                needs[candidate] = needs.get(candidate, False) or "baseline_run" in fixtures \
+                    or "history_runs" in fixtures
         if not needs or self.workspace is None:
             return
         with self.workspace.reading():
@@ -158,6 +161,23 @@ class GateSession:
                     choice = self.baseline(candidate) if wants_baseline else None
                     if choice is not None and choice.run_ref is not None:
                         self.load(choice.run_ref)
+                if wants_baseline:
+                    self.history(candidate)
+
+    def history(self, candidate: str) -> tuple[ContextaRun, ...]:
+        """The runs behind the last ``--contexta-history`` completed deployments of the candidate's project,
+        newest first (never the candidate), read once; a run that cannot be read is left out."""
+        if candidate not in self._history:
+            from .history import history_refs
+
+            assert self.workspace is not None
+            runs = []
+            with suppress(GateError), self.workspace.reading():
+                for ref in history_refs(self.workspace, candidate, self.settings.history):
+                    with suppress(GateError):
+                        runs.append(self.load(ref))
+            self._history[candidate] = tuple(runs)
+        return self._history[candidate]
 
     def decided_baselines(self) -> dict[str, BaselineChoice]:
         return {ref: choice for ref, choice in self._baselines.items() if isinstance(choice, BaselineChoice)}

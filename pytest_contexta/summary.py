@@ -7,9 +7,10 @@ from tabulate import tabulate
 from .layout import Column, table, wrap
 from .report import CandidateReport, GateReport, ReportCheck, ReportDiagnostic
 from .text import first_line, printable
+from .trend import history_points, trend_line
 
 _RESULT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP", "warning": "WARN",
-           "waived": "WAIVED", "inconclusive": "UNSURE"}
+           "waived": "WAIVED", "inconclusive": "INCONCLUSIVE"}
 #: Markdown icons of the outcome and verdict words the report may carry; an unknown word gets none.
 ICONS = {"passed": "✅", "pass": "✅", "failed": "❌", "fail": "❌", "error": "💥", "skipped": "⏭️",
          "warning": "⚠️", "pass-with-warnings": "⚠️", "waived": "🔕", "inconclusive": "❔"}
@@ -67,7 +68,9 @@ def _metric(check: ReportCheck) -> str:
 def detail_text(check: ReportCheck) -> str:
     """What a check says beyond its numbers: the direction of a regression check, else its detail."""
     numeric = check.kind == "regression" and check.change_abs is not None
-    return printable((check.direction if numeric else check.detail) or "")
+    text = printable((check.direction if numeric else check.detail) or "")
+    trend = trend_line(history_points(check), check.candidate_value) if check.candidate_value is not None else ""
+    return f"{text} · trend {trend}" if trend else text
 
 
 def _rows(candidate: CandidateReport) -> list[list[str]]:
@@ -91,7 +94,8 @@ def verdict_words(verdict: str) -> str:
 
 def _verdict_line(candidate: CandidateReport) -> str:
     words = f"{verdict_words(candidate.verdict)} for {printable(candidate.run_ref)}"
-    return f"{words}: {printable('; '.join(candidate.reasons))}" if candidate.reasons else words
+    why = candidate.warnings if candidate.verdict == "pass-with-warnings" else candidate.reasons
+    return f"{words}: {printable('; '.join(why))}" if why else words
 
 
 def diagnostic_line(diagnostic: ReportDiagnostic) -> str:
@@ -143,6 +147,9 @@ def terminal_lines(report: GateReport, width: int = 80) -> list[str]:
             lines.append("diagnostics:")
             for diagnostic in others:
                 lines += wrap(diagnostic_line(diagnostic), width, "    ", "  ")
+        if candidate.verdict == "fail":
+            for warning in candidate.warnings:
+                lines += wrap(f"warning:   {printable(warning)}", width, " " * 11)
         lines += wrap(_verdict_line(candidate), width, "    ")
         lines.append("")
     for note in report.notes:
@@ -166,8 +173,10 @@ def markdown_table(report: GateReport) -> str:
         parts.append(f"### {ICONS.get(candidate.verdict, '')} `{printable(candidate.run_ref)}`\n")
         parts.append(_baseline_line(candidate).replace("baseline:  ", "**Baseline:** ") + "\n")
         if candidate.reasons:
-            why = "Why it failed" if candidate.verdict == "fail" else "Why"
-            parts.append(f"**{why}:** " + printable("; ".join(candidate.reasons)) + "\n")
+            why = "**Why it is inconclusive:** " if candidate.verdict == "inconclusive" else "**Why it failed:** "
+            parts.append(why + printable("; ".join(candidate.reasons)) + "\n")
+        if candidate.warnings:
+            parts.append("**Warnings:** " + printable("; ".join(candidate.warnings)) + "\n")
         if candidate.checks:
             rows = [[_cell(cell) for cell in row] for row in _rows(candidate)]
             parts.append(tabulate(rows, headers=_HEADERS, tablefmt="github") + "\n")

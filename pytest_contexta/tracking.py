@@ -76,11 +76,15 @@ class CheckTracker:
         if candidate is None:
             return
         outcome = self.outcomes.setdefault(report.nodeid, CheckOutcome(report.nodeid, candidate))
-        outcome.phases[report.when] = report.outcome
+        outcome.phases[report.when] = getattr(report, "contexta_outcome", report.outcome)  # a waived failure failed
+        outcome.advisory = outcome.advisory or getattr(report, "contexta_advisory", False)
+        outcome.waiver = getattr(report, "contexta_waiver", None) or outcome.waiver
+        outcome.expired_waivers = getattr(report, "contexta_expired_waivers", None) or outcome.expired_waivers
         if report.when == "call":
             outcome.results = list(getattr(report, "contexta_checks", []))
-        if report.failed:
-            outcome.message = outcome.message or failure_line(report.longreprtext)
+        failure = getattr(report, "contexta_failure", None)
+        if failure is not None or report.failed:
+            outcome.message = outcome.message or failure or failure_line(report.longreprtext)
         elif report.skipped:
             outcome.message = skip_reason(report)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from .report import ReportCheck
+
 _BARS = "▁▂▃▄▅▆▇█"
 
 
@@ -25,3 +27,9 @@ def trend_line(history: Sequence[tuple[str, float]], candidate: float) -> str:
         return ""
     bars = sparkline([value for _, value in history] + [candidate])
     return f"{history[0][1]:.4g} {bars[:-1]} → {bars[-1]} {candidate:.4g} (candidate)"
+
+
+def history_points(check: ReportCheck) -> list[tuple[str, float]]:
+    """The check's history values as (deployment, value) points, oldest first (the report lists newest first)."""
+    values = check.history_values or []
+    return [(f"{back} back", value) for back, value in reversed(list(enumerate(values, 1)))]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pytest
 
 from .models import BaselineChoice
-from .report import CandidateReport, GateReport, Outcome, ReportCheck, ReportDiagnostic
+from .provenance import Provenance
+from .report import VERDICT_PRECEDENCE, CandidateReport, GateReport, Outcome, ReportCheck, ReportDiagnostic, Verdict
 from .results import CheckResult
+from .tiers import entry_outcome, expired_reasons, tier_notes, waiver_reports, waiver_use, warnings_of
+from .waivers import Waiver, today
 
 PARTIAL_OPTION = "--contexta-allow-partial"
 
@@ -23,9 +27,21 @@ class CheckOutcome:
     phases: dict[str, str] = field(default_factory=dict)
     message: str = ""
     results: list[dict[str, Any]] = field(default_factory=list)
+    advisory: bool = False  # marked @pytest.mark.contexta_advisory
+    waiver: dict[str, Any] | None = None  # the valid waiver that covered its failure (Waiver.as_json())
+    expired_waivers: list[dict[str, Any]] = field(default_factory=list)  # expired ones that would have
 
     @property
     def outcome(self) -> Outcome:
+        """How pytest's phases read for the gate: a waived failure is ``waived``, an advisory one ``warning``."""
+        ran = self._ran()
+        if ran == "failed" and self.waiver is not None:
+            return "waived"
+        if ran in ("failed", "error") and self.advisory:
+            return "warning"
+        return ran
+
+    def _ran(self) -> Outcome:
         """passed only when the test body ran and passed; a check interrupted before that is an error."""
         if "failed" in (self.phases.get("setup"), self.phases.get("teardown")):
             return "error"
@@ -77,26 +93,48 @@ class GateFacts:
     outcomes: dict[str, CheckOutcome] = field(default_factory=dict)
     left_out: list[str] = field(default_factory=list)  # options that leave checks out uncounted (--ignore, --lf)
     allow_partial: bool = False
+    inconclusive: str = "fail"  # --contexta-inconclusive: what an inconclusive check does to the gate
+    inconclusive_source: str = "default"
     collection_errors: list[str] = field(default_factory=list)
     collection_skips: list[str] = field(default_factory=list)
     crashes: list[Crash] = field(default_factory=list)
     usage_errors: list[str] = field(default_factory=list)  # the gate was used wrongly (exit status 4)
     errors: list[str] = field(default_factory=list)  # the gate itself failed (a hook raised, an output failed)
+    fail_on: str = "failure"  # "warning": an advisory check that does not pass fails the gate
+    waivers: list[Waiver] = field(default_factory=list)  # the waiver file's entries
+    today: str | None = None  # the ISO date the waivers were judged on
+    provenance: Provenance | None = None
 
 
 def decide(facts: GateFacts) -> GateReport:
     """The final verdict: ``pass`` only when every candidate passed, nothing went wrong and pytest exits 0."""
     problems = facts.usage_errors + facts.errors
     candidates = [_candidate_report(facts, ref, problems) for ref in facts.candidates]
-    failed = bool(problems) or not candidates or any(c.verdict == "fail" for c in candidates)
+    undecided_fails = facts.inconclusive == "fail"
+    failed = bool(problems) or not candidates or any(
+        c.verdict == "fail" or (c.verdict == "inconclusive" and undecided_fails) for c in candidates)
     status = facts.exit_status
     if facts.usage_errors:
         status = int(pytest.ExitCode.USAGE_ERROR)
     elif failed and status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         status = int(pytest.ExitCode.TESTS_FAILED)
-    return GateReport(verdict="pass" if status == pytest.ExitCode.OK else "fail", exit_status=status,
+    waivers = waiver_reports(facts.waivers, facts.candidates, facts.outcomes.values(),
+                             date.fromisoformat(facts.today) if facts.today else today())
+    return GateReport(verdict=_overall(candidates) if status == pytest.ExitCode.OK else "fail", exit_status=status,
                       workspace=facts.workspace, created_at=facts.created_at, candidates=candidates,
-                      error="; ".join(problems) or None, notes=_notes(facts))
+                      error="; ".join(problems) or None, notes=_notes(facts) + tier_notes(candidates, waivers),
+                      waivers=waivers, provenance=facts.provenance,
+                      inconclusive="fail" if undecided_fails else "pass")
+
+
+def _overall(candidates: list[CandidateReport]) -> Verdict:
+    """The worst candidate verdict (fail > inconclusive > pass-with-warnings > pass) of a gate that exits 0.
+
+    It exits 0 with an inconclusive candidate only under ``--contexta-inconclusive=pass``: that passes with
+    warnings, never plainly.
+    """
+    shown: list[Verdict] = ["pass-with-warnings" if c.verdict == "inconclusive" else c.verdict for c in candidates]
+    return next((v for v in VERDICT_PRECEDENCE if v in shown), "pass")
 
 
 def _notes(facts: GateFacts) -> list[str]:
@@ -136,17 +174,41 @@ def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> Candid
     if never_ran:
         reasons.append(f"{len(never_ran)} of {total} gate checks never ran (the session stopped early: "
                        f"{_stop_cause(facts)})")
-    bad = [o for o in outcomes if o.outcome in ("failed", "error")]
+    settled = {o.nodeid: _settled(o, facts.inconclusive) for o in outcomes}
+    bad = [o for o in outcomes if settled[o.nodeid] in ("failed", "error")]
     if bad:
         reasons.append(f"{len(bad)} of {total} gate checks did not pass")
-    if outcomes and not bad and not any(o.outcome == "passed" for o in outcomes):
+    if outcomes and all(settled[o.nodeid] == "skipped" for o in outcomes):
         reasons.append("no gate check passed (all were skipped)")
     if facts.collection_skips:
         reasons.append(f"skipped at collection, so their checks never ran: {'; '.join(facts.collection_skips)}")
+    checks = [check for outcome in outcomes for check in _report_checks(outcome)]
+    reasons += expired_reasons(outcomes)
+    warnings = warnings_of(checks)
+    advisory = {c.nodeid for c in checks if c.outcome == "warning"}
+    if advisory and facts.fail_on == "warning":
+        reasons.append(f"{len(advisory)} advisory gate check(s) did not pass and --contexta-fail-on is warning")
     reasons += problems
-    return CandidateReport(run_ref=ref, verdict="fail" if reasons else "pass", reasons=reasons,
-                           baseline=facts.baselines.get(ref), diagnostics=list(run.diagnostics),
-                           checks=[check for outcome in outcomes for check in _report_checks(outcome)])
+    undecided = sum(outcome == "inconclusive" for outcome in settled.values())
+    verdict: Verdict = ("fail" if reasons else "inconclusive" if undecided
+                        else "pass-with-warnings" if warnings else "pass")
+    if undecided:
+        effect = "fails" if facts.inconclusive == "fail" else "passes"
+        reasons.append(f"{undecided} of {total} gate checks are inconclusive: the data cannot tell whether they hold "
+                       f"(--contexta-inconclusive={facts.inconclusive}, from {facts.inconclusive_source}: the gate "
+                       f"{effect})")
+    return CandidateReport(run_ref=ref, verdict=verdict, reasons=reasons, warnings=warnings,
+                           baseline=facts.baselines.get(ref), diagnostics=list(run.diagnostics), checks=checks)
+
+
+def _settled(outcome: CheckOutcome, inconclusive: str) -> Outcome:
+    """The check's outcome: ``inconclusive`` when its helpers found something inconclusive and nothing failed,
+    and the test ended as ``--contexta-inconclusive`` makes it end (failed under ``fail``, passed under ``pass``)."""
+    found = {result.get("outcome") for result in outcome.results}
+    policy_end = "failed" if inconclusive == "fail" else "passed"
+    if outcome.outcome == policy_end and "inconclusive" in found and "failed" not in found:
+        return "inconclusive"
+    return outcome.outcome
 
 
 def _outcomes_with_crashes(facts: GateFacts, ref: str) -> list[CheckOutcome]:
@@ -174,11 +236,16 @@ def _stop_cause(facts: GateFacts) -> str:
 def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
     """One entry per helper verdict, plus one for the test itself when its outcome is not explained by them."""
     entries = []
+    waiver = waiver_use(outcome)
     for data in outcome.results:
         result = CheckResult(**data)
-        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome="passed" if result.passed else "failed",
-                                   **result.model_dump(exclude={"passed", "run_ref"})))
-    if not entries or (outcome.outcome != "passed" and all(e.outcome == "passed" for e in entries)):
+        advisory = result.advisory or outcome.advisory
+        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=entry_outcome(result.outcome, advisory, outcome),
+                                   advisory=advisory, waiver=None if result.passed else waiver,
+                                   **result.model_dump(exclude={"passed", "run_ref", "advisory", "outcome"})))
+    shown = {e.outcome for e in entries}
+    if not entries or (outcome.outcome not in shown | {"passed"} and shown <= {"passed", "warning"}):
         entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=outcome.outcome, kind="custom",
-                                   detail=outcome.explanation or "passed"))
+                                   detail=outcome.explanation or "passed", advisory=outcome.advisory,
+                                   waiver=None if outcome.outcome == "passed" else waiver))
     return entries

@@ -9,15 +9,20 @@ from pathlib import Path
 
 from .diagnostics import builtin_diagnostics
 from .errors import RunLookupError, WorkspaceError
-from .ledger import Ledger
-from .models import ContextaRun, Deployment, Run, parse_time
+from .files import read_regular, regular_file_exists, unreadable
+from .ledger import DeploymentRow, Ledger
+from .models import ContextaRun, Deployment, Run
 from .refs import RefError, RunRef, is_component, looks_like_ref, parse_run_ref
 from .segments import RecordReader
+from .text import printable
 
 LEDGER = Path("metadata") / "ledger.db"
 MANIFEST = Path("records") / "manifest.json"
 SUPPORTED_LAYOUT = {"layout_mode": "jsonl_segments", "layout_version": "1"}
 _FIX_PATH = "pass the folder that holds metadata/ and records/ with --contexta-workspace (or CONTEXTA_WORKSPACE)"
+
+
+_MAX_MANIFEST_BYTES = 2**20
 
 
 def _looks_like_workspace(path: Path) -> bool:
@@ -29,11 +34,8 @@ def check_layout(root: Path) -> None:
     try:
         _check_layout(root)
     except OSError as exc:
-        where = exc.filename if exc.filename is not None else root
-        raise WorkspaceError(
-            f"{where} cannot be read ({exc.strerror or exc}) while checking workspace {root}: give the user "
-            f"running the gate read access to the workspace folder and its files"
-        ) from exc
+        where = Path(exc.filename) if exc.filename is not None else root
+        raise unreadable(where, exc, "" if where == root else f" (in workspace {printable(str(root))})") from exc
 
 
 def _check_layout(root: Path) -> None:
@@ -41,7 +43,7 @@ def _check_layout(root: Path) -> None:
         raise WorkspaceError(f"workspace {root} does not exist: {_FIX_PATH}")
     if not root.is_dir():
         raise WorkspaceError(f"workspace {root} is a file, not a folder: {_FIX_PATH}")
-    missing = [str(part) for part in (LEDGER, MANIFEST) if not (root / part).is_file()]
+    missing = [str(part) for part in (LEDGER, MANIFEST) if not regular_file_exists(root / part)]
     if len(missing) == 2:
         nested = sorted(str(child) for child in root.iterdir() if child.is_dir() and _looks_like_workspace(child))
         if nested:
@@ -53,9 +55,9 @@ def _check_layout(root: Path) -> None:
     if missing:
         raise WorkspaceError(f"workspace {root} is incomplete: {missing[0]} is missing. Was it copied only in part?")
     try:
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(read_regular(root / MANIFEST, _MAX_MANIFEST_BYTES).decode("utf-8"))
         layout = {key: str(manifest[key]) for key in SUPPORTED_LAYOUT}
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise WorkspaceError(
             f"{root / MANIFEST} is not a readable Contexta record manifest (invalid JSON, or no layout_mode and "
             f"layout_version): restore it from a backup, or copy the whole workspace again"
@@ -77,6 +79,7 @@ class Workspace:
         self._ledger = Ledger(self.root / LEDGER, lock_timeout=lock_timeout, on_wait=on_wait)
         self._records = RecordReader(self.root / "records")
         self._readers = 0
+        self._deployment_orders: dict[str, list[DeploymentRow]] = {}
 
     @contextmanager
     def reading(self) -> Iterator[Workspace]:
@@ -142,11 +145,11 @@ class Workspace:
         names = [run.ref for run in self._ledger.runs(ref.project_ref)]
         if not names:
             return f" (it has no project {ref.project!r})"
-        shown = ", ".join(names[-5:])
+        shown = ", ".join(printable(name) for name in names[-5:])
         return f" (project {ref.project} has {len(names)} runs, latest: {shown})"
 
     def load_run(self, run: str | RunRef) -> ContextaRun:
-        """Read one run: its ledger rows and its records, found through the run_ref index."""
+        """Read one run: its ledger rows and its records, found by reading every segment."""
         with self.reading():
             return self._load_run(run)
 
@@ -162,9 +165,9 @@ class Workspace:
             ref, row = self._resolve(run)
         try:
             found = self._records.read_run(ref)
-        except OSError as exc:
-            raise WorkspaceError(f"the records of {ref.text} cannot be read from {self.root / 'records'}: {exc}. "
-                                 f"Check the files' permissions, or copy the whole workspace again") from exc
+        except OSError as exc:  # the checks in files.py turn the expected ones into WorkspaceError first
+            raise unreadable(Path(exc.filename) if exc.filename else self.root / "records", exc,
+                             f" (reading the records of {ref.text})") from exc
         loaded = ContextaRun(
             run=row,
             stages=tuple(self._ledger.stages(ref.text)),
@@ -187,24 +190,29 @@ class Workspace:
         with self.reading():
             return self._ledger.deployments(project_ref=None if project is None else f"project:{project}")
 
+    def deployments_newest_first(self, project: str) -> list[DeploymentRow]:
+        """The project's deployments, newest first by real start time, ordered once in SQL and kept for the session."""
+        if project not in self._deployment_orders:
+            with self.reading():
+                self._deployment_orders[project] = self._ledger.deployments_newest_first(f"project:{project}")
+        return self._deployment_orders[project]
+
     def latest_completed_deployment(self, project: str, *, exclude_run: str) -> tuple[Deployment | None, list[str]]:
         """The newest completed deployment of ``project`` with a run other than ``exclude_run``.
 
-        Also returns why each newer deployment was passed over.
+        Also returns why each newer deployment was passed over. Only the chosen deployment is decoded.
         """
-        newest_first = sorted(self.list_deployments(project), key=_deployment_order, reverse=True)
         passed_over = []
-        for deployment in newest_first:
-            if deployment.status != "completed":
-                passed_over.append(f"{deployment.name} ({deployment.status})")
-            elif deployment.run_ref is None:
-                passed_over.append(f"{deployment.name} (records no run)")
-            elif deployment.run_ref == exclude_run:
-                passed_over.append(f"{deployment.name} (deployed the candidate itself)")
+        for row in self.deployments_newest_first(project):
+            if row.start_unreadable:
+                passed_over.append(f"{printable(row.name)} (its started_at cannot be read as a time)")
+            elif row.status != "completed":
+                passed_over.append(f"{printable(row.name)} ({printable(row.status)})")
+            elif row.run_ref is None:
+                passed_over.append(f"{printable(row.name)} (records no run)")
+            elif row.run_ref == exclude_run:
+                passed_over.append(f"{printable(row.name)} (deployed the candidate itself)")
             else:
-                return deployment, passed_over
+                with self.reading():
+                    return self._ledger.deployment(row.ref), passed_over
         return None, passed_over
-
-
-def _deployment_order(deployment: Deployment) -> tuple[object, ...]:
-    return (parse_time(deployment.started_at), deployment.order_index or 0, deployment.ref)

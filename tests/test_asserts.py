@@ -196,7 +196,7 @@ def test_latency_that_rose_fails_and_says_lower_is_better(svc: dict[str, Context
     assert _message(excinfo) == (
         "run:svc.slower vs baseline run:svc.baseline in stage 'evaluate':\n"
         "  FAIL latency-p95-ms: 40 -> 52, change +12 (+30.00%), lower is better (built-in: name part 'latency'); "
-        "allowed: worse by at most 2.00%; values from evaluate")
+        "allowed: worse by at most 2.00%; no noise estimate; values from evaluate")
     (result,) = results
     assert (result.passed, result.baseline_value, result.candidate_value, result.change_abs) == (False, 40, 52, 12)
     assert result.change_rel == pytest.approx(0.3)
@@ -423,13 +423,14 @@ def test_helpers_in_a_gate_show_their_numbers_in_the_summary(pytester: pytest.Py
     result.assert_outcomes(passed=3, failed=2)
     result.stdout.fnmatch_lines([
         "E * FAIL latency-p95-ms: 40 -> 52, change +12 (+30.00%), lower is better (built-in: name part 'latency'); "
-        "allowed: worse by at most 2.00%; values from evaluate",
+        "allowed: worse by at most 2.00%; no noise estimate; the history has 1 usable value, 3 are needed; "
+        "values from evaluate",
     ])
     result.stdout.fnmatch_lines([
         "candidate: run:svc.slower",
         "baseline:  run:svc.baseline — deployed as prod *",
         "test_no_regression[[]latency-p95-ms[]] *FAIL*latency-p95-ms @evaluate*52*40*+12 (+30.00%)*"
-        "lower is better (built-in: name part 'latency')",
+        "lower is better (built-in: name part 'latency') · trend 40 ▁ → █ 52 (candidate)",
         "test_threshold * FAIL * error-count @evaluate * 3 * <= 0 *error-count = 3 (evaluate); required <= 0",
         "GATE FAILED for run:svc.slower: 2 of 5 gate checks did not pass",
     ])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -214,26 +215,33 @@ def test_both_tables_missing_names_the_first_one_the_gate_queries(case: Case) ->
     assert "deployment_executions" not in line
 
 
-@pytest.mark.parametrize("call", ["iterdir", "read_text"])
-def test_unreadable_workspace_folder_or_manifest(
-    workspace_copy: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch, call: str
+@pytest.mark.parametrize("refused", ["workspace", "manifest", "segments"])
+def test_permission_denied_names_the_user_the_gate_runs_as(
+    workspace_copy: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch, refused: str
 ) -> None:
-    """Permission bits do not stop root, so the refused call is simulated where the layout check makes it."""
+    """Permission bits do not stop root, so the refused call is simulated where the reader makes it."""
     workspace = workspace_copy("latency")
-    if call == "iterdir":
+    if refused == "workspace":
         shutil.rmtree(workspace / "records")
         (workspace / "metadata" / "ledger.db").unlink()  # neither file: the check looks one level down
-    refused = workspace / "records" / "manifest.json" if call == "read_text" else workspace
+    path = {"workspace": workspace, "manifest": workspace / "records" / "manifest.json",
+            "segments": workspace / "records" / "segments"}[refused]
 
     def refuse(self: Path, *args: object, **kwargs: object) -> object:
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, call, refuse)
+    real_open, real_scandir = os.open, os.scandir
+    monkeypatch.setattr(Path, "iterdir", lambda self: refuse(self) if self == path else Path.iterdir(self))
+    monkeypatch.setattr(os, "open", lambda target, *args: refuse(Path(target)) if Path(target) == path
+                        else real_open(target, *args))
+    monkeypatch.setattr(os, "scandir", lambda target: refuse(Path(target)) if Path(target) == path
+                        else real_scandir(target))
     with pytest.raises(WorkspaceError) as raised:
-        Workspace(workspace, lock_timeout=0)
-    assert str(raised.value) == (
-        f"{refused} cannot be read (Permission denied) while checking workspace {workspace}: give the user running "
-        f"the gate read access to the workspace folder and its files")
+        Workspace(workspace, lock_timeout=0).load_run("run:svc.faster")
+    user = f"user {getpass.getuser()!r} (uid {os.geteuid()})"
+    assert str(raised.value).startswith(f"{path}")
+    assert str(raised.value).endswith(f": permission denied for {user}, who runs the gate: give that user read "
+                                      f"access to the workspace folder and its files")
 
 
 def test_damaged_deployment_row_the_baseline_rule_reads(case: Case) -> None:
@@ -395,7 +403,7 @@ def test_a_hand_built_run_ref_is_checked_before_it_names_a_file(
     assert str(raised.value).endswith("build RunRef values with parse_run_ref(), or pass the ref as text")
 
 
-def test_load_run_reads_the_run_row_once_and_the_workspace_wide_index_facts_once(
+def test_load_run_reads_the_run_row_once_and_each_segment_once_never_the_record_type_index(
     monkeypatch: pytest.MonkeyPatch, workspace_copy: Callable[[str], Path]
 ) -> None:
     workspace = workspace_copy("latency")
@@ -408,6 +416,7 @@ def test_load_run_reads_the_run_row_once_and_the_workspace_wide_index_facts_once
 
     monkeypatch.setattr(Ledger, "run", counted)
     record_type_index = os.path.realpath(workspace / "records" / "indexes" / "record_type") + os.sep
+    segment = os.path.realpath(workspace / "records" / "segments" / "segment-000001.jsonl")
     opened_workspace = Workspace(workspace, lock_timeout=0)
     try:
         with files_opened() as opened:
@@ -417,9 +426,8 @@ def test_load_run_reads_the_run_row_once_and_the_workspace_wide_index_facts_once
         opened_workspace.close()
     assert [run.ref for run in loaded] == ["run:svc.faster", "run:svc.slower", "run:svc.mixed", "run:svc.baseline"]
     assert rows_read == [run.ref for run in loaded]
-    from_record_type_index = [path for path in opened if path.startswith(record_type_index)]
-    assert sorted(from_record_type_index) == sorted(
-        os.path.realpath(path) for path in (workspace / "records" / "indexes" / "record_type").glob("*.jsonl"))
+    assert not [path for path in opened if os.path.realpath(path).startswith(record_type_index)]
+    assert [os.path.realpath(path) for path in opened].count(segment) == len(loaded)
 
 
 def test_hostile_ledger_ref_stops_the_gate_with_a_clear_message(case: Case) -> None:
@@ -472,3 +480,34 @@ def test_invalid_helper_arguments_fail_at_the_helper_call(case: Case, call: str,
     result.stdout.fnmatch_lines([f">       {call}", f"E       pytest_contexta.errors.CheckArgumentError: {message}*",
                                  "test_gate.py:*: CheckArgumentError"])
     assert "pytest_contexta/" not in result.stdout.str(), "the error should point at the call, not inside the plugin"
+
+
+def test_a_ledger_denied_to_the_gate_says_permission_denied_not_damaged(
+    workspace_copy: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root is never denied, so DuckDB's refusal is simulated."""
+    workspace = workspace_copy("latency")
+    ledger = workspace / "metadata" / "ledger.db"
+
+    def refuse(path: str, read_only: bool = False) -> object:
+        raise duckdb.IOException(f'IO Error: Cannot open file "{path}": Permission denied')
+
+    monkeypatch.setattr(duckdb, "connect", refuse)
+    with pytest.raises(WorkspaceError) as raised:
+        Workspace(workspace, lock_timeout=0).list_runs()
+    message = str(raised.value)
+    assert message.startswith(f"{ledger} cannot be opened: permission denied for user {getpass.getuser()!r} "
+                              f"(uid {os.geteuid()}), who runs the gate: give that user read access")
+    assert "damaged" not in message and "backup" not in message
+
+
+def test_names_from_the_ledger_are_shown_with_control_characters_escaped(workspace_copy: Callable[[str], Path]) -> None:
+    workspace = workspace_copy("latency")
+    forged = "run:svc.x\x1b[2K\rGATE PASSED"
+    _add_run_row(workspace, forged)
+    opened = Workspace(workspace, lock_timeout=0)
+    with pytest.raises(WorkspaceError) as raised:  # listing the project's runs meets the forged row
+        opened.load_run("run:svc.nope")
+    message = str(raised.value)
+    assert "holds a Run row 'run:svc.x\\x1b[2K\\rGATE PASSED' that contradicts itself" in message
+    assert "\x1b" not in message and "\r" not in message

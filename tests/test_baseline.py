@@ -168,7 +168,7 @@ def test_regression_message_names_the_baseline_and_why(pytester: pytest.Pytester
 
         def test_no_regression(contexta_run, baseline_run):
             pytest_contexta.assert_no_regression(contexta_run, baseline_run, "accuracy", stage="evaluate",
-                                                 max_drop=0.01)
+                                                 max_drop=0.01, confidence=None)
     """)
     result = pytester.runpytest(DEPLOYMENTS, "--contexta-candidate=r1")
     assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -69,6 +69,7 @@ DIFFERENCES = (
     "completeness-notes",
     "unexposed-fields",
     "incomplete-values",
+    "ambiguous-sequence",
 )
 
 # unexposed-fields: Contexta fields the plugin has no attribute for, and the only values Contexta gives them.
@@ -653,7 +654,7 @@ def test_difference_unreadable_record(workspace_copy: Callable[[str], Path]) -> 
         workspace.close()
     unreadable = [d for d in damaged.diagnostics if d.code == "unreadable_record"]
     assert [(d.severity, d.contexta_severity, d.details["line"]) for d in unreadable] == [("error", None, number)]
-    assert "metric value is not finite" in unreadable[0].summary
+    assert "metric value is not finite (nan)" in unreadable[0].summary
     assert "record:shop-ranker.candidate.r0003" not in {r.ref for r in damaged.records}
     lookup = find_metric(damaged, "accuracy", "evaluate")
     assert lookup.record is None and lookup.problem.startswith("a damaged record that may hold it")
@@ -843,6 +844,23 @@ def documented_rows() -> list[tuple[str, str]]:
         if match:
             rows.append((match.group(1), match.group(2)))
     return rows
+
+
+def test_difference_ambiguous_sequence() -> None:
+    """``restarted`` (written by Contexta, no reference answers): after a re-created manifest the run's second
+    accuracy (0.5) reuses sequence 1 with the same observed_at as the first (0.91, sequence 4). Contexta lists
+    both and its latest is the later append; the gate keeps both and refuses to choose."""
+    workspace = Workspace(ROOT / "restarted", lock_timeout=0)
+    try:
+        run = workspace.load_run("run:seq.reused")
+    finally:
+        workspace.close()
+    accuracy = [(m.value, m.sequence, m.observed_at) for m in run.metrics if m.key == "accuracy"]
+    assert accuracy == [(0.91, 4, "2025-05-02T11:00:00Z"), (0.5, 1, "2025-05-02T11:00:00Z")]
+    (ambiguous,) = run.damaged
+    assert "so which value is the latest is ambiguous" in ambiguous.reason
+    assert find_metric(run, "accuracy", "evaluate").problem == (
+        f"a damaged record that may hold it ({ambiguous.location})")
 
 
 def test_documented_differences_are_the_pinned_ones() -> None:

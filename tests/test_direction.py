@@ -161,7 +161,8 @@ def test_ini_direction_patterns_reach_the_regression_check(pytester: pytest.Pyte
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "E * FAIL accuracy: 0.9 -> 0.91, change +0.01 (+1.11%), lower is better "
-        "(ini contexta_lower_is_better 'accur*'); allowed: worse by at most 0.10%; values from evaluate",
+        "(ini contexta_lower_is_better 'accur*'); allowed: worse by at most 0.10%; no noise estimate; the history "
+        "has 1 usable value, 3 are needed; values from evaluate",
     ])
     result.stdout.fnmatch_lines(["test_no_regression[[]latency-p95-ms[]] * PASS *"
-                                 "higher is better (ini contexta_higher_is_better 'latency-*')"])
+                                 "higher is better (ini contexta_higher_is_better 'latency-*') · trend *"])

@@ -1,5 +1,5 @@
 """Installed but not asked to gate, the plugin must cost an ordinary test run nothing noticeable:
-its entry module imports neither pydantic, duckdb nor tabulate."""
+its entry module imports neither pydantic, duckdb, tabulate nor scipy."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ("pydantic", "duckdb", "tabulate")
+HEAVY = ("pydantic", "duckdb", "tabulate", "scipy")
 
 
 def test_importing_the_entry_module_pulls_in_nothing_heavy() -> None:

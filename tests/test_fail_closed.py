@@ -286,13 +286,12 @@ def test_records_that_cannot_be_read_stop_the_gate_with_a_clear_message(
     workspace = workspace_copy("latency")
     segment = workspace / "records" / "segments" / "segment-000001.jsonl"
     segment.unlink()
-    segment.mkdir()  # open() now fails with IsADirectoryError, an OSError like a permission problem
+    segment.mkdir()  # a folder where Contexta writes a regular file
     pytester.makepyfile(test_gate=GATE)
     result = pytester.runpytest(*_gate_args(workspace))
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines([(f"GATE FAILED for {CANDIDATE}: the run could not be read: the records of "
-                                  f"{CANDIDATE} cannot be read from {workspace}/records: *Is a directory*"
-                                  f"Check the files' permissions*")])
+    result.stdout.fnmatch_lines([(f"GATE FAILED for {CANDIDATE}: the run could not be read: {segment} is a folder, "
+                                  f"not a regular file: *copy the workspace again*")])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 

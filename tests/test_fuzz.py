@@ -28,7 +28,7 @@ from pytest_contexta.models import (
     SpanRecord,
 )
 from pytest_contexta.refs import RefError, parse_run_ref
-from pytest_contexta.segments import parse_line
+from pytest_contexta.record_lines import parse_line
 from pytest_contexta.workspace import Workspace
 
 LATENCY = WORKSPACES / "latency"

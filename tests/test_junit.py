@@ -52,7 +52,7 @@ def junit(pytester: pytest.Pytester) -> tuple[dict[str, dict[str, str]], GateRep
 
 def test_regression_checks_carry_candidate_and_baseline_values(junit) -> None:
     cases, _ = junit
-    accuracy = dict(cases[f"test_regression[accuracy-{REGRESSED}]"])
+    accuracy = dict(cases[f"test_regression[{REGRESSED}-accuracy]"])
     assert math.isclose(float(accuracy.pop("contexta.change_abs")), 0.841 - 0.893)
     assert math.isclose(float(accuracy.pop("contexta.change_rel")), (0.841 - 0.893) / 0.893)
     assert accuracy == {
@@ -60,7 +60,8 @@ def test_regression_checks_carry_candidate_and_baseline_values(junit) -> None:
         "contexta.run_ref": REGRESSED,
         "contexta.passed": "False",
         "contexta.detail": "accuracy: 0.893 -> 0.841, change -0.052 (-5.82%), higher is better (built-in: name part "
-                           "'accuracy'); allowed: worse by at most 2.00%; values from evaluate",
+                           "'accuracy'); allowed: worse by at most 2.00%; no noise estimate; the history has 2 "
+                           "usable values, 3 are needed; values from evaluate",
         "contexta.metric": "accuracy",
         "contexta.stage": "evaluate",
         "contexta.candidate_value": "0.841",
@@ -69,8 +70,12 @@ def test_regression_checks_carry_candidate_and_baseline_values(junit) -> None:
         "contexta.limit": "worse by at most 2.00%",
         "contexta.direction": "higher is better (built-in: name part 'accuracy')",
         "contexta.value_source": "evaluate",
+        "contexta.outcome": "failed",
+        "contexta.confidence": "0.95",
+        "contexta.noise_source": "no noise estimate; the history has 2 usable values, 3 are needed",
+        "contexta.history_values": "[0.893, 0.871]",  # the trend: baseline-v1 (prod-v1), baseline-v0 (prod-v0)
     }
-    latency = cases[f"test_regression[latency-p95-ms-{GOOD}]"]
+    latency = cases[f"test_regression[{GOOD}-latency-p95-ms]"]
     assert (latency["contexta.passed"], latency["contexta.candidate_value"], latency["contexta.baseline_value"],
             latency["contexta.change_abs"]) == ("True", "41.0", "42.0", "-1.0")
     assert latency["contexta.direction"] == "lower is better (built-in: name part 'latency')"

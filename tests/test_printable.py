@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-FORGED = "x\n\x1b[32mGATE PASSED for run:svc.faster\x1b[0m"
+FORGED = "\x1b[32mGATE PASSED for run:svc.faster\x1b[0m\nx"
 GATE = """
 from pytest_contexta import assert_no_error_diagnostics
 
@@ -17,35 +17,37 @@ def test_diagnostics(contexta_run):
 """
 
 
-def _forged_degraded_record(workspace) -> None:
-    """Append (as Contexta would, with the next sequence) a degraded record whose strings forge a verdict line."""
+def _forged_event(workspace) -> None:
+    """Append (as Contexta would, with the next sequence) an error event whose message forges a verdict line."""
     segment = workspace / "records" / "segments" / "segment-000001.jsonl"
     lines = segment.read_text(encoding="utf-8").splitlines()
     template = json.loads(next(line for line in lines if '"run_ref":"run:svc.faster"' in line))
-    envelope = {**template["record"]["envelope"], "record_type": "degraded", "degradation_marker": "capture_gap",
-                "record_ref": "record:svc.faster.r0099"}
-    payload = {"category": "capture", "issue_key": FORGED, "origin_marker": "explicit_capture",
-               "severity": "error", "summary": FORGED, "attributes": {}}
+    envelope = {**template["record"]["envelope"], "record_type": "event", "record_ref": "record:svc.faster.r0099"}
+    payload = {"event_key": "forged", "level": "error", "message": FORGED, "subject_ref": None,
+               "origin_marker": "explicit_capture", "attributes": {}}
     line = {**template, "record": {"envelope": envelope, "payload": payload}, "sequence": len(lines) + 1}
     with segment.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
-def test_a_record_cannot_forge_gate_passed(pytester: pytest.Pytester, workspace_copy) -> None:
+def test_a_record_cannot_forge_gate_passed(pytester: pytest.Pytester, workspace_copy,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")  # pytest then prints whole failure messages in its short summary
     workspace = workspace_copy("latency")
-    _forged_degraded_record(workspace)
+    _forged_event(workspace)
     pytester.makepyfile(test_gate=GATE)
     result = pytester.runpytest(f"--contexta-workspace={workspace}", "--contexta-candidate=run:svc.faster",
                                 "--contexta-report=gate.json", "--contexta-markdown=gate.md", "--junitxml=junit.xml")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "\x1b" not in result.stdout.str()  # not in pytest's own failure section either
     summary = result.stdout.str().split(" contexta gate ")[1]
-    assert "\x1b" not in summary
     assert not [line for line in summary.splitlines() if line.startswith("GATE PASSED")]
-    assert "x\\n\\x1b[32mGATE PASSED for run:svc.faster" in summary  # shown, escaped
+    assert "error event forged: \\x1b[32mGATE PASSED for run:svc.faster\\x1b[0m" in summary  # shown, escaped
     markdown = (pytester.path / "gate.md").read_text(encoding="utf-8")
     assert "\x1b" not in markdown and "\nGATE PASSED" not in markdown
     report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
-    assert any(FORGED in d["summary"] for d in report["candidates"][0]["diagnostics"])  # JSON keeps the string
+    summaries = [d["summary"] for d in report["candidates"][0]["diagnostics"]]
+    assert any("error event forged" in text and "GATE PASSED" in text for text in summaries)  # JSON-escaped
     details = [p.get("value") for p in ET.parse(pytester.path / "junit.xml").getroot().iter("property")
                if p.get("name") == "contexta.detail"]
     assert details and all("\x1b" not in d and "\n" not in d for d in details)

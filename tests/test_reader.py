@@ -1,10 +1,9 @@
-"""Workspace.load_run: what a run holds, and that its records come through the run_ref index."""
+"""Workspace.load_run: what a run holds, and which segment lines count as its records or its damage."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,63 +60,87 @@ def test_load_run_reads_deployments_batches_and_environments() -> None:
     assert environment.packages == {"numpy": "2.0.0", "scikit-learn": "1.5.0"}
 
 
-def _damage_other_runs(root: Path, keep: str) -> int:
-    """Overwrite every segment line of another run with garbage of the same length that keeps only the
-    trailing ``"sequence":N}`` (so the run's own lines stay at their byte offsets). Returns how many."""
+def _overwrite_other_runs(root: Path, keep: str, garbage: Callable[[bytes], bytes]) -> list[int]:
+    """Replace every segment line of another run by ``garbage(line)``; return their 1-based line numbers."""
     path = root / SEGMENT
     lines = path.read_bytes().splitlines(keepends=True)
-    damaged = 0
+    numbers = []
     for index, line in enumerate(lines):
-        if f'"run_ref":"{keep}"'.encode() in line:
-            continue
-        match = _SEQUENCE.search(line)
-        assert match is not None
-        tail = b'"sequence":' + match.group(1) + b"}\n"
-        lines[index] = b"#" * (len(line) - len(tail)) + tail
-        damaged += 1
+        if f'"run_ref":"{keep}"'.encode() not in line:
+            lines[index] = garbage(line)
+            numbers.append(index + 1)
     path.write_bytes(b"".join(lines))
-    return damaged
+    return numbers
+
+
+def _nameless(line: bytes) -> bytes:
+    """Garbage of the same length that keeps only the trailing ``"sequence":N}``: no run can be told."""
+    match = _SEQUENCE.search(line)
+    assert match is not None
+    tail = b'"sequence":' + match.group(1) + b"}\n"
+    return b"#" * (len(line) - len(tail)) + tail
+
+
+def _invalid_but_named(line: bytes) -> bytes:
+    """The line with a producer_ref Contexta refuses: damaged, but it still names its run."""
+    assert line.count(b'"producer_ref":"') == 1
+    return line.replace(b'"producer_ref":"', b'"producer_ref":"Not Valid ')
+
+
+def _content(run: ContextaRun) -> list[dict[str, Any]]:
+    """The run's records without their byte offsets (the damage changed other lines' lengths)."""
+    return [record.model_dump(exclude={"location": {"byte_offset"}}) for record in run.records]
 
 
 RUN = "run:shop-ranker.candidate"
 
 
-def test_loading_a_run_reads_only_its_own_lines(workspace_copy: Callable[[str], Path]) -> None:
-    """Every other run's line is garbage in the copy, yet the run loads exactly as from the intact workspace,
-    with no damaged line and no reader note: the index led straight to the run's own lines."""
+def test_damaged_lines_that_name_another_run_do_not_touch_this_one(workspace_copy: Callable[[str], Path]) -> None:
     intact = _load(WORKSPACES / "conformance", RUN)
     root = workspace_copy("conformance")
-    assert _damage_other_runs(root, RUN) > 20
+    assert len(_overwrite_other_runs(root, RUN, _invalid_but_named)) > 20
 
     run = _load(root, RUN)
 
-    assert run.records == intact.records
-    assert run.damaged == ()
-    assert run.reader_notes == ()
+    assert _content(run) == _content(intact)
+    assert (run.damaged, run.reader_notes) == ((), ())
     assert [d.code for d in run.diagnostics] == [d.code for d in intact.diagnostics]
 
 
-def test_without_the_index_the_damage_would_have_been_seen(workspace_copy: Callable[[str], Path]) -> None:
-    """The control for the test above: reading every segment meets the garbage lines, which cannot be
-    attributed to a run and so count against this one."""
+def test_lines_that_name_no_run_count_against_every_run(workspace_copy: Callable[[str], Path]) -> None:
+    """Whatever the index says, a line whose run cannot be told might be this run's: it is read as damaged."""
+    intact = _load(WORKSPACES / "conformance", RUN)
     root = workspace_copy("conformance")
-    damaged = _damage_other_runs(root, RUN)
-    shutil.rmtree(root / "records" / "indexes" / "run_ref")
+    garbage = _overwrite_other_runs(root, RUN, _nameless)
 
     run = _load(root, RUN)
 
-    assert len(run.damaged) == damaged
-    assert run.reader_notes == ("the run_ref index folder records/indexes/run_ref is missing; read every segment "
-                                "instead",)
+    assert _content(run) == _content(intact)
+    assert [line.location.line for line in run.damaged] == garbage
+    assert {line.run_ref for line in run.damaged} == {None}
     assert "unreadable_record" in {d.code for d in run.diagnostics}
 
 
-def test_other_runs_of_the_damaged_copy_are_still_refused(workspace_copy: Callable[[str], Path]) -> None:
-    """The damage is real: a run whose own lines were overwritten loads as damaged, not as empty."""
+def test_a_run_whose_own_lines_were_overwritten_loads_as_damaged_not_empty(
+    workspace_copy: Callable[[str], Path]
+) -> None:
     intact = _load(WORKSPACES / "conformance", "run:shop-ranker.baseline")
     root = workspace_copy("conformance")
-    _damage_other_runs(root, RUN)
+    _overwrite_other_runs(root, RUN, _invalid_but_named)
     run = _load(root, "run:shop-ranker.baseline")
     assert run.records == ()
-    assert [line.location for line in run.damaged] == [record.location for record in intact.records]
+    assert [line.location.line for line in run.damaged] == [record.location.line for record in intact.records]
+    assert all("producer_ref 'Not Valid " in line.reason for line in run.damaged)
     assert run.reader_notes == ()
+
+
+def test_metrics_with_key_is_an_index_built_once_and_never_stale() -> None:
+    run = _load(WORKSPACES / "latency", "run:svc.faster")
+    accuracy = run.metrics_with_key("accuracy")
+    assert [(m.key, m.value) for m in accuracy] == [("accuracy", 0.9)]
+    assert run.metrics_with_key("accuracy") is accuracy  # indexed once
+    assert run.metrics_with_key("nope") == ()
+    trimmed = run.model_copy(update={"records": run.records[:1]})
+    assert [m.key for m in trimmed.metrics_with_key("val-loss")] == ["val-loss"]
+    assert trimmed.metrics_with_key("accuracy") == ()  # a copy with other records has its own index
+    assert run == _load(WORKSPACES / "latency", "run:svc.faster")  # the index is not part of equality

@@ -38,14 +38,14 @@ def test_the_example_verdict_fits_the_terminal(pytester: pytest.Pytester, monkey
                                                columns: int) -> None:
     monkeypatch.setenv("COLUMNS", str(columns))
     result = run_example(pytester, REGRESSED, GOOD)
-    result.assert_outcomes(passed=15, failed=3)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     block = gate_block(result.stdout.str())
     assert block[0] == " contexta gate ".center(columns, "=")
     too_wide = [line for line in block if len(line) > columns]
     assert too_wide == []
     text = "\n".join(block)
     assert f"GATE PASSED for {GOOD}" in text
-    assert "GATE FAILED for" in text and "3 of 9 gate checks" in text
+    assert f"GATE FAILED for {REGRESSED}:" in text and "did not pass" in text
     accuracy = next(i for i, line in enumerate(block) if line.startswith("test_no_regression[accuracy]"))
     assert block[accuracy].split()[1:] == ["FAIL", "0.841", "0.893", "-0.052", "(-5.82%)"] or \
         block[accuracy].split()[1:] == ["FAIL", "accuracy", "@evaluate", "0.841", "0.893", "-0.052", "(-5.82%)"]
@@ -99,7 +99,7 @@ def test_warning_and_info_diagnostics_are_listed_with_their_first_line_escaped()
 
 def test_outcome_and_verdict_words_this_version_does_not_know_are_shown_as_they_are() -> None:
     assert [result_word(word) for word in ("passed", "failed", "waived", "inconclusive", "new-word")] == \
-        ["PASS", "FAIL", "WAIVED", "UNSURE", "NEW-WORD"]
+        ["PASS", "FAIL", "WAIVED", "INCONCLUSIVE", "NEW-WORD"]
     assert [verdict_words(word) for word in ("pass", "fail", "pass-with-warnings", "inconclusive")] == \
         ["GATE PASSED", "GATE FAILED", "GATE PASSED WITH WARNINGS", "GATE INCONCLUSIVE"]
 
@@ -120,3 +120,19 @@ def test_a_trend_is_a_sparkline_of_the_deployed_values_then_the_candidate() -> N
     assert sparkline([]) == ""
     assert trend_line(history, 0.82) == "0.8 ▁▆█ → ▃ 0.82 (candidate)"
     assert trend_line([], 0.82) == ""
+
+
+def test_a_regression_check_with_a_history_shows_its_trend_in_terminal_and_markdown() -> None:
+    from pytest_contexta.charts import charts_of
+    from pytest_contexta.summary import markdown_table
+
+    check = ReportCheck(nodeid="t.py::test_no_regression[run:p.c-accuracy]", outcome="failed", kind="regression",
+                        detail="x", metric="accuracy", candidate_value=0.82, baseline_value=0.88, change_abs=-0.06,
+                        change_rel=-0.068, limit="worse by at most 2.00%", direction="higher is better",
+                        history_values=[0.88, 0.86, 0.80])  # newest first, as the report carries them
+    report = _report([check], [])
+    trend = "trend 0.8 ▁▆█ → ▃ 0.82 (candidate)"
+    assert any(trend in line for line in terminal_lines(report, 200))
+    assert trend in markdown_table(report)
+    (chart,) = charts_of([check])
+    assert [value for _, value in chart.history] == [0.80, 0.86, 0.88]

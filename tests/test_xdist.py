@@ -94,8 +94,12 @@ def test_controller_decides_and_reports_once(pytester: pytest.Pytester, plugin_a
 
 
 def _report_without_time(path: Path) -> dict:
+    """The report, less its time and the two settings that name each run's own output files."""
     report = json.loads(path.read_text(encoding="utf-8"))
     del report["created_at"]
+    settings = report["provenance"]["settings"]
+    assert settings.pop("report")["value"].endswith(f"{path.stem}.json")
+    assert settings.pop("markdown")["value"].endswith(f"{path.stem}.md")
     return report
 
 
@@ -157,7 +161,9 @@ def test_under_xdist_each_run_is_read_once_per_worker_and_never_by_the_controlle
     reads = (pytester.path / "reads.log").read_text(encoding="utf-8").splitlines()
     assert len(reads) == len(set(reads)), reads  # at most once per run and process
     assert str(os.getpid()) not in {line.split()[1] for line in reads}  # the controller reads no run
-    assert {line.split()[0] for line in reads} == {GOOD, REGRESSED, "run:product-ranker.baseline-v1"}
+    # the candidates, the baseline and the history (the run behind prod-v0; prod-v1 is the baseline's)
+    assert {line.split()[0] for line in reads} == {GOOD, REGRESSED, "run:product-ranker.baseline-v1",
+                                                   "run:product-ranker.baseline-v0"}
 
 
 def test_workers_that_choose_different_baselines_are_a_usage_error(pytester: pytest.Pytester) -> None:

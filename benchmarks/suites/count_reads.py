@@ -1,26 +1,32 @@
 """A pytest plugin for the benchmark's check run (never the timed ones): counts how often each run is read.
 
 Load it with ``-p count_reads`` (``benchmarks/suites`` on PYTHONPATH); BENCH_READS_FILE names the JSON
-file it writes: ``{run ref: number of reads}``.
+file it writes: ``{run ref: number of reads}``, or ``{"unavailable": why}`` when the measured plugin
+version has no ``segments.RecordReader.read_run`` to count (the check is then reported as not made).
+Under pytest-xdist each worker writes its own file, BENCH_READS_FILE with ``.<worker id>`` appended.
 """
 
 import json
 import os
 
-from pytest_contexta import segments
+_reads: dict = {}
 
-_reads: dict[str, int] = {}
-_read_run = segments.RecordReader.read_run
+try:
+    from pytest_contexta import segments
 
+    _read_run = segments.RecordReader.read_run
+except (ImportError, AttributeError) as exc:
+    _reads = {"unavailable": f"pytest_contexta.segments.RecordReader.read_run not found ({exc})"}
+else:
+    def _counting_read_run(self, run):
+        _reads[run.text] = _reads.get(run.text, 0) + 1
+        return _read_run(self, run)
 
-def _counting_read_run(self, run):
-    _reads[run.text] = _reads.get(run.text, 0) + 1
-    return _read_run(self, run)
-
-
-segments.RecordReader.read_run = _counting_read_run
+    segments.RecordReader.read_run = _counting_read_run
 
 
 def pytest_unconfigure(config):
-    with open(os.environ["BENCH_READS_FILE"], "w", encoding="utf-8") as handle:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    path = os.environ["BENCH_READS_FILE"] + (f".{worker}" if worker else "")
+    with open(path, "w", encoding="utf-8") as handle:
         json.dump(_reads, handle)
