@@ -1,7 +1,7 @@
 """Team rules for the product-ranker gate, written as pytest-contexta hooks.
 
 pytest-contexta works without this file. It shows the hooks a team writes when the plugin's
-defaults do not fit (the hooks are documented in the README, section "Hooks"):
+defaults do not fit (the hooks are documented in docs/hooks.md):
 
 * only a deployment named ``prod-*`` counts as production, so a shadow or staging
   deployment never becomes the baseline;

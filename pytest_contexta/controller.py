@@ -140,7 +140,8 @@ class GateController:
         if self.report is None:
             return
         terminalreporter.write_sep("=", "contexta gate")
-        for line in terminal_lines(self.report) + self.output_errors:
+        width = self.session.config.get_terminal_writer().fullwidth
+        for line in terminal_lines(self.report, width) + self.output_errors:
             terminalreporter.write_line(line)
 
     def _facts(self, exit_status: int) -> GateFacts:

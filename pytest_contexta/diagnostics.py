@@ -1,7 +1,7 @@
 """Diagnostics of a run: Contexta's own ``diagnose_run`` checks, plus where a gate must be stricter.
 
 Same codes, subjects and summaries as Contexta 1.0, in the same order. The differences are
-deliberate and listed in the README ("Where the gate is stricter than Contexta"):
+deliberate and listed in docs/failure-modes.md ("Where the gate is stricter than Contexta"):
 
 * ``degraded_record`` is an error when the degraded record's own payload severity is ``error``
   (Contexta always says warning);

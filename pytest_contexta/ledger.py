@@ -6,6 +6,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -62,9 +63,10 @@ class Ledger:
     and held only until :meth:`close`: while it is open, no Contexta process can open the ledger to write.
     """
 
-    def __init__(self, path: Path, *, lock_timeout: float) -> None:
+    def __init__(self, path: Path, *, lock_timeout: float, on_wait: Callable[[str], None] | None = None) -> None:
         self.path = path
         self.lock_timeout = lock_timeout
+        self.on_wait = on_wait  # told once per wait who holds the lock and how long the gate will wait
         self._open_connection: duckdb.DuckDBPyConnection | None = None
 
     def close(self) -> None:
@@ -75,7 +77,7 @@ class Ledger:
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._open_connection is None:
-            connection = _connect(self.path, self.lock_timeout)
+            connection = _connect(self.path, self.lock_timeout, self.on_wait)
             try:
                 _check_schema(self.path, connection)
             except BaseException:
@@ -220,11 +222,13 @@ def _check_schema(path: Path, connection: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _connect(path: Path, lock_timeout: float) -> duckdb.DuckDBPyConnection:
+def _connect(path: Path, lock_timeout: float,
+             on_wait: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + lock_timeout
     for file in (path, path.with_name(path.name + ".wal")):
         regular_file_exists(file)  # DuckDB would block on a FIFO there, holding the gate past any timeout
     delay = 0.05
+    told = False
     while True:
         try:
             return duckdb.connect(str(path), read_only=True)
@@ -240,6 +244,10 @@ def _connect(path: Path, lock_timeout: float) -> duckdb.DuckDBPyConnection:
                     f"e.g. a training job or 'contexta serve http' still holding the ledger; waited "
                     f"{lock_timeout:g} s. Let it finish, or raise --contexta-lock-timeout"
                 ) from exc
+            if on_wait is not None and not told:
+                told = True
+                on_wait(f"{path} is locked by another process (PID {holder.group(2)}, {holder.group(1)}); "
+                        f"waiting up to {remaining:.3g} s for it (--contexta-lock-timeout)")
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 1.0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,8 @@ _HELP = {
                 "regression checks are skipped).",
     "report": "Write the gate verdict as JSON to this file (schema: python -m pytest_contexta.report --schema).",
     "markdown": "Append a markdown verdict table to this file (also written to $GITHUB_STEP_SUMMARY when set).",
+    "html": "Write the gate verdict as one self-contained HTML page to this file, with a chart per gated metric "
+            "(needs the html extra: pip install \"pytest-contexta[html]\").",
     "lock_timeout": "Seconds to wait while another process holds the ledger locked before failing (default: 10).",
     "allow_partial": "Let a deliberate partial rerun (-k, -m, --deselect, --lf, --sw, --ignore) pass on the checks it "
                      "ran; without it, gate checks the selection leaves out fail the gate. Shown in the verdict.",
@@ -57,6 +60,7 @@ _ENV = {
     "baseline": "CONTEXTA_BASELINE",
     "report": "CONTEXTA_REPORT",
     "markdown": "CONTEXTA_MARKDOWN",
+    "html": "CONTEXTA_HTML",
     "lock_timeout": "CONTEXTA_LOCK_TIMEOUT",
     "fail_on": "CONTEXTA_FAIL_ON",
     "waivers": "CONTEXTA_WAIVERS",
@@ -75,6 +79,7 @@ def add_options(parser: pytest.Parser) -> None:
                     help=_HELP["baseline"])
     group.addoption("--contexta-report", dest="contexta_report", metavar="PATH", help=_HELP["report"])
     group.addoption("--contexta-markdown", dest="contexta_markdown", metavar="PATH", help=_HELP["markdown"])
+    group.addoption("--contexta-html", dest="contexta_html", metavar="PATH", help=_HELP["html"])
     group.addoption("--contexta-lock-timeout", dest="contexta_lock_timeout", metavar="SECONDS",
                     help=_HELP["lock_timeout"])
     group.addoption("--contexta-history", dest="contexta_history", metavar="N", help=_HELP["history"])
@@ -84,8 +89,8 @@ def add_options(parser: pytest.Parser) -> None:
                     help=_HELP["allow_partial"])
     group.addoption("--contexta-fail-on", dest="contexta_fail_on", metavar="failure|warning", help=_HELP["fail_on"])
     group.addoption("--contexta-waivers", dest="contexta_waivers", metavar="PATH", help=_HELP["waivers"])
-    for name in ("workspace", "baseline", "report", "markdown", "lock_timeout", "history", "inconclusive", "fail_on",
-                 "waivers"):
+    for name in ("workspace", "baseline", "report", "markdown", "html", "lock_timeout", "history", "inconclusive",
+                 "fail_on", "waivers"):
         parser.addini(f"contexta_{name}", _HELP[name])
     parser.addini("contexta_candidate", _HELP["candidate"], type="linelist")
     parser.addini("contexta_lower_is_better", _HELP["lower_is_better"], type="linelist")
@@ -110,6 +115,7 @@ class Settings:
     baseline: str
     report: Path | None
     markdown: Path | None
+    html: Path | None
     allow_partial: bool
     lower_is_better: tuple[str, ...]
     higher_is_better: tuple[str, ...]
@@ -136,7 +142,7 @@ class Settings:
     def header_lines(self) -> list[str]:
         """One line per setting: its value (paths resolved) and where it came from."""
         resolved = {"workspace": self.workspace, "report": self.report, "markdown": self.markdown,
-                    "waivers": self.waivers}
+                    "html": self.html, "waivers": self.waivers}
         return [f"contexta {name}: {resolved.get(name) or setting.value} (from {setting.source})"
                 for name, setting in self.sources.items() if setting.value is not None]
 
@@ -197,11 +203,12 @@ def _step_summary() -> Path | None:
 
 @dataclass(frozen=True)
 class OutputPaths:
-    """Where the verdict goes: the JSON report and the markdown files, each with the option that named it."""
+    """Where the verdict goes: the JSON report, the markdown files and the HTML page, each with its option."""
 
     workspace: Path
     report: Path | None
     markdown: dict[Path, str]
+    html: Path | None = None
 
     @classmethod
     def of(cls, config: pytest.Config) -> OutputPaths:
@@ -210,7 +217,8 @@ class OutputPaths:
         markdown = {path: origin for path, origin in (
             (_path(config, _lookup(config, "markdown")), "--contexta-markdown"),
             (_step_summary(), "GITHUB_STEP_SUMMARY")) if path is not None}
-        return cls(workspace, _path(config, _lookup(config, "report")), markdown)
+        report, html = (_path(config, _lookup(config, name)) for name in ("report", "html"))
+        return cls(workspace, report, markdown, html)
 
     def inside_workspace(self, path: Path) -> bool:
         return path.resolve().is_relative_to(self.workspace.resolve())
@@ -223,10 +231,14 @@ def resolve_settings(config: pytest.Config) -> Settings:
         settings.read_lock_timeout()
         settings = _with_tiers(settings)
         outputs = OutputPaths.of(config)
-        for path, origin in [(outputs.report, "--contexta-report"), *outputs.markdown.items()]:
+        for path, origin in [(outputs.report, "--contexta-report"), *outputs.markdown.items(),
+                             (outputs.html, "--contexta-html")]:
             if path is not None and outputs.inside_workspace(path):
                 raise pytest.UsageError(f"contexta: {origin} points inside the gated workspace ({path} is in "
                                         f"{outputs.workspace}); the gate never writes there: choose a path outside it")
+        if settings.html is not None and importlib.util.find_spec("matplotlib") is None:
+            raise pytest.UsageError('contexta: --contexta-html draws its charts with matplotlib, which is not '
+                                    'installed: pip install "pytest-contexta[html]"')
     return settings
 
 
@@ -267,6 +279,7 @@ def _resolve(config: pytest.Config) -> Settings:
         baseline=sources["baseline"].value or BASELINE_LATEST,
         report=_path(config, sources["report"]),
         markdown=_path(config, sources["markdown"]),
+        html=_path(config, sources["html"]),
         allow_partial=bool(config.getoption("contexta_allow_partial")),
         lower_is_better=tuple(config.getini("contexta_lower_is_better")),
         higher_is_better=tuple(config.getini("contexta_higher_is_better")),

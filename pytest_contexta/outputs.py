@@ -21,6 +21,8 @@ from .report import GateReport
 from .summary import markdown_table
 from .text import printable
 
+_HTML = "the HTML report"
+
 
 @dataclass
 class _Staged:
@@ -42,6 +44,7 @@ class Outputs:
         """Create a temporary file beside every target; returns what cannot be written (the gate then fails)."""
         targets = [(self.paths.report, "the JSON report", "--contexta-report")] if self.paths.report else []
         targets += [(path, "the markdown summary", origin) for path, origin in self.paths.markdown.items()]
+        targets += [(self.paths.html, _HTML, "--contexta-html")] if self.paths.html else []
         for target, what, origin in targets:
             if target is None or self.paths.inside_workspace(target):
                 continue  # refused as a usage error at start-up; never written, not even for that error
@@ -63,16 +66,28 @@ class Outputs:
         staged, self._staged = self._staged, []
         for item in staged:
             try:
-                text = report.model_dump_json(indent=2) + "\n" if item.what == "the JSON report" else (
-                    _existing(item.target) + markdown_table(report))
-                item.temporary.write_text(text, encoding="utf-8")
+                item.temporary.write_text(_render(item, report), encoding="utf-8")
                 os.chmod(item.temporary, _mode_of(item.target))
                 os.replace(item.temporary, item.target)
             except OSError as exc:
                 item.temporary.unlink(missing_ok=True)
                 self.errors.append(f"contexta: cannot write {item.what} to {item.target} (from {item.origin}): "
                                    f"{_why(exc)}; the gate counts as failed")
+            except Exception as exc:  # a rendering bug must not become an INTERNALERROR: the gate fails, says why
+                item.temporary.unlink(missing_ok=True)
+                self.errors.append(f"contexta: cannot render {item.what} for {item.target} (from {item.origin}): "
+                                   f"{type(exc).__name__}: {exc}; the gate counts as failed")
         return self.errors
+
+
+def _render(item: _Staged, report: GateReport) -> str:
+    if item.what == "the JSON report":
+        return report.model_dump_json(indent=2) + "\n"
+    if item.what == _HTML:
+        from .html_report import html_page  # the html extra: imported only when the page is asked for
+
+        return html_page(report)
+    return _existing(item.target) + markdown_table(report)
 
 
 def _why(exc: OSError) -> str:

@@ -17,7 +17,7 @@ from .models import BaselineChoice, ContextaRun, Diagnostic, first_problem
 from .options import Settings
 from .refs import RefError, RunRef, parse_run_ref
 from .report import ReportDiagnostic
-from .text import first_line
+from .text import first_line, printable
 from .tracking import candidate_of
 from .verdict import RunFacts
 from .workspace import Workspace
@@ -29,8 +29,9 @@ class GateWorkspace(Workspace):
     """The gated workspace as checks and hooks see it: ``load_run()`` hands out the session's runs, read once,
     with the diagnostics of the ``pytest_contexta_diagnostics`` hooks, exactly as ``contexta_run`` gets them."""
 
-    def __init__(self, root: Path, *, lock_timeout: float, cached: Callable[[str], ContextaRun]) -> None:
-        super().__init__(root, lock_timeout=lock_timeout)
+    def __init__(self, root: Path, *, lock_timeout: float, cached: Callable[[str], ContextaRun],
+                 on_wait: Callable[[str], None] | None = None) -> None:
+        super().__init__(root, lock_timeout=lock_timeout, on_wait=on_wait)
         self._cached = cached
 
     def load_run(self, run: str | RunRef) -> ContextaRun:
@@ -58,6 +59,15 @@ class GateSession:
         self._hooks_consulted = False
         self._locked: WorkspaceLockedError | None = None
 
+    def _say_waiting(self, message: str) -> None:
+        """One line in the terminal while the ledger is locked, so a wait is never silent."""
+        if self.config.pluginmanager.get_plugin("terminalreporter") is None:
+            return  # -p no:terminal: nowhere to say it
+        writer = self.config.get_terminal_writer()
+        if writer.width_of_current_line:
+            writer.line()  # after a line of progress dots, not in it
+        writer.line(f"contexta: {printable(message)}", yellow=True, flush=True)
+
     # -- start-up -----------------------------------------------------------------------------------
 
     def start(self, shared: Mapping[str, Any] | None = None) -> None:
@@ -66,7 +76,7 @@ class GateSession:
         Raises :class:`GateError`; only ledger rows are read here, no records, and no gate hook is asked.
         """
         self.workspace = GateWorkspace(self.settings.workspace, lock_timeout=self.settings.read_lock_timeout(),
-                                       cached=self.load)
+                                       cached=self.load, on_wait=self._say_waiting)
         self._chooser = BaselineChooser(self.config, self.workspace)
         if shared is not None:
             self.candidates = list(shared["candidates"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -72,10 +72,11 @@ def _check_layout(root: Path) -> None:
 class Workspace:
     """A Contexta workspace, read without creating, changing or locking anything in it."""
 
-    def __init__(self, root: str | Path, *, lock_timeout: float = 10.0) -> None:
+    def __init__(self, root: str | Path, *, lock_timeout: float = 10.0,
+                 on_wait: Callable[[str], None] | None = None) -> None:
         self.root = Path(root)
         check_layout(self.root)
-        self._ledger = Ledger(self.root / LEDGER, lock_timeout=lock_timeout)
+        self._ledger = Ledger(self.root / LEDGER, lock_timeout=lock_timeout, on_wait=on_wait)
         self._records = RecordReader(self.root / "records")
         self._readers = 0
         self._deployment_orders: dict[str, list[DeploymentRow]] = {}

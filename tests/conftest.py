@@ -14,7 +14,10 @@ import pytest
 # inside them, and importing duckdb a second time in one process aborts it; hypothesis' plugin
 # re-imports its modules on every inner run otherwise; scipy's compiled modules cannot load twice either.
 import hypothesis  # noqa: F401
+import matplotlib.backends.backend_svg  # noqa: F401  (numpy, under matplotlib, cannot be imported twice either)
+import matplotlib.figure  # noqa: F401
 import pytest_contexta.controller  # noqa: F401
+import pytest_contexta.html_report  # noqa: F401
 import scipy.special  # noqa: F401
 from pytest_contexta.results import CheckContext, CheckResult, recording
 
@@ -26,6 +29,9 @@ EXAMPLE_WORKSPACE = EXAMPLE_GATES / ".contexta"
 #: Installed plugins inner pytest runs do not need: hypothesis' plugin costs each run seconds of imports,
 #: and pytest-benchmark warns when xdist is active.
 LEAN_INNER_RUNS = "-p no:hypothesispytest -p no:benchmark"
+#: The terminal width of inner runs: the verdict block wraps to the terminal, and most tests match whole lines
+#: (tests of the wrapping set COLUMNS themselves).
+WIDE_TERMINAL = "2000"
 
 
 def snapshot_tree(root: Path) -> dict[str, str]:
@@ -61,14 +67,15 @@ def results() -> Iterator[list[CheckResult]]:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the caller's CONTEXTA_* and GITHUB_STEP_SUMMARY out of the gates the tests run, and keep
-    inner pytest runs lean (hypothesis' and pytest-benchmark's plugins only slow them down)."""
+    """Keep the caller's CONTEXTA_* and GITHUB_STEP_SUMMARY out of the gates the tests run, keep inner pytest
+    runs lean (hypothesis' and pytest-benchmark's plugins only slow them down) and their terminal wide."""
     import os
 
     for name in list(os.environ):
         if name.startswith("CONTEXTA_") or name == "GITHUB_STEP_SUMMARY":
             monkeypatch.delenv(name)
     monkeypatch.setenv("PYTEST_ADDOPTS", LEAN_INNER_RUNS)
+    monkeypatch.setenv("COLUMNS", WIDE_TERMINAL)
 
 
 @pytest.fixture

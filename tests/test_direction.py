@@ -16,7 +16,7 @@ from pytest_contexta.direction import (
     how_to_declare,
 )
 
-README = TESTS.parent / "README.md"
+README = TESTS.parent / "docs" / "writing-gates.md"  # the direction section
 
 
 def _readme_list(title: str) -> list[str]:
@@ -165,4 +165,4 @@ def test_ini_direction_patterns_reach_the_regression_check(pytester: pytest.Pyte
         "has 1 usable value, 3 are needed; values from evaluate",
     ])
     result.stdout.fnmatch_lines(["test_no_regression[[]latency-p95-ms[]] * PASS *"
-                                 "higher is better (ini contexta_higher_is_better 'latency-*')"])
+                                 "higher is better (ini contexta_higher_is_better 'latency-*') · trend *"])

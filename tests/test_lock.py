@@ -117,6 +117,11 @@ def test_gate_proceeds_when_the_holder_exits_within_the_timeout(
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.OK
     assert refused and all(f"(PID {held.pid})" in message for message in refused)
+    waiting = [line for line in result.stdout.lines if "waiting up to" in line]
+    assert len(waiting) == 1  # said once, before the wait
+    assert waiting[0].startswith(f"contexta: {workspace}/metadata/ledger.db is locked by another process "
+                                 f"(PID {held.pid}, ")
+    assert waiting[0].endswith(" s for it (--contexta-lock-timeout)")
 
 
 WRITER = """

@@ -7,7 +7,7 @@ from conftest import EXAMPLE_WORKSPACE
 
 from pytest_contexta.models import BaselineChoice
 from pytest_contexta.report import CandidateReport, GateReport, ReportCheck
-from pytest_contexta.summary import markdown_table
+from pytest_contexta.summary import MARKDOWN_MARKER, markdown_table
 
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
@@ -40,12 +40,13 @@ def test_step_summary_gets_one_table_per_candidate(pytester: pytest.Pytester, mo
     run_gate(pytester, "candidate-v2-good", "candidate-v4-regressed").assert_outcomes(passed=1, failed=1)
 
     text = summary.read_text(encoding="utf-8")
-    assert text.startswith(EARLIER_STEP + "## Contexta deployment gate: ❌ fail\n")
+    assert text.startswith(EARLIER_STEP + MARKDOWN_MARKER + "\n## Contexta deployment gate: ❌ fail\n")
     assert text.count("| check ") == 2
     good, regressed = text.split(f"### ✅ `{GOOD}`")[1].split(f"### ❌ `{REGRESSED}`")
     assert "**Baseline:** run:product-ranker.baseline-v1 — deployed as prod-v1" in good
     assert table_rows(good) == [["test_accuracy", "PASS", "accuracy @evaluate", "0.901", "0.893", "+0.008 (+0.90%)",
-                                 "worse by at most 2.00%", "higher is better (built-in: name part 'accuracy')"]]
+                                 "worse by at most 2.00%", "higher is better (built-in: name part 'accuracy') · trend 0.871 ▁▆ → █ 0.901 "
+                                 "(candidate)"]]
     assert "**Why it failed:** 1 of 1 gate checks did not pass" in regressed
     assert table_rows(regressed)[0][:6] == ["test_accuracy", "FAIL", "accuracy @evaluate", "0.841", "0.893",
                                             "-0.052 (-5.82%)"]
@@ -58,7 +59,7 @@ def test_markdown_option_appends_to_its_file(pytester: pytest.Pytester) -> None:
     run_gate(pytester, "candidate-v2-good", args=(f"--contexta-markdown={target}",)).assert_outcomes(passed=1)
 
     text = target.read_text(encoding="utf-8")
-    assert text.startswith(EARLIER_STEP + "## Contexta deployment gate: ✅ pass\n")
+    assert text.startswith(EARLIER_STEP + MARKDOWN_MARKER + "\n## Contexta deployment gate: ✅ pass\n")
     assert text.count(f"### ✅ `{GOOD}`") == 1
 
 
@@ -75,7 +76,7 @@ def test_usage_error_says_the_gate_could_not_decide(pytester: pytest.Pytester, m
     result = run_gate(pytester, "candidate-v2-good", args=("--contexta-baseline=no-such-run",))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     text = (pytester.path / "gate.md").read_text(encoding="utf-8")
-    assert text.startswith("## Contexta deployment gate: ❌ fail\n\nThe gate could not decide: no run named "
+    assert text.startswith(MARKDOWN_MARKER + "\n## Contexta deployment gate: ❌ fail\n\nThe gate could not decide: no run named "
                            "'no-such-run'")
 
 

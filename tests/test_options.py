@@ -20,7 +20,9 @@ def _ini(pytester: pytest.Pytester, **values: str) -> None:
     pytester.makefile(".ini", pytest="\n".join(["[pytest]", *lines]))
 
 
-def test_help_lists_the_contexta_group_with_every_option(pytester: pytest.Pytester) -> None:
+def test_help_lists_the_contexta_group_with_every_option(pytester: pytest.Pytester,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # the help text wraps as in an 80-column terminal
     result = pytester.runpytest("--help")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines([

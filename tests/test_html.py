@@ -1,0 +1,153 @@
+"""--contexta-html: one self-contained page per session, written like the other outputs, every string escaped.
+
+The page is opened in a real browser by tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_WORKSPACE, TESTS
+
+from pytest_contexta.charts import allowed_band
+from pytest_contexta.report import ReportCheck
+
+MARKUP_WORKSPACE = TESTS / "html_workspace" / ".contexta"
+GOOD = "run:product-ranker.candidate-v2-good"
+REGRESSED = "run:product-ranker.candidate-v4-regressed"
+MARKUP = "run:product-ranker.candidate-v7-markup"
+GATE = """
+import pytest
+from pytest_contexta import assert_no_error_diagnostics, assert_no_regression
+
+def test_diagnostics(contexta_run):
+    assert_no_error_diagnostics(contexta_run)
+
+@pytest.mark.parametrize("metric", ["accuracy", "auc", "latency-p95-ms"])
+def test_no_regression(contexta_run, baseline_run, metric):
+    assert_no_regression(contexta_run, baseline_run, metric, stage="evaluate", max_drop=0.02)
+"""
+
+
+def run_gate(pytester: pytest.Pytester, *args: str, workspace: Path = MARKUP_WORKSPACE,
+             candidates: tuple[str, ...] = (GOOD, REGRESSED, MARKUP)) -> pytest.RunResult:
+    pytester.makepyfile(test_gate=GATE)
+    return pytester.runpytest(f"--contexta-workspace={workspace}", *args,
+                              *(f"--contexta-candidate={c}" for c in candidates))
+
+
+def sections(page: str) -> dict[str, str]:
+    """Each candidate's section of the page, by its run."""
+    parts = re.findall(r'<section class="candidate".*?</section>', page, flags=re.S)
+    return {re.search(r"<h2>Candidate <code>(.*?)</code>", part).group(1): part for part in parts}  # type: ignore[union-attr]
+
+
+def test_the_page_has_a_banner_checks_diagnostics_baseline_and_a_chart_per_metric(pytester: pytest.Pytester) -> None:
+    target = pytester.path / "out" / "gate.html"
+    result = run_gate(pytester, f"--contexta-html={target}")
+    result.assert_outcomes(passed=10, failed=2)
+    page = target.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<title>Contexta deployment gate: fail</title>" in page
+    by_run = sections(page)
+    assert list(by_run) == [GOOD, REGRESSED, MARKUP]
+    assert f'<div class="banner pass" role="status">GATE PASSED for {GOOD}</div>' in by_run[GOOD]
+    assert (f'<div class="banner fail" role="status">GATE FAILED for {REGRESSED}: 2 of 4 gate checks did not pass'
+            in by_run[REGRESSED])
+    for run, section in by_run.items():
+        assert section.count('<tr class="check ') == 4
+        assert section.count("<svg") == 3, run  # accuracy, auc, latency-p95-ms
+        assert "run:product-ranker.baseline-v1</code> — deployed as prod-v1" in section
+    assert by_run[REGRESSED].count('data-outcome="failed"') == 2
+    assert '<td class="check" title="test_gate.py::test_no_regression[run:product-ranker.candidate-v4-regressed-' \
+           'accuracy]"><code>test_no_regression[accuracy]</code></td><td class="result">FAIL</td>' in by_run[REGRESSED]
+    assert "<li class=\"diagnostic info\">info missing_expected_stage" in by_run[GOOD]
+
+
+def test_the_page_is_self_contained_and_runs_nothing(pytester: pytest.Pytester) -> None:
+    target = pytester.path / "gate.html"
+    run_gate(pytester, f"--contexta-html={target}")
+    page = target.read_text(encoding="utf-8")
+    assert "<script" not in page.lower() and "<img" not in page.lower() and "<link" not in page.lower()
+    references = re.findall(r'(?:href|src)="([^"]*)"', page)
+    assert references and all(ref.startswith("#") for ref in references)  # the charts' own SVG references
+    assert "default-src 'none'" in page  # a browser would refuse anything that escaped the escaping
+
+
+def test_workspace_markup_is_shown_as_text(pytester: pytest.Pytester) -> None:
+    target = pytester.path / "gate.html"
+    run_gate(pytester, f"--contexta-html={target}", candidates=(MARKUP,))
+    markup = sections(target.read_text(encoding="utf-8"))[MARKUP]
+    assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in markup
+    assert "&lt;img src=x onerror=&quot;document.title=&#x27;pwned&#x27;&quot;&gt;" in markup
+
+
+@pytest.mark.parametrize("plugin_args", [[], ["-n", "2"]])
+def test_written_once_also_under_xdist_and_when_the_gate_fails(pytester: pytest.Pytester,
+                                                                plugin_args: list[str]) -> None:
+    target = pytester.path / "gate.html"
+    target.write_text("stale page from an earlier run", encoding="utf-8")
+    result = run_gate(pytester, f"--contexta-html={target}", *plugin_args, workspace=EXAMPLE_WORKSPACE,
+                      candidates=(REGRESSED,))
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    page = target.read_text(encoding="utf-8")
+    assert page.count("GATE FAILED for") == 1 and page.count("<svg") == 3
+    assert [p.name for p in pytester.path.iterdir() if p.name.startswith(".gate.html")] == []  # no staged leftovers
+
+
+def test_ini_and_environment_twins(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.makeini("[pytest]\ncontexta_html = from-ini.html\n")
+    run_gate(pytester, workspace=EXAMPLE_WORKSPACE, candidates=(GOOD,)).assert_outcomes(passed=4)
+    assert "GATE PASSED" in (pytester.path / "from-ini.html").read_text(encoding="utf-8")
+    monkeypatch.setenv("CONTEXTA_HTML", str(pytester.path / "from-env.html"))
+    result = run_gate(pytester, workspace=EXAMPLE_WORKSPACE, candidates=(GOOD,))
+    result.stdout.fnmatch_lines([f"contexta html: {pytester.path / 'from-env.html'} (from env CONTEXTA_HTML)"])
+    assert (pytester.path / "from-env.html").exists()
+
+
+def test_a_page_inside_the_workspace_is_refused(pytester: pytest.Pytester, workspace_copy) -> None:  # type: ignore[no-untyped-def]
+    workspace = workspace_copy("example")
+    result = run_gate(pytester, f"--contexta-html={workspace / 'gate.html'}", workspace=workspace, candidates=(GOOD,))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: contexta: --contexta-html points inside the gated workspace*"])
+    assert not (workspace / "gate.html").exists()
+
+
+def test_without_matplotlib_the_option_says_what_to_install(pytester: pytest.Pytester,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what find_spec reports when it is not installed
+    result = run_gate(pytester, f"--contexta-html={pytester.path / 'gate.html'}", workspace=EXAMPLE_WORKSPACE,
+                      candidates=(GOOD,))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(['ERROR: contexta: --contexta-html draws its charts with matplotlib, which is not '
+                                 'installed: pip install "pytest-contexta[html]"'])
+
+
+@pytest.mark.parametrize(("kind", "limit", "direction", "band"), [
+    ("regression", "worse by at most 2.00%", "higher is better (built-in)", (0.49, float("inf"))),
+    ("regression", "worse by at most 2.00%", "lower is better (built-in)", (float("-inf"), 0.51)),
+    ("regression", "worse by at most 2.00% and worse by at most 0.005", "higher is better", (0.495, float("inf"))),
+    ("threshold", ">= 0.3 and <= 1", None, (0.3, 1.0)),
+    ("threshold", "<= 0", None, (float("-inf"), 0.0)),
+    ("custom", "", None, None),
+])
+def test_the_allowed_band_comes_from_the_stated_limit(kind: str, limit: str, direction: str | None,
+                                                      band: tuple[float, float] | None) -> None:
+    check = ReportCheck(nodeid="t.py::t", outcome="passed", kind=kind, detail="", metric="m",  # type: ignore[arg-type]
+                        candidate_value=0.5, baseline_value=0.5, limit=limit, direction=direction)
+    found = allowed_band(check)
+    assert found == band if band is None or found is None else found == pytest.approx(band)
+
+
+def test_a_chart_draws_the_deployed_history_when_it_is_known() -> None:
+    from pytest_contexta.charts import MetricChart, svg
+
+    chart = MetricChart("accuracy @evaluate <b>$x$</b>", candidate=0.84, baseline=0.893, band=(0.875, float("inf")),
+                        passed=False, history=[("prod-v0", 0.87), ("prod-$1$", 0.893)])
+    drawn = svg(chart)
+    assert drawn.startswith("<svg") and drawn.rstrip().endswith("</svg>")
+    assert ">prod-v0<" in drawn and ">prod-$1$<" in drawn  # labels as text, never read as mathtext
+    assert "&lt;b&gt;$x$&lt;/b&gt;" in drawn and "<b>" not in drawn
+    assert ">deployed<" in drawn and ">candidate 0.84<" in drawn
