@@ -32,6 +32,13 @@ def test_the_readme_lists_exactly_the_vocabulary_in_the_code() -> None:
     assert _readme_list("Lower is better") == list(LOWER_IS_BETTER)
 
 
+def test_the_docs_name_every_part_that_changes_a_metrics_meaning() -> None:
+    from pytest_contexta.direction import CHANGES_MEANING, RELATIVE
+
+    named = set(_readme_list("Parts that change the meaning"))
+    assert set(CHANGES_MEANING) | set(RELATIVE) <= named
+
+
 def test_no_entry_is_in_both_lists_or_twice_in_one() -> None:
     assert not set(HIGHER_IS_BETTER) & set(LOWER_IS_BETTER)
     assert len(set(HIGHER_IS_BETTER)) == len(HIGHER_IS_BETTER)
