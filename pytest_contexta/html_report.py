@@ -6,7 +6,15 @@ from html import escape
 
 from .charts import charts_of, svg
 from .report import CandidateReport, GateReport, ReportCheck
-from .summary import detail_text, diagnostic_line, result_word, short_name, verdict_words
+from .summary import (
+    change_text,
+    detail_text,
+    diagnostic_line,
+    number_text,
+    result_word,
+    short_name,
+    verdict_words,
+)
 from .text import printable
 
 #: Nothing on the page may load or run anything: even a string that escaped escaping could not run a script.
@@ -33,26 +41,15 @@ def _e(text: str | None) -> str:
     return escape(printable(text or ""), quote=True)
 
 
-def _number(value: float | None) -> str:
-    return "" if value is None else f"{value:.6g}"
-
-
-def _change(check: ReportCheck) -> str:
-    if check.change_abs is None:
-        return ""
-    relative = "" if check.change_rel is None else f" ({check.change_rel:+.2%})"
-    return f"{check.change_abs:+.4g}{relative}"
-
-
 def _check_row(check: ReportCheck, candidate: str) -> str:
     where = "".join(f" @{check.stage}" if check.stage else "") + (f" [{check.slice}]" if check.slice else "")
     name = short_name(check.nodeid, candidate)
     cells = [f'<td class="check" title="{_e(check.nodeid)}"><code>{_e(name)}</code></td>',
              f'<td class="result">{_e(result_word(check.outcome))}</td>',
              f"<td>{_e((check.metric or '') + where if check.metric else '')}</td>",
-             f'<td class="number">{_number(check.candidate_value)}</td>',
-             f'<td class="number">{_number(check.baseline_value)}</td>',
-             f'<td class="number">{_e(_change(check))}</td>',
+             f'<td class="number">{number_text(check.candidate_value)}</td>',
+             f'<td class="number">{number_text(check.baseline_value)}</td>',
+             f'<td class="number">{_e(change_text(check))}</td>',
              f"<td>{_e(check.limit)}</td>",
              f'<td class="detail">{_e(detail_text(check))}</td>']
     return f'<tr class="check {_e(check.outcome)}" data-outcome="{_e(check.outcome)}">{"".join(cells)}</tr>'

@@ -41,11 +41,11 @@ def short_name(nodeid: str, candidate: str) -> str:
     return name
 
 
-def _number(value: float | None) -> str:
+def number_text(value: float | None) -> str:
     return "" if value is None else f"{value:.6g}"
 
 
-def _change(check: ReportCheck) -> str:
+def change_text(check: ReportCheck) -> str:
     if check.change_abs is None:
         return ""
     relative = "" if check.change_rel is None else f" ({check.change_rel:+.2%})"
@@ -75,7 +75,7 @@ def detail_text(check: ReportCheck) -> str:
 
 def _rows(candidate: CandidateReport) -> list[list[str]]:
     return [[printable(short_name(check.nodeid, candidate.run_ref)), result_word(check.outcome), _metric(check),
-             _number(check.candidate_value), _number(check.baseline_value), _change(check),
+             number_text(check.candidate_value), number_text(check.baseline_value), change_text(check),
              printable(check.limit or ""), _clip(detail_text(check))] for check in candidate.checks]
 
 
