@@ -21,9 +21,9 @@ _EXPORTS = {
     "BaselineChoice": "models",
     "ContextaRun": "models",
     "Diagnostic": "models",
-    "MetricRecord": "models",
-    "EventRecord": "models",
-    "DegradedRecord": "models",
+    "MetricRecord": "records",
+    "EventRecord": "records",
+    "DegradedRecord": "records",
     "GateReport": "report",
     "Workspace": "workspace",
     "find_metric": "metrics",
@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from .direction import resolve_direction
     from .errors import CheckArgumentError, GateError
     from .metrics import Selection, find_metric
-    from .models import BaselineChoice, ContextaRun, DegradedRecord, Diagnostic, EventRecord, MetricRecord
+    from .models import BaselineChoice, ContextaRun, Diagnostic
+    from .records import DegradedRecord, EventRecord, MetricRecord
     from .report import GateReport
     from .within_history import assert_within_history
     from .workspace import Workspace

@@ -8,10 +8,11 @@ import pytest
 
 from .errors import GateError, RunLookupError
 from .hookspecs import GateHookError
-from .models import BaselineChoice, ContextaRun, Deployment, parse_time
+from .models import BaselineChoice, ContextaRun, Deployment
 from .options import BASELINE_LATEST, BASELINE_NONE, Settings
 from .refs import parse_run_ref
 from .text import first_line
+from .times import parse_time
 from .workspace import Workspace
 
 Latest = tuple[Deployment | None, list[str]]

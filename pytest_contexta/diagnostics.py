@@ -13,7 +13,8 @@ deliberate and listed in docs/failure-modes.md ("Where the gate is stricter than
 
 from __future__ import annotations
 
-from .models import ContextaRun, DegradedRecord, Diagnostic, EventRecord, Severity
+from .models import ContextaRun, Diagnostic, Severity
+from .records import DegradedRecord, EventRecord
 from .text import first_line, printable
 
 EXPECTED_TERMINAL_STAGES = ("evaluate", "package")

@@ -8,8 +8,9 @@ that have neither replicates nor a standard error, and the history for ``assert_
 from __future__ import annotations
 
 from .errors import RunLookupError
-from .models import Deployment, parse_time
+from .models import Deployment
 from .refs import parse_run_ref
+from .times import parse_time
 from .workspace import Workspace
 
 

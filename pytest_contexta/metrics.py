@@ -12,7 +12,8 @@ from fnmatch import fnmatchcase
 from statistics import fmean, stdev
 from typing import NamedTuple
 
-from .models import ContextaRun, MetricRecord
+from .models import ContextaRun
+from .records import MetricRecord
 from .refs import component_of, did_you_mean
 from .replicates import DEFAULT_REPLICATE_TAGS, choose, latest
 

@@ -2,46 +2,18 @@
 
 from __future__ import annotations
 
-import math
-import re
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
 
 from .frozen import FrozenModel
+from .records import DamagedLine, DegradedRecord, EventRecord, MetricRecord, Record
 from .refs import component_of
 from .text import first_line
+from .times import comparable_time
 
 Status = Literal["open", "completed", "failed", "cancelled"]
 Severity = Literal["info", "warning", "error"]
-
-_ISO_UTC = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})")
-
-
-def parse_time(text: str) -> datetime:
-    """Parse Contexta's ISO-8601 timestamps (``…Z``, optional fraction) as aware datetimes.
-
-    Contexta compares these as strings, so ``10:00:00.5Z`` sorts before ``10:00:00Z``;
-    the gate compares real times.
-    """
-    match = _ISO_UTC.fullmatch(text)
-    if match is None:
-        raise ValueError(f"not an ISO-8601 timestamp: {text!r}")
-    whole, fraction, zone = match.groups()
-    micro = (fraction or "").ljust(6, "0")[:6]
-    zone = "+00:00" if zone == "Z" else zone
-    return datetime.fromisoformat(f"{whole}.{micro}{zone}").astimezone(UTC)
-
-
-def _comparable_time(value: str) -> str:
-    """Validate a time the gate compares (``parse_time`` must accept it and give a UTC time)."""
-    try:
-        parse_time(value)
-    except OverflowError as exc:  # a valid-looking time whose UTC value is out of range
-        raise ValueError(f"{value!r} is out of range") from exc
-    return value
-
 
 def first_problem(exc: Exception) -> str:
     """One short line saying what is wrong: the first pydantic error with its field, or the exception's text."""
@@ -105,7 +77,7 @@ class Deployment(FrozenModel):
     artifact_ref: str | None = None
     environment_snapshot_ref: str | None = None
 
-    _iso_time = field_validator("started_at")(_comparable_time)
+    _iso_time = field_validator("started_at")(comparable_time)
 
 
 class EnvironmentSnapshot(FrozenModel):
@@ -118,139 +90,6 @@ class EnvironmentSnapshot(FrozenModel):
     platform: str | None = None
     packages: dict[str, str] = Field(default_factory=dict)
     environment_variables: dict[str, str] = Field(default_factory=dict)
-
-
-_ModelT = TypeVar("_ModelT", bound=FrozenModel)
-
-
-def trusted(model: type[_ModelT], fields: dict[str, Any]) -> _ModelT:
-    """An instance of ``model`` from ``fields`` that were validated already, every field given.
-
-    What ``model_construct`` does, without its per-call work (it costs ~7x more): the reader builds one
-    record per segment line, up to millions per run. Instances share one fields-set per model (pydantic
-    copies it before any change), which saves ~2 KB per record.
-    """
-    instance = model.__new__(model)
-    object.__setattr__(instance, "__dict__", fields)
-    object.__setattr__(instance, "__pydantic_fields_set__", _all_fields(model))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
-    return instance
-
-
-_FIELD_SETS: dict[type[FrozenModel], set[str]] = {}
-
-
-def _all_fields(model: type[FrozenModel]) -> set[str]:
-    if model not in _FIELD_SETS:
-        _FIELD_SETS[model] = set(model.model_fields)
-    return _FIELD_SETS[model]
-
-
-class RecordLocation(FrozenModel):
-    """Where a record line sits: segment file name, 1-based line number, byte offset of the line."""
-
-    segment: str
-    line: int | None = None
-    byte_offset: int | None = None
-
-    def __str__(self) -> str:
-        line = f" line {self.line}" if self.line is not None else ""
-        return f"records/segments/{self.segment}{line}"
-
-
-class _Record(FrozenModel):
-    ref: str
-    run_ref: str
-    key: str
-    sequence: int
-    observed_at: str
-    recorded_at: str
-    producer_ref: str
-    stage_ref: str | None = None
-    batch_ref: str | None = None
-    sample_ref: str | None = None
-    deployment_ref: str | None = None
-    completeness_marker: str = "complete"
-    degradation_marker: str = "none"
-    payload: dict[str, Any]
-    location: RecordLocation
-
-    _iso_time = field_validator("observed_at")(_comparable_time)
-
-    @property
-    def stage_name(self) -> str | None:
-        """The stage name from ``stage_ref`` (``stage:p.r.evaluate`` → ``evaluate``), or None for run level."""
-        return None if self.stage_ref is None else component_of(self.stage_ref, -1)
-
-    @property
-    def observed_time(self) -> datetime:
-        return parse_time(self.observed_at)
-
-
-class MetricRecord(_Record):
-    """One metric observation; ``value`` is always finite."""
-
-    record_type: Literal["metric"] = "metric"
-    value: float
-    value_type: str
-    unit: str | None = None
-    aggregation_scope: str = "step"
-    slice_ref: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("value")
-    @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("metric value is not finite")
-        return value
-
-
-class EventRecord(_Record):
-    """A structured event, e.g. ``training.dataset-registered``."""
-
-    record_type: Literal["event"] = "event"
-    level: str
-    message: str
-    attributes: dict[str, Any] = Field(default_factory=dict)
-
-
-class DegradedRecord(_Record):
-    """Contexta's note that captured data is degraded; ``severity`` is the record's own (warning|error)."""
-
-    record_type: Literal["degraded"] = "degraded"
-    category: str
-    severity: Literal["warning", "error"]
-    summary: str
-    attributes: dict[str, Any] = Field(default_factory=dict)
-
-
-class SpanRecord(_Record):
-    """A trace span (Contexta itself cannot read these back; the gate can)."""
-
-    record_type: Literal["span"] = "span"
-    status: str
-
-
-Record = Annotated[
-    MetricRecord | EventRecord | DegradedRecord | SpanRecord, Field(discriminator="record_type")
-]
-
-
-class DamagedLine(FrozenModel):
-    """A segment line that could not be read as a record, with what could still be told about it."""
-
-    location: RecordLocation
-    reason: str
-    run_ref: str | None = None
-    record_type: str | None = None
-    key: str | None = None
-    sequence: int | None = None
-
-    def could_hold_metric(self, key: str) -> bool:
-        """False only when the line names another known record type, or another metric key."""
-        return self.record_type not in ("event", "degraded", "span") and self.key in (None, key)
 
 
 class Diagnostic(FrozenModel):

@@ -13,7 +13,7 @@ import math
 import re
 from typing import Any
 
-from .models import (
+from .records import (
     DamagedLine,
     DegradedRecord,
     EventRecord,

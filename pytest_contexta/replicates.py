@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from .text import printable
 
 if TYPE_CHECKING:
-    from .models import MetricRecord
+    from .records import MetricRecord
 
 DEFAULT_REPLICATE_TAGS = ("seed", "fold", "replicate", "bootstrap", "shard")
 

@@ -25,9 +25,9 @@ from typing import NamedTuple
 
 from .errors import WorkspaceError
 from .files import read_regular, regular_file_exists, unreadable
-from .models import DamagedLine, Record, RecordLocation, trusted
 from .pieces import MANY_NEEDLES, Segment, hit_lines, run_needle, unattributed_lines
 from .record_lines import MAX_LINE_BYTES, damaged, parse_line
+from .records import DamagedLine, Record, RecordLocation, trusted
 from .refs import RunRef
 from .sequences import ambiguous_lines, sequence_notes
 from .text import printable

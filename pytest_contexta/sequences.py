@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from operator import attrgetter
 
-from .models import DamagedLine, MetricRecord, Record
+from .records import DamagedLine, MetricRecord, Record
 
 _SEQUENCE, _REF = attrgetter("sequence"), attrgetter("ref")
 

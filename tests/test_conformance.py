@@ -26,7 +26,8 @@ import pytest
 
 from pytest_contexta.errors import RunLookupError
 from pytest_contexta.metrics import find_metric
-from pytest_contexta.models import Batch, ContextaRun, DegradedRecord, Deployment, EventRecord, MetricRecord, Run, Stage
+from pytest_contexta.models import Batch, ContextaRun, Deployment, Run, Stage
+from pytest_contexta.records import DegradedRecord, EventRecord, MetricRecord
 from pytest_contexta.workspace import Workspace
 
 REPOSITORY = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import pytest
 from conftest import WORKSPACES
 
 from pytest_contexta.ledger import Ledger
-from pytest_contexta.models import MetricRecord, RecordLocation
+from pytest_contexta.records import MetricRecord, RecordLocation
 from pytest_contexta.record_lines import parse_line
 from pytest_contexta.workspace import Workspace
 

@@ -19,7 +19,7 @@ from conftest import WORKSPACES
 from pytest_contexta.asserts import GateCheckFailed, assert_metrics_present
 from pytest_contexta.errors import RunLookupError
 from pytest_contexta.metrics import find_metric
-from pytest_contexta.models import (
+from pytest_contexta.records import (
     DamagedLine,
     DegradedRecord,
     EventRecord,
