@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .records import (
     DamagedLine,
@@ -131,21 +132,30 @@ _CONTEXT_FIELDS = ("run_ref", "stage_execution_ref", "batch_execution_ref", "sam
                    "operation_context_ref", "deployment_execution_ref", "producer_ref", "record_type",
                    "completeness_marker", "degradation_marker", "schema_version")
 _MAX_CACHED = 100_000
+_Checked = TypeVar("_Checked")
+
+
+def _remembered(cache: dict[tuple[Any, ...], _Checked], key: tuple[Any, ...],
+                check: Callable[[], _Checked]) -> _Checked:
+    """``check()`` done once per distinct ``key`` (a bounded cache): repeated field values are validated once.
+
+    A key holding a list or object where a string belongs cannot be cached: ``check()`` runs and says which.
+    """
+    try:
+        found = cache.get(key)
+    except TypeError:
+        return check()
+    if found is None:
+        found = check()
+        if len(cache) >= _MAX_CACHED:
+            cache.clear()
+        cache[key] = found
+    return found
 _contexts: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}  # -> (record_ref prefix, fields)
 
 
 def _envelope(envelope: dict[str, Any]) -> dict[str, Any]:
-    key = tuple(map(envelope.get, _CONTEXT_FIELDS))
-    try:
-        context = _contexts.get(key)
-    except TypeError:  # a list or object where a string belongs: _context() says which
-        context = None
-    if context is None:
-        context = _context(envelope)
-        if len(_contexts) >= _MAX_CACHED:
-            _contexts.clear()
-        _contexts[key] = context
-    prefix, shared = context
+    prefix, shared = _remembered(_contexts, tuple(map(envelope.get, _CONTEXT_FIELDS)), lambda: _context(envelope))
     record_ref = envelope.get("record_ref")
     token = record_ref[len(prefix):] if isinstance(record_ref, str) else ""
     if not (isinstance(record_ref, str) and record_ref.startswith(prefix) and len(record_ref) <= 255
@@ -213,16 +223,7 @@ def _metric(payload: dict[str, Any], fields: dict[str, Any]) -> None:
     tags = _mapping(payload, "tags")
     if tags and not all(map(_is_text, tags.values())):
         raise RefusedRecord("tags values are not all strings")
-    key = tuple(map(payload.get, _METRIC_FIELDS))
-    try:
-        kind = _metric_kinds.get(key)
-    except TypeError:  # a list or object where a string belongs: _metric_kind() says which
-        kind = None
-    if kind is None:
-        kind = _metric_kind(payload)
-        if len(_metric_kinds) >= _MAX_CACHED:
-            _metric_kinds.clear()
-        _metric_kinds[key] = kind
+    kind = _remembered(_metric_kinds, tuple(map(payload.get, _METRIC_FIELDS)), lambda: _metric_kind(payload))
     for field, name in (("metric_key", "key"), ("value_type", "value_type"),
                         ("aggregation_scope", "aggregation_scope")):
         if field in payload:
