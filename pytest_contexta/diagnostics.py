@@ -33,9 +33,7 @@ def builtin_diagnostics(run: ContextaRun) -> list[Diagnostic]:
     """Every issue the gate itself finds on ``run``."""
     run_ref = run.ref
     issues = []
-    for record in run.records:
-        if record.degradation_marker == "none":
-            continue
+    for record in run.marked_degraded():
         own_error = isinstance(record, DegradedRecord) and record.severity == "error"
         issues.append(_issue(
             "degraded_record", "error" if own_error else "warning",
@@ -44,7 +42,7 @@ def builtin_diagnostics(run: ContextaRun) -> list[Diagnostic]:
              "stage_id": record.stage_ref},
             "warning",
         ))
-    stages_with_metrics = {record.stage_ref for record in run.metrics}
+    stages_with_metrics = run.metric_stage_refs()
     for stage in run.stages:
         if stage.status != "completed":
             issues.append(_issue("incomplete_stage", "warning", f"stage {stage.name} is not completed",

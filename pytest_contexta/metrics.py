@@ -102,8 +102,7 @@ def stage_batches(run: ContextaRun, stage_ref: str | None) -> set[str]:
     """The batches of a stage: its ledger rows and the batch refs its records carry."""
     if stage_ref is None:
         return set()
-    return ({batch.ref for batch in run.batches if batch.stage_ref == stage_ref}
-            | {record.batch_ref for record in run.records if record.stage_ref == stage_ref and record.batch_ref})
+    return {batch.ref for batch in run.batches if batch.stage_ref == stage_ref} | run.batch_refs_in(stage_ref)
 
 
 def _placement(run: ContextaRun, slice: str | None, sample: str | None,
@@ -195,7 +194,7 @@ def find_metric(run: ContextaRun, key: str, stage: str | None = None, *, slice: 
     if damaged:
         where = ", ".join(str(line.location) for line in damaged)
         return MetricLookup(run, key, stage, problem=f"a damaged record that may hold it ({where})")
-    keyed = [m for m in run.metrics if m.key == key]
+    keyed = list(run.metrics_with_key(key))
     takes = _placement(run, slice, sample, batch)
     records = [m for m in keyed if takes(m)]
     scopes = sorted({_scope_of(m) for m in records})
@@ -242,8 +241,8 @@ def placements(run: ContextaRun, key: str, stage: str | None, slice: str | None,
     """The refs of the samples (``kind="sample"``) or batches of ``run`` whose records hold ``key``
     (in ``stage`` when given) and whose name matches the fnmatch ``pattern``, in ref order."""
     refs = set()
-    for record in run.metrics:
-        if record.key != key or record.slice_ref != slice or (stage is not None and record.stage_name != stage):
+    for record in run.metrics_with_key(key):
+        if record.slice_ref != slice or (stage is not None and record.stage_name != stage):
             continue
         ref = record.sample_ref if kind == "sample" else (None if record.sample_ref else record.batch_ref)
         if ref is not None and (fnmatchcase(component_of(ref, -1), pattern) or fnmatchcase(ref, pattern)):

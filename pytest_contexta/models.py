@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
@@ -9,6 +10,7 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from .frozen import FrozenModel
 from .records import DamagedLine, DegradedRecord, EventRecord, MetricRecord, Record
 from .refs import component_of
+from .run_records import RunRecordList
 from .text import first_line
 from .times import comparable_time
 
@@ -109,18 +111,23 @@ class Diagnostic(FrozenModel):
 
 
 #: The records a run's index was built from, its metric records, and those by key.
-_MetricIndex = tuple[tuple[Record, ...], tuple[MetricRecord, ...], dict[str, tuple[MetricRecord, ...]]]
+_MetricIndex = tuple[Sequence[Record], tuple[MetricRecord, ...], dict[str, tuple[MetricRecord, ...]]]
 
 
 class ContextaRun(FrozenModel):
-    """Everything the gate knows about one run, read once per session."""
+    """Everything the gate knows about one run, read once per session.
+
+    ``records`` is a read-only sequence in append order; as the reader builds it, metric lines of a repeated
+    shape are held compact and become records only when asked for (:mod:`.run_records`), so prefer
+    :meth:`metrics_with_key` to scanning every record of a run with a million per-step values.
+    """
 
     run: Run
     stages: tuple[Stage, ...] = ()
     batches: tuple[Batch, ...] = ()
     deployments: tuple[Deployment, ...] = ()
     environments: tuple[EnvironmentSnapshot, ...] = ()
-    records: tuple[Record, ...] = ()
+    records: Sequence[Record] = ()
     damaged: tuple[DamagedLine, ...] = ()
     reader_notes: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
@@ -160,6 +167,8 @@ class ContextaRun(FrozenModel):
 
     def metrics_with_key(self, key: str) -> tuple[MetricRecord, ...]:
         """The run's metric records of ``key`` in append order; the records are indexed by key once per run."""
+        if isinstance(self.records, RunRecordList):
+            return self.records.with_key(key)
         return self._metrics_by_key()[2].get(key, ())
 
     def _metrics_by_key(self) -> _MetricIndex:
@@ -171,17 +180,41 @@ class ContextaRun(FrozenModel):
             self._metric_index = (self.records, metrics, {name: tuple(found) for name, found in index.items()})
         return self._metric_index
 
+    def _decoded(self) -> Sequence[Record]:
+        """Every record that is not a compact metric line (all events, degraded records and spans among them)."""
+        return self.records.decoded if isinstance(self.records, RunRecordList) else self.records
+
     @property
     def events(self) -> tuple[EventRecord, ...]:
-        return tuple(r for r in self.records if isinstance(r, EventRecord))
+        return tuple(r for r in self._decoded() if isinstance(r, EventRecord))
 
     @property
     def degraded_records(self) -> tuple[DegradedRecord, ...]:
-        return tuple(r for r in self.records if isinstance(r, DegradedRecord))
+        return tuple(r for r in self._decoded() if isinstance(r, DegradedRecord))
 
     def metric_keys(self, stage: str | None = None) -> set[str]:
         """Keys of the run's metrics, optionally only those recorded in ``stage``."""
+        if isinstance(self.records, RunRecordList):
+            return self.records.metric_keys(stage)
         return {m.key for m in self.metrics if stage is None or m.stage_name == stage}
+
+    def metric_stage_refs(self) -> set[str | None]:
+        """The stage refs (None for run level) under which the run holds at least one metric record."""
+        if isinstance(self.records, RunRecordList):
+            return self.records.metric_stage_refs()
+        return {m.stage_ref for m in self.metrics}
+
+    def batch_refs_in(self, stage_ref: str) -> set[str]:
+        """The batch refs that the records of stage ``stage_ref`` carry."""
+        if isinstance(self.records, RunRecordList):
+            return self.records.batch_refs(stage_ref)
+        return {r.batch_ref for r in self.records if r.stage_ref == stage_ref and r.batch_ref}
+
+    def marked_degraded(self) -> list[Record]:
+        """The records whose ``degradation_marker`` is not ``none``, in append order."""
+        if isinstance(self.records, RunRecordList):
+            return self.records.marked_degraded()
+        return [r for r in self.records if r.degradation_marker != "none"]
 
     def __str__(self) -> str:
         return self.ref

@@ -115,6 +115,8 @@ def hit_lines(piece: Piece, needles: list[bytes], pattern: re.Pattern[bytes] | N
     """(byte offset, line number, text) of each line of ``piece`` that holds any of ``needles`` (all of them in
     ``pattern`` when given), in file order."""
     data, size = piece.data, piece.size
+    if pattern is None and sum(data.count(needle, 0, size) for needle in needles) * _DENSE > piece.newlines:
+        return _lines_holding(piece, needles)
     spans: dict[int, int] = {}
     if pattern is not None:
         position = 0
@@ -135,6 +137,24 @@ def hit_lines(piece: Piece, needles: list[bytes], pattern: re.Pattern[bytes] | N
         line += data.count(b"\n", counted, start)
         counted = start
         found.append((piece.start + start, line, piece.text(start, spans[start])))
+    return found
+
+
+#: A piece where more than one line in this many holds a needle is split into lines rather than searched per hit.
+_DENSE = 8
+
+
+def _lines_holding(piece: Piece, needles: list[bytes]) -> list[tuple[int, int, bytes]]:
+    """What :func:`hit_lines` returns, for a piece most of whose lines are hits (one run's per-step metrics)."""
+    found = []
+    start, number = piece.start, piece.line
+    for text in piece.text(0, piece.size).split(b"\n"):
+        for needle in needles:
+            if needle in text:
+                found.append((start, number, text))
+                break
+        start += len(text) + 1
+        number += 1
     return found
 
 

@@ -19,7 +19,7 @@ import gc
 import os
 import re
 from collections import Counter
-from operator import attrgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,22 +27,24 @@ from .errors import WorkspaceError
 from .files import read_regular, regular_file_exists, unreadable
 from .pieces import MANY_NEEDLES, Segment, hit_lines, run_needle, unattributed_lines
 from .record_lines import MAX_LINE_BYTES, damaged, parse_line
-from .records import DamagedLine, Record, RecordLocation, trusted
+from .line_shapes import ShapeBook
+from .records import DamagedLine, MetricRecord, Record, RecordLocation, trusted
 from .refs import RunRef
+from .run_records import RunLines, RunRecordList
 from .sequences import ambiguous_lines, sequence_notes
 from .text import printable
 
 _SEGMENT_NAME = re.compile(r"segment-\d+\.jsonl")
 _INDEX_ENTRY = re.compile(rb'\{"offset":(\d+),"segment_id":(\d+),"sequence":(\d+)\}')
 _MAX_INDEX_BYTES = 512 * 2**20
+_SEGMENT, _SEQUENCE = itemgetter(1), itemgetter(2)
 _FREEZE_AT = 10_000
-_SEGMENT_AND_SEQUENCE = attrgetter("location.segment", "sequence")
 
 
 class RunRecords(NamedTuple):
     """What the reader found for one run."""
 
-    records: list[Record]
+    records: RunRecordList
     damaged: list[DamagedLine]
     notes: list[str]
 
@@ -62,6 +64,7 @@ class RecordReader:
         self.root = root
         #: Per segment (name, size): the lines no byte search can attribute, decoded once per reader.
         self._unattributed: dict[tuple[str, int], list[Record | DamagedLine]] = {}
+        self._shapes = ShapeBook()
 
     @property
     def _segments_dir(self) -> Path:
@@ -97,80 +100,94 @@ class RecordReader:
         finally:
             if collecting:
                 gc.enable()
-        if sum(len(records.records) for records in found.values()) >= _FREEZE_AT:
+        if sum(len(records.records.decoded) for records in found.values()) >= _FREEZE_AT:
             gc.freeze()  # later collections (pytest runs two at exit) skip what exists now: these records too
         return found
 
     def _read_runs(self, runs: list[RunRef]) -> dict[str, RunRecords]:
         needles = [run_needle(run) for run in runs]
         pattern = re.compile(b"|".join(map(re.escape, needles))) if len(needles) > MANY_NEEDLES else None
-        items: dict[str | None, list[Record | DamagedLine]] = {run.text: [] for run in runs}  # in file order
+        names = self.segment_names()
+        found = {run.text: RunLines(names) for run in runs}  # the lines a byte search finds, in file order
         extra: dict[str | None, list[Record | DamagedLine]] = {run.text: [] for run in runs}  # lines no search finds
         shared: list[Record | DamagedLine] = []  # damaged lines of no known run: they count against every run read
-        for name in self.segment_names():
+        for number, name in enumerate(names):
             segment = Segment(self._segments_dir / name)
             key = (name, segment.size())
             known = self._unattributed.get(key)
-            found: list[Record | DamagedLine] = []
+            unattributed: list[Record | DamagedLine] = []
             for piece in segment.pieces():
                 if not piece.whole:  # its run is guessed from its first bytes, once per session
                     if known is None:
-                        found.append(damaged(piece.text(0, piece.size), _location(name, piece.line, piece.start),
-                                             f"longer than {MAX_LINE_BYTES // 2**20} MiB"))
+                        unattributed.append(damaged(piece.text(0, piece.size), _location(name, piece.line, piece.start),
+                                                    f"longer than {MAX_LINE_BYTES // 2**20} MiB"))
                     continue
                 for start, line, text in hit_lines(piece, needles, pattern):
-                    item = parse_line(text, _location(name, line, start))
-                    if item.run_ref in items:
-                        items[item.run_ref].append(item)
+                    self._take(text, found, name, number, line, start)
+                for lines in found.values():
+                    lines.flush()
                 if known is None:
-                    found += [parse_line(text, _location(name, line, start))
-                              for start, line, text in unattributed_lines(piece)]
+                    unattributed += [parse_line(text, _location(name, line, start))
+                                     for start, line, text in unattributed_lines(piece)]
             if known is None:
-                known = self._unattributed[key] = found
+                known = self._unattributed[key] = unattributed
             for item in known:
                 if item.run_ref is None:
                     shared.append(item)
                 elif item.run_ref in extra:
                     extra[item.run_ref].append(item)
-        return {run.text: self._run_records(run, items[run.text], extra[run.text] + shared) for run in runs}
+        return {run.text: self._run_records(run, found[run.text], extra[run.text] + shared) for run in runs}
 
-    def _run_records(self, run: RunRef, items: list[Record | DamagedLine], extra: list[Record | DamagedLine]
-                     ) -> RunRecords:
-        if extra:  # merged into file order; an over-long line can be found both ways
-            unique = {(item.location.segment, item.location.byte_offset or 0): item for item in items + extra}
-            items = [unique[place] for place in sorted(unique)]
-        records: list[Record] = []
-        found_damaged: list[DamagedLine] = []
-        for item in items:
-            if isinstance(item, DamagedLine):
-                found_damaged.append(item)
-            else:
-                records.append(item)
-        found_damaged += ambiguous_lines(records)
-        lost, notes = self._cross_check(run, items)
-        return RunRecords(records, found_damaged + lost, notes + sequence_notes(records))
+    def _take(self, text: bytes, found: dict[str, RunLines], name: str, number: int, line: int, start: int) -> None:
+        """File one line a byte search found: held compact when it has a learnt shape, else decoded in full."""
+        shaped = self._shapes.match(text)
+        if shaped is not None:
+            shape, parts = shaped
+            lines = found.get(shape.run_ref)
+            if lines is not None:
+                lines.held.append((shape, parts, number, line, start))
+            return
+        item = parse_line(text, _location(name, line, start))
+        lines = found.get(item.run_ref)  # type: ignore[arg-type]
+        if lines is not None:
+            lines.add(item)
+        if isinstance(item, MetricRecord):
+            self._shapes.learn(text, item)
 
-    def _cross_check(self, run: RunRef, items: list[Record | DamagedLine]) -> tuple[list[DamagedLine], list[str]]:
+    def _run_records(self, run: RunRef, lines: RunLines, extra: list[Record | DamagedLine]) -> RunRecords:
+        records, found_damaged = lines.finish(extra)
+        sequences = records.sequences()
+        lost, notes = self._cross_check(run, records, sequences, found_damaged)
+        return RunRecords(records, found_damaged + ambiguous_lines(records, sequences) + lost,
+                          notes + sequence_notes(records, sequences))
+
+    def _cross_check(self, run: RunRef, records: RunRecordList, sequences: list[int],
+                     found_damaged: list[DamagedLine]) -> tuple[list[DamagedLine], list[str]]:
         """Index entries the segments do not hold (lost records), and a note on records the index lacks."""
         family = self.root / "indexes" / "run_ref"
         path = family / f"run__{run.value}.jsonl"
         if not family.is_dir():
             return [], ["records/indexes/run_ref is missing (indexes disabled?); nothing to cross-check, every "
-                        "segment was read"] if items else []
+                        "segment was read"] if records or found_damaged else []
         if not regular_file_exists(path):
-            return [], [f"records/indexes/run_ref/{path.name} is missing; every segment was read"] if items else []
+            return [], [f"records/indexes/run_ref/{path.name} is missing; every segment was read"
+                        ] if records or found_damaged else []
         data = read_regular(path, _MAX_INDEX_BYTES)
-        names: dict[bytes, str] = {}
-        entries = Counter((names.get(segment) or names.setdefault(segment, segment_name(int(segment))), int(sequence),
-                           int(offset)) for offset, segment, sequence in _INDEX_ENTRY.findall(data))
+        found = _INDEX_ENTRY.findall(data)
+        names = {segment: segment_name(int(segment)) for segment in set(map(_SEGMENT, found))}
+        listed = list(zip(map(names.__getitem__, map(_SEGMENT, found)), map(int, map(_SEQUENCE, found))))
         notes = []
-        if sum(entries.values()) != sum(1 for line in data.splitlines() if line.strip()):
+        lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
+        if len(found) != lines and len(found) != sum(1 for line in data.splitlines() if line.strip()):
             notes.append(f"records/indexes/run_ref/{path.name} has unreadable lines; the segments were read in full")
-        held = Counter(map(_SEGMENT_AND_SEQUENCE, [item for item in items if not isinstance(item, DamagedLine)]))
-        held.update((item.location.segment, sequence) for item in items
-                    if isinstance(item, DamagedLine) and (sequence := item.sequence) is not None)
-        unsequenced = {(item.location.segment, item.location.line) for item in items
-                       if isinstance(item, DamagedLine) and item.sequence is None}
+        if not found_damaged and listed == list(zip(records.segments(), sequences)):
+            return [], notes  # the index lists exactly the records read, in the same order
+        entries = Counter((segment, sequence, int(offset)) for (segment, sequence), (offset, _, _) in zip(listed, found))
+        held = Counter(zip(records.segments(), sequences))
+        held.update((item.location.segment, sequence) for item in found_damaged
+                    if (sequence := item.sequence) is not None)
+        unsequenced = {(item.location.segment, item.location.line) for item in found_damaged
+                       if item.sequence is None}
         lost = []
         for (segment, sequence, offset), count in sorted(entries.items()):
             missing = count - held[segment, sequence]

@@ -8,24 +8,22 @@ damaged line naming both places.
 
 from __future__ import annotations
 
-from operator import attrgetter
-
 from .records import DamagedLine, MetricRecord, Record
+from .run_records import RunRecordList
 
-_SEQUENCE, _REF = attrgetter("sequence"), attrgetter("ref")
 
-
-def ambiguous_lines(records: list[Record]) -> list[DamagedLine]:
-    """Damaged lines for what Contexta's append order and the sequences disagree on, naming both places."""
-    sequences = list(map(_SEQUENCE, records))
-    if all(map(int.__lt__, sequences, sequences[1:])) and len(set(map(_REF, records))) == len(records):
+def ambiguous_lines(records: RunRecordList, sequences: list[int]) -> list[DamagedLine]:
+    """Damaged lines for what Contexta's append order and the sequences (``records.sequences()``) disagree on,
+    naming both places."""
+    if all(map(int.__lt__, sequences, sequences[1:])) and records.refs_unique():
         return []  # rising sequences rise for every metric too, and no record_ref repeats
     problems: list[DamagedLine] = []
     newest: dict[tuple[str, str | None, str | None], MetricRecord] = {}
-    by_ref: dict[str, Record] = {}
-    for record in records:
+    by_ref: dict[str, int] = {}
+    for position, record in enumerate(records):  # built one at a time: only the newest of each metric is kept
         reasons, others = [], []
-        earlier = by_ref.setdefault(record.ref, record)
+        earlier_at = by_ref.setdefault(record.ref, position)
+        earlier = records[earlier_at] if earlier_at != position else record
         if earlier is not record and _content(earlier) != _content(record):
             reasons.append(f"record_ref {record.ref} repeats {earlier.location} with other content")
             others.append(earlier)
@@ -54,12 +52,12 @@ def _content(record: Record) -> tuple[object, ...]:
             record.degradation_marker)
 
 
-def sequence_notes(records: list[Record]) -> list[str]:
-    """A note when the run's sequences do not rise in append order (another metric's value is not affected)."""
-    last = None
-    for record in records:
-        if last is not None and record.sequence <= last.sequence:
+def sequence_notes(records: RunRecordList, sequences: list[int]) -> list[str]:
+    """A note when the run's sequences (``records.sequences()``) do not rise in append order (another metric's
+    value is not affected)."""
+    for position, (before, after) in enumerate(zip(sequences, sequences[1:]), start=1):
+        if after <= before:
+            last, record = records[position - 1], records[position]
             return [f"sequence {record.sequence} at {record.location} does not follow sequence {last.sequence} at "
                     f"{last.location}: sequences restarted or repeat (records/manifest.json re-created?)"]
-        last = record
     return []

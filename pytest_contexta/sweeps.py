@@ -36,8 +36,8 @@ def slices_of(runs: Iterable[ContextaRun], key: str, stage: str | None, slice: s
     if not is_pattern(slice):
         return [slice]
     assert slice is not None
-    found: set[str | None] = {record.slice_ref for run in runs for record in run.metrics
-                   if record.key == key and record.slice_ref is not None
+    found: set[str | None] = {record.slice_ref for run in runs for record in run.metrics_with_key(key)
+                   if record.slice_ref is not None
                    and (stage is None or record.stage_name == stage) and fnmatchcase(record.slice_ref, slice)}
     return sorted(found, key=str)
 

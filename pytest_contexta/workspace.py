@@ -185,13 +185,13 @@ class Workspace:
         except OSError as exc:  # the checks in files.py turn the expected ones into WorkspaceError first
             raise unreadable(Path(exc.filename) if exc.filename else self.root / "records", exc,
                              f" (reading the records of {ref.text})") from exc
-        loaded = ContextaRun(
+        loaded = ContextaRun.model_construct(  # the records were validated line by line: not again, one by one
             run=row,
             stages=tuple(self._ledger.stages(ref.text)),
             batches=tuple(self._ledger.batches(ref.text)),
             deployments=tuple(self._ledger.deployments(run_ref=ref.text)),
             environments=tuple(self._ledger.environments(ref.text)),
-            records=tuple(found.records),
+            records=found.records,
             damaged=tuple(found.damaged),
             reader_notes=tuple(found.notes),
         )

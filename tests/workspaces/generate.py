@@ -30,10 +30,11 @@ Every workspace is written through Contexta's low-level stores with the ``Contex
     and project ``other`` with the newest completed deployment of the ledger.
 ``empty``
     A project and nothing else.
-``restarted``, ``restarted-rebuilt``, ``unindexed``
+``restarted``, ``restarted-rebuilt``, ``unindexed``, ``steps``
     For the reader's own tests only (no reference answers): sequences restarted by a re-created
-    manifest (the second also after ``rebuild_indexes()``), and a degraded record written with
-    indexes disabled (see ``build_restarted`` and ``build_unindexed``).
+    manifest (the second also after ``rebuild_indexes()``), a degraded record written with
+    indexes disabled, and per-step and per-seed metrics (see ``build_restarted``, ``build_unindexed``
+    and ``build_steps``).
 
 ``references/<name>.json`` holds what Contexta answers on a copy of the workspace: ``list_runs()``,
 ``list_deployments()``, ``list_projects()``, bare-name lookups, and for every run
@@ -398,6 +399,40 @@ def build_unindexed(w: FixtureWriter) -> None:
     w.event(quiet, "training.finished", "done", "2025-05-02T11:00:00Z")
 
 
+def build_steps(w: FixtureWriter) -> None:
+    """Per-step and per-seed metrics, as training loops log them (issue 15: lines held compact).
+
+    ``baseline`` is deployed. ``candidate`` logs, per step of 120, ``train-loss`` (tags ``step``; values from
+    2.5 down to ~1e-05, so some are written with exponents), ``lr`` (unit ``1/step``), ``tokens-seen`` (integers
+    around 2**40), and every 10th step a ``grad-norm`` marked ``partial_failure``; an event midway; then in
+    evaluate ``accuracy`` per seed (5), ``latency-p95-ms`` and ``recall`` per slice, some at fractional seconds.
+    """
+    w.project("steps", "2025-01-01T00:00:00Z")
+    baseline = two_stage_run(w, "steps", "baseline", "2025-05-01", {"train-loss": 0.3},
+                             {"accuracy": 0.9, "latency-p95-ms": 120.0})
+    w.deployment("steps", "prod", "2025-05-01T12:00:00Z", "2025-05-01T12:10:00Z", run_ref=baseline)
+    run = w.run("steps", "candidate", "2025-05-02T09:00:00Z", "2025-05-02T11:00:00Z")
+    w.stage(run, "train", 0, "2025-05-02T09:00:00Z", "2025-05-02T10:00:00Z")
+    w.stage(run, "evaluate", 1, "2025-05-02T10:00:00Z", "2025-05-02T11:00:00Z")
+    for step in range(120):
+        at = f"2025-05-02T09:{step // 2:02d}:{(step % 2) * 30:02d}Z"
+        tags = {"step": str(step)}
+        w.metric(run, "train-loss", round(2.5 * 0.9 ** step, 8), at, stage="train", scope="step", tags=tags)
+        w.metric(run, "lr", 0.001 * (1 - step / 120), at, stage="train", scope="step", unit="1/step", tags=tags)
+        w.metric(run, "tokens-seen", 2**40 + step * 4096, at, stage="train", scope="step", tags=tags)
+        if step % 10 == 0:
+            w.metric(run, "grad-norm", 1.0 + step / 100, at, stage="train", scope="step", tags=tags,
+                     degradation="partial_failure")
+        if step == 60:
+            w.event(run, "training.checkpoint", "checkpoint written", at, stage="train")
+    for seed in range(5):
+        w.metric(run, "accuracy", 0.9 + seed / 1000, f"2025-05-02T10:59:0{seed}.5Z", stage="evaluate",
+                 tags={"seed": str(seed)})
+    w.metric(run, "latency-p95-ms", 110.0, "2025-05-02T11:00:00Z", stage="evaluate", unit="ms")
+    for part in ("a", "b", "c"):
+        w.metric(run, "recall", 0.8, "2025-05-02T11:00:00Z", stage="evaluate", slice_ref=f"segment.{part}")
+
+
 def build_empty(w: FixtureWriter) -> None:
     """A project without runs."""
     w.project("empty-project", "2025-01-01T00:00:00Z")
@@ -450,6 +485,7 @@ WORKSPACES = (
     WorkspaceSpec("restarted-rebuilt", "seq", functools.partial(build_restarted, rebuild=True), bare_names=(),
                   reference=False),
     WorkspaceSpec("unindexed", "quiet", build_unindexed, bare_names=(), reference=False),
+    WorkspaceSpec("steps", "steps", build_steps, bare_names=(), reference=False),
 )
 
 
