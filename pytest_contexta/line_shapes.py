@@ -82,8 +82,8 @@ class LineShape:
         if found is None:
             return None
         _, observed, token, recorded, tags, value, sequence = found.groups()
-        number = float(value)
         integral = value.isdigit() or (value[:1] == b"-" and value[1:].isdigit())
+        number = float(int(value)) if integral else float(value)  # as JSON reads it: -0 is the integer 0
         if (recorded < observed or not math.isfinite(number) or len(token) > 63
                 or len(self.prefix) + len(token) > 255 or (integral and len(value) > _EXACT_INTEGER_DIGITS)):
             return None  # decoded in full, which says what is wrong, if anything

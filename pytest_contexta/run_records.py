@@ -154,7 +154,7 @@ class RunRecordList(Sequence[Record]):
             positions = self._positions_of(indices)
             held = [(position, self.compact.record(index)) for position, index in zip(positions, indices)]
             found = sorted(decoded + held, key=_first) if decoded and held else decoded or held
-            self._keyed[key] = tuple(record for _, record in found)  # type: ignore[misc]
+            self._keyed[key] = tuple(record for _, record in found)
         return self._keyed[key]
 
     def _positions_of(self, indices: list[int]) -> list[int]:

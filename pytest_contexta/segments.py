@@ -25,9 +25,9 @@ from typing import NamedTuple
 
 from .errors import WorkspaceError
 from .files import read_regular, regular_file_exists, unreadable
+from .line_shapes import ShapeBook
 from .pieces import MANY_NEEDLES, Segment, hit_lines, run_needle, unattributed_lines
 from .record_lines import MAX_LINE_BYTES, damaged, parse_line
-from .line_shapes import ShapeBook
 from .records import DamagedLine, MetricRecord, Record, RecordLocation, trusted
 from .refs import RunRef
 from .run_records import RunLines, RunRecordList
@@ -182,7 +182,8 @@ class RecordReader:
             notes.append(f"records/indexes/run_ref/{path.name} has unreadable lines; the segments were read in full")
         if not found_damaged and listed == list(zip(records.segments(), sequences)):
             return [], notes  # the index lists exactly the records read, in the same order
-        entries = Counter((segment, sequence, int(offset)) for (segment, sequence), (offset, _, _) in zip(listed, found))
+        entries = Counter((segment, sequence, int(offset))
+                          for (segment, sequence), (offset, _, _) in zip(listed, found))
         held = Counter(zip(records.segments(), sequences))
         held.update((item.location.segment, sequence) for item in found_damaged
                     if (sequence := item.sequence) is not None)
