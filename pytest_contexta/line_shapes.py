@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from .records import MetricRecord, RecordLocation, trusted
@@ -195,15 +195,27 @@ class ShapeBook:
         """The shape ``line`` has and its open parts, when it has a learnt shape."""
         start = line.rfind(_KEY_FIELD) + len(_KEY_FIELD)
         shapes = self._by_key.get(line[start:line.find(b'"', start)]) if start >= len(_KEY_FIELD) else None
-        if not shapes:
-            return None
-        for number, shape in enumerate(shapes):
+        for number, shape in enumerate(shapes or ()):
             parts = shape.read(line)
             if parts is not None:
                 if number:
-                    shapes.insert(0, shapes.pop(number))
+                    shapes.insert(0, shapes.pop(number))  # type: ignore[union-attr]
                 return shape, parts
         return None
+
+    def hold(self, hits: list[tuple[int, int, bytes]], found: Mapping[str, Any], segment: int
+             ) -> Iterator[tuple[int, int, bytes]]:
+        """Add each hit (byte offset, line number, line) that has a learnt shape to ``found[run].held`` (the
+        :class:`~.run_records.RunLines` of its run, if read); yield the others, to be decoded in full."""
+        match = self.match
+        for hit in hits:
+            shaped = match(hit[2])
+            if shaped is None:
+                yield hit
+                continue
+            lines = found.get(shaped[0].run_ref)
+            if lines is not None:
+                lines.held.append((*shaped, segment, hit[1], hit[0]))
 
     def learn(self, line: bytes, record: MetricRecord) -> None:
         """Remember the shape of ``line``, which decoded in full to ``record``."""

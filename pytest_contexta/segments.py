@@ -122,8 +122,8 @@ class RecordReader:
                         unattributed.append(damaged(piece.text(0, piece.size), _location(name, piece.line, piece.start),
                                                     f"longer than {MAX_LINE_BYTES // 2**20} MiB"))
                     continue
-                for start, line, text in hit_lines(piece, needles, pattern):
-                    self._take(text, found, name, number, line, start)
+                for start, line, text in self._shapes.hold(hit_lines(piece, needles, pattern), found, number):
+                    self._decode(text, found, name, line, start)
                 for lines in found.values():
                     lines.flush()
                 if known is None:
@@ -138,15 +138,8 @@ class RecordReader:
                     extra[item.run_ref].append(item)
         return {run.text: self._run_records(run, found[run.text], extra[run.text] + shared) for run in runs}
 
-    def _take(self, text: bytes, found: dict[str, RunLines], name: str, number: int, line: int, start: int) -> None:
-        """File one line a byte search found: held compact when it has a learnt shape, else decoded in full."""
-        shaped = self._shapes.match(text)
-        if shaped is not None:
-            shape, parts = shaped
-            lines = found.get(shape.run_ref)
-            if lines is not None:
-                lines.held.append((shape, parts, number, line, start))
-            return
+    def _decode(self, text: bytes, found: dict[str, RunLines], name: str, line: int, start: int) -> None:
+        """Decode in full a line a byte search found that has no learnt shape, and learn from it."""
         item = parse_line(text, _location(name, line, start))
         lines = found.get(item.run_ref)  # type: ignore[arg-type]
         if lines is not None:
