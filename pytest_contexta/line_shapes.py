@@ -76,8 +76,8 @@ class LineShape:
         self.run_ref: str = fields["run_ref"]
 
     def read(self, line: bytes) -> tuple[bytes, bytes, bytes, bytes, float, bool, int] | None:
-        """The open parts of ``line`` (as :class:`OpenParts` fields) when it has this shape and Contexta would
-        accept them; else None."""
+        """The open parts of ``line`` (as :class:`OpenParts` fields, ``recorded`` empty when it is ``observed``)
+        when it has this shape and Contexta would accept them; else None."""
         found = self._match(line)
         if found is None:
             return None
@@ -87,7 +87,7 @@ class LineShape:
         if (recorded < observed or not math.isfinite(number) or len(token) > 63
                 or len(self.prefix) + len(token) > 255 or (integral and len(value) > _EXACT_INTEGER_DIGITS)):
             return None  # decoded in full, which says what is wrong, if anything
-        return token, observed, recorded, tags, number, integral, int(sequence)
+        return token, observed, b"" if recorded == observed else recorded, tags, number, integral, int(sequence)
 
     def record(self, parts: OpenParts, location: RecordLocation) -> MetricRecord:
         """The record a line of this shape with ``parts`` decodes to."""

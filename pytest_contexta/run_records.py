@@ -9,10 +9,12 @@ keys, stages, markers) is answered from the shapes and arrays.
 
 from __future__ import annotations
 
+import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from heapq import merge
+from itertools import accumulate, islice
 from typing import Any, overload
 
 from .line_shapes import LineShape, OpenParts
@@ -34,8 +36,10 @@ class CompactLines:
         self.segment_of: array[int] = array("I")
         self.line_numbers: array[int] = array("q")
         self.offsets: array[int] = array("q")
-        self.tokens: list[bytes] = []
-        self._times_and_tags: list[bytes] = []
+        #: Per line ``token NUL observed NUL recorded (empty: the same) NUL tags`` and SOH; ``_ends`` says where
+        #: each ends. The open parts never hold a control character (:mod:`.line_shapes`).
+        self._text = bytearray()
+        self._ends: array[int] = array("q")
 
     def __len__(self) -> int:
         return len(self.sequences)
@@ -59,9 +63,14 @@ class CompactLines:
         self.segment_of.extend(segments)
         self.line_numbers.extend(lines)
         self.offsets.extend(offsets)
-        self.tokens.extend(tokens)
-        self._times_and_tags.extend(map(b"\x00".join, zip(observed, map(_unless_same, recorded, observed), tags)))
+        entries = list(map(b"\x00".join, zip(tokens, observed, recorded, tags)))
+        self._ends.extend(islice(accumulate(map(_plus_one, map(len, entries)), initial=len(self._text)), 1, None))
+        self._text += b"\x01".join(entries) + b"\x01"
         self._by_shape = None
+
+    def tokens(self) -> list[bytes]:
+        """The record_ref token of every line (``r0042`` of ``record:p.r.r0042``), in order."""
+        return _TOKENS.findall(self._text)
 
     def lines_of_shape(self, index: int) -> list[int]:
         """The indices of the lines of shape number ``index``, rising."""
@@ -73,8 +82,9 @@ class CompactLines:
         return self._by_shape[index]
 
     def record(self, index: int) -> MetricRecord:
-        observed, recorded, tags = self._times_and_tags[index].split(b"\x00")
-        parts = OpenParts(self.tokens[index], observed, recorded or observed, tags, self.values[index],
+        start = self._ends[index - 1] if index else 0
+        token, observed, recorded, tags = bytes(self._text[start:self._ends[index] - 1]).split(b"\x00")
+        parts = OpenParts(token, observed, recorded or observed, tags, self.values[index],
                           bool(self.integral[index]), self.sequences[index])
         location = trusted(RecordLocation, {"segment": self.segment_names[self.segment_of[index]],
                                             "line": self.line_numbers[index], "byte_offset": self.offsets[index]})
@@ -195,19 +205,18 @@ class RunRecordList(Sequence[Record]):
                 marked += zip(self._positions_of(lines), map(self.compact.record, lines))
         return [record for _, record in sorted(marked, key=_first)]
 
-    def sequences(self) -> list[int]:
+    def sequences(self) -> array[int]:
         """Every record's sequence, in append order."""
         return self._in_order(self.compact.sequences, [record.sequence for record in self._decoded])
 
-    def segments(self) -> list[str]:
-        """Every record's segment file name, in append order."""
-        compact = self.compact
-        return self._in_order(list(map(compact.segment_names.__getitem__, compact.segment_of)),
-                              [record.location.segment for record in self._decoded])
+    def segment_numbers(self) -> array[int]:
+        """Every record's segment, as its index in ``compact.segment_names``, in append order."""
+        number = {name: index for index, name in enumerate(self.compact.segment_names)}
+        return self._in_order(self.compact.segment_of, [number[record.location.segment] for record in self._decoded])
 
-    def _in_order(self, compact: Sequence[Any], decoded: list[Any]) -> list[Any]:
+    def _in_order(self, compact: array[int], decoded: list[int]) -> array[int]:
         """One column in append order, from the compact lines' column and the decoded records' one."""
-        merged: list[Any] = []
+        merged = array(compact.typecode)
         taken = 0  # compact lines merged so far
         for position, value in zip(self._decoded_at, decoded):
             before = position - len(merged)  # compact lines between the last decoded record and this one
@@ -219,17 +228,17 @@ class RunRecordList(Sequence[Record]):
 
     def refs_unique(self) -> bool:
         """Whether no record_ref repeats among the run's records."""
-        tokens = set(self.compact.tokens)
+        tokens = set(self.compact.tokens())
         refs = {record.ref for record in self._decoded}
-        if len(tokens) != len(self.compact.tokens) or len(refs) != len(self._decoded):
+        if len(tokens) != len(self.compact) or len(refs) != len(self._decoded):
             return False
         prefixes = {shape.prefix for shape in self.compact.shapes}
         return not any(ref.startswith(prefix) and ref[len(prefix):].encode() in tokens
                        for ref in refs for prefix in prefixes)
 
 
-def _unless_same(recorded: bytes, observed: bytes) -> bytes:
-    return b"" if recorded == observed else recorded
+_TOKENS = re.compile(rb"([^\x00\x01]*)\x00[^\x01]*\x01")
+_plus_one = (1).__add__
 
 
 def _first(pair: tuple[int, Any]) -> int:

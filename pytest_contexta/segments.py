@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import os
 import re
+from array import array
 from collections import Counter
 from operator import itemgetter
 from pathlib import Path
@@ -154,7 +155,26 @@ class RecordReader:
         return RunRecords(records, found_damaged + ambiguous_lines(records, sequences) + lost,
                           notes + sequence_notes(records, sequences))
 
-    def _cross_check(self, run: RunRef, records: RunRecordList, sequences: list[int],
+    @staticmethod
+    def _index_agrees(data: bytes, records: RunRecordList, sequences: array[int]) -> bool:
+        """Whether the index's lines are exactly one entry per record read, in append order (one pass, no copies)."""
+        if data.count(b"\n") + (not data.endswith(b"\n") and bool(data)) != len(sequences):
+            return False
+        number = {name: index for index, name in enumerate(records.compact.segment_names)}
+        segments = records.segment_numbers()
+        numbers: dict[bytes, int | None] = {}  # segment_id as written -> index in segment_names
+        count = 0
+        for count, entry in enumerate(_INDEX_ENTRY.finditer(data), start=1):
+            if count > len(sequences):
+                return False
+            written = entry[2]
+            if written not in numbers:
+                numbers[written] = number.get(segment_name(int(written)))
+            if numbers[written] != segments[count - 1] or int(entry[3]) != sequences[count - 1]:
+                return False
+        return count == len(sequences)
+
+    def _cross_check(self, run: RunRef, records: RunRecordList, sequences: array[int],
                      found_damaged: list[DamagedLine]) -> tuple[list[DamagedLine], list[str]]:
         """Index entries the segments do not hold (lost records), and a note on records the index lacks."""
         family = self.root / "indexes" / "run_ref"
@@ -166,18 +186,16 @@ class RecordReader:
             return [], [f"records/indexes/run_ref/{path.name} is missing; every segment was read"
                         ] if records or found_damaged else []
         data = read_regular(path, _MAX_INDEX_BYTES)
+        if not found_damaged and self._index_agrees(data, records, sequences):
+            return [], []  # the index lists exactly the records read, in the same order, and nothing else
         found = _INDEX_ENTRY.findall(data)
         names = {segment: segment_name(int(segment)) for segment in set(map(_SEGMENT, found))}
-        listed = list(zip(map(names.__getitem__, map(_SEGMENT, found)), map(int, map(_SEQUENCE, found))))
+        entries = Counter((names[segment], int(sequence), int(offset)) for offset, segment, sequence in found)
         notes = []
-        lines = data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
-        if len(found) != lines and len(found) != sum(1 for line in data.splitlines() if line.strip()):
+        if len(found) != sum(1 for line in data.splitlines() if line.strip()):
             notes.append(f"records/indexes/run_ref/{path.name} has unreadable lines; the segments were read in full")
-        if not found_damaged and listed == list(zip(records.segments(), sequences)):
-            return [], notes  # the index lists exactly the records read, in the same order
-        entries = Counter((segment, sequence, int(offset))
-                          for (segment, sequence), (offset, _, _) in zip(listed, found))
-        held = Counter(zip(records.segments(), sequences))
+        segments = records.compact.segment_names
+        held = Counter(zip(map(segments.__getitem__, records.segment_numbers()), sequences))
         held.update((item.location.segment, sequence) for item in found_damaged
                     if (sequence := item.sequence) is not None)
         unsequenced = {(item.location.segment, item.location.line) for item in found_damaged

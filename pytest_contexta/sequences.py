@@ -8,11 +8,13 @@ damaged line naming both places.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .records import DamagedLine, MetricRecord, Record
 from .run_records import RunRecordList
 
 
-def ambiguous_lines(records: RunRecordList, sequences: list[int]) -> list[DamagedLine]:
+def ambiguous_lines(records: RunRecordList, sequences: Sequence[int]) -> list[DamagedLine]:
     """Damaged lines for what Contexta's append order and the sequences (``records.sequences()``) disagree on,
     naming both places."""
     if all(map(int.__lt__, sequences, sequences[1:])) and records.refs_unique():
@@ -52,7 +54,7 @@ def _content(record: Record) -> tuple[object, ...]:
             record.degradation_marker)
 
 
-def sequence_notes(records: RunRecordList, sequences: list[int]) -> list[str]:
+def sequence_notes(records: RunRecordList, sequences: Sequence[int]) -> list[str]:
     """A note when the run's sequences (``records.sequences()``) do not rise in append order (another metric's
     value is not affected)."""
     for position, (before, after) in enumerate(zip(sequences, sequences[1:]), start=1):
