@@ -19,6 +19,7 @@ from conftest import EXAMPLE_WORKSPACE, WORKSPACES
 from pytest_contexta import Workspace
 from pytest_contexta.line_shapes import ShapeBook
 from pytest_contexta.metrics import find_metric
+from pytest_contexta.pieces import Segment, hit_lines, run_needle
 from pytest_contexta.refs import parse_run_ref
 from pytest_contexta.run_records import RunRecordList
 from pytest_contexta.segments import RecordReader, RunRecords
@@ -175,3 +176,14 @@ def test_a_shape_is_learnt_from_the_second_line_that_has_it() -> None:
     matched = book.match(losses[2])
     assert matched is not None and matched[0].run_ref == CANDIDATE
     assert book.match(losses[2].replace(b'"train-loss"', b'"train-lossx"')) is None
+
+
+@pytest.mark.parametrize("run", [CANDIDATE, "run:steps.baseline"])
+def test_dense_and_sparse_searches_find_the_same_lines(run: str) -> None:
+    needle = run_needle(parse_run_ref(run))
+    piece = next(Segment(STEPS / SEGMENT).pieces())
+    by_lines = hit_lines(piece, [needle], None)  # the candidate's lines are most of the segment: split into lines
+    by_search = hit_lines(piece, [needle], re.compile(re.escape(needle)))
+    assert by_lines == by_search and len(by_lines) == (382 if run == CANDIDATE else 3)
+    assert all(needle in text and STEPS.joinpath(SEGMENT).read_bytes()[start:start + len(text)] == text
+               for start, _, text in by_lines)
