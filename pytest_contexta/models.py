@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_serializer, field_validator
 
 from .frozen import FrozenModel
 from .records import DamagedLine, DegradedRecord, EventRecord, MetricRecord, Record
@@ -133,6 +133,11 @@ class ContextaRun(FrozenModel):
     diagnostics: tuple[Diagnostic, ...] = ()
     #: (the records it was built from, the metric records, those by key): rebuilt for a copy with other records.
     _metric_index: _MetricIndex | None = PrivateAttr(default=None)
+
+    @field_serializer("records")
+    def _records_in_order(self, records: Sequence[Record]) -> list[Record]:
+        """Dumped as a list, whichever sequence holds them (compact lines are built one by one)."""
+        return list(records)
 
     @property
     def ref(self) -> str:

@@ -19,6 +19,7 @@ from conftest import EXAMPLE_WORKSPACE, WORKSPACES
 from pytest_contexta import Workspace
 from pytest_contexta.line_shapes import ShapeBook
 from pytest_contexta.metrics import find_metric
+from pytest_contexta.models import ContextaRun
 from pytest_contexta.pieces import Segment, hit_lines, run_needle
 from pytest_contexta.refs import parse_run_ref
 from pytest_contexta.run_records import RunRecordList
@@ -187,3 +188,17 @@ def test_dense_and_sparse_searches_find_the_same_lines(run: str) -> None:
     assert by_lines == by_search and len(by_lines) == (382 if run == CANDIDATE else 3)
     assert all(needle in text and STEPS.joinpath(SEGMENT).read_bytes()[start:start + len(text)] == text
                for start, _, text in by_lines)
+
+
+def test_a_run_with_compact_lines_dumps_and_validates_like_any_run() -> None:
+    workspace = Workspace(STEPS)
+    try:
+        run = workspace.load_run(CANDIDATE)
+    finally:
+        workspace.close()
+    dumped = run.model_dump_json()
+    again = ContextaRun.model_validate_json(dumped)
+    assert isinstance(run.records, RunRecordList) and not isinstance(again.records, RunRecordList)
+    assert again == run and list(again.records) == list(run.records)
+    trimmed = run.model_copy(update={"records": tuple(run.records)[:3]})
+    assert trimmed.metric_keys() == {"train-loss", "lr", "tokens-seen"} and len(trimmed.metrics) == 3
