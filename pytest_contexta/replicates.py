@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 DEFAULT_REPLICATE_TAGS = ("seed", "fold", "replicate", "bootstrap", "shard")
 
+#: A failure lists this many series at most (a per-step metric is as many series as steps).
+_SHOWN_SERIES = 10
+
 SeriesKey = tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
 
 
@@ -71,7 +74,9 @@ def choose(records: Sequence[MetricRecord], tags: Mapping[str, str] | None,
     if not series:
         return Chosen(problem=f"no record has the tags {tags_text(tags or {})}")
     if len(series) > 1:
-        found = "; ".join(describe_series(key) for key in sorted(series))
+        keys = sorted(series)
+        found = "; ".join(describe_series(key) for key in keys[:_SHOWN_SERIES])
+        found += f"; … {len(keys) - _SHOWN_SERIES} more" if len(keys) > _SHOWN_SERIES else ""
         return Chosen(problem=(
             f"recorded as {len(series)} series told apart by tags ({found}); a check never picks one: pass "
             f"tags={{...}} to choose, or add the tag that tells replicates apart to ini contexta_replicate_tags"))

@@ -18,7 +18,7 @@ from conftest import EXAMPLE_WORKSPACE, WORKSPACES
 
 from pytest_contexta import Workspace
 from pytest_contexta.line_shapes import ShapeBook
-from pytest_contexta.metrics import find_metric
+from pytest_contexta.metrics import Selection, find_metric
 from pytest_contexta.models import ContextaRun
 from pytest_contexta.pieces import Segment, hit_lines, run_needle
 from pytest_contexta.refs import parse_run_ref
@@ -202,3 +202,16 @@ def test_a_run_with_compact_lines_dumps_and_validates_like_any_run() -> None:
     assert again == run and list(again.records) == list(run.records)
     trimmed = run.model_copy(update={"records": tuple(run.records)[:3]})
     assert trimmed.metric_keys() == {"train-loss", "lr", "tokens-seen"} and len(trimmed.metrics) == 3
+
+
+def test_a_per_step_key_fails_with_a_short_list_of_its_series() -> None:
+    workspace = Workspace(STEPS)
+    try:
+        run = workspace.load_run(CANDIDATE)
+    finally:
+        workspace.close()
+    problem = find_metric(run, "train-loss", "train").problem or ""
+    assert problem.startswith("recorded as 120 series told apart by tags (step=0; step=1; step=10; ")
+    assert "; … 110 more); a check never picks one" in problem
+    last = find_metric(run, "train-loss", "train", selection=Selection(tags={"step": "119"}))
+    assert last.value == round(2.5 * 0.9 ** 119, 8)
