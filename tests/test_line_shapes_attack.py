@@ -84,3 +84,31 @@ def test_a_gate_over_such_a_line_fails_closed_without_an_internal_error(
 
     assert result.ret != 0
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
+def test_an_unreadable_index_line_is_still_noted_when_the_entries_agree(tmp_path: Path) -> None:
+    root = tmp_path / "steps"
+    shutil.copytree(STEPS, root)
+    index = root / "records" / "indexes" / "run_ref" / "run__steps.candidate.jsonl"
+    lines = index.read_bytes().split(b"\n")
+    lines[9], lines[10] = lines[9] + b"\r" + lines[10], b"not an entry"  # entry 11 moved behind a CR; junk in its place
+    index.write_bytes(b"\n".join(lines))
+
+    found = _read(root, shapes=True)[CANDIDATE]  # main notes it; bulk's _index_agrees fast path returns [], []
+
+    assert any("has unreadable lines" in note for note in found.notes)
+
+
+def test_a_loaded_run_can_be_validated_again_as_a_plain_run_could() -> None:
+    from pytest_contexta import Workspace
+    from pytest_contexta.models import ContextaRun
+
+    workspace = Workspace(STEPS)
+    try:
+        run = workspace.load_run(CANDIDATE)
+    finally:
+        workspace.close()
+
+    again = ContextaRun(**dict(run))  # main: fine; bulk: TypeError from pydantic's sequence validator
+
+    assert again == run and list(again.records) == list(run.records)
