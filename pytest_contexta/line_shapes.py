@@ -83,9 +83,10 @@ class LineShape:
             return None
         _, observed, token, recorded, tags, value, sequence = found.groups()
         integral = value.isdigit() or (value[:1] == b"-" and value[1:].isdigit())
+        if integral and len(value) > _EXACT_INTEGER_DIGITS:
+            return None  # decoded in full: it may not fit a float, or even Python's digit limit for int()
         number = float(int(value)) if integral else float(value)  # as JSON reads it: -0 is the integer 0
-        if (recorded < observed or not math.isfinite(number) or len(token) > 63
-                or len(self.prefix) + len(token) > 255 or (integral and len(value) > _EXACT_INTEGER_DIGITS)):
+        if recorded < observed or not math.isfinite(number) or len(token) > 63 or len(self.prefix) + len(token) > 255:
             return None  # decoded in full, which says what is wrong, if anything
         return token, observed, b"" if recorded == observed else recorded, tags, number, integral, int(sequence)
 

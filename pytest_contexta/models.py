@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr, ValidationError, field_serializer, field_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_serializer,
+    field_validator,
+)
 
 from .frozen import FrozenModel
 from .records import DamagedLine, DegradedRecord, EventRecord, MetricRecord, Record
@@ -133,6 +140,12 @@ class ContextaRun(FrozenModel):
     diagnostics: tuple[Diagnostic, ...] = ()
     #: (the records it was built from, the metric records, those by key): rebuilt for a copy with other records.
     _metric_index: _MetricIndex | None = PrivateAttr(default=None)
+
+    @field_validator("records", mode="wrap")
+    @classmethod
+    def _records_as_read(cls, records: Any, validate: ValidatorFunctionWrapHandler) -> Sequence[Record]:
+        """The reader's sequence as it is; anything else validated record by record into a tuple."""
+        return records if isinstance(records, RunRecordList) else tuple(validate(records))
 
     @field_serializer("records")
     def _records_in_order(self, records: Sequence[Record]) -> list[Record]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableSequence, Sequence
 from heapq import merge
 from itertools import accumulate, islice
 from typing import Any, overload
@@ -145,6 +145,13 @@ class RunRecordList(Sequence[Record]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __add__(self, other: object) -> tuple[Record, ...]:
+        """``records + (record,)`` as with the tuple a run's records used to be."""
+        return tuple(self) + other if isinstance(other, tuple) else NotImplemented
+
+    def __radd__(self, other: object) -> tuple[Record, ...]:
+        return other + tuple(self) if isinstance(other, tuple) else NotImplemented
+
     def __repr__(self) -> str:
         return f"<{len(self)} records, {len(self.compact)} of them held compact>"
 
@@ -205,18 +212,20 @@ class RunRecordList(Sequence[Record]):
                 marked += zip(self._positions_of(lines), map(self.compact.record, lines))
         return [record for _, record in sorted(marked, key=_first)]
 
-    def sequences(self) -> array[int]:
+    def sequences(self) -> MutableSequence[int]:
         """Every record's sequence, in append order."""
         return self._in_order(self.compact.sequences, [record.sequence for record in self._decoded])
 
-    def segment_numbers(self) -> array[int]:
+    def segment_numbers(self) -> MutableSequence[int]:
         """Every record's segment, as its index in ``compact.segment_names``, in append order."""
         number = {name: index for index, name in enumerate(self.compact.segment_names)}
         return self._in_order(self.compact.segment_of, [number[record.location.segment] for record in self._decoded])
 
-    def _in_order(self, compact: array[int], decoded: list[int]) -> array[int]:
-        """One column in append order, from the compact lines' column and the decoded records' one."""
-        merged = array(compact.typecode)
+    def _in_order(self, compact: array[int], decoded: list[int]) -> MutableSequence[int]:
+        """One column in append order, from the compact lines' column and the decoded records' one (an array,
+        unless a decoded record holds a number it cannot: a sequence of 2**63 or more)."""
+        fits = all(_SIGNED_64[0] <= value < _SIGNED_64[1] for value in decoded)
+        merged: MutableSequence[int] = array(compact.typecode) if fits else []
         taken = 0  # compact lines merged so far
         for position, value in zip(self._decoded_at, decoded):
             before = position - len(merged)  # compact lines between the last decoded record and this one
@@ -239,6 +248,7 @@ class RunRecordList(Sequence[Record]):
 
 _TOKENS = re.compile(rb"([^\x00\x01]*)\x00[^\x01]*\x01")
 _plus_one = (1).__add__
+_SIGNED_64 = (-2**63, 2**63)
 
 
 def _first(pair: tuple[int, Any]) -> int:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import gc
 import os
 import re
-from array import array
 from collections import Counter
+from collections.abc import Sequence
 from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
@@ -159,19 +159,19 @@ class RecordReader:
                           notes + sequence_notes(records, sequences))
 
     @staticmethod
-    def _index_agrees(data: bytes, records: RunRecordList, sequences: array[int]) -> bool:
+    def _index_agrees(data: bytes, records: RunRecordList, sequences: Sequence[int]) -> bool:
         """Whether the index is one canonical entry per record read, in append order (checked in C, no copies of
         the entries: a million of them cost what the list of their numbers costs)."""
         if _CANONICAL_INDEX.fullmatch(data) is None or data.count(b"\n") != len(sequences):
             return False
-        if list(map(int, _INDEX_SEQUENCE.findall(data))) != sequences.tolist():
+        if list(map(int, _INDEX_SEQUENCE.findall(data))) != list(sequences):
             return False
         number = {name: index for index, name in enumerate(records.compact.segment_names)}
         written = _INDEX_SEGMENT.findall(data)
         numbers = {segment: number.get(segment_name(int(segment)), -1) for segment in set(written)}
-        return list(map(numbers.__getitem__, written)) == records.segment_numbers().tolist()
+        return list(map(numbers.__getitem__, written)) == list(records.segment_numbers())
 
-    def _cross_check(self, run: RunRef, records: RunRecordList, sequences: array[int],
+    def _cross_check(self, run: RunRef, records: RunRecordList, sequences: Sequence[int],
                      found_damaged: list[DamagedLine]) -> tuple[list[DamagedLine], list[str]]:
         """Index entries the segments do not hold (lost records), and a note on records the index lacks."""
         family = self.root / "indexes" / "run_ref"

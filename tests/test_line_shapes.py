@@ -215,3 +215,15 @@ def test_a_per_step_key_fails_with_a_short_list_of_its_series() -> None:
     assert "; … 110 more); a check never picks one" in problem
     last = find_metric(run, "train-loss", "train", selection=Selection(tags={"step": "119"}))
     assert last.value == round(2.5 * 0.9 ** 119, 8)
+
+
+def test_records_concatenate_like_the_tuple_they_stand_for() -> None:
+    workspace = Workspace(STEPS)
+    try:
+        records = workspace.load_run(CANDIDATE).records
+    finally:
+        workspace.close()
+    first = records[0]
+    assert records + (first,) == (*records, first) and (first,) + records == (first, *records)
+    with pytest.raises(TypeError):
+        records + [first]  # type: ignore[operator]
