@@ -28,7 +28,10 @@ class CheckRunner:
     def pytest_plugin_registered(self, plugin: object) -> None:
         self.session.plugin_registered(plugin)
 
+    @pytest.hookimpl(trylast=True)  # after the test's own parameters: test_x[accuracy-run:p.candidate]
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """Every gate check once per candidate. The candidate's ref comes last in the test id, so ``-run:`` starts
+        it (a run ref holds no other ``:``) and ``]`` ends it, whatever hyphens the test's own parameters hold."""
         if CANDIDATE_PARAM in metafunc.fixturenames:
             candidates = self.session.candidates
             metafunc.parametrize(CANDIDATE_PARAM, candidates, indirect=True, ids=candidates)

@@ -61,8 +61,8 @@ def test_the_page_has_a_banner_checks_diagnostics_baseline_and_a_chart_per_metri
         assert section.count("<svg") == 3, run  # accuracy, auc, latency-p95-ms
         assert "run:product-ranker.baseline-v1</code> — deployed as prod-v1" in section
     assert by_run[REGRESSED].count('data-outcome="failed"') == 2
-    assert '<td class="check" title="test_gate.py::test_no_regression[run:product-ranker.candidate-v4-regressed-' \
-           'accuracy]"><code>test_no_regression[accuracy]</code></td><td class="result">FAIL</td>' in by_run[REGRESSED]
+    assert '<td class="check" title="test_gate.py::test_no_regression[accuracy-run:product-ranker.candidate-v4-' \
+           'regressed]"><code>test_no_regression[accuracy]</code></td><td class="result">FAIL</td>' in by_run[REGRESSED]
     assert "<li class=\"diagnostic info\">info missing_expected_stage" in by_run[GOOD]
 
 
