@@ -131,7 +131,8 @@ def _junit_properties(results: list[CheckResult]) -> list[tuple[str, object]]:
     """The helper verdicts as JUnit properties; strings that may come from the workspace are escaped."""
     properties: list[tuple[str, object]] = []
     for result in results:
-        data: Mapping[str, object] = result.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        data: Mapping[str, object] = result.model_dump(mode="json", exclude_none=True, exclude_defaults=True,
+                                                       exclude={"history"})  # history_values carries its numbers
         properties.extend((f"contexta.{name}", printable(value) if isinstance(value, str) else value)
                           for name, value in data.items())
     return properties

@@ -68,6 +68,16 @@ def test_the_report_renders_in_chromium(rendered: tuple[str, Path, str]) -> None
     for section in by_run.values():
         assert len(re.findall(r'<tr class="check (?:passed|failed)"', section)) == 4
         assert section.count("<svg") == 3  # accuracy, auc, latency-p95-ms
+        charts = re.findall(r'<figure class="chart" data-metric="([^"]*)">(.*?)</figure>', section, flags=re.S)
+        assert [title for title, _ in charts] == ["accuracy @evaluate", "auc @evaluate", "latency-p95-ms @evaluate"]
+        for _, chart in charts:  # the band, and each deployed value under its deployment and date
+            assert ">allowed<" in chart and ">baseline<" in chart and ">candidate<" in chart
+            assert ">prod-v0<" in chart and ">2025-03-01<" in chart and ">prod-v1<" in chart and ">2025-04-28<" in chart
+            assert "back<" not in chart
+    accuracy = re.search(r'<figure class="chart" data-metric="accuracy @evaluate">.*?</figure>', by_run[REGRESSED],
+                         flags=re.S).group(0)  # type: ignore[union-attr]
+    assert "the shaded band is what the check allows (at least 0.87514)" in accuracy
+    assert "the line joins the last 2 deployed values, each under its deployment" in accuracy
 
 
 def test_workspace_markup_shows_as_text_and_runs_nothing(rendered: tuple[str, Path, str]) -> None:

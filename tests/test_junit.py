@@ -55,6 +55,7 @@ def test_regression_checks_carry_candidate_and_baseline_values(junit) -> None:
     accuracy = dict(cases[f"test_regression[accuracy-{REGRESSED}]"])
     assert math.isclose(float(accuracy.pop("contexta.change_abs")), 0.841 - 0.893)
     assert math.isclose(float(accuracy.pop("contexta.change_rel")), (0.841 - 0.893) / 0.893)
+    assert math.isclose(float(accuracy.pop("contexta.allowed_low")), 0.893 * 0.98)  # the band, higher is better
     assert accuracy == {
         "contexta.kind": "regression",
         "contexta.run_ref": REGRESSED,

@@ -85,6 +85,13 @@ def test_report_of_a_passing_gate_has_every_field(pytester: pytest.Pytester) -> 
     (latency,) = checks[f"test_regression[latency-p95-ms-{GOOD}]"]
     assert (latency.candidate_value, latency.baseline_value, latency.change_abs) == (41.0, 42.0, -1.0)
     assert latency.direction.startswith("lower is better")
+    # the band the candidate had to stay within, and the trend's points with their deployments, as fields
+    assert math.isclose(accuracy.allowed_low, 0.893 * 0.98) and accuracy.allowed_high is None
+    assert math.isclose(latency.allowed_high, 42 * 1.02) and latency.allowed_low is None
+    assert [(p.deployment, p.deployed_at, p.run_ref, p.value) for p in accuracy.history] == [
+        ("prod-v1", "2025-04-28T12:00:00Z", PRODUCTION, 0.893),
+        ("prod-v0", "2025-03-01T12:00:00Z", "run:product-ranker.baseline-v0", 0.871)]
+    assert accuracy.history_values == [0.893, 0.871]
 
 
 def test_report_of_a_failing_gate_says_which_check_failed(pytester: pytest.Pytester) -> None:
