@@ -108,8 +108,9 @@ class GateFacts:
 
 def decide(facts: GateFacts) -> GateReport:
     """The final verdict: ``pass`` only when every candidate passed, nothing went wrong and pytest exits 0."""
-    stale = unmatched_waivers(facts.waivers, {**facts.deselected, **facts.selected})  # a partial run may miss some
-    usage_errors = facts.usage_errors + ([] if facts.allow_partial else stale)
+    stale = unmatched_waivers(facts.waivers, {**facts.deselected, **facts.selected})
+    missing = facts.allow_partial or bool(facts.collection_errors)  # the checks a waiver names may not be collected
+    usage_errors = facts.usage_errors + ([] if missing else stale)
     problems = usage_errors + facts.errors
     candidates = [_candidate_report(facts, ref, problems) for ref in facts.candidates]
     undecided_fails = facts.inconclusive == "fail"
@@ -125,7 +126,7 @@ def decide(facts: GateFacts) -> GateReport:
     return GateReport(verdict=_overall(candidates) if status == pytest.ExitCode.OK else "fail", exit_status=status,
                       workspace=facts.workspace, created_at=facts.created_at, candidates=candidates,
                       error="; ".join(problems) or None, notes=_notes(facts) + tier_notes(candidates, waivers)
-                      + (stale if facts.allow_partial else []),
+                      + (stale if missing else []),
                       waivers=waivers, provenance=facts.provenance,
                       inconclusive="fail" if undecided_fails else "pass")
 
