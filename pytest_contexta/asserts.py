@@ -253,7 +253,7 @@ def assert_metric_threshold(
     if aggregate == "mean" and max_failing_share is not None:
         raise CheckArgumentError("give aggregate='mean' or max_failing_share=, not both")
     common: dict[str, Any] = {"kind": "threshold", "run_ref": run.ref, "metric": key, "stage": stage,
-                              "slice": slice, "limit": limit}
+                              "slice": slice, "limit": limit, "allowed_low": at_least, "allowed_high": at_most}
     name = label(key, slice)
     if units is None:
         slices = slices_of((run,), key, stage, slice)

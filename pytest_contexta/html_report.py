@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .charts import charts_of, svg
+from .charts import MetricChart, band_text, charts_of, svg
 from .report import CandidateReport, GateReport, ReportCheck
 from .summary import (
     change_text,
@@ -30,7 +30,8 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 tr.failed td.result, tr.error td.result { color: #cf222e; font-weight: 600; }
 tr.passed td.result { color: #1a7f37; }
 .charts { display: flex; flex-wrap: wrap; gap: 1rem; }
-figure { margin: 0; border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem; }
+figure { margin: 0; border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem; width: 26rem; }
+figcaption { font-size: 12px; color: #57606a; }
 figure svg { width: 26rem; height: auto; }
 code { font-size: 12px; }
 """
@@ -53,6 +54,18 @@ def _check_row(check: ReportCheck, candidate: str) -> str:
              f"<td>{_e(check.limit)}</td>",
              f'<td class="detail">{_e(detail_text(check))}</td>']
     return f'<tr class="check {_e(check.outcome)}" data-outcome="{_e(check.outcome)}">{"".join(cells)}</tr>'
+
+
+def _caption(chart: MetricChart) -> str:
+    """What the chart's shapes mean, in words: the band, the interval, where the points come from."""
+    parts = [f"the shaded band is what the check allows ({band_text(chart.band)})"]
+    if chart.interval is not None:
+        parts.append(f"the bar on the candidate is its {chart.confidence:.0%} interval "
+                     f"[{chart.interval[0]:.6g}, {chart.interval[1]:.6g}]" if chart.confidence else
+                     "the bar on the candidate is its interval")
+    if chart.history:
+        parts.append(f"the line joins the last {len(chart.history)} deployed values, each under its deployment")
+    return _e("; ".join(parts))
 
 
 def _candidate(index: int, candidate: CandidateReport) -> str:
@@ -79,7 +92,7 @@ def _candidate(index: int, candidate: CandidateReport) -> str:
     charts = charts_of(candidate.checks)
     if charts:
         figures = "".join(f'<figure class="chart" data-metric="{_e(chart.title)}">{svg(chart)}'
-                          f"<figcaption>{_e(chart.title)}: the allowed band is shaded</figcaption></figure>"
+                          f"<figcaption>{_e(chart.title)}: {_caption(chart)}</figcaption></figure>"
                           for chart in charts)
         parts.append(f'<h3>Gated metrics</h3><div class="charts">{figures}</div>')
     parts.append("</section>")

@@ -6,10 +6,11 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .deployed import history_points
 from .direction import ResolvedDirection, how_to_declare
 from .metrics import MetricLookup, Selection, find_metric
 from .models import ContextaRun
-from .noise import Estimate, estimate, history_values
+from .noise import Estimate, estimate
 from .results import CheckOutcome, CheckResult
 
 if TYPE_CHECKING:
@@ -117,9 +118,13 @@ def assess(question: Question, key: str, slice: str | None, direction: ResolvedD
         "baseline_value": theirs.value, "direction": str(direction),
         "limit": limit_text(question.max_drop, question.max_abs_drop),
         "value_source": mine.source if mine.record is not None else None,
-        "history_values": history_values(question.history, question.candidate.ref, key, question.stage, slice,
-                                         question.selection) if question.history else None,
     }
+    if question.history:
+        points = history_points(question.history, question.candidate.ref, key, question.stage, slice,
+                                question.selection)
+        common.update(history=points, history_values=[point.value for point in points])
+    else:
+        common["history_values"] = None
     problems = [f"{side}: {lookup.problem}" for side, lookup in (("candidate", mine), ("baseline", theirs))
                 if lookup.problem]
     if direction.direction is None:
@@ -130,6 +135,10 @@ def assess(question: Question, key: str, slice: str | None, direction: ResolvedD
     assert mine.value is not None and theirs.value is not None and direction.direction is not None
     comparison = compare(theirs.value, mine.value, direction.direction, question.max_drop, question.max_abs_drop)
     found = found._replace(comparison=comparison)
+    if question.max_drop is not None or question.max_abs_drop is not None:  # the band the candidate had to stay in
+        worst = allowed_worsening(theirs.value, question.max_drop, question.max_abs_drop)
+        common.update({"allowed_low": theirs.value - worst} if direction.direction == "higher" else
+                      {"allowed_high": theirs.value + worst})
     if question.confidence is None:
         return found
     noise = estimate(mine, theirs, slice, question.selection, question.confidence, common["history_values"])

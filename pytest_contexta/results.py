@@ -21,6 +21,16 @@ CheckKind = Literal["diagnostics", "metrics_present", "regression", "threshold",
 CheckOutcome = Literal["passed", "failed", "inconclusive", "skipped"]
 
 
+class HistoryPoint(FrozenModel):
+    """One value of a metric's trend: the history run it came from and the deployment that put that run in
+    production (its newest completed one; null when the run was passed as history without one)."""
+
+    value: float
+    run_ref: str
+    deployment: str | None = None
+    deployed_at: str | None = None  # the deployment's start (UTC, ISO 8601)
+
+
 class CheckFields(FrozenModel):
     """What a check looked at and found: shared by helper verdicts and the report's check entries."""
 
@@ -49,6 +59,11 @@ class CheckFields(FrozenModel):
     baseline_n: int | None = None
     #: The trend: the metric's usable values in the history runs, newest first (regression checks).
     history_values: list[float] | None = None
+    #: The same values with the run and deployment each came from, newest first.
+    history: list[HistoryPoint] | None = None
+    #: The band the candidate's value had to stay within, from the limit (null: open on that side).
+    allowed_low: float | None = None
+    allowed_high: float | None = None
 
 
 class CheckResult(CheckFields):

@@ -28,7 +28,10 @@ class CheckRunner:
     def pytest_plugin_registered(self, plugin: object) -> None:
         self.session.plugin_registered(plugin)
 
+    @pytest.hookimpl(trylast=True)  # after the test's own parameters: test_x[accuracy-run:p.candidate]
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """Every gate check once per candidate. The candidate's ref comes last in the test id, so ``-run:`` starts
+        it (a run ref holds no other ``:``) and ``]`` ends it, whatever hyphens the test's own parameters hold."""
         if CANDIDATE_PARAM in metafunc.fixturenames:
             candidates = self.session.candidates
             metafunc.parametrize(CANDIDATE_PARAM, candidates, indirect=True, ids=candidates)
@@ -128,7 +131,8 @@ def _junit_properties(results: list[CheckResult]) -> list[tuple[str, object]]:
     """The helper verdicts as JUnit properties; strings that may come from the workspace are escaped."""
     properties: list[tuple[str, object]] = []
     for result in results:
-        data: Mapping[str, object] = result.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        data: Mapping[str, object] = result.model_dump(mode="json", exclude_none=True, exclude_defaults=True,
+                                                       exclude={"history"})  # history_values carries its numbers
         properties.extend((f"contexta.{name}", printable(value) if isinstance(value, str) else value)
                           for name, value in data.items())
     return properties

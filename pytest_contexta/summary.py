@@ -65,10 +65,12 @@ def _metric(check: ReportCheck) -> str:
     return printable(metric)
 
 
-def detail_text(check: ReportCheck) -> str:
-    """What a check says beyond its numbers: the direction of a regression check, else its detail."""
+def detail_text(check: ReportCheck, clip: bool = False) -> str:
+    """What a check says beyond its numbers: the direction of a regression check, else its detail; then its
+    trend. ``clip`` shortens the words, never the trend."""
     numeric = check.kind == "regression" and check.change_abs is not None
     text = printable((check.direction if numeric else check.detail) or "")
+    text = _clip(text) if clip else text
     trend = trend_line(history_points(check), check.candidate_value) if check.candidate_value is not None else ""
     return f"{text} · trend {trend}" if trend else text
 
@@ -76,7 +78,7 @@ def detail_text(check: ReportCheck) -> str:
 def _rows(candidate: CandidateReport) -> list[list[str]]:
     return [[printable(short_name(check.nodeid, candidate.run_ref)), result_word(check.outcome), _metric(check),
              number_text(check.candidate_value), number_text(check.baseline_value), change_text(check),
-             printable(check.limit or ""), _clip(detail_text(check))] for check in candidate.checks]
+             printable(check.limit or ""), detail_text(check, clip=True)] for check in candidate.checks]
 
 
 def _baseline_line(candidate: CandidateReport) -> str:

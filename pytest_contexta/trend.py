@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 
 from .report import ReportCheck
+from .results import HistoryPoint
+from .text import printable
 
 _BARS = "▁▂▃▄▅▆▇█"
 
@@ -20,16 +22,23 @@ def sparkline(values: Sequence[float]) -> str:
     return "".join(_BARS[round((value - low) / (high - low) * (len(_BARS) - 1))] for value in values)
 
 
-def trend_line(history: Sequence[tuple[str, float]], candidate: float) -> str:
-    """``0.872 ▁▃▅▇ → ▂ 0.841 (candidate)``: the first deployed value, the deployed values oldest first, and
-    the candidate scaled with them; "" without history."""
+def point_label(point: HistoryPoint) -> str:
+    """What a trend point is called: its deployment, else (a history run never deployed) its run's name."""
+    return printable(point.deployment or point.run_ref.rsplit(".", 1)[-1])
+
+
+def trend_line(history: Sequence[HistoryPoint], candidate: float) -> str:
+    """``0.872 (prod-v1) ▁▃▅▇ 0.88 (prod-v4) → ▂ 0.841 (candidate)``: the oldest and the newest deployed value
+    with their deployments, the deployed values oldest first between them, and the candidate scaled with them;
+    "" without history."""
     if not history:
         return ""
-    bars = sparkline([value for _, value in history] + [candidate])
-    return f"{history[0][1]:.4g} {bars[:-1]} → {bars[-1]} {candidate:.4g} (candidate)"
+    bars = sparkline([point.value for point in history] + [candidate])
+    first, last = history[0], history[-1]
+    newest = f" {last.value:.4g} ({point_label(last)})" if len(history) > 1 else ""
+    return f"{first.value:.4g} ({point_label(first)}) {bars[:-1]}{newest} → {bars[-1]} {candidate:.4g} (candidate)"
 
 
-def history_points(check: ReportCheck) -> list[tuple[str, float]]:
-    """The check's history values as (deployment, value) points, oldest first (the report lists newest first)."""
-    values = check.history_values or []
-    return [(f"{back} back", value) for back, value in reversed(list(enumerate(values, 1)))]
+def history_points(check: ReportCheck) -> list[HistoryPoint]:
+    """The check's trend points oldest first (the report lists them newest first)."""
+    return list(reversed(check.history or []))

@@ -13,7 +13,7 @@ from .provenance import Provenance
 from .report import VERDICT_PRECEDENCE, CandidateReport, GateReport, Outcome, ReportCheck, ReportDiagnostic, Verdict
 from .results import CheckResult
 from .tiers import entry_outcome, expired_reasons, tier_notes, waiver_reports, waiver_use, warnings_of
-from .waivers import Waiver, today
+from .waivers import Waiver, today, unmatched_waivers
 
 PARTIAL_OPTION = "--contexta-allow-partial"
 
@@ -108,13 +108,16 @@ class GateFacts:
 
 def decide(facts: GateFacts) -> GateReport:
     """The final verdict: ``pass`` only when every candidate passed, nothing went wrong and pytest exits 0."""
-    problems = facts.usage_errors + facts.errors
+    stale = unmatched_waivers(facts.waivers, {**facts.deselected, **facts.selected})
+    missing = facts.allow_partial or bool(facts.collection_errors)  # the checks a waiver names may not be collected
+    usage_errors = facts.usage_errors + ([] if missing else stale)
+    problems = usage_errors + facts.errors
     candidates = [_candidate_report(facts, ref, problems) for ref in facts.candidates]
     undecided_fails = facts.inconclusive == "fail"
     failed = bool(problems) or not candidates or any(
         c.verdict == "fail" or (c.verdict == "inconclusive" and undecided_fails) for c in candidates)
     status = facts.exit_status
-    if facts.usage_errors:
+    if usage_errors:
         status = int(pytest.ExitCode.USAGE_ERROR)
     elif failed and status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         status = int(pytest.ExitCode.TESTS_FAILED)
@@ -122,7 +125,8 @@ def decide(facts: GateFacts) -> GateReport:
                              date.fromisoformat(facts.today) if facts.today else today())
     return GateReport(verdict=_overall(candidates) if status == pytest.ExitCode.OK else "fail", exit_status=status,
                       workspace=facts.workspace, created_at=facts.created_at, candidates=candidates,
-                      error="; ".join(problems) or None, notes=_notes(facts) + tier_notes(candidates, waivers),
+                      error="; ".join(problems) or None, notes=_notes(facts) + tier_notes(candidates, waivers)
+                      + (stale if missing else []),
                       waivers=waivers, provenance=facts.provenance,
                       inconclusive="fail" if undecided_fails else "pass")
 

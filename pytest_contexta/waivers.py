@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -73,10 +74,27 @@ class WaiverFile:
         return valid, [w for w in matching if w.expired(on)]
 
 
+def unmatched_waivers(waivers: Iterable[Waiver], collected: Mapping[str, str]) -> list[str]:
+    """Why each waiver that covers a gated candidate names none of its collected gate checks (``collected``: node id
+    -> candidate, selected or not) is an error: a mistyped pattern, a renamed test, or an id written for the old
+    order (``[run:p.r-f1]``; the candidate now comes last, ``[f1-run:p.r]``) would otherwise waive nothing, silently."""
+    problems = []
+    for waiver in waivers:
+        covered = {candidate for candidate in collected.values() if waiver.covers(candidate)}
+        if covered and not any(waiver.matches(nodeid, candidate) for nodeid, candidate in collected.items()
+                               if candidate in covered):
+            ids = [nodeid for nodeid, candidate in collected.items() if candidate in covered]
+            example = next((nodeid for nodeid in ids if "-run:" in nodeid), ids[0])  # one with parameters, if any
+            problems.append(f"the {waiver.label()} names no gate check of {', '.join(sorted(covered))} collected in "
+                            f"this session; gate check ids name the candidate last, e.g. {example}: correct its "
+                            f"check pattern or remove the waiver")
+    return problems
+
+
 @lru_cache(maxsize=256)
 def _pattern(text: str) -> re.Pattern[str]:
     """``*`` is any text and ``?`` one character; everything else, brackets included, stands for itself
-    (node ids hold brackets: ``test_x[run:p.r-f1]``)."""
+    (node ids hold brackets: ``test_x[f1-run:p.r]``)."""
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.DOTALL)
 
 

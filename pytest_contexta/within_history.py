@@ -79,4 +79,6 @@ def _verdict(name: str, value: float | None, values: list[float], k: float, high
     detail = (f"{name} = {number(value)}; history median {number(center)} of {len(values)} runs, robust SD "
               f"{robust:.3g} (1.4826·MAD); {'worse' if worsening > 0 else 'not worse'} by {abs(worsening):.3g} "
               f"= {score:.2f} robust SD; allowed at most {k:g} ({allowed:.3g}){flat}; {common['direction']}")
-    return CheckResult(passed=passed, detail=detail, baseline_value=center, change_abs=value - center, **common)
+    return CheckResult(passed=passed, detail=detail, baseline_value=center, change_abs=value - center,
+                       allowed_low=center - allowed if higher else None,
+                       allowed_high=None if higher else center + allowed, **common)

@@ -430,7 +430,7 @@ def test_helpers_in_a_gate_show_their_numbers_in_the_summary(pytester: pytest.Py
         "candidate: run:svc.slower",
         "baseline:  run:svc.baseline — deployed as prod *",
         "test_no_regression[[]latency-p95-ms[]] *FAIL*latency-p95-ms @evaluate*52*40*+12 (+30.00%)*"
-        "lower is better (built-in: name part 'latency') · trend 40 ▁ → █ 52 (candidate)",
+        "lower is better (built-in: name part 'latency') · trend 40 (prod) ▁ → █ 52 (candidate)",
         "test_threshold * FAIL * error-count @evaluate * 3 * <= 0 *error-count = 3 (evaluate); required <= 0",
         "GATE FAILED for run:svc.slower: 2 of 5 gate checks did not pass",
     ])

@@ -73,7 +73,7 @@ def test_example_gate(pytester: pytest.Pytester, example: Path, candidate: str) 
     result = pytester.runpytest(str(example), f"--contexta-candidate={candidate}", "-p", "no:cacheprovider")
 
     reports = result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
-    failed = {r.nodeid.split("::")[1].replace(f"{ref}-", "").replace(f"[{ref}]", "") for r in reports if r.failed}
+    failed = {r.nodeid.split("::")[1].replace(f"-{ref}", "").replace(f"[{ref}]", "") for r in reports if r.failed}
     assert failed == failing
     assert len({r.nodeid for r in reports}) == CHECKS
     assert result.ret == (pytest.ExitCode.TESTS_FAILED if failing else pytest.ExitCode.OK)
@@ -116,6 +116,6 @@ def test_the_advisory_check_and_the_waiver_of_the_example(pytester: pytest.Pytes
     (budget,) = [c for c in slower["checks"] if c["nodeid"].split("::")[1].startswith("test_latency_budget")]
     assert (budget["outcome"], budget["advisory"], budget["candidate_value"]) == ("warning", True, 55.0)
     assert [(w["status"], w["waived"]) for w in report["waivers"]] == [
-        ("applied", ["test_deployment_gate.py::test_no_regression[run:product-ranker.candidate-v4-regressed-f1]"])]
+        ("applied", ["test_deployment_gate.py::test_no_regression[f1-run:product-ranker.candidate-v4-regressed]"])]
     result.stdout.fnmatch_lines(["test_no_regression?f1? * WAIVED * f1 @evaluate *",
                                  "test_latency_budget * WARN * latency-p95-ms @evaluate * 55 *"])

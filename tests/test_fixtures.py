@@ -105,8 +105,9 @@ def test_candidate_ids_combine_with_other_parameters(pytester: pytest.Pytester) 
     """)
     result = pytester.runpytest(DEPLOYMENTS, "--contexta-candidate=cand-b", "--contexta-candidate=r3", "-v")
     result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["*test_metric[[]run:ranker.cand-b-accuracy[]] PASSED*",
-                                 "*test_metric[[]run:ranker.r3-loss[]] PASSED*"])
+    # the candidate comes last: "-run:" starts it (a run ref holds no other ":"), whatever hyphens come before
+    result.stdout.fnmatch_lines(["*test_metric[[]accuracy-run:ranker.cand-b[]] PASSED*",
+                                 "*test_metric[[]loss-run:ranker.r3[]] PASSED*"])
 
 
 def test_the_same_run_object_serves_every_check_of_a_candidate(pytester: pytest.Pytester) -> None:

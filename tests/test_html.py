@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLE_WORKSPACE, TESTS
 
-from pytest_contexta.charts import allowed_band
+from pytest_contexta.charts import allowed_band, charts_of
 from pytest_contexta.report import ReportCheck
 
 MARKUP_WORKSPACE = TESTS / "html_workspace" / ".contexta"
@@ -61,8 +61,8 @@ def test_the_page_has_a_banner_checks_diagnostics_baseline_and_a_chart_per_metri
         assert section.count("<svg") == 3, run  # accuracy, auc, latency-p95-ms
         assert "run:product-ranker.baseline-v1</code> — deployed as prod-v1" in section
     assert by_run[REGRESSED].count('data-outcome="failed"') == 2
-    assert '<td class="check" title="test_gate.py::test_no_regression[run:product-ranker.candidate-v4-regressed-' \
-           'accuracy]"><code>test_no_regression[accuracy]</code></td><td class="result">FAIL</td>' in by_run[REGRESSED]
+    assert '<td class="check" title="test_gate.py::test_no_regression[accuracy-run:product-ranker.candidate-v4-' \
+           'regressed]"><code>test_no_regression[accuracy]</code></td><td class="result">FAIL</td>' in by_run[REGRESSED]
     assert "<li class=\"diagnostic info\">info missing_expected_stage" in by_run[GOOD]
 
 
@@ -125,20 +125,44 @@ def test_without_matplotlib_the_option_says_what_to_install(pytester: pytest.Pyt
                                  'installed: pip install "pytest-contexta[html]"'])
 
 
-@pytest.mark.parametrize(("kind", "limit", "direction", "band"), [
-    ("regression", "worse by at most 2.00%", "higher is better (built-in)", (0.49, float("inf"))),
-    ("regression", "worse by at most 2.00%", "lower is better (built-in)", (float("-inf"), 0.51)),
-    ("regression", "worse by at most 2.00% and worse by at most 0.005", "higher is better", (0.495, float("inf"))),
-    ("threshold", ">= 0.3 and <= 1", None, (0.3, 1.0)),
-    ("threshold", "<= 0", None, (float("-inf"), 0.0)),
-    ("custom", "", None, None),
+@pytest.mark.parametrize(("low", "high", "band"), [
+    (0.49, None, (0.49, float("inf"))),
+    (None, 0.51, (float("-inf"), 0.51)),
+    (0.3, 1.0, (0.3, 1.0)),
+    (None, None, None),
 ])
-def test_the_allowed_band_comes_from_the_stated_limit(kind: str, limit: str, direction: str | None,
+def test_the_allowed_band_comes_from_the_check_fields(low: float | None, high: float | None,
                                                       band: tuple[float, float] | None) -> None:
-    check = ReportCheck(nodeid="t.py::t", outcome="passed", kind=kind, detail="", metric="m",  # type: ignore[arg-type]
-                        candidate_value=0.5, baseline_value=0.5, limit=limit, direction=direction)
-    found = allowed_band(check)
-    assert found == band if band is None or found is None else found == pytest.approx(band)
+    """The band is the check's allowed_low/allowed_high; the limit's words are never parsed."""
+    check = ReportCheck(nodeid="t.py::t", outcome="passed", kind="regression", detail="", metric="m",
+                        candidate_value=0.5, baseline_value=0.5, limit="worse by at most 90.00%",
+                        direction="higher is better", allowed_low=low, allowed_high=high)
+    assert allowed_band(check) == band
+    assert len(charts_of([check])) == (band is not None)
+
+
+def test_a_gated_run_reports_its_band_interval_and_deployments() -> None:
+    """The numbers behind the chart, as the helpers record them: the band from the limit, the interval of an
+    interval verdict, and each history value with its run and deployment."""
+    from pytest_contexta import Workspace, assert_metric_threshold, assert_no_regression
+    from pytest_contexta.results import CheckContext, recording
+
+    workspace = Workspace(EXAMPLE_WORKSPACE)
+    candidate, baseline = (workspace.load_run(f"run:product-ranker.{name}") for name in ("candidate-v2-good",
+                                                                                         "baseline-v1"))
+    history = [workspace.load_run(f"run:product-ranker.{name}") for name in ("baseline-v1", "baseline-v0")]
+    with recording(CheckContext()) as context:
+        assert_no_regression(candidate, baseline, ["accuracy", "latency-p95-ms"], stage="evaluate", max_drop=0.02,
+                             history=history, confidence=None)
+        assert_metric_threshold(candidate, "latency-p95-ms", at_most=50, stage="evaluate")
+    accuracy, latency, threshold = context.results
+    assert accuracy.allowed_low == pytest.approx(0.893 * 0.98) and accuracy.allowed_high is None
+    assert latency.allowed_high == pytest.approx(42 * 1.02) and latency.allowed_low is None
+    assert (threshold.allowed_low, threshold.allowed_high) == (None, 50)
+    assert [(p.deployment, p.run_ref, p.deployed_at, p.value) for p in accuracy.history or []] == [
+        ("prod-v1", "run:product-ranker.baseline-v1", "2025-04-28T12:00:00Z", 0.893),
+        ("prod-v0", "run:product-ranker.baseline-v0", "2025-03-01T12:00:00Z", 0.871)]
+    assert accuracy.history_values == [0.893, 0.871]
 
 
 def test_a_chart_draws_the_deployed_history_when_it_is_known() -> None:
@@ -151,3 +175,15 @@ def test_a_chart_draws_the_deployed_history_when_it_is_known() -> None:
     assert ">prod-v0<" in drawn and ">prod-$1$<" in drawn  # labels as text, never read as mathtext
     assert "&lt;b&gt;$x$&lt;/b&gt;" in drawn and "<b>" not in drawn
     assert ">deployed<" in drawn and ">candidate 0.84<" in drawn
+    assert ">allowed<" in drawn and ">95% interval<" not in drawn
+
+
+def test_a_chart_draws_the_candidates_interval_from_the_check() -> None:
+    from pytest_contexta.charts import svg
+
+    check = ReportCheck(nodeid="t.py::t", outcome="inconclusive", kind="regression", detail="", metric="accuracy",
+                        candidate_value=0.86, baseline_value=0.88, change_abs=-0.02, change_low=-0.05,
+                        change_high=0.01, confidence=0.95, allowed_low=0.8624)
+    (chart,) = charts_of([check])
+    assert chart.interval == pytest.approx((0.83, 0.89)) and chart.band == (0.8624, float("inf"))
+    assert ">95% interval<" in svg(chart)

@@ -52,9 +52,10 @@ def junit(pytester: pytest.Pytester) -> tuple[dict[str, dict[str, str]], GateRep
 
 def test_regression_checks_carry_candidate_and_baseline_values(junit) -> None:
     cases, _ = junit
-    accuracy = dict(cases[f"test_regression[{REGRESSED}-accuracy]"])
+    accuracy = dict(cases[f"test_regression[accuracy-{REGRESSED}]"])
     assert math.isclose(float(accuracy.pop("contexta.change_abs")), 0.841 - 0.893)
     assert math.isclose(float(accuracy.pop("contexta.change_rel")), (0.841 - 0.893) / 0.893)
+    assert math.isclose(float(accuracy.pop("contexta.allowed_low")), 0.893 * 0.98)  # the band, higher is better
     assert accuracy == {
         "contexta.kind": "regression",
         "contexta.run_ref": REGRESSED,
@@ -75,7 +76,7 @@ def test_regression_checks_carry_candidate_and_baseline_values(junit) -> None:
         "contexta.noise_source": "no noise estimate; the history has 2 usable values, 3 are needed",
         "contexta.history_values": "[0.893, 0.871]",  # the trend: baseline-v1 (prod-v1), baseline-v0 (prod-v0)
     }
-    latency = cases[f"test_regression[{GOOD}-latency-p95-ms]"]
+    latency = cases[f"test_regression[latency-p95-ms-{GOOD}]"]
     assert (latency["contexta.passed"], latency["contexta.candidate_value"], latency["contexta.baseline_value"],
             latency["contexta.change_abs"]) == ("True", "41.0", "42.0", "-1.0")
     assert latency["contexta.direction"] == "lower is better (built-in: name part 'latency')"

@@ -45,8 +45,8 @@ def test_step_summary_gets_one_table_per_candidate(pytester: pytest.Pytester, mo
     good, regressed = text.split(f"### ✅ `{GOOD}`")[1].split(f"### ❌ `{REGRESSED}`")
     assert "**Baseline:** run:product-ranker.baseline-v1 — deployed as prod-v1" in good
     assert table_rows(good) == [["test_accuracy", "PASS", "accuracy @evaluate", "0.901", "0.893", "+0.008 (+0.90%)",
-                                 "worse by at most 2.00%", "higher is better (built-in: name part 'accuracy') · trend 0.871 ▁▆ → █ 0.901 "
-                                 "(candidate)"]]
+                                 "worse by at most 2.00%", "higher is better (built-in: name part 'accuracy') · trend "
+                                 "0.871 (prod-v0) ▁▆ 0.893 (prod-v1) → █ 0.901 (candidate)"]]
     assert "**Why it failed:** 1 of 1 gate checks did not pass" in regressed
     assert table_rows(regressed)[0][:6] == ["test_accuracy", "FAIL", "accuracy @evaluate", "0.841", "0.893",
                                             "-0.052 (-5.82%)"]

@@ -44,7 +44,7 @@ def test_seeded_candidate(pytester: pytest.Pytester, example: Path, candidate: s
     result = pytester.runpytest(str(example), f"--contexta-candidate={candidate}", "-p", "no:cacheprovider")
 
     reports = result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
-    failed = {r.nodeid.split("::")[1].replace(f"{ref}-", "").replace(f"[{ref}]", "") for r in reports if r.failed}
+    failed = {r.nodeid.split("::")[1].replace(f"-{ref}", "").replace(f"[{ref}]", "") for r in reports if r.failed}
     assert failed == failing
     assert result.ret == (pytest.ExitCode.TESTS_FAILED if failing else pytest.ExitCode.OK)
     result.stdout.fnmatch_lines([f"contexta baseline of {ref}: run:search-ranker.release-5 (deployed as prod-5 *"])

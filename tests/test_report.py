@@ -69,22 +69,29 @@ def test_report_of_a_passing_gate_has_every_field(pytester: pytest.Pytester) -> 
 
     checks = checks_of(report, GOOD)
     assert list(checks) == [f"test_diagnostics[{GOOD}]", f"test_present[{GOOD}]",
-                            f"test_regression[{GOOD}-accuracy]", f"test_regression[{GOOD}-latency-p95-ms]"]
+                            f"test_regression[accuracy-{GOOD}]", f"test_regression[latency-p95-ms-{GOOD}]"]
     (diagnostics,) = checks[f"test_diagnostics[{GOOD}]"]
     assert (diagnostics.kind, diagnostics.outcome) == ("diagnostics", "passed")
     present = checks[f"test_present[{GOOD}]"]
     assert [(c.kind, c.metric, c.stage, c.candidate_value) for c in present] == [
         ("metrics_present", "accuracy", "evaluate", 0.901), ("metrics_present", "latency-p95-ms", "evaluate", 41.0)]
-    (accuracy,) = checks[f"test_regression[{GOOD}-accuracy]"]
-    assert accuracy.nodeid == f"test_gate.py::test_regression[{GOOD}-accuracy]"
+    (accuracy,) = checks[f"test_regression[accuracy-{GOOD}]"]
+    assert accuracy.nodeid == f"test_gate.py::test_regression[accuracy-{GOOD}]"
     assert (accuracy.kind, accuracy.outcome, accuracy.metric, accuracy.stage) == (
         "regression", "passed", "accuracy", "evaluate")
     assert (accuracy.candidate_value, accuracy.baseline_value, accuracy.baseline_ref) == (0.901, 0.893, PRODUCTION)
     assert math.isclose(accuracy.change_abs, 0.008) and math.isclose(accuracy.change_rel, 0.008 / 0.893)
     assert accuracy.limit == "worse by at most 2.00%" and accuracy.direction.startswith("higher is better")
-    (latency,) = checks[f"test_regression[{GOOD}-latency-p95-ms]"]
+    (latency,) = checks[f"test_regression[latency-p95-ms-{GOOD}]"]
     assert (latency.candidate_value, latency.baseline_value, latency.change_abs) == (41.0, 42.0, -1.0)
     assert latency.direction.startswith("lower is better")
+    # the band the candidate had to stay within, and the trend's points with their deployments, as fields
+    assert math.isclose(accuracy.allowed_low, 0.893 * 0.98) and accuracy.allowed_high is None
+    assert math.isclose(latency.allowed_high, 42 * 1.02) and latency.allowed_low is None
+    assert [(p.deployment, p.deployed_at, p.run_ref, p.value) for p in accuracy.history] == [
+        ("prod-v1", "2025-04-28T12:00:00Z", PRODUCTION, 0.893),
+        ("prod-v0", "2025-03-01T12:00:00Z", "run:product-ranker.baseline-v0", 0.871)]
+    assert accuracy.history_values == [0.893, 0.871]
 
 
 def test_report_of_a_failing_gate_says_which_check_failed(pytester: pytest.Pytester) -> None:
@@ -96,7 +103,7 @@ def test_report_of_a_failing_gate_says_which_check_failed(pytester: pytest.Pytes
     assert (report.verdict, report.exit_status) == ("fail", int(pytest.ExitCode.TESTS_FAILED))
     assert [(c.run_ref, c.verdict) for c in report.candidates] == [(GOOD, "pass"), (REGRESSED, "fail")]
     assert report.candidates[1].reasons == ["1 of 4 gate checks did not pass"]
-    (accuracy,) = checks_of(report, REGRESSED)[f"test_regression[{REGRESSED}-accuracy]"]
+    (accuracy,) = checks_of(report, REGRESSED)[f"test_regression[accuracy-{REGRESSED}]"]
     assert (accuracy.outcome, accuracy.candidate_value, accuracy.baseline_value) == ("failed", 0.841, 0.893)
     assert accuracy.change_rel is not None and accuracy.change_rel < -0.05
 
@@ -153,7 +160,7 @@ def test_baseline_none_says_why_there_is_none(pytester: pytest.Pytester) -> None
     assert candidate.verdict == "pass"
     assert candidate.baseline == BaselineChoice(
         run_ref=None, source="none", reason="first deployment declared (--contexta-baseline=none, from command line)")
-    regression = checks_of(read_report(pytester.path / "gate.json"), GOOD)[f"test_regression[{GOOD}-accuracy]"]
+    regression = checks_of(read_report(pytester.path / "gate.json"), GOOD)[f"test_regression[accuracy-{GOOD}]"]
     assert [(c.kind, c.outcome) for c in regression] == [("custom", "skipped")]
 
 

@@ -9,6 +9,7 @@ from conftest import EXAMPLE_GATES
 
 from pytest_contexta.layout import Column, table
 from pytest_contexta.models import BaselineChoice
+from pytest_contexta.results import HistoryPoint
 from pytest_contexta.report import CandidateReport, GateReport, ReportCheck, ReportDiagnostic
 from pytest_contexta.summary import result_word, terminal_lines, verdict_words
 from pytest_contexta.trend import sparkline, trend_line
@@ -113,12 +114,21 @@ def test_a_table_that_cannot_fit_is_refused_and_columns_shrink_by_wrapping() -> 
     assert row == ["a-      12345", "long-", "name-", "here"]
 
 
+def point(value: float, deployment: str | None, run: str = "run:p.r") -> HistoryPoint:
+    return HistoryPoint(value=value, run_ref=run, deployment=deployment,
+                        deployed_at=None if deployment is None else "2025-04-28T12:00:00Z")
+
+
 def test_a_trend_is_a_sparkline_of_the_deployed_values_then_the_candidate() -> None:
-    history = [("prod-v1", 0.80), ("prod-v2", 0.86), ("prod-v3", 0.88)]
+    history = [point(0.80, "prod-v1"), point(0.86, "prod-v2"), point(0.88, "prod-v3")]
     assert sparkline([0.80, 0.86, 0.88]) == "▁▆█"
     assert sparkline([2.0, 2.0]) == "▅▅"
     assert sparkline([]) == ""
-    assert trend_line(history, 0.82) == "0.8 ▁▆█ → ▃ 0.82 (candidate)"
+    assert trend_line(history, 0.82) == "0.8 (prod-v1) ▁▆█ 0.88 (prod-v3) → ▃ 0.82 (candidate)"
+    assert trend_line(history[:1], 0.82) == "0.8 (prod-v1) ▁ → █ 0.82 (candidate)"
+    # a history run passed without a deployment is named by its run; a deployment name is escaped
+    assert trend_line([point(0.8, None, "run:p.nightly-3"), point(0.9, "prod\x1b[2J")], 0.85) == \
+        "0.8 (nightly-3) ▁█ 0.9 (prod\\x1b[2J) → ▄ 0.85 (candidate)"
     assert trend_line([], 0.82) == ""
 
 
@@ -129,10 +139,13 @@ def test_a_regression_check_with_a_history_shows_its_trend_in_terminal_and_markd
     check = ReportCheck(nodeid="t.py::test_no_regression[run:p.c-accuracy]", outcome="failed", kind="regression",
                         detail="x", metric="accuracy", candidate_value=0.82, baseline_value=0.88, change_abs=-0.06,
                         change_rel=-0.068, limit="worse by at most 2.00%", direction="higher is better",
-                        history_values=[0.88, 0.86, 0.80])  # newest first, as the report carries them
+                        history_values=[0.88, 0.86, 0.80],  # newest first, as the report carries them
+                        history=[point(0.88, "prod-v3"), point(0.86, "prod-v2"), point(0.80, "prod-v1")],
+                        allowed_low=0.8624)
     report = _report([check], [])
-    trend = "trend 0.8 ▁▆█ → ▃ 0.82 (candidate)"
+    trend = "trend 0.8 (prod-v1) ▁▆█ 0.88 (prod-v3) → ▃ 0.82 (candidate)"
     assert any(trend in line for line in terminal_lines(report, 200))
     assert trend in markdown_table(report)
     (chart,) = charts_of([check])
-    assert [value for _, value in chart.history] == [0.80, 0.86, 0.88]
+    assert chart.history == [("prod-v1\n2025-04-28", 0.80), ("prod-v2\n2025-04-28", 0.86),
+                             ("prod-v3\n2025-04-28", 0.88)]

@@ -118,3 +118,23 @@ def test_an_unreadable_run_fails_with_the_reader_s_reason_and_notes_reach_the_re
 ])
 def test_check_outcomes(phases: dict[str, str], outcome: str) -> None:
     assert CheckOutcome("n", GOOD, phases).outcome == outcome
+
+
+def test_a_waiver_naming_no_collected_check_is_a_usage_error_unless_checks_may_be_missing() -> None:
+    from pytest_contexta.waivers import Waiver
+
+    def waiver(check: str, candidate: str = "good") -> Waiver:
+        return Waiver(line=1, check=check, candidate=candidate, reason="r", owner="o", expires="2099-01-01")
+
+    stale = waiver("*::a[run:p.good-f1]")  # written for the old id order
+    report = decide(facts(waivers=[stale]))
+    assert (report.verdict, report.exit_status) == ("fail", int(pytest.ExitCode.USAGE_ERROR))
+    assert report.error is not None and "names no gate check of run:p.good" in report.error
+    # a deselected check counts as collected; a waiver of another candidate concerns none of this session's
+    fine = decide(facts(waivers=[waiver("t.py::c[*"), waiver("*", candidate="other")],
+                        deselected={"t.py::c[run:p.good]": GOOD}, allow_partial=True))
+    assert fine.error is None and not any("names no gate check" in note for note in fine.notes)
+    for missing in ({"allow_partial": True}, {"collection_errors": ["t2.py (ImportError)"]}):
+        report = decide(facts(waivers=[stale], **missing))
+        assert report.exit_status != pytest.ExitCode.USAGE_ERROR
+        assert any("names no gate check" in note for note in report.notes)

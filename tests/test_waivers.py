@@ -48,10 +48,10 @@ def report_of(pytester: pytest.Pytester) -> dict:
 def test_applied_expired_unused_and_expiring_waivers(pytester: pytest.Pytester, xdist: list[str]) -> None:
     pytester.makepyfile(test_gate=GATE)
     pytester.path.joinpath("waivers.toml").write_text(
-        entry("*test_regression*-accuracy]", in_days(100))
-        + entry("*test_regression*-auc]", in_days(-1))
-        + entry("*test_regression*-f1]", in_days(5), candidate="run:product-ranker.candidate-v4-*")
-        + entry("*test_gone*", in_days(100)), encoding="utf-8")
+        entry("*test_regression[accuracy-*", in_days(100))
+        + entry("*test_regression[auc-*", in_days(-1))
+        + entry("*test_regression[f1-*", in_days(5), candidate="run:product-ranker.candidate-v4-*")
+        + entry("*test_regression[latency-p95-ms-*", in_days(100)), encoding="utf-8")
     result = run_gate(pytester, REGRESSED, "--contexta-waivers=waivers.toml", "--contexta-markdown=gate.md", *xdist)
 
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # the expired waiver no longer covers auc
@@ -62,28 +62,28 @@ def test_applied_expired_unused_and_expiring_waivers(pytester: pytest.Pytester, 
     assert {m: c["outcome"] for m, c in by_metric.items()} == {
         "accuracy": "waived", "auc": "failed", "f1": "waived", "latency-p95-ms": "passed"}
     assert by_metric["accuracy"]["waiver"] == {"line": 1, "owner": "ranking-team", "reason":
-                                               "accepted: *test_regression*-accuracy]", "expires": in_days(100),
+                                               "accepted: *test_regression[accuracy-*", "expires": in_days(100),
                                                "expired": False}
     assert by_metric["auc"]["waiver"]["expired"] is True
     assert candidate["reasons"] == [
         "1 of 4 gate checks did not pass",
-        f"the waiver at line 8 for test_gate.py::test_regression[{REGRESSED}-auc] (owner ranking-team) expired on "
+        f"the waiver at line 8 for test_gate.py::test_regression[auc-{REGRESSED}] (owner ranking-team) expired on "
         f"{in_days(-1)}, so its failure counts"]
     assert [(w["line"], w["status"], w["days_left"], w["expires_soon"]) for w in report["waivers"]] == [
         (1, "applied", 100, False), (8, "expired", -1, False), (15, "applied", 5, True), (22, "unused", 100, False)]
-    assert report["waivers"][0]["waived"] == [f"test_gate.py::test_regression[{REGRESSED}-accuracy]"]
+    assert report["waivers"][0]["waived"] == [f"test_gate.py::test_regression[accuracy-{REGRESSED}]"]
     assert report["notes"] == [
-        f"waiver at line 8 (check '*test_regression*-auc]', candidate 'candidate-v4-regressed', owner ranking-team) "
+        f"waiver at line 8 (check '*test_regression[auc-*', candidate 'candidate-v4-regressed', owner ranking-team) "
         f"expired on {in_days(-1)}; it no longer applies",
-        f"waiver at line 15 (check '*test_regression*-f1]', candidate 'run:product-ranker.candidate-v4-*', owner "
+        f"waiver at line 15 (check '*test_regression[f1-*', candidate 'run:product-ranker.candidate-v4-*', owner "
         f"ranking-team) expires in 5 day(s), on {in_days(5)}",
-        "waiver at line 22 (check '*test_gone*', candidate 'candidate-v4-regressed', owner ranking-team) matched no "
+        "waiver at line 22 (check '*test_regression[latency-p95-ms-*', candidate 'candidate-v4-regressed', owner ranking-team) matched no "
         f"failing check of {REGRESSED}: it waived nothing; remove it if it is stale"]
     assert [w["gated"] for w in report["waivers"]] == [[REGRESSED]] * 4
     result.stdout.fnmatch_lines([
         "test_regression?accuracy? * WAIVED * accuracy @evaluate *",
         "test_regression?auc? * FAIL * auc @evaluate *",
-        f"warning:   WAIVED test_gate.py::test_regression?{REGRESSED}-accuracy?: owner ranking-team, expires "
+        f"warning:   WAIVED test_gate.py::test_regression?accuracy-{REGRESSED}?: owner ranking-team, expires "
         f"{in_days(100)} (waiver line 1): accepted: *",
         f"GATE FAILED for {REGRESSED}: 1 of 4 gate checks did not pass; the waiver at line 8 *expired on *",
         "note: waiver at line 22 * matched no failing check*",
@@ -97,8 +97,8 @@ def test_applied_expired_unused_and_expiring_waivers(pytester: pytest.Pytester, 
 def test_every_failure_waived_passes_with_warnings(pytester: pytest.Pytester, xdist: list[str]) -> None:
     pytester.makepyfile(test_gate=GATE)
     pytester.path.joinpath("waivers.toml").write_text(
-        entry("*test_regression*-accuracy]", in_days(30)) + entry("*-auc]", in_days(30), owner="alice")
-        + entry("*-f1]", in_days(30)), encoding="utf-8")
+        entry("*test_regression[accuracy-*", in_days(30)) + entry("*[auc-*", in_days(30), owner="alice")
+        + entry("*[f1-*", in_days(30)), encoding="utf-8")
     result = run_gate(pytester, REGRESSED, "--contexta-waivers=waivers.toml", "--junitxml=gate.xml", *xdist)
 
     assert result.ret == pytest.ExitCode.OK
@@ -108,10 +108,10 @@ def test_every_failure_waived_passes_with_warnings(pytester: pytest.Pytester, xd
     assert len(report["candidates"][0]["warnings"]) == 3
     result.stdout.fnmatch_lines([f"GATE PASSED WITH WARNINGS for {REGRESSED}: WAIVED *"])
     junit = ET.parse(pytester.path / "gate.xml").getroot()
-    (auc,) = [case for case in junit.iter("testcase") if case.get("name", "").endswith("-auc]")]
+    (auc,) = [case for case in junit.iter("testcase") if case.get("name", "").startswith("test_regression[auc-")]
     properties = [(p.get("name"), p.get("value")) for p in auc.iter("property")]
     assert {("contexta.outcome", "waived"), ("contexta.waiver.owner", "alice"),
-            ("contexta.waiver.reason", "accepted: *-auc]"), ("contexta.waiver.expires", in_days(30))} <= set(properties)
+            ("contexta.waiver.reason", "accepted: *[auc-*"), ("contexta.waiver.expires", in_days(30))} <= set(properties)
     assert "WAIVED by alice" in auc.find("skipped").get("message", "")
 
 
@@ -197,12 +197,46 @@ def test_matching_prefers_a_valid_waiver_and_reports_expired_ones() -> None:
 
 
 @pytest.mark.parametrize(("pattern", "matches"), [
-    ("*::test_x[*-f1]", True), ("*::test_x[*-f[12]]", False), ("*test_x?run:p.r-f1?", True), ("test_x*", False),
+    ("*::test_x[f1-*]", True), ("*::test_x[f[12]-*]", False), ("*test_x?f1-run:p.r?", True), ("test_x*", False),
+    ("*::test_x[*-f1]", False),  # written for the old order, [run:p.r-f1]
 ])
 def test_brackets_in_a_check_pattern_stand_for_themselves(pattern: str, matches: bool) -> None:
     """Node ids hold brackets, so only * and ? are wildcards (unlike fnmatch, where [..] is a set)."""
     waiver = Waiver(line=1, check=pattern, candidate="*", reason="r", owner="o", expires="2027-01-01")
-    assert waiver.matches("gates/g.py::test_x[run:p.r-f1]", "run:p.r") is matches
+    assert waiver.matches("gates/g.py::test_x[f1-run:p.r]", "run:p.r") is matches
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["plain", "xdist"])
+def test_a_waiver_naming_no_collected_check_is_a_usage_error(pytester: pytest.Pytester, xdist: list[str]) -> None:
+    """A pattern written for the old id order ([run:p.r-f1]) or mistyped would waive nothing, silently: it stops
+    the gate (exit 4) and says what the ids look like now."""
+    pytester.makepyfile(test_gate=GATE)
+    pytester.path.joinpath("waivers.toml").write_text(
+        entry("*::test_regression[*-f1]", in_days(30)) + entry("*test_regression[auc-*", in_days(30))
+        + entry("*test_gone*", in_days(30), candidate="candidate-v2-*"), encoding="utf-8")
+    result = run_gate(pytester, REGRESSED, "--contexta-waivers=waivers.toml", *xdist)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    report = report_of(pytester)
+    assert report["verdict"] == "fail"
+    assert report["error"] == (
+        f"the waiver at line 1 (check '*::test_regression[*-f1]', candidate 'candidate-v4-regressed', owner "
+        f"ranking-team) names no gate check of {REGRESSED} collected in this session; gate check ids name the "
+        f"candidate last, e.g. test_gate.py::test_regression[accuracy-{REGRESSED}]: correct its check pattern or "
+        f"remove the waiver")  # line 8 matched a check; line 15 covers no gated candidate: only noted
+    assert [w["status"] for w in report["waivers"]] == ["unused", "applied", "unused"]
+    result.stdout.fnmatch_lines([f"GATE FAILED for {REGRESSED}: 2 of 4 gate checks did not pass; the waiver at line 1 *names no gate check*"])
+
+
+def test_a_partial_run_notes_a_waiver_of_checks_it_did_not_collect(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_gate=GATE, test_other="def test_other(contexta_run):\n    pass\n")
+    pytester.path.joinpath("waivers.toml").write_text(entry("*test_regression[f1-*", in_days(30)), encoding="utf-8")
+    result = run_gate(pytester, REGRESSED, "--contexta-waivers=waivers.toml", "--contexta-allow-partial",
+                      "test_other.py")
+    assert result.ret == pytest.ExitCode.OK
+    report = report_of(pytester)
+    assert report["error"] is None
+    assert any(note.startswith("the waiver at line 1 ") and "names no gate check" in note for note in report["notes"])
 
 
 def test_ignore_in_code_is_listed_in_the_verdict(pytester: pytest.Pytester) -> None:
