@@ -40,6 +40,11 @@ COMMANDS = {
 }
 WITHOUT, WITH = "without (plain, history 0)", "with (replicates, history 5)"
 TARGET = 1.2
+#: What the gate imports anyway (pytest, pydantic, duckdb, tabulate), then with scipy.special on top: the difference,
+#: timed in the same rounds as the gates, is what importing the t distribution adds to a gate.
+BASE_IMPORTS = "import pytest, pydantic, duckdb, tabulate"
+IMPORTS = {"imports of the gate": BASE_IMPORTS,
+           "the same + scipy.special": BASE_IMPORTS + "; from scipy import special"}
 #: Top-level packages whose import time the importtime run attributes to the statistics.
 STATISTICS_PACKAGES = ("scipy", "numpy")
 
@@ -161,8 +166,10 @@ def time_noise(pytest: Any, result: NoiseResult, rounds: int) -> None:
     from processes import run_process
     from scale import alternate
 
-    result.series = alternate(rounds, {name: (lambda name=name: (run_process(_command(pytest, result, name)), 0))
-                                       for name in COMMANDS}, "noise")
+    commands = {name: (lambda name=name: (run_process(_command(pytest, result, name)), 0)) for name in COMMANDS}
+    commands.update({name: (lambda code=code: (run_process([pytest.python, "-c", code]), 0))
+                     for name, code in IMPORTS.items()})
+    result.series = alternate(rounds, commands, "noise")
 
 
 def render_noise(result: NoiseResult) -> str:
@@ -183,7 +190,7 @@ def render_noise(result: NoiseResult) -> str:
         "| gate | noise source of its regression checks | wall | CPU | peak RSS | rounds |",
         "|---|---|---|---|---|---|",
     ]
-    for name, found in series.items():
+    for name, found in ((name, series[name]) for name in COMMANDS):
         lines.append(f"| {name} | {', '.join(sorted(result.sources.get(name, ())))} | {ms(found.median)} "
                      f"| {ms(found.cpu)} | {found.max_rss:.0f} MB | {len(found.samples)} |")
     lines += [
@@ -191,6 +198,8 @@ def render_noise(result: NoiseResult) -> str:
         f"Target (issue 12): the gate with replicates and a 5-deployment history ≤ {TARGET}× the same gate without "
         f"them (same rounds): {ratio:.2f}× wall, {cpu_ratio:.2f}× CPU — {verdict(ratio <= TARGET)} (wall), "
         f"{verdict(cpu_ratio <= TARGET)} (CPU)",
+        "",
+        *_import_floor(result),
         "",
         f"Runs read from the records (untimed check runs, `suites/count_passes.py`): "
         f"{_describe_passes(result.passes)}.",
@@ -204,6 +213,24 @@ def render_noise(result: NoiseResult) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _import_floor(result: NoiseResult) -> list[str]:
+    """What importing scipy.special alone adds, and the ratio the gate with them could reach if nothing but that import
+    were added to the gate without them."""
+    from processes import ms
+
+    base, more = (result.series[name] for name in IMPORTS)
+    without = result.series[WITHOUT]
+    added_wall, added_cpu = more.median - base.median, more.cpu - base.cpu
+    return [
+        f"Importing scipy.special on top of what the gate imports anyway (`python -c \"{BASE_IMPORTS}\"` vs the same "
+        f"plus `from scipy import special`, same rounds): {ms(base.median)} / {ms(base.cpu)} CPU → {ms(more.median)} / "
+        f"{ms(more.cpu)} CPU, +{ms(added_wall)} wall, +{ms(added_cpu)} CPU. That import alone puts the gate without "
+        f"them at {(without.median + added_wall) / without.median:.2f}× wall, "
+        f"{(without.cpu + added_cpu) / without.cpu:.2f}× CPU: the smallest ratio any gate that computes a t interval "
+        f"with scipy can reach here.",
+    ]
 
 
 def _describe_passes(passes: dict[str, list[list[str]]]) -> str:
