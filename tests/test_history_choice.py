@@ -67,7 +67,11 @@ def test_the_built_in_rule_names_its_deployments(pytester: pytest.Pytester, plug
     detail = _checks(report)["history"]["detail"]
     assert detail.endswith("; history: the built-in rule: the runs behind the last 5 completed deployments "
                            "(shadow-cand-b, prod-mar, prod-feb, prod-jan)")
-    assert _checks(report)["regression"]["history_values"] == [0.86, 0.84, 0.82, 0.8]  # the trend, newest first
+    regression = _checks(report)["regression"]
+    assert regression["history_values"] == [0.86, 0.84, 0.82, 0.8]  # the trend, newest first
+    assert regression["noise_source"] == "history spread of 4 runs (t, SE = √2·s)"  # the interval from the history
+    assert ("; history: the built-in rule: the runs behind the last 5 completed deployments (shadow-cand-b, prod-mar, "
+            "prod-feb, prod-jan);") in regression["detail"]
 
 
 @XDIST
@@ -94,6 +98,8 @@ def test_a_history_hook_chooses_the_history_by_the_baseline_rule(pytester: pytes
     assert checks["history"]["detail"].endswith("; history: chosen by a pytest_contexta_select_history hook")
     assert "history median 0.82 of 3 runs" in checks["history"]["detail"]
     assert checks["regression"]["history_values"] == [0.84, 0.82, 0.8]
+    assert checks["regression"]["noise_source"] == "history spread of 3 runs (t, SE = √2·s)"
+    assert "; history: chosen by a pytest_contexta_select_history hook;" in checks["regression"]["detail"]
 
 
 def test_the_history_hook_gets_the_baseline_and_the_count(pytester: pytest.Pytester) -> None:
@@ -151,3 +157,12 @@ def test_the_built_in_history_is_read_in_the_same_pass_as_the_candidate_and_base
     result = pytester.runpytest_inprocess(f"--contexta-workspace={WORKSPACE}", f"--contexta-candidate={CANDIDATE}")
     assert result.ret == pytest.ExitCode.OK
     assert passes == [["run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r1", "run:ranker.r2", "run:ranker.r3"]]
+
+
+def test_a_baseline_given_by_option_is_said_plainly_too(pytester: pytest.Pytester) -> None:
+    result, report = _gate(pytester, "", "--contexta-baseline=run:ranker.r2")
+    assert result.ret == pytest.ExitCode.OK
+    assert _checks(report)["history"]["detail"].endswith(
+        "(shadow-cand-b, prod-mar, prod-feb, prod-jan); the baseline was chosen by another rule (given by "
+        "--contexta-baseline (from command line)): implement pytest_contexta_select_history to choose the history "
+        "by the same rule, or pass --contexta-history=0")
