@@ -44,43 +44,60 @@ class HistoryChoice(NamedTuple):
     chosen_by: str
 
 
-def deployed_runs(workspace: Workspace, candidate: str, count: int) -> list[tuple[str, str]]:
-    """(deployment name, run ref) of the last ``count`` completed deployments of the candidate's project, newest
-    first, each run once; deployments of the candidate, of no run or of a run no longer in the workspace, and
-    those whose start time cannot be read, are passed over."""
-    found: list[tuple[str, str]] = []
-    if count <= 0:
+class DeployedRuns:
+    """The built-in rule, looked up once per session: each candidate's deployed runs, each run resolved once."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+        self._found: dict[tuple[str, int], list[tuple[str, str]]] = {}
+        self._known: dict[str, str | None] = {}  # run ref -> canonical ref, None when it is not in the workspace
+
+    def __call__(self, candidate: str, count: int) -> list[tuple[str, str]]:
+        """(deployment name, run ref) of the last ``count`` completed deployments of the candidate's project, newest
+        first, each run once; deployments of the candidate, of no run or of a run no longer in the workspace, and
+        those whose start time cannot be read, are passed over."""
+        if (candidate, count) not in self._found:
+            self._found[(candidate, count)] = self._find(candidate, count)
+        return self._found[(candidate, count)]
+
+    def refs(self, candidate: str, count: int) -> list[str]:
+        return [ref for _, ref in self(candidate, count)]
+
+    def _find(self, candidate: str, count: int) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        if count <= 0:
+            return found
+        for row in self._workspace.deployments_newest_first(parse_run_ref(candidate).project):
+            if row.start_unreadable or row.status != "completed" or row.run_ref in (None, candidate):
+                continue
+            ref = self._resolve(row.run_ref)
+            if ref is not None and ref != candidate and all(ref != known for _, known in found):
+                found.append((row.name, ref))
+            if len(found) == count:
+                break
         return found
-    for row in workspace.deployments_newest_first(parse_run_ref(candidate).project):
-        if row.start_unreadable or row.status != "completed" or row.run_ref in (None, candidate):
-            continue
-        try:
-            ref = workspace.resolve_run(row.run_ref).text
-        except RunLookupError:
-            continue
-        if ref != candidate and all(ref != known for _, known in found):
-            found.append((row.name, ref))
-        if len(found) == count:
-            break
-    return found
+
+    def _resolve(self, run: str) -> str | None:
+        if run not in self._known:
+            try:
+                self._known[run] = self._workspace.resolve_run(run).text
+            except RunLookupError:
+                self._known[run] = None
+        return self._known[run]
 
 
-def history_refs(workspace: Workspace, candidate: str, count: int) -> list[str]:
-    """The built-in rule's history: the runs behind the last ``count`` completed deployments, newest first."""
-    return [ref for _, ref in deployed_runs(workspace, candidate, count)]
-
-
-def builtin_history(workspace: Workspace, candidate: str, count: int, baseline: BaselineChoice | None) -> HistoryChoice:
-    deployed = deployed_runs(workspace, candidate, count)
-    names = ", ".join(printable(name) for name, _ in deployed) or "none found"
+def builtin_history(deployed: DeployedRuns, candidate: str, count: int,
+                    baseline: BaselineChoice | None) -> HistoryChoice:
+    runs = deployed(candidate, count)
+    names = ", ".join(printable(name) for name, _ in runs) or "none found"
     chosen_by = f"the built-in rule: the runs behind the last {count} completed deployments ({names})"
     if baseline is not None and baseline.source != "latest-deployment":
         chosen_by += (f"; the baseline was chosen by another rule ({first_line(baseline.reason)}): implement "
                       f"{HOOK} to choose the history by the same rule, or pass --contexta-history=0")
-    return HistoryChoice([ref for _, ref in deployed], chosen_by)
+    return HistoryChoice([ref for _, ref in runs], chosen_by)
 
 
-def choose_history(config: pytest.Config, workspace: Workspace, candidate: ContextaRun,
+def choose_history(config: pytest.Config, deployed: DeployedRuns, workspace: Workspace, candidate: ContextaRun,
                    baseline: BaselineChoice | None, count: int) -> HistoryChoice:
     """Ask the team's ``pytest_contexta_select_history`` hooks, then the built-in rule; ``count`` 0: no history.
 
@@ -97,7 +114,7 @@ def choose_history(config: pytest.Config, workspace: Workspace, candidate: Conte
         raise GateHookError(f"a {HOOK} hook raised {type(exc).__name__} for {candidate.ref}: "
                             f"{first_line(str(exc))}") from exc
     if answer is None:
-        return builtin_history(workspace, candidate.ref, count, baseline)
+        return builtin_history(deployed, candidate.ref, count, baseline)
     return HistoryChoice(_hook_refs(answer, workspace, candidate.ref, count),
                          f"chosen by a {HOOK} hook")
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from .baseline import BaselineChooser, fixed_choice
 from .errors import GateError, WorkspaceLockedError
-from .history import History, choose_history, history_refs
+from .history import DeployedRuns, History, choose_history
 from .hookspecs import GateHookError
 from .models import BaselineChoice, ContextaRun, Diagnostic, first_problem
 from .options import Settings
@@ -56,6 +56,7 @@ class GateSession:
         self._runs: dict[str, ContextaRun | GateError] = {}
         self._baselines: dict[str, BaselineChoice | GateError] = {}
         self._history: dict[str, History] = {}
+        self._deployed: DeployedRuns | None = None  # the built-in history rule's lookups, once per session
         self._chooser: BaselineChooser | None = None
         self._hooks_consulted = False
         self._locked: WorkspaceLockedError | None = None
@@ -79,6 +80,7 @@ class GateSession:
         self.workspace = GateWorkspace(self.settings.workspace, lock_timeout=self.settings.read_lock_timeout(),
                                        cached=self.load, on_wait=self._say_waiting)
         self._chooser = BaselineChooser(self.config, self.workspace)
+        self._deployed = DeployedRuns(self.workspace)
         if shared is not None:
             self.candidates = list(shared["candidates"])
             fixed = shared["fixed_baseline"]
@@ -170,7 +172,7 @@ class GateSession:
         """The candidate's history runs, newest first (never the candidate), chosen (hook or built-in rule) and read
         once; a run that cannot be read is left out. A hook's error is the gate's usage error."""
         if candidate not in self._history:
-            assert self.workspace is not None
+            assert self.workspace is not None and self._deployed is not None
             runs = []
             try:
                 with self.workspace.reading():
@@ -178,8 +180,8 @@ class GateSession:
                     with suppress(GateError):
                         baseline = self.baseline(candidate)
                     self._hooks_consulted = True
-                    choice = choose_history(self.config, self.workspace, self.load(candidate), baseline,
-                                            self.settings.history)
+                    choice = choose_history(self.config, self._deployed, self.workspace, self.load(candidate),
+                                            baseline, self.settings.history)
                     self.workspace.prefetch([ref for ref in choice.refs if ref not in self._runs])
                     for ref in choice.refs:
                         with suppress(GateError):
@@ -206,9 +208,9 @@ class GateSession:
 
     def _likely_history(self, candidate: str) -> list[str]:
         """The built-in rule's history runs, read in the same pass as the candidate (none when a hook may choose)."""
-        if self.config.hook.pytest_contexta_select_history.get_hookimpls() or self.workspace is None:
+        if self.config.hook.pytest_contexta_select_history.get_hookimpls() or self._deployed is None:
             return []
-        return [ref for ref in history_refs(self.workspace, candidate, self.settings.history) if ref not in self._runs]
+        return [ref for ref in self._deployed.refs(candidate, self.settings.history) if ref not in self._runs]
 
     def decided_baselines(self) -> dict[str, BaselineChoice]:
         return {ref: choice for ref, choice in self._baselines.items() if isinstance(choice, BaselineChoice)}
