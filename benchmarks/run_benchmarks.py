@@ -17,7 +17,8 @@ Scenarios (``--scenarios``, comma-separated; default all):
   stdlib floor ``steps_floor.py``;
 * ``deployments``: 50 candidates with 20,000 deployments vs 6 (``--deployments``);
 * ``xdist``: 200 candidates (``--xdist-candidates``) with ``-n 4`` (``--workers``) vs serial, CPU of all processes;
-* ``huge``: a 200,000-run workspace (``--huge-size``), one multi-GB segment: the gate vs a byte scan.
+* ``huge``: a 200,000-run workspace (``--huge-size``), one multi-GB segment: the gate vs a byte scan;
+* ``noise``: the gate with replicates (5 seeds) and a 5-deployment history vs without (``noise_scenario.py``).
 
 Every command is a fresh process; commands of a scenario alternate in the same rounds and ratios are
 taken between their medians; CPU time (user + system, children included) and peak RSS come from
@@ -41,12 +42,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import gate_scenario  # noqa: E402
+import noise_scenario  # noqa: E402
 import scale  # noqa: E402
 import scenario  # noqa: E402
 import workspaces  # noqa: E402
 from processes import REPO, BenchmarkError, last_json_line, run_process  # noqa: E402
 
-SCENARIOS = ("gate", "steps", "deployments", "xdist", "huge")
+SCENARIOS = ("gate", "steps", "deployments", "xdist", "huge", "noise")
 DEFAULT_SIZES = (200, 2_000, 20_000)
 DEFAULT_STEPS = (100_000, 1_000_000)
 PLUGIN_PROBE = """
@@ -252,6 +254,16 @@ class Run:
         scale.check_huge(self.pytest, result)
         scale.time_huge(self.pytest, result, self.args.heavy_rounds)
         return scale.render_huge(result)
+
+    def noise(self) -> str:
+        size, plain = self._base()
+        replicated = noise_scenario.noise_workspace(self.contexta, size)
+        result = noise_scenario.NoiseResult(plain, replicated, scenario.run_ref(scenario.candidate_indexes(size)[0]),
+                                            scenario.run_ref(scenario.baseline_index(size)))
+        print("noise: checking verdicts ...", flush=True)
+        noise_scenario.check_noise(self.pytest, result)
+        noise_scenario.time_noise(self.pytest, result, self.args.rounds)
+        return noise_scenario.render_noise(result)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import pytest
@@ -31,6 +31,25 @@ def pytest_contexta_select_baseline(
     None. Called once per candidate in each process that runs its checks (each xdist worker), after
     collection, so implementations in any conftest.py of the gate folder count; only when
     ``--contexta-baseline`` is ``latest-deployment``. It must answer alike in every process.
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_contexta_select_history(
+    config: pytest.Config, candidate: ContextaRun, baseline: BaselineChoice | None, workspace: Workspace, count: int
+) -> Sequence[ContextaRun | str] | None:
+    """Choose the history of ``candidate``: the runs whose spread gives a metric without replicates or a standard
+    error its noise estimate, that ``history_runs`` and ``assert_within_history`` use, and whose values make the
+    trend.
+
+    Return at most ``count`` (``--contexta-history``) runs, newest first, as run refs, unique run names or
+    :class:`~pytest_contexta.ContextaRun` objects (never the candidate), or None to leave the choice to the next
+    implementation. The plugin's own rule, the runs behind the project's last ``count`` completed deployments,
+    runs when every hook returned None. ``baseline`` is the candidate's baseline choice (None when it could not
+    be decided), so a team that chooses its baseline with ``pytest_contexta_select_baseline`` can choose the
+    history by the same rule. Called once per candidate in each process that runs its checks (each xdist
+    worker), after collection and the baseline; never with ``--contexta-history=0``. It must answer alike in
+    every process.
     """
 
 

@@ -25,6 +25,7 @@ class Estimate(NamedTuple):
     source: str
     candidate_n: int | None = None
     baseline_n: int | None = None
+    from_history: bool = False
 
 
 def companion(lookup: MetricLookup, suffix: str, slice: str | None, selection: Selection) -> float | None:
@@ -76,13 +77,13 @@ def estimate(mine: MetricLookup, theirs: MetricLookup, slice: str | None, select
         source = ("replicates (Welch)" if kinds == {"replicates"} else
                   "standard errors (normal)" if kinds == {"standard error"} else
                   "replicates and a standard error (Welch–Satterthwaite)")
-        counts = [len(lookup.values) if side.source == "replicates" else side.n
-                  for lookup, side in zip((mine, theirs), sides)]
-        return Estimate(stats.change_interval(change, candidate, baseline, confidence), source, *counts)
+        mine_n, theirs_n = (len(lookup.values) if side.source == "replicates" else side.n
+                            for lookup, side in zip((mine, theirs), sides))
+        return Estimate(stats.change_interval(change, candidate, baseline, confidence), source, mine_n, theirs_n)
     found = list(history or ())
     if len(found) >= MIN_HISTORY:
         return Estimate(stats.history_interval(change, found, confidence),
-                        f"history spread of {len(found)} runs (t, SE = √2·s)", 1, 1)
+                        f"history spread of {len(found)} runs (t, SE = √2·s)", 1, 1, True)
     missing = (f"; the history has {len(found)} usable value{'' if len(found) == 1 else 's'}, "
                f"{MIN_HISTORY} are needed" if history is not None else "")
     return Estimate(None, NO_ESTIMATE + missing)

@@ -99,6 +99,8 @@ class Assessment(NamedTuple):
     estimate: Estimate | None = None
     allowed: float = 0.0
     p_beyond: float = 1.0
+    #: How the history was chosen (``History.chosen_by``), said where its spread decides.
+    history_by: str | None = None
 
 
 def allowed_worsening(baseline: float, max_drop: float | None, max_abs_drop: float | None) -> float:
@@ -145,7 +147,8 @@ def assess(question: Question, key: str, slice: str | None, direction: ResolvedD
     allowed = allowed_worsening(theirs.value, question.max_drop, question.max_abs_drop)
     sign = -1.0 if direction.direction == "higher" else 1.0
     p_beyond = noise.interval.p_beyond(sign * comparison.change_abs, allowed) if noise.interval else 1.0
-    return found._replace(estimate=noise, allowed=allowed, p_beyond=p_beyond)
+    return found._replace(estimate=noise, allowed=allowed, p_beyond=p_beyond,
+                          history_by=getattr(question.history, "chosen_by", None))
 
 
 def decide(assessments: Sequence[Assessment], confidence: float | None, correction: str) -> list[Verdict]:
@@ -205,4 +208,6 @@ def _interval_outcome(found: Assessment, interval: Interval, adjusted: float | N
     noise = f"; {counts}, {estimate.source}, MDE {interval.mde:.3g}"
     if adjusted is not None:
         noise += f", {correction}-adjusted p {adjusted:.3g} over {family} slices"
+    if estimate.from_history and found.history_by:
+        noise += f"; history: {found.history_by}"
     return outcome, change, noise

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from .baseline import BaselineChooser, fixed_choice
 from .errors import GateError, WorkspaceLockedError
+from .history import DeployedRuns, History, choose_history
 from .hookspecs import GateHookError
 from .models import BaselineChoice, ContextaRun, Diagnostic, first_problem
 from .options import Settings
@@ -22,7 +23,7 @@ from .tracking import candidate_of
 from .verdict import RunFacts
 from .workspace import Workspace
 
-GATE_HOOKS = ("pytest_contexta_select_baseline", "pytest_contexta_diagnostics")
+GATE_HOOKS = ("pytest_contexta_select_baseline", "pytest_contexta_select_history", "pytest_contexta_diagnostics")
 
 
 class GateWorkspace(Workspace):
@@ -54,7 +55,8 @@ class GateSession:
         self.usage_errors: list[str] = []  # gate hooks registered too late, or answering what cannot be used
         self._runs: dict[str, ContextaRun | GateError] = {}
         self._baselines: dict[str, BaselineChoice | GateError] = {}
-        self._history: dict[str, tuple[ContextaRun, ...]] = {}
+        self._history: dict[str, History] = {}
+        self._deployed: DeployedRuns | None = None  # the built-in history rule's lookups, once per session
         self._chooser: BaselineChooser | None = None
         self._hooks_consulted = False
         self._locked: WorkspaceLockedError | None = None
@@ -78,6 +80,7 @@ class GateSession:
         self.workspace = GateWorkspace(self.settings.workspace, lock_timeout=self.settings.read_lock_timeout(),
                                        cached=self.load, on_wait=self._say_waiting)
         self._chooser = BaselineChooser(self.config, self.workspace)
+        self._deployed = DeployedRuns(self.workspace)
         if shared is not None:
             self.candidates = list(shared["candidates"])
             fixed = shared["fixed_baseline"]
@@ -165,19 +168,28 @@ class GateSession:
                 if wants_baseline:
                     self.history(candidate)
 
-    def history(self, candidate: str) -> tuple[ContextaRun, ...]:
-        """The runs behind the last ``--contexta-history`` completed deployments of the candidate's project,
-        newest first (never the candidate), read once; a run that cannot be read is left out."""
+    def history(self, candidate: str) -> History:
+        """The candidate's history runs, newest first (never the candidate), chosen (hook or built-in rule) and read
+        once; a run that cannot be read is left out. A hook's error is the gate's usage error."""
         if candidate not in self._history:
-            from .history import history_refs
-
-            assert self.workspace is not None
+            assert self.workspace is not None and self._deployed is not None
             runs = []
-            with suppress(GateError), self.workspace.reading():
-                for ref in history_refs(self.workspace, candidate, self.settings.history):
+            try:
+                with self.workspace.reading():
+                    baseline = None
                     with suppress(GateError):
-                        runs.append(self.load(ref))
-            self._history[candidate] = tuple(runs)
+                        baseline = self.baseline(candidate)
+                    self._hooks_consulted = True
+                    choice = choose_history(self.config, self._deployed, self.workspace, self.load(candidate),
+                                            baseline, self.settings.history)
+                    self.workspace.prefetch([ref for ref in choice.refs if ref not in self._runs])
+                    for ref in choice.refs:
+                        with suppress(GateError):
+                            runs.append(self.load(ref))
+                chosen_by = choice.chosen_by
+            except GateError as exc:
+                chosen_by = f"none: {self._noted(exc)}"
+            self._history[candidate] = History(runs, chosen_by)
         return self._history[candidate]
 
     def _likely_runs(self, needs: dict[str, bool]) -> list[str]:
@@ -191,7 +203,14 @@ class GateSession:
                               else self._chooser.likely(candidate))
                     if likely is not None and likely not in self._runs:
                         runs.append(likely)
+                    runs += self._likely_history(candidate)
         return runs
+
+    def _likely_history(self, candidate: str) -> list[str]:
+        """The built-in rule's history runs, read in the same pass as the candidate (none when a hook may choose)."""
+        if self.config.hook.pytest_contexta_select_history.get_hookimpls() or self._deployed is None:
+            return []
+        return [ref for ref in self._deployed.refs(candidate, self.settings.history) if ref not in self._runs]
 
     def decided_baselines(self) -> dict[str, BaselineChoice]:
         return {ref: choice for ref, choice in self._baselines.items() if isinstance(choice, BaselineChoice)}

@@ -1,15 +1,16 @@
 """The statistics of noise-aware verdicts: the interval of a change, the smallest change the data could
 detect, a robust spread, and multiple-testing corrections. docs/statistics.md names every formula.
 
-The t and normal distributions come from ``scipy.special`` (its lightest module), imported only when an
-interval is computed, so point-comparison gates and a dormant plugin never load it.
+Student's t distribution comes from ``scipy.special`` (its lightest module), imported only when a t interval
+is computed (replicates or the history spread), so point-comparison gates and a dormant plugin never load it;
+the normal distribution (standard errors taken as known) from the standard library's ``statistics.NormalDist``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from statistics import median, stdev
+from statistics import NormalDist, median, stdev
 from typing import Any, NamedTuple, cast
 
 from .errors import CheckArgumentError
@@ -20,8 +21,11 @@ POWER = 0.80
 MAD_SCALE = 1.482602218505602
 
 
+_NORMAL = NormalDist()
+
+
 def _special() -> Any:
-    """scipy.special, or a clear error: a gate asked for an interval must not pass without one."""
+    """scipy.special (for Student's t), or a clear error: a gate asked for an interval must not pass without one."""
     try:
         from scipy import special  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - exercised only where scipy is missing
@@ -68,14 +72,16 @@ class Interval(NamedTuple):
         if self.stderr == 0:
             return 0.0 if worsening > limit else 1.0
         score = (worsening - limit) / self.stderr
-        special = _special()
-        return cast(float, special.ndtr(-score) if _normal(self.df) else special.stdtr(self.df, -score))
+        if _normal(self.df):
+            return _NORMAL.cdf(-score)
+        return cast(float, _special().stdtr(self.df, -score))
 
 
 def quantile(probability: float, df: float | None) -> float:
     """The ``probability`` quantile of Student's t with ``df`` degrees of freedom (``None``: the normal)."""
-    special = _special()
-    return float(special.ndtri(probability) if _normal(df) else special.stdtrit(df, probability))
+    if _normal(df):
+        return _NORMAL.inv_cdf(probability)
+    return float(_special().stdtrit(df, probability))
 
 
 def satterthwaite(sides: Sequence[Spread]) -> float | None:

@@ -64,6 +64,9 @@ def assert_within_history(
             f"{len(runs)} history run{'' if len(runs) == 1 else 's'}; at least {MIN_HISTORY} are needed"))
     else:
         result = _verdict(name, lookup.value, values, k, resolved.direction == "higher", common)
+    chosen_by = getattr(history, "chosen_by", None)
+    if chosen_by:
+        result = result.model_copy(update={"detail": f"{result.detail}; history: {chosen_by}"})
     _fail_unless([result], f"{run.ref}{' in stage ' + repr(stage) if stage else ''}: {result.detail}")
 
 

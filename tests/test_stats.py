@@ -18,6 +18,7 @@ from pytest_contexta.stats import (
     history_interval,
     holm,
     interval,
+    quantile,
     replicate_spread,
     robust_center,
 )
@@ -98,11 +99,22 @@ def _modules_after(code: str) -> str:
     return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
 
 
-@pytest.mark.parametrize(("candidate", "baseline", "imported"), [
-    ("product-ranker.candidate-v2-good", "product-ranker.baseline-v1", "False"),  # no noise estimate
-    ("search-ranker.seeds-within-noise", "search-ranker.release-5", "True"),
+@pytest.mark.parametrize(("candidate", "baseline", "metric", "imported"), [
+    ("product-ranker.candidate-v2-good", "product-ranker.baseline-v1", "auc", "False"),  # no noise estimate
+    ("search-ranker.seeds-within-noise", "search-ranker.release-5", "ndcg", "False"),  # stderr: the normal
+    ("search-ranker.seeds-within-noise", "search-ranker.release-5", "auc", "True"),  # replicates: Welch's t
 ])
-def test_scipy_is_imported_only_when_an_interval_is_computed(candidate: str, baseline: str, imported: str) -> None:
+def test_scipy_is_imported_only_when_a_t_interval_is_computed(candidate: str, baseline: str, metric: str,
+                                                                imported: str) -> None:
     code = (f"assert_no_regression(ws.load_run('run:{candidate}'), ws.load_run('run:{baseline}'), "
-            f"'auc', stage='evaluate')")
+            f"{metric!r}, stage='evaluate')")
     assert _modules_after(code) == imported
+
+
+def test_the_normal_quantiles_agree_with_scipy() -> None:
+    from scipy import special
+
+    for probability in (0.5, 0.8, 0.9, 0.95, 0.975, 0.995, 0.9995):
+        assert quantile(probability, None) == pytest.approx(float(special.ndtri(probability)), rel=1e-12)
+        assert interval(1.0, 1.0, None, 0.95).p_beyond(1.0, 1.0 - special.ndtri(probability)) == pytest.approx(
+            1 - probability, rel=1e-9)
