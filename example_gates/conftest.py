@@ -4,7 +4,7 @@ pytest-contexta works without this file. It shows the hooks a team writes when t
 defaults do not fit (the hooks are documented in docs/hooks.md):
 
 * only a deployment named ``prod-*`` counts as production, so a shadow or staging
-  deployment never becomes the baseline;
+  deployment never becomes the baseline, nor part of the history noise and trends come from;
 * a run trained on a dataset other than the registered one is an error, even when nothing
   else flags it (the April incident, caught without relying on the DegradedRecord).
 """
@@ -48,6 +48,19 @@ def pytest_contexta_select_baseline(config, candidate, workspace):
         reason=f"deployed as {latest.name} ({latest.started_at}), the latest completed {PRODUCTION} "
         f"deployment of {candidate.project} (example_gates/conftest.py)",
     )
+
+
+def pytest_contexta_select_history(config, candidate, baseline, workspace, count):
+    """The runs behind the last ``count`` completed ``prod-*`` deployments, newest first: the baseline's rule."""
+    production = [
+        deployment
+        for deployment in workspace.list_deployments(candidate.project)
+        if fnmatchcase(deployment.name, PRODUCTION)
+        and deployment.status == "completed"
+        and deployment.run_ref not in (None, candidate.ref)
+    ]
+    production.sort(key=_started, reverse=True)
+    return list(dict.fromkeys(deployment.run_ref for deployment in production))[:count]
 
 
 def pytest_contexta_diagnostics(run):
