@@ -72,22 +72,21 @@ def _check_regular(path: Path, status: os.stat_result) -> None:
                              f"files there; replace it with the real file, or copy the workspace again")
 
 
-def read_regular(path: Path, limit: int) -> bytes:
+def read_regular(path: Path, limit: int) -> bytearray:
     """The bytes of a regular file no larger than ``limit`` (a larger one is refused, never read)."""
     descriptor, size = open_regular(path)
     try:
         if size > limit:
             raise WorkspaceError(f"{printable(str(path))} is {size} bytes, more than the {limit} bytes such a file "
                                  f"can hold: it is damaged; restore it from a backup")
-        chunks = []
+        data = bytearray()  # grown in place: never the file twice in memory (a run_ref index can be 60 MB)
         remaining = limit + 1
         while remaining > 0:
             chunk = os.read(descriptor, min(remaining, 2**20))
             if not chunk:
                 break
-            chunks.append(chunk)
+            data += chunk
             remaining -= len(chunk)
-        data = b"".join(chunks)
     except OSError as exc:
         raise unreadable(path, exc) from exc
     finally:

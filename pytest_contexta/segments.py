@@ -42,6 +42,7 @@ _SEGMENT = itemgetter(1)
 _CANONICAL_INDEX = re.compile(rb'(?:\{"offset":\d+,"segment_id":\d+,"sequence":\d+\}\n)*')
 _INDEX_SEQUENCE = re.compile(rb'"sequence":(\d+)')
 _INDEX_SEGMENT = re.compile(rb'"segment_id":(\d+)')
+_INDEX_CHUNK = 2**20
 _FREEZE_AT = 10_000
 
 
@@ -159,17 +160,29 @@ class RecordReader:
                           notes + sequence_notes(records, sequences))
 
     @staticmethod
-    def _index_agrees(data: bytes, records: RunRecordList, sequences: Sequence[int]) -> bool:
-        """Whether the index is one canonical entry per record read, in append order (checked in C, no copies of
-        the entries: a million of them cost what the list of their numbers costs)."""
-        if _CANONICAL_INDEX.fullmatch(data) is None or data.count(b"\n") != len(sequences):
-            return False
-        if list(map(int, _INDEX_SEQUENCE.findall(data))) != list(sequences):
+    def _index_agrees(data: bytearray, records: RunRecordList, sequences: Sequence[int]) -> bool:
+        """Whether the index is one canonical entry per record read, in append order: checked in C, a chunk of
+        entries at a time (a million entries as Python objects would cost more memory than the records)."""
+        if data.count(b"\n") != len(sequences) or not data.endswith(b"\n") and data:
             return False
         number = {name: index for index, name in enumerate(records.compact.segment_names)}
-        written = _INDEX_SEGMENT.findall(data)
-        numbers = {segment: number.get(segment_name(int(segment)), -1) for segment in set(written)}
-        return list(map(numbers.__getitem__, written)) == list(records.segment_numbers())
+        segments = records.segment_numbers()
+        numbers: dict[bytes, int] = {}
+        view, start, position = memoryview(data), 0, 0
+        while start < len(data):
+            end = data.find(b"\n", start + _INDEX_CHUNK) + 1 or len(data)
+            if _CANONICAL_INDEX.fullmatch(view[start:end]) is None:  # per chunk: the expression's memory grows
+                return False                                          # with the entries it matches at once
+            listed = list(map(int, _INDEX_SEQUENCE.findall(view[start:end])))
+            if listed != list(sequences[position:position + len(listed)]):
+                return False
+            written = _INDEX_SEGMENT.findall(view[start:end])
+            for segment in set(written).difference(numbers):
+                numbers[segment] = number.get(segment_name(int(segment)), -1)
+            if list(map(numbers.__getitem__, written)) != list(segments[position:position + len(written)]):
+                return False
+            start, position = end, position + len(listed)
+        return True
 
     def _cross_check(self, run: RunRef, records: RunRecordList, sequences: Sequence[int],
                      found_damaged: list[DamagedLine]) -> tuple[list[DamagedLine], list[str]]:
