@@ -55,6 +55,7 @@ class GateSession:
         self._runs: dict[str, ContextaRun | GateError] = {}
         self._baselines: dict[str, BaselineChoice | GateError] = {}
         self._history: dict[str, tuple[ContextaRun, ...]] = {}
+        self._history_refs: dict[str, list[str]] = {}
         self._chooser: BaselineChooser | None = None
         self._hooks_consulted = False
         self._locked: WorkspaceLockedError | None = None
@@ -155,7 +156,10 @@ class GateSession:
         if not needs or self.workspace is None:
             return
         with self.workspace.reading():
-            self.workspace.prefetch(self._likely_runs(needs))
+            try:
+                self.workspace.prefetch(self._likely_runs(needs))
+            except WorkspaceLockedError as exc:
+                self._locked = exc
             for candidate, wants_baseline in needs.items():
                 with suppress(GateError):
                     self.load(candidate)
@@ -169,29 +173,43 @@ class GateSession:
         """The runs behind the last ``--contexta-history`` completed deployments of the candidate's project,
         newest first (never the candidate), read once; a run that cannot be read is left out."""
         if candidate not in self._history:
-            from .history import history_refs
-
             assert self.workspace is not None
             runs = []
-            with suppress(GateError), self.workspace.reading():
-                for ref in history_refs(self.workspace, candidate, self.settings.history):
+            with self.workspace.reading():
+                for ref in self._history_of(candidate):
                     with suppress(GateError):
                         runs.append(self.load(ref))
             self._history[candidate] = tuple(runs)
         return self._history[candidate]
 
+    def _history_of(self, candidate: str) -> list[str]:
+        """The refs of the candidate's history runs, looked up once (none while the ledger is locked)."""
+        if candidate not in self._history_refs:
+            from .history import history_refs
+
+            assert self.workspace is not None
+            refs: list[str] = []
+            if self._locked is None:
+                with suppress(GateError), self.workspace.reading():
+                    refs = history_refs(self.workspace, candidate, self.settings.history)
+            self._history_refs[candidate] = refs
+        return self._history_refs[candidate]
+
     def _likely_runs(self, needs: dict[str, bool]) -> list[str]:
-        """The candidates and the baselines they most likely get, all read in one pass over the segments."""
-        runs = [candidate for candidate in needs if candidate not in self._runs]
+        """The candidates, the baselines they most likely get and their history runs, all read in one pass
+        over the segments."""
+        runs = list(needs)
         for candidate, wants_baseline in needs.items():
             if wants_baseline and candidate not in self._baselines:
                 with suppress(GateError):
                     assert self._chooser is not None
                     likely = (self.fixed_baseline.run_ref if self.fixed_baseline is not None
                               else self._chooser.likely(candidate))
-                    if likely is not None and likely not in self._runs:
+                    if likely is not None:
                         runs.append(likely)
-        return runs
+            if wants_baseline:
+                runs += self._history_of(candidate)
+        return [ref for ref in dict.fromkeys(runs) if ref not in self._runs]
 
     def decided_baselines(self) -> dict[str, BaselineChoice]:
         return {ref: choice for ref, choice in self._baselines.items() if isinstance(choice, BaselineChoice)}

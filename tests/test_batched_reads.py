@@ -1,0 +1,99 @@
+"""Reading many runs at once: their ledger rows with one query per table, every run's records in one pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import WORKSPACES
+
+from pytest_contexta import Workspace
+from pytest_contexta.errors import WorkspaceError
+from pytest_contexta.ledger import Ledger
+from pytest_contexta.segments import RecordReader
+
+CONFORMANCE = WORKSPACES / "conformance"
+
+
+def _all_runs() -> list[str]:
+    workspace = Workspace(CONFORMANCE)
+    try:
+        return [run.ref for run in workspace.list_runs()]
+    finally:
+        workspace.close()
+
+
+def test_prefetched_ledger_rows_are_the_rows_read_one_run_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stages, batches, deployments and environments in Contexta's order, runs with none of them included."""
+    refs = [*_all_runs(), "run:shop-ranker.not-there"]
+    alone = Workspace(CONFORMANCE)
+    with alone.reading():
+        expected = {ref: alone.load_run(ref) for ref in refs[:-1]}
+    batched = Workspace(CONFORMANCE)
+    queries: list[str] = []
+    rows = Ledger._rows
+
+    def counted(ledger: Ledger, sql: str, *params: object) -> Any:
+        queries.append(sql)
+        return rows(ledger, sql, *params)
+
+    monkeypatch.setattr(Ledger, "_rows", counted)
+    with batched.reading():
+        batched.prefetch(refs)
+        prefetching = len(queries)
+        loaded = {ref: batched.load_run(ref) for ref in refs[:-1]}
+        assert len(queries) == prefetching  # every per-run read came from the prefetched rows
+        assert batched._ledger.run("run:shop-ranker.not-there") is None
+    assert prefetching == 5  # runs, stages, batches, deployments, environments
+    assert loaded == expected
+    assert any(run.batches for run in loaded.values()) and any(not run.stages for run in loaded.values())
+
+
+def test_prefetched_rows_are_forgotten_when_the_connection_closes(monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace = Workspace(CONFORMANCE)
+    with workspace.reading():
+        workspace.prefetch(["run:shop-ranker.candidate"])
+    queries: list[str] = []
+    rows = Ledger._rows
+    monkeypatch.setattr(Ledger, "_rows", lambda ledger, sql, *params: queries.append(sql) or rows(ledger, sql, *params))
+    assert workspace.load_run("run:shop-ranker.candidate").stages
+    assert len(queries) == 5  # read again through the new connection: the ledger may have changed between
+
+
+def test_a_damaged_table_fails_the_prefetch_quietly_and_each_read_says_which_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = Ledger._rows
+
+    def failing_batches(ledger: Ledger, sql: str, *params: object) -> Any:
+        if "IN (SELECT unnest" in sql:
+            raise WorkspaceError("batch_executions cannot be queried")
+        return rows(ledger, sql, *params)
+
+    monkeypatch.setattr(Ledger, "_rows", failing_batches)
+    workspace = Workspace(CONFORMANCE)
+    with workspace.reading():
+        workspace.prefetch(["run:shop-ranker.candidate"])
+        assert len(workspace.load_run("run:shop-ranker.candidate").batches) == 4
+
+
+def test_the_session_reads_candidates_baselines_and_history_runs_in_one_pass(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passes: list[list[str]] = []
+    read_runs = RecordReader.read_runs
+
+    def counted(reader: RecordReader, runs: list[Any]) -> Any:
+        passes.append([run.text for run in runs])
+        return read_runs(reader, runs)
+
+    monkeypatch.setattr(RecordReader, "read_runs", counted)
+    pytester.makepyfile(test_gate="""
+        def test_history(contexta_run, baseline_run, history_runs):
+            assert baseline_run.ref == "run:ranker.r3"
+            assert [run.ref for run in history_runs] == ["run:ranker.r3", "run:ranker.r2", "run:ranker.r1"]
+    """)
+    result = pytester.runpytest_inprocess(f"--contexta-workspace={WORKSPACES / 'deployments'}",
+                                          "--contexta-candidate=run:ranker.cand-b")
+    result.assert_outcomes(passed=1)
+    assert passes == [["run:ranker.cand-b", "run:ranker.r3", "run:ranker.r2", "run:ranker.r1"]]
