@@ -11,9 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from .baseline import BaselineChooser, fixed_choice
-from .errors import GateError, WorkspaceLockedError
+from .errors import GateError, RunLookupError, WorkspaceLockedError
 from .hookspecs import GateHookError
-from .models import BaselineChoice, ContextaRun, Diagnostic, first_problem
+from .models import BaselineChoice, ContextaRun, Deployment, Diagnostic, first_problem
 from .options import Settings
 from .refs import RefError, RunRef, parse_run_ref
 from .report import ReportDiagnostic
@@ -33,9 +33,32 @@ class GateWorkspace(Workspace):
                  on_wait: Callable[[str], None] | None = None) -> None:
         super().__init__(root, lock_timeout=lock_timeout, on_wait=on_wait)
         self._cached = cached
+        self._resolved: dict[str, RunRef | RunLookupError] = {}
+        self._deployments: dict[str | None, list[Deployment]] = {}
 
     def load_run(self, run: str | RunRef) -> ContextaRun:
         return self._cached(run.text if isinstance(run, RunRef) else run)
+
+    def resolve_run(self, text: str) -> RunRef:
+        """Looked up once per session: every candidate's baseline and history ask for the same deployed runs."""
+        if not isinstance(text, str):
+            return super().resolve_run(text)
+        if text not in self._resolved:
+            try:
+                ref = self._resolved[text] = super().resolve_run(text)
+                self._resolved[ref.text] = ref
+            except RunLookupError as exc:
+                self._resolved[text] = exc
+        found = self._resolved[text]
+        if isinstance(found, RunLookupError):
+            raise found
+        return found
+
+    def list_deployments(self, project: str | None = None) -> list[Deployment]:
+        """Read once per project and session (each candidate's history walks its project's deployments)."""
+        if project not in self._deployments:
+            self._deployments[project] = super().list_deployments(project)
+        return list(self._deployments[project])
 
     def read_run(self, ref: str) -> ContextaRun:
         """Read a run from disk, bypassing the cache (the session's own loader)."""
@@ -86,6 +109,7 @@ class GateSession:
             self._chooser.take(shared["deployments"])
             return
         with self.workspace.reading():
+            self.workspace.look_up(self.settings.candidates)  # one query for every candidate given as a ref
             for text in self.settings.candidates:
                 ref = self.workspace.resolve_run(text).text
                 if ref not in self.candidates:

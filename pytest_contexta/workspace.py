@@ -170,6 +170,17 @@ class Workspace:
             with suppress(WorkspaceError, OSError):
                 self._prefetched.update(self._records.read_runs(list(wanted.values())))
 
+    def look_up(self, runs: Iterable[str]) -> None:
+        """Fetch the ledger rows of many runs (refs) with one query, for the lookups of the enclosing
+        :meth:`reading` block; a failure is left to each lookup, except a locked ledger."""
+        if self._readers:
+            try:
+                self._ledger.prefetch(list(runs), tables=("runs",))
+            except WorkspaceLockedError:
+                raise
+            except WorkspaceError:
+                pass
+
     def load_run(self, run: str | RunRef) -> ContextaRun:
         """Read one run: its ledger rows and its records, found by reading every segment."""
         with self.reading():

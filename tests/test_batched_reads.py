@@ -97,3 +97,32 @@ def test_the_session_reads_candidates_baselines_and_history_runs_in_one_pass(
                                           "--contexta-candidate=run:ranker.cand-b")
     result.assert_outcomes(passed=1)
     assert passes == [["run:ranker.cand-b", "run:ranker.r3", "run:ranker.r2", "run:ranker.r1"]]
+
+
+def test_a_session_looks_each_run_and_each_project_s_deployments_up_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every candidate's baseline and history ask for the same deployed runs: the ledger answers once."""
+    queries: list[tuple[str, tuple[object, ...]]] = []
+    rows = Ledger._rows
+
+    def counted(ledger: Ledger, sql: str, *params: object) -> Any:
+        queries.append((sql, params))
+        return rows(ledger, sql, *params)
+
+    monkeypatch.setattr(Ledger, "_rows", counted)
+    pytester.makepyfile(test_gate="""
+        def test_history(contexta_run, baseline_run, history_runs):
+            assert len(history_runs) >= 2
+    """)
+    result = pytester.runpytest_inprocess(f"--contexta-workspace={WORKSPACES / 'deployments'}",
+                                          "--contexta-candidate=run:ranker.cand-a",
+                                          "--contexta-candidate=run:ranker.cand-b",
+                                          "--contexta-candidate=r2")
+    result.assert_outcomes(passed=3)
+    looked_up = [params[0] for sql, params in queries if "FROM runs WHERE ref = ?" in sql]
+    listed = [params[0] for sql, params in queries if "FROM deployment_executions WHERE project_ref = ? ORDER BY "
+              "deployment_name" in sql]
+    assert looked_up and len(looked_up) == len(set(looked_up))
+    assert not {"run:ranker.cand-a", "run:ranker.cand-b"} & set(looked_up)  # one query for the candidates given as refs
+    assert listed == ["project:ranker"]
