@@ -126,3 +126,28 @@ def test_a_session_looks_each_run_and_each_project_s_deployments_up_once(
     assert looked_up and len(looked_up) == len(set(looked_up))
     assert not {"run:ranker.cand-a", "run:ranker.cand-b"} & set(looked_up)  # one query for the candidates given as refs
     assert listed == ["project:ranker"]
+
+
+def test_the_runs_read_are_kept_out_of_the_garbage_collectors_walks(pytester: pytest.Pytester) -> None:
+    """Once the runs are read they live to the end of the session: pytest's full collections at exit (and any
+    during the checks) do not walk them; a session without a candidate leaves the collector alone."""
+    pytester.makepyfile(test_gate="""
+        import gc
+
+        def test_runs_frozen(contexta_run, baseline_run):
+            assert gc.get_freeze_count() > 0
+            assert not any(obj is contexta_run for obj in gc.get_objects())  # only the permanent generation holds it
+
+        def test_plain():
+            assert True
+    """)
+    result = pytester.runpytest_subprocess(f"--contexta-workspace={WORKSPACES / 'latency'}",
+                                           "--contexta-candidate=run:svc.faster", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    pytester.makepyfile(test_dormant="""
+        import gc
+
+        def test_not_frozen():
+            assert gc.get_freeze_count() == 0
+    """)
+    pytester.runpytest_subprocess("test_dormant.py", "-p", "no:cacheprovider").assert_outcomes(passed=1)
