@@ -99,7 +99,7 @@ class Ledger:
                 continue
             columns, key, order = _PER_RUN[table]
             by_run: dict[str, list[tuple[Any, ...]]] = {ref: [] for ref in wanted}
-            for row in self._rows(f"SELECT {key}, {columns} FROM {table} WHERE {key} IN (SELECT unnest(?)) "
+            for row in self._rows(f"SELECT {key}, {columns} FROM {table} WHERE list_contains(?, {key}) "
                                   f"ORDER BY {key}, {order}", wanted):
                 by_run[row[0]].append(row[1:])
             self._prefetched.setdefault(table, {}).update(by_run)

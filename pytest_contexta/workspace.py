@@ -161,14 +161,14 @@ class Workspace:
                 if ref.text not in self._prefetched:
                     wanted[ref.text] = ref
         if self._readers and wanted:
-            try:
+            with suppress(WorkspaceError, OSError):
+                self._prefetched.update(self._records.read_runs(list(wanted.values())))
+            try:  # after the records: DuckDB's query memory then reuses what the pass freed (~3 MB less at peak)
                 self._ledger.prefetch(list(wanted))  # their ledger rows too, one query per table
             except WorkspaceLockedError:
                 raise
             except WorkspaceError:
                 pass  # a damaged table: each run's own read says which row
-            with suppress(WorkspaceError, OSError):
-                self._prefetched.update(self._records.read_runs(list(wanted.values())))
 
     def look_up(self, runs: Iterable[str]) -> None:
         """Fetch the ledger rows of many runs (refs) with one query, for the lookups of the enclosing
