@@ -326,7 +326,8 @@ def render_xdist(result: XdistResult) -> str:
         "",
         f"Runs read from the records, per process (counted by `suites/count_reads.py` in the untimed check "
         f"runs; {len(result.candidates) + 1} runs are gated: {len(result.candidates)} candidates and one "
-        f"baseline): {_describe_reads(result.reads)}.",
+        f"baseline; the history, `--contexta-history` 5 by default, adds the runs of the other completed "
+        f"deployments): {_describe_reads(result.reads)}.",
         "",
     ])
 
