@@ -39,6 +39,7 @@ class GateSession:
         self._baselines: dict[str, BaselineChoice | GateError] = {}
         self._history: dict[str, tuple[ContextaRun, ...]] = {}
         self._history_refs: dict[str, list[str]] = {}
+        self._unhooked: dict[str, ContextaRun | GateError] = {}  # read while the ledger was held, hooks not yet asked
         self._chooser: BaselineChooser | None = None
         self._hooks_consulted = False
         self._locked: WorkspaceLockedError | None = None
@@ -127,8 +128,9 @@ class GateSession:
     def prepare(self, items: Sequence[pytest.Item]) -> None:
         """After collection, read every run the selected gate checks need, in one ledger connection.
 
-        A reconnect costs ~30-60 ms per run, so one burst per process; the ledger is released before the first
-        check runs. Errors are kept for the checks that meet them.
+        A reconnect costs ~30-60 ms per run, so one burst per process; the ledger is released before the gate
+        hooks are asked (they are the team's code, and may take their time) and before the first check runs.
+        Errors are kept for the checks that meet them.
         """
         needs: dict[str, bool] = {}  # candidate -> whether a selected check of it uses baseline_run
         for item in items:
@@ -140,18 +142,22 @@ class GateSession:
         if not needs or self.workspace is None:
             return
         with self.workspace.reading():
+            likely = self._likely_runs(needs)
             try:
-                self.workspace.prefetch(self._likely_runs(needs))
+                self.workspace.prefetch(likely)
             except WorkspaceLockedError as exc:
                 self._locked = exc
-            for candidate, wants_baseline in needs.items():
-                with suppress(GateError):
-                    self.load(candidate)
-                    choice = self.baseline(candidate) if wants_baseline else None
-                    if choice is not None and choice.run_ref is not None:
-                        self.load(choice.run_ref)
-                if wants_baseline:
-                    self.history(candidate)
+            for ref in likely if self._locked is None else ():
+                with suppress(RefError):
+                    self._unhooked[parse_run_ref(ref).text] = self._read(ref)
+        for candidate, wants_baseline in needs.items():
+            with suppress(GateError):
+                self.load(candidate)
+                choice = self.baseline(candidate) if wants_baseline else None
+                if choice is not None and choice.run_ref is not None:
+                    self.load(choice.run_ref)
+            if wants_baseline:
+                self.history(candidate)
         _out_of_the_collectors_sight()
 
     def history(self, candidate: str) -> tuple[ContextaRun, ...]:
@@ -213,7 +219,10 @@ class GateSession:
                 try:
                     if self._locked is not None:  # the lock timeout bounds the session's whole wait, not each read
                         raise self._locked
-                    self._runs[ref] = self._with_hook_diagnostics(self.workspace.read_run(ref))
+                    unhooked = self._unhooked.pop(ref) if ref in self._unhooked else self.workspace.read_run(ref)
+                    if isinstance(unhooked, GateError):
+                        raise unhooked
+                    self._runs[ref] = self._with_hook_diagnostics(unhooked)
                 except WorkspaceLockedError as exc:
                     self._locked = self._runs[ref] = exc
                 except GateError as exc:
@@ -223,6 +232,13 @@ class GateSession:
         if isinstance(loaded, GateError):
             raise loaded
         return loaded
+
+    def _read(self, ref: str) -> ContextaRun | GateError:
+        assert self.workspace is not None
+        try:
+            return self.workspace.read_run(ref)
+        except GateError as exc:
+            return exc
 
     def _with_hook_diagnostics(self, run: ContextaRun) -> ContextaRun:
         self._hooks_consulted = True

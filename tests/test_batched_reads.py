@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,3 +153,37 @@ def test_the_runs_read_are_kept_out_of_the_garbage_collectors_walks(pytester: py
             assert gc.get_freeze_count() == 0
     """)
     pytester.runpytest_subprocess("test_dormant.py", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_gate_hooks_are_asked_while_the_ledger_is_free(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
+) -> None:
+    """The runs are read in one burst holding the ledger; the team's hooks run after it is released, so a
+    slow hook never keeps Contexta's writers out (a second process opens the ledger read-write inside them)."""
+    workspace = workspace_copy("latency")
+    pytester.makeconftest(f"""
+        import subprocess, sys
+
+        OPENS = "import duckdb, sys; duckdb.connect(sys.argv[1]).close()"
+        LEDGER = {str(workspace / "metadata" / "ledger.db")!r}
+        seen = []
+
+        def _writer_opens():
+            return subprocess.run([sys.executable, "-c", OPENS, LEDGER], capture_output=True, text=True).returncode == 0
+
+        def pytest_contexta_diagnostics(run):
+            seen.append(("diagnostics", run.ref, _writer_opens()))
+
+        def pytest_contexta_select_baseline(config, candidate, workspace):
+            seen.append(("baseline", candidate.ref, _writer_opens()))
+    """)
+    pytester.makepyfile(test_gate="""
+        from conftest import seen
+
+        def test_hooks(contexta_run, baseline_run):
+            assert sorted(seen) == [("baseline", "run:svc.faster", True), ("diagnostics", "run:svc.baseline", True),
+                                    ("diagnostics", "run:svc.faster", True)]
+    """)
+    result = pytester.runpytest_inprocess(f"--contexta-workspace={workspace}", "--contexta-candidate=run:svc.faster",
+                                          "--contexta-history=0", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
