@@ -27,6 +27,7 @@ from workspaces import Workspace
 
 HERE = Path(__file__).resolve().parent
 GATE_SUITE = HERE / "suites" / "gate" / "gate_checks.py"
+FLOOR_SUITE = HERE / "suites" / "floor" / "floor_checks.py"
 STEPS_FLOOR = HERE / "steps_floor.py"
 BYTE_SCAN = """
 import mmap, sys, time
@@ -56,6 +57,11 @@ class Pytest:
         if report is not None:
             command.append(f"--contexta-report={self.report_dir / report}")
         return command
+
+    def floor(self, *extra: str) -> list[str]:
+        """As many trivial tests as the gate suite has checks (``BENCH_FLOOR_CANDIDATES``), plugin disabled."""
+        return [self.python, "-m", "pytest", str(FLOOR_SUITE), "-q", "-p", "no:cacheprovider", "-p", "no:contexta",
+                *extra]
 
     def report(self, name: str) -> dict[str, Any]:
         return json.loads((self.report_dir / name).read_text(encoding="utf-8"))
@@ -257,6 +263,14 @@ def check_xdist(pytest: Pytest, result: XdistResult) -> None:
                                  f"{finished.stdout[-800:]}")
         check_report(pytest.report(f"xdist-{name}.json"), {ref: ("pass", 0) for ref in result.candidates},
                      result.baseline)
+        floor = checked(run_process(pytest.floor(*extra), env=_floor_env(result)), f"the floor suite, {name}")
+        if f"{9 * len(result.candidates)} passed" not in floor.stdout:
+            raise BenchmarkError(f"the {name} floor did not pass {9 * len(result.candidates)} tests: "
+                                 f"{floor.stdout[-800:]}")
+
+
+def _floor_env(result: XdistResult) -> dict[str, str]:
+    return clean_env(BENCH_FLOOR_CANDIDATES=str(len(result.candidates)))
 
 
 def _reads_per_process(path: Path) -> dict[str, Any]:
@@ -272,16 +286,20 @@ def _reads_per_process(path: Path) -> dict[str, Any]:
 
 
 def time_xdist(pytest: Pytest, result: XdistResult, rounds: int) -> None:
+    workers = ("-n", str(result.workers))
     result.series = alternate(rounds, {
         "serial": lambda: (run_process(pytest.gate(result.workspace, result.candidates)), 0),
-        f"-n {result.workers}": lambda: (run_process(pytest.gate(result.workspace, result.candidates, "-n",
-                                                                 str(result.workers))), 0),
+        f"-n {result.workers}": lambda: (run_process(pytest.gate(result.workspace, result.candidates, *workers)), 0),
+        "floor serial": lambda: (run_process(pytest.floor(), env=_floor_env(result)), 0),
+        f"floor -n {result.workers}": lambda: (run_process(pytest.floor(*workers), env=_floor_env(result)), 0),
     }, f"{len(result.candidates)} candidates, xdist")
 
 
 def render_xdist(result: XdistResult) -> str:
-    serial, workers = result.series.values()
+    serial, workers, floor_serial, floor_workers = result.series.values()
     ratio = workers.cpu / serial.cpu
+    xdist_costs = floor_workers.cpu - floor_serial.cpu
+    best = (serial.cpu + xdist_costs) / serial.cpu
     return "\n".join([
         f"One session gating {len(result.candidates)} candidates on the {result.workspace.name} workspace, "
         f"serially and with `-n {result.workers}` (pytest-xdist). CPU time is user + system of the pytest "
@@ -292,13 +310,24 @@ def render_xdist(result: XdistResult) -> str:
         f"| serial | {ms(serial.median)} | {ms(serial.cpu)} | {serial.max_rss:.0f} MB | {len(serial.samples)} |",
         f"| `-n {result.workers}` | {ms(workers.median)} | {ms(workers.cpu)} | {workers.max_rss:.0f} MB "
         f"| {len(workers.samples)} |",
+        f"| floor: {9 * len(result.candidates):,} trivial tests, serial | {ms(floor_serial.median)} "
+        f"| {ms(floor_serial.cpu)} | {floor_serial.max_rss:.0f} MB | {len(floor_serial.samples)} |",
+        f"| floor, `-n {result.workers}` | {ms(floor_workers.median)} | {ms(floor_workers.cpu)} "
+        f"| {floor_workers.max_rss:.0f} MB | {len(floor_workers.samples)} |",
         "",
         f"Target (issue 15): total CPU with `-n {result.workers}` ≤ 1.5× serial: {ratio:.2f}× "
         f"— {verdict(ratio <= 1.5)}",
         "",
+        f"What bounds it: `-n {result.workers}` alone (pytest-xdist's workers, each starting pytest and collecting "
+        f"every test, and the reports sent back) costs {ms(xdist_costs)} of CPU more than the same trivial tests run "
+        f"serially (the floor rows); added to the serial gate session that is {best:.2f}× its CPU, even if the "
+        f"plugin's own work in the workers (start-up, reading, checks) cost nothing more than serially. The plugin "
+        f"adds {ms(workers.cpu - serial.cpu - xdist_costs)} of CPU beyond that under `-n {result.workers}`.",
+        "",
         f"Runs read from the records, per process (counted by `suites/count_reads.py` in the untimed check "
         f"runs; {len(result.candidates) + 1} runs are gated: {len(result.candidates)} candidates and one "
-        f"baseline): {_describe_reads(result.reads)}.",
+        f"baseline; the history, `--contexta-history` 5 by default, adds the runs of the other completed "
+        f"deployments): {_describe_reads(result.reads)}.",
         "",
     ])
 
