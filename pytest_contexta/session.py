@@ -290,7 +290,12 @@ def _out_of_the_collectors_sight() -> None:
     session: moved out of the cyclic garbage collector's sight (``gc.freeze``), so that the collections after
     it, pytest's two full ones at exit among them, walk only what the checks create (~0.1 s of CPU for one
     candidate). Once per process: a nested session (pytester) leaves it to the first, so at most one session's
-    objects are kept from the collector."""
-    if gc.get_freeze_count() == 0:
+    objects are kept from the collector. (Not judged by ``gc.get_freeze_count()``: Python 3.12 starts with
+    objects frozen already.)"""
+    if not _froze:
+        _froze.append(True)
         gc.freeze()
+
+
+_froze: list[bool] = []  # whether this process froze its objects: the collector is the process's, not the session's
 
