@@ -90,14 +90,6 @@ class CompactLines:
                                             "line": self.line_numbers[index], "byte_offset": self.offsets[index]})
         return self.shapes[self.shape_of[index]].record(parts, location)
 
-    def place(self, index: int) -> tuple[int, int]:
-        """(segment index, byte offset) of a line: its place in file order."""
-        return self.segment_of[index], self.offsets[index]
-
-    def field(self, index: int, name: str) -> Any:
-        """A field every line of the line's shape shares (``key``, ``stage_ref``, ``unit``, ...)."""
-        return self.shapes[self.shape_of[index]].fields[name]
-
 
 class RunRecordList(Sequence[Record]):
     """A run's records in Contexta's append order (a read-only sequence, like the tuple it stands for)."""
