@@ -27,15 +27,20 @@ def _started(deployment):
     return datetime.fromisoformat(deployment.started_at.replace("Z", "+00:00"))
 
 
-def pytest_contexta_select_baseline(config, candidate, workspace):
-    """The run behind the latest completed ``prod-*`` deployment of the candidate's project."""
-    production = [
+def _production(candidate, workspace):
+    """The completed ``prod-*`` deployments of the candidate's project that deployed another run."""
+    return [
         deployment
         for deployment in workspace.list_deployments(candidate.project)
         if fnmatchcase(deployment.name, PRODUCTION)
         and deployment.status == "completed"
         and deployment.run_ref not in (None, candidate.ref)
     ]
+
+
+def pytest_contexta_select_baseline(config, candidate, workspace):
+    """The run behind the latest completed ``prod-*`` deployment of the candidate's project."""
+    production = _production(candidate, workspace)
     if not production:
         return BaselineChoice(
             run_ref=None,
@@ -52,14 +57,7 @@ def pytest_contexta_select_baseline(config, candidate, workspace):
 
 def pytest_contexta_select_history(config, candidate, baseline, workspace, count):
     """The runs behind the last ``count`` completed ``prod-*`` deployments, newest first: the baseline's rule."""
-    production = [
-        deployment
-        for deployment in workspace.list_deployments(candidate.project)
-        if fnmatchcase(deployment.name, PRODUCTION)
-        and deployment.status == "completed"
-        and deployment.run_ref not in (None, candidate.ref)
-    ]
-    production.sort(key=_started, reverse=True)
+    production = sorted(_production(candidate, workspace), key=_started, reverse=True)
     return list(dict.fromkeys(deployment.run_ref for deployment in production))[:count]
 
 
