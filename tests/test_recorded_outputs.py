@@ -1,0 +1,135 @@
+"""The example gate's outputs, byte for byte: JSON report, markdown and the plugin's terminal lines of every run
+of the example workspace gated as the candidate, compared with the copies recorded in tests/recorded_outputs/.
+
+Only what changes from one machine or moment to the next is masked (paths, the report's time, versions, the
+git commit, the ledger's mtime); pytest's own lines (header, tracebacks, summary) are left out, they differ
+between pytest versions. After a deliberate change of an output, record them again and review the diff:
+
+    .venv/bin/python tests/test_recorded_outputs.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+RECORDED = TESTS / "recorded_outputs"
+EXAMPLE_GATES = TESTS.parent / "example_gates"
+SHIPPED_EXPIRY = "2027-06-30"
+FIXED_EXPIRY = "2099-12-31"
+RUNS = [
+    "product-ranker." + name
+    for name in (
+        "april-wrong-dataset", "baseline-v0", "baseline-v1", "candidate-v0-canary", "candidate-v2-good",
+        "candidate-v3-no-eval", "candidate-v4-regressed", "candidate-v5-slower", "candidate-v6-faster",
+        "march-wrong-stage", "may-eval-skipped",
+    )
+] + [
+    "search-ranker." + name
+    for name in (
+        "release-1", "release-5", "seeds-last-fine", "seeds-regressed", "seeds-too-noisy", "seeds-within-noise",
+    )
+]
+#: Sessions: a name and the candidates it gates (one session gating three candidates at once too).
+SESSIONS = {run: [run] for run in RUNS} | {
+    "three-candidates": [
+        "product-ranker.candidate-v2-good", "product-ranker.candidate-v4-regressed", "search-ranker.seeds-too-noisy",
+    ]
+}
+
+
+def example_copy(target: Path) -> Path:
+    """example_gates/ copied to ``target``, its waiver made to hold whatever day the suite runs on."""
+    shutil.copytree(EXAMPLE_GATES, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    waivers = target / "waivers.toml"
+    text = waivers.read_text(encoding="utf-8")
+    assert text.count(f"expires = {SHIPPED_EXPIRY}") == 1
+    waivers.write_text(text.replace(SHIPPED_EXPIRY, FIXED_EXPIRY), encoding="utf-8")
+    return target
+
+
+def plugin_lines(stdout: str) -> str:
+    """The plugin's own terminal lines: its header and baseline lines, and the verdict block."""
+    kept, in_block = [], False
+    for line in stdout.splitlines():
+        if re.fullmatch(r"=+ contexta gate =+", line):
+            in_block = True
+        elif in_block and line.startswith("=") and line.endswith("="):
+            in_block = False
+        if in_block or line.startswith("contexta "):
+            kept.append(line)
+    return "\n".join(kept) + "\n"
+
+
+def masked(text: str, example: Path, out: Path) -> str:
+    text = text.replace(str(out), "<out>").replace(str(example), "<example>")
+    return re.sub(r'"created_at": "[^"]*"', '"created_at": "<time>"', text)
+
+
+def masked_report(text: str, example: Path, out: Path) -> str:
+    report = json.loads(masked(text, example, out))
+    provenance = report.get("provenance") or {}
+    for key in ("plugin_version", "pytest_version", "python_version", "git_commit", "git_commit_source"):
+        if key in provenance:
+            provenance[key] = f"<{key}>"
+    if provenance.get("ledger"):
+        provenance["ledger"]["modified"] = "<mtime>"
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def gate_outputs(session: str, example: Path, out: Path) -> dict[str, str]:
+    """Run the example gate on the session's candidates; its outputs, masked, by file suffix."""
+    out.mkdir(parents=True, exist_ok=True)
+    report, markdown = out / "report.json", out / "summary.md"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTEXTA_", "PYTEST_", "GITHUB_"))}
+    env |= {"COLUMNS": "80", "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    candidates = [f"--contexta-candidate=run:{run}" for run in SESSIONS[session]]
+    command = [sys.executable, "-m", "pytest", str(example), "-p", "pytest_contexta.plugin", "-p", "no:cacheprovider",
+               "-p", "no:randomly", f"--contexta-report={report}", f"--contexta-markdown={markdown}", *candidates]
+    done = subprocess.run(command, cwd=example, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    return {
+        "exit": f"{done.returncode}\n",
+        "txt": masked(plugin_lines(done.stdout), example, out),
+        "json": masked_report(report.read_text(encoding="utf-8"), example, out),
+        "md": masked(markdown.read_text(encoding="utf-8"), example, out),
+    }
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return example_copy(tmp_path_factory.mktemp("recorded") / "example_gates")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("session", list(SESSIONS))
+def test_outputs_match_the_recorded_copies(session: str, example: Path, tmp_path: Path) -> None:
+    outputs = gate_outputs(session, example, tmp_path / "out")
+    for suffix, text in outputs.items():
+        recorded = (RECORDED / f"{session}.{suffix}").read_text(encoding="utf-8")
+        assert text == recorded, f"{session}.{suffix} differs from its recorded copy"
+
+
+def record() -> None:
+    """Write the recorded copies anew from this checkout."""
+    import tempfile
+
+    RECORDED.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        example = example_copy(Path(folder) / "example_gates")
+        for session in SESSIONS:
+            for suffix, text in gate_outputs(session, example, Path(folder) / "out" / session).items():
+                (RECORDED / f"{session}.{suffix}").write_text(text, encoding="utf-8")
+    print(f"recorded {len(SESSIONS)} sessions in {RECORDED}")
+
+
+if __name__ == "__main__":
+    record()
