@@ -10,25 +10,25 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "assert_no_error_diagnostics": "asserts",
-    "assert_metrics_present": "asserts",
-    "assert_no_regression": "asserts",
-    "assert_metric_threshold": "asserts",
-    "assert_within_history": "within_history",
-    "GateCheckFailed": "asserts",
+    "assert_no_error_diagnostics": "checks.asserts",
+    "assert_metrics_present": "checks.asserts",
+    "assert_no_regression": "checks.asserts",
+    "assert_metric_threshold": "checks.asserts",
+    "assert_within_history": "checks.within_history",
+    "GateCheckFailed": "checks.asserts",
     "CheckArgumentError": "errors",
     "GateError": "errors",
-    "BaselineChoice": "models",
-    "ContextaRun": "models",
-    "Diagnostic": "models",
-    "MetricRecord": "records",
-    "EventRecord": "records",
-    "DegradedRecord": "records",
-    "GateReport": "report",
-    "Workspace": "workspace",
-    "find_metric": "metrics",
-    "Selection": "metrics",
-    "resolve_direction": "direction",
+    "BaselineChoice": "runs.models",
+    "ContextaRun": "runs.models",
+    "Diagnostic": "runs.models",
+    "MetricRecord": "reading.records",
+    "EventRecord": "reading.records",
+    "DegradedRecord": "reading.records",
+    "GateReport": "verdict.report",
+    "Workspace": "runs.workspace",
+    "find_metric": "runs.metrics",
+    "Selection": "runs.metrics",
+    "resolve_direction": "checks.direction",
 }
 __all__ = [
     "BaselineChoice", "CheckArgumentError", "ContextaRun", "DegradedRecord", "Diagnostic", "EventRecord",
@@ -39,21 +39,21 @@ __all__ = [
 
 if TYPE_CHECKING:
     __version__: str
-    from .asserts import (
+    from .checks.asserts import (
         GateCheckFailed,
         assert_metric_threshold,
         assert_metrics_present,
         assert_no_error_diagnostics,
         assert_no_regression,
     )
-    from .direction import resolve_direction
+    from .checks.direction import resolve_direction
+    from .checks.within_history import assert_within_history
     from .errors import CheckArgumentError, GateError
-    from .metrics import Selection, find_metric
-    from .models import BaselineChoice, ContextaRun, Diagnostic
-    from .records import DegradedRecord, EventRecord, MetricRecord
-    from .report import GateReport
-    from .within_history import assert_within_history
-    from .workspace import Workspace
+    from .reading.records import DegradedRecord, EventRecord, MetricRecord
+    from .runs.metrics import Selection, find_metric
+    from .runs.models import BaselineChoice, ContextaRun, Diagnostic
+    from .runs.workspace import Workspace
+    from .verdict.report import GateReport
 
 
 def __getattr__(name: str) -> Any:

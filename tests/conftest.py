@@ -8,18 +8,18 @@ import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
-
 # Import these once for the whole session: in-process pytester runs unload modules first imported
 # inside them, and importing duckdb a second time in one process aborts it; hypothesis' plugin
 # re-imports its modules on every inner run otherwise; scipy's compiled modules cannot load twice either.
 import hypothesis  # noqa: F401
 import matplotlib.backends.backend_svg  # noqa: F401  (numpy, under matplotlib, cannot be imported twice either)
 import matplotlib.figure  # noqa: F401
-import pytest_contexta.controller  # noqa: F401
-import pytest_contexta.html_report  # noqa: F401
+import pytest
 import scipy.special  # noqa: F401
-from pytest_contexta.results import CheckContext, CheckResult, recording
+
+import pytest_contexta.outputs.html_report  # noqa: F401
+import pytest_contexta.plugin.controller  # noqa: F401
+from pytest_contexta.checks.results import CheckContext, CheckResult, recording
 
 TESTS = Path(__file__).parent
 WORKSPACES = TESTS / "workspaces"

@@ -6,9 +6,10 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import EXAMPLE_WORKSPACE
 
-from pytest_contexta.verdict import CheckOutcome, GateFacts, decide
+from conftest import EXAMPLE_WORKSPACE
+from pytest_contexta.verdict.decide import decide
+from pytest_contexta.verdict.facts import CheckOutcome, GateFacts
 
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 FASTER = "run:product-ranker.candidate-v6-faster"

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import WORKSPACES
 
+from conftest import WORKSPACES
 from pytest_contexta import (
     CheckArgumentError,
     ContextaRun,
@@ -27,7 +27,7 @@ from pytest_contexta import (
     assert_no_regression,
     find_metric,
 )
-from pytest_contexta.results import CheckContext, CheckResult, recording
+from pytest_contexta.checks.results import CheckContext, CheckResult, recording
 
 
 def _load(name: str, refs: list[str]) -> Iterator[dict[str, ContextaRun]]:

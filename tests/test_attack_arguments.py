@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from pytest_contexta.arguments import bounds_text, check_limits, check_share, metric_keys
+from pytest_contexta.checks.arguments import bounds_text, check_limits, check_share, metric_keys
 from pytest_contexta.errors import CheckArgumentError
 
 HUGE = 10**400  # an int no float can hold: math.isfinite() raised OverflowError on it
@@ -54,7 +54,6 @@ def test_plain_limits_and_keys_still_pass():
 
 def test_ignore_none_is_an_argument_error_not_a_type_error():
     from conftest import WORKSPACES
-
     from pytest_contexta import Workspace, assert_no_error_diagnostics
 
     run = Workspace(WORKSPACES / "latency").load_run("run:svc.faster")
@@ -63,6 +62,6 @@ def test_ignore_none_is_an_argument_error_not_a_type_error():
 
 
 def test_a_negative_zero_limit_reads_as_zero():
-    from pytest_contexta.regression import limit_text
+    from pytest_contexta.checks.regression import limit_text
 
     assert limit_text(-0.0, -0.0) == "worse by at most 0.00% and worse by at most 0"

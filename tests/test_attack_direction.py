@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_contexta.direction import CHANGES_MEANING, HIGHER_IS_BETTER, LOWER_IS_BETTER, RELATIVE, builtin_direction
+from pytest_contexta.checks.direction import (
+    CHANGES_MEANING,
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
+    RELATIVE,
+    builtin_direction,
+)
 
 
 @pytest.mark.parametrize(("key", "part", "entries", "was"), [

@@ -4,6 +4,7 @@ review: they printed 'GATE FAILED … never ran', exited 0, and overwrote the la
 from __future__ import annotations
 
 import pytest
+
 from conftest import WORKSPACES
 
 LATENCY = WORKSPACES / "latency"

@@ -13,14 +13,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-
 import pytest
-from conftest import snapshot_tree
 
+from conftest import snapshot_tree
 from pytest_contexta.errors import RunLookupError, WorkspaceError
-from pytest_contexta.ledger import Ledger
-from pytest_contexta.refs import RunRef
-from pytest_contexta.workspace import Workspace
+from pytest_contexta.reading.ledger import Ledger
+from pytest_contexta.reading.refs import RunRef
+from pytest_contexta.runs.workspace import Workspace
 
 GATE = """
 from pytest_contexta import assert_metrics_present

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from conftest import WORKSPACES
 
 DEPLOYMENTS = f"--contexta-workspace={WORKSPACES / 'deployments'}"
@@ -201,8 +202,8 @@ def test_a_deployment_whose_run_was_deleted_is_passed_over_not_blamed_on_a_hook(
 
 
 def test_deployments_are_looked_up_once_per_project_and_session() -> None:
-    from pytest_contexta.baseline import BaselineChooser
-    from pytest_contexta.workspace import Workspace
+    from pytest_contexta.plugin.baseline import BaselineChooser
+    from pytest_contexta.runs.workspace import Workspace
 
     class CountingWorkspace(Workspace):
         lookups: list[tuple[str, str]] = []

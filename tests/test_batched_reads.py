@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import WORKSPACES
 
+from conftest import WORKSPACES
 from pytest_contexta import Workspace
 from pytest_contexta.errors import WorkspaceError
-from pytest_contexta.ledger import Ledger
-from pytest_contexta.segments import RecordReader
+from pytest_contexta.reading.ledger import Ledger
+from pytest_contexta.reading.segments import RecordReader
 
 CONFORMANCE = WORKSPACES / "conformance"
 

@@ -13,9 +13,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_GATES, EXAMPLE_WORKSPACE
 from PIL import Image
 from test_html import GOOD, MARKUP, REGRESSED, run_gate, sections
+
+from conftest import EXAMPLE_GATES, EXAMPLE_WORKSPACE
 
 _FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
           "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_GATES, LEAN_INNER_RUNS, TESTS
 
+from conftest import EXAMPLE_GATES, LEAN_INNER_RUNS, TESTS
+from pytest_contexta.outputs.summary import MARKDOWN_MARKER
 from pytest_contexta.report import GateReport
-from pytest_contexta.summary import MARKDOWN_MARKER
 
 RECIPES = TESTS.parent / "docs" / "ci-recipes.md"
 

@@ -25,10 +25,11 @@ from typing import Any, NamedTuple
 import pytest
 
 from pytest_contexta.errors import RunLookupError
-from pytest_contexta.metrics import find_metric
-from pytest_contexta.models import Batch, ContextaRun, Deployment, Run, Stage
-from pytest_contexta.records import DegradedRecord, EventRecord, MetricRecord
-from pytest_contexta.workspace import Workspace
+from pytest_contexta.reading.records import DegradedRecord, EventRecord, MetricRecord
+from pytest_contexta.reading.rows import Batch, Deployment, Run, Stage
+from pytest_contexta.runs.metrics import find_metric
+from pytest_contexta.runs.models import ContextaRun
+from pytest_contexta.runs.workspace import Workspace
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 DIFFERENCES_DOC = REPOSITORY / "docs" / "differences.md"

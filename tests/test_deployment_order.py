@@ -8,12 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import WORKSPACES
 
-from pytest_contexta.ledger import Ledger
-from pytest_contexta.records import MetricRecord, RecordLocation
-from pytest_contexta.record_lines import parse_line
-from pytest_contexta.workspace import Workspace
+from conftest import WORKSPACES
+from pytest_contexta.reading.ledger import Ledger
+from pytest_contexta.reading.record_lines import parse_line
+from pytest_contexta.reading.records import MetricRecord, RecordLocation
+from pytest_contexta.runs.workspace import Workspace
 
 DEPLOYMENTS = WORKSPACES / "deployments"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import TESTS, WORKSPACES
 
+from conftest import TESTS, WORKSPACES
 from pytest_contexta import CheckArgumentError, resolve_direction
-from pytest_contexta.direction import (
+from pytest_contexta.checks.direction import (
     HIGHER_IS_BETTER,
     LOWER_IS_BETTER,
     builtin_direction,
@@ -33,7 +33,7 @@ def test_the_readme_lists_exactly_the_vocabulary_in_the_code() -> None:
 
 
 def test_the_docs_name_every_part_that_changes_a_metrics_meaning() -> None:
-    from pytest_contexta.direction import CHANGES_MEANING, RELATIVE
+    from pytest_contexta.checks.direction import CHANGES_MEANING, RELATIVE
 
     named = set(_readme_list("Parts that change the meaning"))
     assert set(CHANGES_MEANING) | set(RELATIVE) <= named

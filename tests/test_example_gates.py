@@ -13,9 +13,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_GATES
 
-from pytest_contexta.waivers import today
+from conftest import EXAMPLE_GATES
+from pytest_contexta.verdict.waivers import today
 
 METRICS = ("accuracy", "auc", "f1", "latency-p95-ms")
 SHIPPED_EXPIRY = "2027-06-30"

@@ -8,8 +8,8 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 import duckdb
-
 import pytest
+
 from conftest import WORKSPACES
 
 LATENCY = WORKSPACES / "latency"

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import WORKSPACES
-from pytest_contexta.asserts import GateCheckFailed, assert_metrics_present
+from pytest_contexta.checks.asserts import GateCheckFailed, assert_metrics_present
 from pytest_contexta.errors import RunLookupError
-from pytest_contexta.metrics import find_metric
-from pytest_contexta.records import (
+from pytest_contexta.reading.record_lines import parse_line
+from pytest_contexta.reading.records import (
     DamagedLine,
     DegradedRecord,
     EventRecord,
@@ -27,9 +27,9 @@ from pytest_contexta.records import (
     RecordLocation,
     SpanRecord,
 )
-from pytest_contexta.refs import RefError, parse_run_ref
-from pytest_contexta.record_lines import parse_line
-from pytest_contexta.workspace import Workspace
+from pytest_contexta.reading.refs import RefError, parse_run_ref
+from pytest_contexta.runs.metrics import find_metric
+from pytest_contexta.runs.workspace import Workspace
 
 LATENCY = WORKSPACES / "latency"
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"

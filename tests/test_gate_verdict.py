@@ -7,6 +7,7 @@ import json
 import textwrap
 
 import pytest
+
 from conftest import EXAMPLE_WORKSPACE, WORKSPACES
 
 LATENCY = WORKSPACES / "latency"

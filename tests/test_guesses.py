@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import TESTS
 
+from conftest import TESTS
 from pytest_contexta import (
     CheckArgumentError,
     ContextaRun,
@@ -27,8 +27,8 @@ from pytest_contexta import (
     assert_no_regression,
     find_metric,
 )
-from pytest_contexta.refs import suggest
-from pytest_contexta.results import CheckContext, CheckResult, recording
+from pytest_contexta.checks.results import CheckContext, CheckResult, recording
+from pytest_contexta.reading.refs import suggest
 
 WORKSPACE = TESTS / "semantic_workspace" / ".contexta"
 CHATBOT = "run:support-chatbot-rag-eval.eval-run-v1"

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+
 from conftest import WORKSPACES
 
 WORKSPACE = WORKSPACES / "deployments"
@@ -143,7 +144,7 @@ def test_an_unusable_history_answer_is_a_usage_error(pytester: pytest.Pytester, 
 
 def test_the_built_in_history_is_read_in_the_same_pass_as_the_candidate_and_baseline(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_contexta.segments import RecordReader
+    from pytest_contexta.reading.segments import RecordReader
 
     passes: list[list[str]] = []
     read_runs = RecordReader.read_runs

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_GATES, EXAMPLE_WORKSPACE, WORKSPACES
 
+from conftest import EXAMPLE_GATES, EXAMPLE_WORKSPACE, WORKSPACES
 from pytest_contexta.report import GateReport
 
 DEPLOYMENTS_WORKSPACE = WORKSPACES / "deployments"

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import WORKSPACES, snapshot_tree
 
+from conftest import WORKSPACES, snapshot_tree
 from pytest_contexta.errors import WorkspaceError
-from pytest_contexta.metrics import find_metric
-from pytest_contexta.models import ContextaRun
-from pytest_contexta.workspace import Workspace
+from pytest_contexta.runs.metrics import find_metric
+from pytest_contexta.runs.models import ContextaRun
+from pytest_contexta.runs.workspace import Workspace
 
 CANDIDATE = "run:svc.faster"
 SEGMENTS = Path("records") / "segments"

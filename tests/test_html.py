@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_WORKSPACE, TESTS
 
-from pytest_contexta.charts import allowed_band, charts_of
-from pytest_contexta.report import ReportCheck
+from conftest import EXAMPLE_WORKSPACE, TESTS
+from pytest_contexta.outputs.charts import allowed_band, charts_of
+from pytest_contexta.verdict.report import ReportCheck
 
 MARKUP_WORKSPACE = TESTS / "html_workspace" / ".contexta"
 GOOD = "run:product-ranker.candidate-v2-good"
@@ -145,7 +145,7 @@ def test_a_gated_run_reports_its_band_interval_and_deployments() -> None:
     """The numbers behind the chart, as the helpers record them: the band from the limit, the interval of an
     interval verdict, and each history value with its run and deployment."""
     from pytest_contexta import Workspace, assert_metric_threshold, assert_no_regression
-    from pytest_contexta.results import CheckContext, recording
+    from pytest_contexta.checks.results import CheckContext, recording
 
     workspace = Workspace(EXAMPLE_WORKSPACE)
     candidate, baseline = (workspace.load_run(f"run:product-ranker.{name}") for name in ("candidate-v2-good",
@@ -166,7 +166,7 @@ def test_a_gated_run_reports_its_band_interval_and_deployments() -> None:
 
 
 def test_a_chart_draws_the_deployed_history_when_it_is_known() -> None:
-    from pytest_contexta.charts import MetricChart, svg
+    from pytest_contexta.outputs.charts import MetricChart, svg
 
     chart = MetricChart("accuracy @evaluate <b>$x$</b>", candidate=0.84, baseline=0.893, band=(0.875, float("inf")),
                         passed=False, history=[("prod-v0", 0.87), ("prod-$1$", 0.893)])
@@ -179,7 +179,7 @@ def test_a_chart_draws_the_deployed_history_when_it_is_known() -> None:
 
 
 def test_a_chart_draws_the_candidates_interval_from_the_check() -> None:
-    from pytest_contexta.charts import svg
+    from pytest_contexta.outputs.charts import svg
 
     check = ReportCheck(nodeid="t.py::t", outcome="inconclusive", kind="regression", detail="", metric="accuracy",
                         candidate_value=0.86, baseline_value=0.88, change_abs=-0.02, change_low=-0.05,

@@ -4,6 +4,7 @@ selectable with -k, --deselect and --lf."""
 from __future__ import annotations
 
 import pytest
+
 from conftest import EXAMPLE_WORKSPACE
 
 GOOD = "run:product-ranker.candidate-v2-good"

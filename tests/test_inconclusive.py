@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
+
 from conftest import EXAMPLE_WORKSPACE
 
 NOISY = "run:search-ranker.seeds-too-noisy"

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_WORKSPACE
 
+from conftest import EXAMPLE_WORKSPACE
 from pytest_contexta.report import GateReport
 
 GOOD = "run:product-ranker.candidate-v2-good"

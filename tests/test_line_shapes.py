@@ -14,16 +14,16 @@ from typing import Any
 
 import duckdb
 import pytest
-from conftest import EXAMPLE_WORKSPACE, WORKSPACES
 
+from conftest import EXAMPLE_WORKSPACE, WORKSPACES
 from pytest_contexta import Workspace
-from pytest_contexta.line_shapes import ShapeBook
-from pytest_contexta.metrics import Selection, find_metric
-from pytest_contexta.models import ContextaRun
-from pytest_contexta.pieces import Segment, hit_lines, run_needle
-from pytest_contexta.refs import parse_run_ref
-from pytest_contexta.run_records import RunRecordList
-from pytest_contexta.segments import RecordReader, RunRecords
+from pytest_contexta.reading.line_shapes import ShapeBook
+from pytest_contexta.reading.pieces import Segment, hit_lines, run_needle
+from pytest_contexta.reading.refs import parse_run_ref
+from pytest_contexta.reading.run_records import RunRecordList
+from pytest_contexta.reading.segments import RecordReader, RunRecords
+from pytest_contexta.runs.metrics import Selection, find_metric
+from pytest_contexta.runs.models import ContextaRun
 
 STEPS = WORKSPACES / "steps"
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import WORKSPACES
-from pytest_contexta.refs import parse_run_ref
-from pytest_contexta.segments import RecordReader, RunRecords
+from pytest_contexta.reading.refs import parse_run_ref
+from pytest_contexta.reading.segments import RecordReader, RunRecords
 
 STEPS = WORKSPACES / "steps"
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"
@@ -101,7 +101,7 @@ def test_an_unreadable_index_line_is_still_noted_when_the_entries_agree(tmp_path
 
 def test_a_loaded_run_can_be_validated_again_as_a_plain_run_could() -> None:
     from pytest_contexta import Workspace
-    from pytest_contexta.models import ContextaRun
+    from pytest_contexta.runs.models import ContextaRun
 
     workspace = Workspace(STEPS)
     try:

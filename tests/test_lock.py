@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
-
 import pytest
-from conftest import snapshot_tree
 
+from conftest import snapshot_tree
 from pytest_contexta.errors import WorkspaceLockedError
-from pytest_contexta.workspace import Workspace
+from pytest_contexta.runs.workspace import Workspace
 
 HOLDER = """
 import sys

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLE_WORKSPACE
 
-from pytest_contexta.models import BaselineChoice
-from pytest_contexta.report import CandidateReport, GateReport, ReportCheck
-from pytest_contexta.summary import MARKDOWN_MARKER, markdown_table
+from conftest import EXAMPLE_WORKSPACE
+from pytest_contexta.outputs.summary import MARKDOWN_MARKER, markdown_table
+from pytest_contexta.report import GateReport
+from pytest_contexta.runs.models import BaselineChoice
+from pytest_contexta.verdict.report import CandidateReport, ReportCheck
 
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"

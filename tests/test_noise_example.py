@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from conftest import EXAMPLE_GATES
 
 ACCURACY = "test_no_regression[accuracy]"

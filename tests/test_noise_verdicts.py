@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from statistics import fmean
 
 import pytest
-from conftest import EXAMPLE_WORKSPACE
 
+from conftest import EXAMPLE_WORKSPACE
 from pytest_contexta import (
     ContextaRun,
     GateCheckFailed,
@@ -20,12 +20,12 @@ from pytest_contexta import (
     assert_within_history,
     find_metric,
 )
+from pytest_contexta.checks.noise import Estimate
+from pytest_contexta.checks.regression import Assessment, decide
+from pytest_contexta.checks.results import CheckContext, CheckResult, recording
+from pytest_contexta.checks.stats import interval
 from pytest_contexta.errors import CheckArgumentError
-from pytest_contexta.metrics import MetricLookup, Selection
-from pytest_contexta.noise import Estimate
-from pytest_contexta.regression import Assessment, decide
-from pytest_contexta.results import CheckContext, CheckResult, recording
-from pytest_contexta.stats import interval
+from pytest_contexta.runs.metrics import MetricLookup, Selection
 
 RUNS = ["release-1", "release-2", "release-3", "release-4", "release-5", "seeds-within-noise",
         "seeds-regressed", "seeds-too-noisy", "seeds-last-fine"]
@@ -189,7 +189,7 @@ def _assessment(p_beyond: float, worsening: float, lookup: MetricLookup) -> Asse
     common = {"kind": "regression", "run_ref": "run:p.c", "metric": "m", "slice": None, "baseline_ref": "run:p.b",
               "candidate_value": 1 + change, "baseline_value": 1.0, "direction": "higher is better (argument)",
               "limit": "worse by at most 2.00%", "value_source": "evaluate", "stage": None}
-    from pytest_contexta.regression import compare
+    from pytest_contexta.checks.regression import compare
 
     return Assessment("m", common, [], lookup, lookup, compare(1.0, 1 + change, "higher", 0.02, None),
                       Estimate(found, "standard errors (normal)", 100, 100), 0.02, p_beyond)

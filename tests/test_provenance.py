@@ -12,10 +12,10 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_WORKSPACE
 
+from conftest import EXAMPLE_WORKSPACE
 from pytest_contexta.report import main
-from pytest_contexta.waivers import today
+from pytest_contexta.verdict.waivers import today
 
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 GATE = """

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from conftest import snapshot_tree
 
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REFERENCES, WORKSPACES
 
+from conftest import REFERENCES, WORKSPACES
 from pytest_contexta import Workspace
-from pytest_contexta.models import ContextaRun
-from pytest_contexta.refs import parse_run_ref
-from pytest_contexta.segments import RecordReader
+from pytest_contexta.reading.refs import parse_run_ref
+from pytest_contexta.reading.segments import RecordReader
+from pytest_contexta.runs.models import ContextaRun
 
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"
 _SEQUENCE = re.compile(rb'"sequence":(\d+)\}\s*$')

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import EXAMPLE_WORKSPACE
 
-from pytest_contexta.models import BaselineChoice
+from conftest import EXAMPLE_WORKSPACE
 from pytest_contexta.report import GateReport, main
+from pytest_contexta.runs.models import BaselineChoice
 
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
@@ -255,8 +255,8 @@ def test_a_usage_error_before_any_test_still_writes_the_report_and_a_junit_file(
 def test_an_output_that_is_not_permitted_says_permission_denied_and_who_the_gate_runs_as(tmp_path: Path) -> None:
     import getpass
 
-    from pytest_contexta.options import OutputPaths
-    from pytest_contexta.outputs import Outputs
+    from pytest_contexta.outputs.writing import Outputs
+    from pytest_contexta.plugin.options import OutputPaths
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")

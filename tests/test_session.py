@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_contexta.errors import WorkspaceLockedError
-from pytest_contexta.session import GateSession
+from pytest_contexta.plugin.session import GateSession
 
 
 class LockedWorkspace:

@@ -12,8 +12,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import WORKSPACES
 
+from conftest import WORKSPACES
 from pytest_contexta import (
     CheckArgumentError,
     ContextaRun,
@@ -24,8 +24,8 @@ from pytest_contexta import (
     assert_no_regression,
     find_metric,
 )
-from pytest_contexta.results import CheckResult
-from pytest_contexta.report import ReportCheck
+from pytest_contexta.checks.results import CheckResult
+from pytest_contexta.verdict.report import ReportCheck
 
 CONFORMANCE = WORKSPACES / "conformance"
 SLICE = "segment.card_present"

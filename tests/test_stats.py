@@ -8,9 +8,9 @@ import sys
 from statistics import NormalDist
 
 import pytest
-from conftest import EXAMPLE_WORKSPACE
 
-from pytest_contexta.stats import (
+from conftest import EXAMPLE_WORKSPACE
+from pytest_contexta.checks.stats import (
     MAD_SCALE,
     Spread,
     benjamini_hochberg,

@@ -5,14 +5,15 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import EXAMPLE_GATES
 
-from pytest_contexta.layout import Column, table
-from pytest_contexta.models import BaselineChoice
-from pytest_contexta.results import HistoryPoint
-from pytest_contexta.report import CandidateReport, GateReport, ReportCheck, ReportDiagnostic
-from pytest_contexta.summary import result_word, terminal_lines, verdict_words
-from pytest_contexta.trend import sparkline, trend_line
+from conftest import EXAMPLE_GATES
+from pytest_contexta.checks.results import HistoryPoint
+from pytest_contexta.outputs.layout import Column, table
+from pytest_contexta.outputs.summary import result_word, terminal_lines, verdict_words
+from pytest_contexta.outputs.trend import sparkline, trend_line
+from pytest_contexta.report import GateReport
+from pytest_contexta.runs.models import BaselineChoice
+from pytest_contexta.verdict.report import CandidateReport, ReportCheck, ReportDiagnostic
 
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
@@ -133,8 +134,8 @@ def test_a_trend_is_a_sparkline_of_the_deployed_values_then_the_candidate() -> N
 
 
 def test_a_regression_check_with_a_history_shows_its_trend_in_terminal_and_markdown() -> None:
-    from pytest_contexta.charts import charts_of
-    from pytest_contexta.summary import markdown_table
+    from pytest_contexta.outputs.charts import charts_of
+    from pytest_contexta.outputs.summary import markdown_table
 
     check = ReportCheck(nodeid="t.py::test_no_regression[run:p.c-accuracy]", outcome="failed", kind="regression",
                         detail="x", metric="accuracy", candidate_value=0.82, baseline_value=0.88, change_abs=-0.06,

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import WORKSPACES
 
-from pytest_contexta.metrics import find_metric
-from pytest_contexta.models import ContextaRun
-from pytest_contexta.workspace import Workspace
+from conftest import WORKSPACES
+from pytest_contexta.runs.metrics import find_metric
+from pytest_contexta.runs.models import ContextaRun
+from pytest_contexta.runs.workspace import Workspace
 
 SEGMENTS = Path("records") / "segments"
 SEGMENT = SEGMENTS / "segment-000001.jsonl"

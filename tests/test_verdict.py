@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_contexta.models import BaselineChoice
-from pytest_contexta.report import ReportDiagnostic
-from pytest_contexta.verdict import PARTIAL_OPTION, CheckOutcome, Crash, GateFacts, RunFacts, decide
+from pytest_contexta.runs.models import BaselineChoice
+from pytest_contexta.verdict.decide import PARTIAL_OPTION, decide
+from pytest_contexta.verdict.facts import CheckOutcome, Crash, GateFacts, RunFacts
+from pytest_contexta.verdict.report import ReportDiagnostic
 
 GOOD = "run:p.good"
 OTHER = "run:p.other"
@@ -121,7 +122,7 @@ def test_check_outcomes(phases: dict[str, str], outcome: str) -> None:
 
 
 def test_a_waiver_naming_no_collected_check_is_a_usage_error_unless_checks_may_be_missing() -> None:
-    from pytest_contexta.waivers import Waiver
+    from pytest_contexta.verdict.waivers import Waiver
 
     def waiver(check: str, candidate: str = "good") -> Waiver:
         return Waiver(line=1, check=check, candidate=candidate, reason="r", owner="o", expires="2099-01-01")

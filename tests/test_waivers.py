@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_WORKSPACE
 
-from pytest_contexta.waivers import Waiver, WaiverFile, load_waivers, today
+from conftest import EXAMPLE_WORKSPACE
+from pytest_contexta.verdict.waivers import Waiver, WaiverFile, load_waivers, today
 
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 GOOD = "run:product-ranker.candidate-v2-good"

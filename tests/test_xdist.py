@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 from conftest import EXAMPLE_WORKSPACE
 
 GOOD = "run:product-ranker.candidate-v2-good"

@@ -1,0 +1,271 @@
+"""Assertion helpers for gate checks. Each failure names the run, the check, the numbers and where they came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from ..errors import CheckArgumentError
+from ..runs.metrics import Selection, find_metric
+from ..runs.models import ContextaRun
+from ..text import printable
+from . import results as recorded
+from .arguments import (
+    bounds_text,
+    check_confidence,
+    check_limits,
+    check_min_n,
+    check_share,
+    check_slice,
+    check_stage,
+    check_tags,
+    metric_keys,
+    require_run,
+)
+from .direction import DirectionArgument, check_direction_argument, resolve_direction
+from .regression import Question, Verdict, assess, decide, label, number
+from .results import CheckResult
+from .sweeps import check_slice_argument, is_pattern, no_slice_row, size_row, slices_of
+from .units import find_units, threshold_row, unit_rows
+
+
+class GateCheckFailed(AssertionError):
+    """A gate check found the run not fit to deploy."""
+
+
+INCONCLUSIVE_NOTE = ("INCONCLUSIVE: the interval of the change straddles the limit, so the data cannot tell "
+                      "whether it holds; an inconclusive check fails closed. More replicates (a smaller MDE) "
+                      "can decide it.")
+
+
+def _fail_unless(results: list[CheckResult], message: str, advisory: bool = False) -> None:
+    """Record ``results``; fail when one failed, or is inconclusive while inconclusive checks fail (the default).
+
+    An advisory call records them as advisory and never raises: not passing is a warning.
+    """
+    __tracebackhide__ = True
+    context = recorded.current()
+    context.results.extend(r.model_copy(update={"advisory": True}) if advisory else r for r in results)
+    if advisory:
+        return
+    if any(r.outcome == "failed" or (r.outcome == "inconclusive" and context.inconclusive_fails) for r in results):
+        raise GateCheckFailed(message)
+
+
+def _selection(tags: Mapping[str, str] | None) -> Selection:
+    __tracebackhide__ = True
+    return Selection(check_tags(tags), recorded.current().replicate_tags)
+
+
+def _where(stage: str | None, slice: str | None) -> str:
+    return (f" in stage {stage!r}" if stage else "") + (f" for slice {slice!r}" if slice else "")
+
+
+def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = (), advisory: bool = False) -> None:
+    """Fail when the run has an error-severity diagnostic whose code is not in ``ignore``.
+
+    Error and critical events of the run are error diagnostics (code ``error_event``), waivable like any other;
+    every ``ignore=`` use is listed in the verdict. ``advisory=True`` (all helpers): a failure is only a warning.
+    """
+    __tracebackhide__ = True
+    run = require_run(run, "run")
+    if ignore is None or not isinstance(ignore, (str, Iterable)):
+        raise CheckArgumentError(f"ignore must be a diagnostic code or a list of codes, not {ignore!r}")
+    waived = {ignore} if isinstance(ignore, str) else set(ignore)
+    errors = [d for d in run.diagnostics if d.severity == "error" and d.code not in waived]
+    others = [d for d in run.diagnostics if d not in errors]
+    if errors:
+        detail = "; ".join(f"{d.code}: {d.summary}" for d in errors)
+    else:
+        waived_count = sum(d.severity == "error" and d.code in waived for d in run.diagnostics)
+        waived_note = f", {waived_count} error(s) waived" if waived_count else ""
+        detail = (f"no error diagnostics ({sum(d.severity == 'warning' for d in others)} warning, "
+                  f"{sum(d.severity == 'info' for d in others)} info{waived_note})")
+    lines = [f"{run.ref} has {len(errors)} error diagnostic(s):"]
+    for d in errors:
+        stricter = (f"; Contexta says {d.contexta_severity}" if d.contexta_severity not in (None, d.severity)
+                    else "")
+        lines.append(f"  {d.code} [{printable(str(d.subject_ref))}]{stricter}: {printable(d.summary)}")
+    lines.append("Waive a code only when it is known to be harmless: assert_no_error_diagnostics(run, ignore=[...])")
+    _fail_unless([CheckResult(kind="diagnostics", run_ref=run.ref, passed=not errors, detail=detail,
+                              ignored=sorted(waived) or None)], "\n".join(lines), advisory)
+
+
+def assert_metrics_present(run: ContextaRun, metrics: str | Iterable[str], *, stage: str | None = None,
+                           slice: str | None = None, samples: str | None = None, batches: str | None = None,
+                           accept_incomplete: bool = False, tags: Mapping[str, str] | None = None,
+                           advisory: bool = False) -> None:
+    """Fail unless every metric has a usable value; with ``stage``, only values recorded in that stage count.
+
+    Only complete overall values count (records without a ``slice_ref`` or a sample); with ``slice``, only
+    that slice's. ``samples="*"`` (or a name pattern) checks the value of every matching sample instead,
+    ``batches=`` every batch's; ``accept_incomplete=True`` accepts values marked partial, unknown or degraded.
+    ``tags={...}`` chooses one series of a metric logged with several.
+    """
+    __tracebackhide__ = True
+    run = require_run(run, "run")
+    keys = metric_keys(metrics)
+    check_stage(stage)
+    check_slice(slice)
+    selection = _selection(tags)
+    results = []
+    for key in keys:
+        common: dict[str, Any] = {"kind": "metrics_present", "run_ref": run.ref, "metric": key, "stage": stage,
+                                  "slice": slice}
+        units = find_units(run, key, stage, slice, samples, batches, accept_incomplete, selection)
+        if units is None:
+            lookup = find_metric(run, key, stage, slice=slice, accept_incomplete=accept_incomplete,
+                                 selection=selection)
+            detail = f"{label(key, slice)} = {number(lookup.value)} ({lookup.source})" if lookup.problem is None \
+                else f"{label(key, slice)}: {lookup.problem}"
+            results.append(CheckResult(passed=lookup.problem is None, candidate_value=lookup.value, detail=detail,
+                                       value_source=lookup.source if lookup.record else None, **common))
+            continue
+        asked, found = units
+        for unit in found:
+            if unit.lookup.problem is not None:
+                results.append(CheckResult(passed=False, detail=f"{label(key, slice)} [{unit.kind} {unit.name}]: "
+                                           f"{unit.lookup.problem}", **unit.fields(), **common))
+        usable = sum(unit.lookup.problem is None for unit in found)
+        results.append(CheckResult(passed=bool(found) and usable == len(found), **common, detail=(
+            f"{label(key, slice)}: usable values for {usable} of {len(found)} {asked}" if found
+            else f"{label(key, slice)}: no {asked} hold it")))
+    missing = [r.detail for r in results if not r.passed]
+    message = "\n".join([f"{run.ref} lacks {len(missing)} required metric(s){_where(stage, slice)}:",
+                         *(f"  {line}" for line in missing)])
+    _fail_unless(results, message, advisory)
+
+
+def assert_no_regression(
+    candidate: ContextaRun,
+    baseline: ContextaRun,
+    metrics: str | Iterable[str],
+    *,
+    stage: str | None = None,
+    slice: str | None = None,
+    max_drop: float | None = 0.02,
+    max_abs_drop: float | None = None,
+    direction: DirectionArgument = None,
+    accept_incomplete: bool = False,
+    tags: Mapping[str, str] | None = None,
+    confidence: float | None = 0.95,
+    history: Sequence[ContextaRun] | None = None,
+    min_n: int | None = None,
+    correction: Literal["holm", "bh"] = "holm",
+    advisory: bool = False,
+) -> None:
+    """Fail when a metric got worse than allowed against the baseline, cannot be compared, or has no known direction.
+
+    ``max_drop`` is the allowed relative worsening, a fraction below 1: ``max_drop=0.02`` allows 2 %
+    (0.9 -> 0.882 for accuracy). ``max_abs_drop`` is in the metric's units: ``max_abs_drop=5`` allows
+    latency 40 -> 45 ms. When both are given both must hold; ``max_drop=None`` uses only
+    ``max_abs_drop``. ``direction`` is ``"higher"``, ``"lower"`` or a mapping for some of the checked
+    metrics; otherwise the ini patterns, then the built-in vocabulary decide, and a metric none of them
+    decides fails. Both runs' complete overall values are compared, or with ``slice`` that slice's;
+    a pattern (``slice="segment.*"``) checks every matching slice, skipping those with fewer than
+    ``min_n`` examples (``<key>.n``).
+
+    With ``confidence`` (default 0.95; ``None`` compares points) the change gets an interval from
+    replicates, ``<key>.stderr`` records or the ``history`` runs' spread: the check passes when the
+    whole interval is within the limit, fails when it is wholly beyond, and is INCONCLUSIVE otherwise.
+    A slice sweep corrects its FAIL calls for multiple testing (``correction="holm"`` or ``"bh"``).
+    """
+    __tracebackhide__ = True
+    candidate = require_run(candidate, "candidate")
+    baseline = require_run(baseline, "baseline")
+    if candidate.ref == baseline.ref:
+        raise CheckArgumentError(f"candidate and baseline are the same run ({candidate.ref})")
+    keys = metric_keys(metrics)
+    check_stage(stage)
+    check_slice_argument(slice)
+    check_limits(max_drop, max_abs_drop)
+    check_direction_argument(direction, keys)
+    if correction not in ("holm", "bh"):
+        raise CheckArgumentError(f"correction must be 'holm' or 'bh', not {correction!r}")
+    context = recorded.current()
+    history = context.history if history is None else tuple(require_run(run, "history run") for run in history)
+    question = Question(candidate, baseline, stage, max_drop, max_abs_drop, accept_incomplete, _selection(tags),
+                        check_confidence(confidence), history)
+    min_n = check_min_n(min_n)
+    verdicts: list[Verdict] = []
+    for key in keys:
+        resolved = resolve_direction(key, direction, context.lower_is_better, context.higher_is_better)
+        common = {"kind": "regression", "run_ref": candidate.ref, "stage": stage, "baseline_ref": baseline.ref}
+        slices = slices_of((candidate, baseline), key, stage, slice)
+        sized = {s: size_row(candidate, key, stage, s, question.selection, min_n, common) for s in slices}
+        verdicts += [Verdict(row, f"  {'skip' if row.passed else 'FAIL'} {row.detail}")
+                     for row in sized.values() if row is not None]
+        verdicts += decide([assess(question, key, s, resolved) for s in slices if sized[s] is None],
+                           question.confidence, correction)
+        if not slices:
+            row = no_slice_row(key, slice, common)
+            verdicts.append(Verdict(row, f"  FAIL {row.detail}"))
+    why = context.baseline_reasons.get(baseline.ref)
+    header = f"{candidate.ref} vs baseline {baseline.ref}{f' ({why})' if why else ''}{_where(stage, slice)}:"
+    undecided = any(v.result.outcome == "inconclusive" for v in verdicts)
+    _fail_unless([v.result for v in verdicts],
+                 "\n".join([header, *(v.line for v in verdicts), *([INCONCLUSIVE_NOTE] if undecided else [])]),
+                 advisory)
+
+
+def assert_metric_threshold(
+    run: ContextaRun,
+    metric: str,
+    *,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    stage: str | None = None,
+    slice: str | None = None,
+    samples: str | None = None,
+    batches: str | None = None,
+    aggregate: Literal["each", "mean"] = "each",
+    max_failing_share: float | None = None,
+    accept_incomplete: bool = False,
+    tags: Mapping[str, str] | None = None,
+    min_n: int | None = None,
+    advisory: bool = False,
+) -> None:
+    """Fail unless the metric's value lies within the absolute floor ``at_least`` and ceiling ``at_most``.
+
+    The complete overall value is checked, or with ``slice`` that slice's. ``samples="*"`` (or a name
+    pattern such as ``"prompt-*"``) checks every matching sample's value, one failing row per sample;
+    ``batches=`` does the same per batch. With them, ``aggregate="mean"`` checks the mean of the values
+    instead, and ``max_failing_share=0.05`` passes when at most 5 % of them break the bounds.
+    A slice pattern (``slice="segment.*"``) checks every matching slice, one row each, skipping those
+    with fewer than ``min_n`` examples (``<key>.n``); ``tags={...}`` chooses one series.
+    """
+    __tracebackhide__ = True
+    run = require_run(run, "run")
+    (key,) = metric_keys([metric])
+    check_stage(stage)
+    check_slice_argument(slice)
+    selection = _selection(tags)
+    min_n = check_min_n(min_n)
+    limit = bounds_text(at_least, at_most)
+    check_share("max_failing_share", max_failing_share)
+    if aggregate not in ("each", "mean"):
+        raise CheckArgumentError(f"aggregate must be 'each' or 'mean', not {aggregate!r}")
+    if (samples is not None or batches is not None) and (is_pattern(slice) or min_n is not None):
+        raise CheckArgumentError("a slice pattern and min_n= check whole slices: not with samples= or batches=")
+    units = find_units(run, key, stage, slice, samples, batches, accept_incomplete, selection)
+    if units is None and (aggregate != "each" or max_failing_share is not None):
+        raise CheckArgumentError("aggregate= and max_failing_share= need samples= or batches=")
+    if aggregate == "mean" and max_failing_share is not None:
+        raise CheckArgumentError("give aggregate='mean' or max_failing_share=, not both")
+    common: dict[str, Any] = {"kind": "threshold", "run_ref": run.ref, "metric": key, "stage": stage,
+                              "slice": slice, "limit": limit, "allowed_low": at_least, "allowed_high": at_most}
+    name = label(key, slice)
+    if units is None:
+        slices = slices_of((run,), key, stage, slice)
+        rows = [size_row(run, key, stage, s, selection, min_n, common) or
+                threshold_row(run, key, stage, s, accept_incomplete, selection, at_least, at_most, common)
+                for s in slices] or [no_slice_row(key, slice, common)]
+        lines = [r.detail for r in rows if not r.passed]
+        head = f"{run.ref}{_where(stage, slice)}:"
+        _fail_unless(rows, f"{head} {rows[0].detail}" if len(rows) == 1 else
+                     "\n".join([head, *(f"  {line}" for line in lines)]), advisory)
+        return
+    results = unit_rows(name, *units, at_least, at_most, aggregate, max_failing_share, common)
+    lines = [r.detail for r in results if not r.passed]
+    _fail_unless(results, "\n".join([f"{run.ref}{_where(stage, slice)}:", *(f"  {line}" for line in lines)]),
+                 advisory)

@@ -1,0 +1,297 @@
+"""Command-line options, environment variables and ini keys, resolved once with where each value came from."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ..outputs.paths import OutputPaths
+from ..runs.replicates import DEFAULT_REPLICATE_TAGS
+
+if TYPE_CHECKING:
+    from ..verdict.waivers import WaiverFile
+
+BASELINE_LATEST = "latest-deployment"
+BASELINE_NONE = "none"
+DEFAULT_WORKSPACE = ".contexta"
+DEFAULT_LOCK_TIMEOUT = 10.0
+FAIL_ON = ("failure", "warning")
+DEFAULT_HISTORY = 5
+INCONCLUSIVE_FAIL = "fail"
+INCONCLUSIVE_CHOICES = (INCONCLUSIVE_FAIL, "pass")
+
+_HELP = {
+    "workspace": "Contexta workspace folder, the one holding metadata/ and records/ (default: .contexta).",
+    "candidate": "Run to gate: run:<project>.<run-name> or a unique run name. Repeat to gate several runs; "
+                 "every check then runs once per candidate. Without it the plugin stays dormant.",
+    "baseline": "What candidates are compared against: a run, 'latest-deployment' (the run behind the "
+                "project's most recent completed deployment; default) or 'none' (a first deployment: "
+                "regression checks are skipped).",
+    "report": "Write the gate verdict as JSON to this file (schema: python -m pytest_contexta.report --schema).",
+    "markdown": "Append a markdown verdict table to this file (also written to $GITHUB_STEP_SUMMARY when set).",
+    "html": "Write the gate verdict as one self-contained HTML page to this file, with a chart per gated metric "
+            "(needs the html extra: pip install \"pytest-contexta[html]\").",
+    "lock_timeout": "Seconds to wait while another process holds the ledger locked before failing (default: 10).",
+    "allow_partial": "Let a deliberate partial rerun (-k, -m, --deselect, --lf, --sw, --ignore) pass on the checks it "
+                     "ran; without it, gate checks the selection leaves out fail the gate. Shown in the verdict.",
+    "fail_on": "What fails the gate: 'failure' (default; advisory checks that do not pass only warn) or "
+               "'warning' (a warning of an advisory check fails the gate too).",
+    "waivers": "TOML file of waivers: accepted failures, each with check, candidate, reason, owner and expires "
+               "(see docs/tiers-and-waivers.md).",
+    "lower_is_better": "Metric name patterns (fnmatch) whose lower values are better, one per line.",
+    "higher_is_better": "Metric name patterns (fnmatch) whose higher values are better, one per line; "
+                        "they win over the built-in lower-is-better names.",
+    "history": "How many past deployments give the history: the runs behind the last N completed deployments "
+               "of the candidate's project (never the candidate), a run-to-run noise estimate for metrics "
+               "without replicates or standard errors (default: 5; 0: no history).",
+    "inconclusive": "What an INCONCLUSIVE check (its interval straddles the limit) does to the gate: 'fail' "
+                    "(default: the gate fails closed) or 'pass'. Shown in the verdict.",
+    "replicate_tags": "Metric tag names that tell replicates of one value apart (their records form a sample "
+                      "whose mean counts), one per line (default: seed, fold, replicate, bootstrap, shard).",
+}
+_ENV = {
+    "workspace": "CONTEXTA_WORKSPACE",
+    "candidate": "CONTEXTA_CANDIDATE",
+    "baseline": "CONTEXTA_BASELINE",
+    "report": "CONTEXTA_REPORT",
+    "markdown": "CONTEXTA_MARKDOWN",
+    "html": "CONTEXTA_HTML",
+    "lock_timeout": "CONTEXTA_LOCK_TIMEOUT",
+    "fail_on": "CONTEXTA_FAIL_ON",
+    "waivers": "CONTEXTA_WAIVERS",
+    "history": "CONTEXTA_HISTORY",
+    "inconclusive": "CONTEXTA_INCONCLUSIVE",
+}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the ``contexta`` option group and its ini twins."""
+    group = parser.getgroup("contexta", "deployment gates on Contexta runs")
+    group.addoption("--contexta-workspace", dest="contexta_workspace", metavar="PATH", help=_HELP["workspace"])
+    group.addoption("--contexta-candidate", dest="contexta_candidate", metavar="RUN", action="append",
+                    help=_HELP["candidate"])
+    group.addoption("--contexta-baseline", dest="contexta_baseline", metavar="RUN|latest-deployment|none",
+                    help=_HELP["baseline"])
+    group.addoption("--contexta-report", dest="contexta_report", metavar="PATH", help=_HELP["report"])
+    group.addoption("--contexta-markdown", dest="contexta_markdown", metavar="PATH", help=_HELP["markdown"])
+    group.addoption("--contexta-html", dest="contexta_html", metavar="PATH", help=_HELP["html"])
+    group.addoption("--contexta-lock-timeout", dest="contexta_lock_timeout", metavar="SECONDS",
+                    help=_HELP["lock_timeout"])
+    group.addoption("--contexta-history", dest="contexta_history", metavar="N", help=_HELP["history"])
+    group.addoption("--contexta-inconclusive", dest="contexta_inconclusive", metavar="fail|pass",
+                    help=_HELP["inconclusive"])
+    group.addoption("--contexta-allow-partial", dest="contexta_allow_partial", action="store_true",
+                    help=_HELP["allow_partial"])
+    group.addoption("--contexta-fail-on", dest="contexta_fail_on", metavar="failure|warning", help=_HELP["fail_on"])
+    group.addoption("--contexta-waivers", dest="contexta_waivers", metavar="PATH", help=_HELP["waivers"])
+    for name in ("workspace", "baseline", "report", "markdown", "html", "lock_timeout", "history", "inconclusive",
+                 "fail_on", "waivers"):
+        parser.addini(f"contexta_{name}", _HELP[name])
+    parser.addini("contexta_candidate", _HELP["candidate"], type="linelist")
+    parser.addini("contexta_lower_is_better", _HELP["lower_is_better"], type="linelist")
+    parser.addini("contexta_higher_is_better", _HELP["higher_is_better"], type="linelist")
+    parser.addini("contexta_replicate_tags", _HELP["replicate_tags"], type="linelist")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A resolved value and where it came from (``command line``, ``env VAR``, ``ini …``, ``default``)."""
+
+    value: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the plugin was told, resolved command line > environment > ini > default."""
+
+    workspace: Path
+    candidates: tuple[str, ...]
+    baseline: str
+    report: Path | None
+    markdown: Path | None
+    html: Path | None
+    allow_partial: bool
+    lower_is_better: tuple[str, ...]
+    higher_is_better: tuple[str, ...]
+    replicate_tags: tuple[str, ...] = DEFAULT_REPLICATE_TAGS
+    history: int = DEFAULT_HISTORY
+    inconclusive: str = INCONCLUSIVE_FAIL
+    sources: dict[str, Setting] = field(default_factory=dict)
+    fail_on: str = "failure"
+    waivers: Path | None = None
+    waiver_file: WaiverFile | None = None
+
+    @property
+    def inconclusive_fails(self) -> bool:
+        return self.inconclusive == INCONCLUSIVE_FAIL
+
+    @property
+    def active(self) -> bool:
+        return bool(self.candidates)
+
+    def read_lock_timeout(self) -> float:
+        """The lock timeout in seconds; checked when first needed, so a dormant plugin never fails on it."""
+        return _lock_timeout(self.sources["lock_timeout"])
+
+    def header_lines(self) -> list[str]:
+        """One line per setting: its value (paths resolved) and where it came from."""
+        resolved = {"workspace": self.workspace, "report": self.report, "markdown": self.markdown,
+                    "html": self.html, "waivers": self.waivers}
+        return [f"contexta {name}: {resolved.get(name) or setting.value} (from {setting.source})"
+                for name, setting in self.sources.items() if setting.value is not None]
+
+
+def _lookup(config: pytest.Config, name: str) -> Setting:
+    command_line = config.getoption(f"contexta_{name}")
+    if command_line:
+        return Setting(",".join(command_line) if isinstance(command_line, list) else command_line, "command line")
+    environment = os.environ.get(_ENV[name], "").strip()
+    if environment:
+        return Setting(environment, f"env {_ENV[name]}")
+    ini = config.getini(f"contexta_{name}")
+    if ini:
+        return Setting(",".join(ini) if isinstance(ini, list) else str(ini), f"ini contexta_{name}")
+    return Setting(None, "default")
+
+
+def _path(config: pytest.Config, setting: Setting) -> Path | None:
+    if setting.value is None:
+        return None
+    base = config.invocation_params.dir
+    if setting.source.startswith("ini") and config.inipath is not None:
+        base = config.inipath.parent
+    return (base / setting.value).resolve()
+
+
+def _candidates(setting: Setting) -> tuple[str, ...]:
+    """The candidates given; an empty one among them is a usage error, never silently dropped (a gate of fewer
+    runs than asked for must not pass)."""
+    if setting.value is None:
+        return ()
+    parts = tuple(part.strip() for part in setting.value.replace("\n", ",").split(","))
+    if not all(parts):
+        raise pytest.UsageError(f"contexta candidate {setting.value!r} (from {setting.source}) names no run"
+                                f"{' in one of its parts' if any(parts) else ''}: give run:<project>.<run-name> or "
+                                f"a unique run name for each candidate")
+    return parts
+
+
+def _lock_timeout(setting: Setting) -> float:
+    if setting.value is None:
+        return DEFAULT_LOCK_TIMEOUT
+    try:
+        seconds = float(setting.value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise pytest.UsageError(
+            f"contexta lock timeout {setting.value!r} (from {setting.source}) must be a number of seconds >= 0"
+        )
+    return seconds
+
+
+def _step_summary() -> Path | None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY", "").strip()
+    return Path(path).resolve() if path else None
+
+
+def output_paths(config: pytest.Config) -> OutputPaths:
+    """Where the verdict goes, resolved without checking any other setting, so that even a usage error can write
+    its report."""
+    workspace = _path(config, _lookup(config, "workspace")) or config.invocation_params.dir / DEFAULT_WORKSPACE
+    markdown = {path: origin for path, origin in (
+        (_path(config, _lookup(config, "markdown")), "--contexta-markdown"),
+        (_step_summary(), "GITHUB_STEP_SUMMARY")) if path is not None}
+    report, html = (_path(config, _lookup(config, name)) for name in ("report", "html"))
+    return OutputPaths(workspace, report, markdown, html)
+
+
+def resolve_settings(config: pytest.Config) -> Settings:
+    """Read every ``contexta`` setting; bad values raise :class:`pytest.UsageError`."""
+    settings = _resolve(config)
+    if settings.active:
+        settings.read_lock_timeout()
+        settings = _with_tiers(settings)
+        outputs = output_paths(config)
+        for path, origin in [(outputs.report, "--contexta-report"), *outputs.markdown.items(),
+                             (outputs.html, "--contexta-html")]:
+            if path is not None and outputs.inside_workspace(path):
+                raise pytest.UsageError(f"contexta: {origin} points inside the gated workspace ({path} is in "
+                                        f"{outputs.workspace}); the gate never writes there: choose a path outside it")
+        if settings.html is not None and importlib.util.find_spec("matplotlib") is None:
+            raise pytest.UsageError('contexta: --contexta-html draws its charts with matplotlib, which is not '
+                                    'installed: pip install "pytest-contexta[html]"')
+    return settings
+
+
+def _with_tiers(settings: Settings) -> Settings:
+    """Check --contexta-fail-on and read the waiver file (a usage error naming the line when malformed)."""
+    fail_on = settings.sources["fail_on"]
+    if fail_on.value not in FAIL_ON:
+        raise pytest.UsageError(f"contexta fail-on {fail_on.value!r} (from {fail_on.source}) must be one of "
+                                f"{', '.join(FAIL_ON)}")
+    if settings.waivers is None:
+        return replace(settings, fail_on=fail_on.value)
+    from ..verdict.waivers import load_waivers
+
+    return replace(settings, fail_on=fail_on.value,
+                   waiver_file=load_waivers(settings.waivers, settings.sources["waivers"].source))
+
+
+def _resolve(config: pytest.Config) -> Settings:
+    sources = {name: _lookup(config, name) for name in _ENV}
+    if sources["workspace"].value is None:
+        sources["workspace"] = Setting(DEFAULT_WORKSPACE, "default")
+    if sources["baseline"].value is None:
+        sources["baseline"] = Setting(BASELINE_LATEST, "default")
+    if sources["lock_timeout"].value is None:
+        sources["lock_timeout"] = Setting(f"{DEFAULT_LOCK_TIMEOUT:g}", "default")
+    if sources["fail_on"].value is None:
+        sources["fail_on"] = Setting(FAIL_ON[0], "default")
+    if sources["history"].value is None:
+        sources["history"] = Setting(str(DEFAULT_HISTORY), "default")
+    if sources["inconclusive"].value is None:
+        sources["inconclusive"] = Setting(INCONCLUSIVE_FAIL, "default")
+    workspace = _path(config, sources["workspace"])
+    candidates = _candidates(sources["candidate"])
+    assert workspace is not None, "the workspace always has a default"
+    return Settings(
+        workspace=workspace,
+        candidates=candidates,
+        baseline=sources["baseline"].value or BASELINE_LATEST,
+        report=_path(config, sources["report"]),
+        markdown=_path(config, sources["markdown"]),
+        html=_path(config, sources["html"]),
+        allow_partial=bool(config.getoption("contexta_allow_partial")),
+        lower_is_better=tuple(config.getini("contexta_lower_is_better")),
+        higher_is_better=tuple(config.getini("contexta_higher_is_better")),
+        replicate_tags=tuple(config.getini("contexta_replicate_tags")) or DEFAULT_REPLICATE_TAGS,
+        # Checked only while gating, like the lock timeout: a bad value must not break a dormant plugin.
+        history=_history(sources["history"]) if candidates else DEFAULT_HISTORY,
+        inconclusive=_inconclusive(sources["inconclusive"]) if candidates else INCONCLUSIVE_FAIL,
+        sources=sources,
+        waivers=_path(config, sources["waivers"]),
+    )
+
+
+def _history(setting: Setting) -> int:
+    text = (setting.value or "").strip()
+    if not text.isdigit():
+        raise pytest.UsageError(f"contexta history {setting.value!r} (from {setting.source}) must be a whole number "
+                                f"of deployments >= 0 (default {DEFAULT_HISTORY}; 0: no history)")
+    return int(text)
+
+
+def _inconclusive(setting: Setting) -> str:
+    choice = (setting.value or "").strip().lower()
+    if choice not in INCONCLUSIVE_CHOICES:
+        raise pytest.UsageError(f"contexta inconclusive {setting.value!r} (from {setting.source}) must be 'fail' "
+                                f"(an inconclusive check fails the gate; the default) or 'pass'")
+    return choice
