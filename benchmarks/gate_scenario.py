@@ -178,9 +178,9 @@ def time_all(all_commands: list[Commands], rounds: int, case_study_budget: float
 
 READER_PROBE = """
 import contextlib, json, statistics, sys, time
-from pytest_contexta.refs import parse_run_ref
-from pytest_contexta.segments import RecordReader
-from pytest_contexta.workspace import Workspace
+from pytest_contexta.reading.refs import parse_run_ref
+from pytest_contexta.reading.segments import RecordReader
+from pytest_contexta.runs.workspace import Workspace
 root, candidate, baseline, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 started = time.perf_counter()
 workspace = Workspace(root)

@@ -17,7 +17,7 @@ run that logs ``train-loss`` at every step, and a project with thousands of olde
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 #: Bump when the content below changes: cached workspaces with another version are rebuilt.
 SCENARIO_VERSION = "1"
@@ -46,7 +46,7 @@ STEP_METRIC = "train-loss"
 STEPS_BASELINE, STEPS_CANDIDATE, STEPS_REGRESSED = 0, 1, 2
 STEPS_OF_REGRESSED = 50
 REGRESSED_QUALITY = 0.95
-_EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 _RUN_SPACING = timedelta(minutes=10)
 
 

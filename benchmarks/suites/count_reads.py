@@ -17,7 +17,7 @@ try:
 
     _read_run = segments.RecordReader.read_run
 except (ImportError, AttributeError) as exc:
-    _reads = {"unavailable": f"pytest_contexta.segments.RecordReader.read_run not found ({exc})"}
+    _reads = {"unavailable": f"pytest_contexta.reading.segments.RecordReader.read_run not found ({exc})"}
 else:
     def _count(runs):
         for run in runs:
