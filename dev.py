@@ -31,8 +31,9 @@ def venv_python() -> Path:
 
 def wanted_stamp(python: Path) -> str:
     """What the installed state depends on: pyproject.toml and the venv's interpreter version."""
-    version = subprocess.run([str(python), "-c", "import sys; print(sys.version)"],
-                             capture_output=True, text=True, check=True).stdout
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print(sys.version)"], capture_output=True, text=True, check=True
+    ).stdout
     return hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + version.encode()).hexdigest()
 
 
@@ -42,15 +43,19 @@ def ensure_venv() -> Path:
     if not python.exists():
         print(f"dev.py: creating {VENV} with Python {sys.version.split()[0]}", flush=True)
         if subprocess.run([sys.executable, "-m", "venv", str(VENV)]).returncode != 0:
-            sys.exit("dev.py: could not create the virtual environment; on Debian or Ubuntu install the "
-                     "python3-venv package first (apt install python3-venv)")
+            sys.exit(
+                "dev.py: could not create the virtual environment; on Debian or Ubuntu install the "
+                "python3-venv package first (apt install python3-venv)"
+            )
     stamp = wanted_stamp(python)
     if STAMP.exists() and STAMP.read_text() == stamp:
         return python
     print(f"dev.py: installing pytest-contexta with its test extras into {VENV}", flush=True)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    if subprocess.run([*pip, "--upgrade", "pip"]).returncode != 0 or \
-            subprocess.run([*pip, "--editable", f"{ROOT}[test]"]).returncode != 0:
+    if (
+        subprocess.run([*pip, "--upgrade", "pip"]).returncode != 0
+        or subprocess.run([*pip, "--editable", f"{ROOT}[test]"]).returncode != 0
+    ):
         sys.exit("dev.py: pip install failed (see above)")
     STAMP.write_text(stamp)
     return python
@@ -67,7 +72,8 @@ def pytest_arguments(command: str, extra: list) -> list:
     if command == "test":
         return extra
     names_a_candidate = os.environ.get("CONTEXTA_CANDIDATE") or any(
-        arg.startswith("--contexta-candidate") for arg in extra)
+        arg.startswith("--contexta-candidate") for arg in extra
+    )
     default = [] if names_a_candidate else [f"--contexta-candidate={EXAMPLE_CANDIDATE}"]
     return ["example_gates/", *default, *extra]
 
@@ -78,8 +84,11 @@ def main(argv: list) -> int:
         return 2
     if sys.version_info < minimum_python():
         wanted = ".".join(map(str, minimum_python()))
-        print(f"dev.py: pytest-contexta needs Python {wanted}+, this is {sys.version.split()[0]}; "
-              f"run dev.py with a newer python3", file=sys.stderr)
+        print(
+            f"dev.py: pytest-contexta needs Python {wanted}+, this is {sys.version.split()[0]}; "
+            f"run dev.py with a newer python3",
+            file=sys.stderr,
+        )
         return 2
     python = ensure_venv()
     command = [str(python), "-m", "pytest", *pytest_arguments(argv[0], argv[1:])]

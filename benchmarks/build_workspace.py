@@ -53,11 +53,13 @@ import scenario  # noqa: E402
 
 
 def open_contexta(root: Path) -> Contexta:
-    return Contexta(config=UnifiedConfig(
-        project_name=scenario.PROJECT,
-        workspace=WorkspaceConfig(root_path=root),
-        records=RecordStoreConfig(durability_mode="flush"),
-    ))
+    return Contexta(
+        config=UnifiedConfig(
+            project_name=scenario.PROJECT,
+            workspace=WorkspaceConfig(root_path=root),
+            records=RecordStoreConfig(durability_mode="flush"),
+        )
+    )
 
 
 def _close(ctx: Contexta) -> None:
@@ -76,36 +78,75 @@ class RealWriter:
         self.records = self.ctx.record_store
 
     def project(self) -> None:
-        self.store.projects.put_project(Project(project_ref=f"project:{scenario.PROJECT}", name=scenario.PROJECT,
-                                                created_at=scenario.PROJECT_CREATED_AT))
+        self.store.projects.put_project(
+            Project(
+                project_ref=f"project:{scenario.PROJECT}", name=scenario.PROJECT, created_at=scenario.PROJECT_CREATED_AT
+            )
+        )
 
     def run(self, spec: scenario.RunSpec) -> None:
-        self.store.runs.put_run(Run(run_ref=spec.ref, project_ref=f"project:{scenario.PROJECT}", name=spec.name,
-                                    status="completed", started_at=spec.started_at, ended_at=spec.ended_at))
+        self.store.runs.put_run(
+            Run(
+                run_ref=spec.ref,
+                project_ref=f"project:{scenario.PROJECT}",
+                name=spec.name,
+                status="completed",
+                started_at=spec.started_at,
+                ended_at=spec.ended_at,
+            )
+        )
         batch = []
         for stage in spec.stages:
             ref = scenario.stage_ref(spec.index, stage.name)
-            self.store.stages.put_stage_execution(StageExecution(
-                stage_execution_ref=ref, run_ref=spec.ref, stage_name=stage.name, status="completed",
-                started_at=stage.started_at, ended_at=stage.ended_at, order_index=stage.order))
+            self.store.stages.put_stage_execution(
+                StageExecution(
+                    stage_execution_ref=ref,
+                    run_ref=spec.ref,
+                    stage_name=stage.name,
+                    status="completed",
+                    started_at=stage.started_at,
+                    ended_at=stage.ended_at,
+                    order_index=stage.order,
+                )
+            )
             for metric in stage.metrics:
-                batch.append(MetricRecord(
-                    envelope=RecordEnvelope(
-                        record_ref=scenario.record_ref(spec.index, len(batch) + 1), record_type="metric",
-                        recorded_at=metric.observed_at, observed_at=metric.observed_at,
-                        producer_ref=scenario.PRODUCER, run_ref=spec.ref, stage_execution_ref=ref),
-                    payload=MetricPayload(metric_key=metric.key, value=metric.value, value_type="float64",
-                                          aggregation_scope=metric.scope, tags=dict(metric.tags))))
+                batch.append(
+                    MetricRecord(
+                        envelope=RecordEnvelope(
+                            record_ref=scenario.record_ref(spec.index, len(batch) + 1),
+                            record_type="metric",
+                            recorded_at=metric.observed_at,
+                            observed_at=metric.observed_at,
+                            producer_ref=scenario.PRODUCER,
+                            run_ref=spec.ref,
+                            stage_execution_ref=ref,
+                        ),
+                        payload=MetricPayload(
+                            metric_key=metric.key,
+                            value=metric.value,
+                            value_type="float64",
+                            aggregation_scope=metric.scope,
+                            tags=dict(metric.tags),
+                        ),
+                    )
+                )
         result = self.records.append_many(batch)
         if result.rejected:
             raise SystemExit(f"Contexta rejected records of {spec.ref}: {result.rejected}")
 
     def deployment(self, spec: scenario.DeploymentSpec) -> None:
-        self.store.deployments.put_deployment_execution(DeploymentExecution(
-            deployment_execution_ref=f"deployment:{scenario.PROJECT}.{spec.name}",
-            project_ref=f"project:{scenario.PROJECT}", deployment_name=spec.name, status=spec.status,
-            started_at=spec.started_at, ended_at=spec.ended_at, order_index=spec.order,
-            run_ref=scenario.run_ref(spec.run_index)))
+        self.store.deployments.put_deployment_execution(
+            DeploymentExecution(
+                deployment_execution_ref=f"deployment:{scenario.PROJECT}.{spec.name}",
+                project_ref=f"project:{scenario.PROJECT}",
+                deployment_name=spec.name,
+                status=spec.status,
+                started_at=spec.started_at,
+                ended_at=spec.ended_at,
+                order_index=spec.order,
+                run_ref=scenario.run_ref(spec.run_index),
+            )
+        )
 
     def close(self) -> None:
         _close(self.ctx)
@@ -160,26 +201,57 @@ def _now() -> str:
 def _ledger_rows(spec: scenario.RunSpec) -> dict[str, list[dict[str, Any]]]:
     index = spec.index
     project_ref = f"project:{scenario.PROJECT}"
-    run_payload = {"ended_at": spec.ended_at, "extensions": [], "name": spec.name, "project_ref": project_ref,
-                   "run_ref": spec.ref, "schema_version": "1.0.0", "started_at": spec.started_at,
-                   "status": "completed"}
+    run_payload = {
+        "ended_at": spec.ended_at,
+        "extensions": [],
+        "name": spec.name,
+        "project_ref": project_ref,
+        "run_ref": spec.ref,
+        "schema_version": "1.0.0",
+        "started_at": spec.started_at,
+        "status": "completed",
+    }
     rows: dict[str, list[dict[str, Any]]] = {
-        "runs": [{"ref": spec.ref, "project_ref": project_ref, "name": spec.name, "started_at": spec.started_at,
-                  "status": "completed", "payload_json": _dumps(run_payload)}],
+        "runs": [
+            {
+                "ref": spec.ref,
+                "project_ref": project_ref,
+                "name": spec.name,
+                "started_at": spec.started_at,
+                "status": "completed",
+                "payload_json": _dumps(run_payload),
+            }
+        ],
         "stage_executions": [],
-        "structural_ref_registry": [{"ref": spec.ref, "ref_kind": "run", "owner_kind": "run",
-                                     "registered_at": _now()}],
+        "structural_ref_registry": [{"ref": spec.ref, "ref_kind": "run", "owner_kind": "run", "registered_at": _now()}],
     }
     for stage in spec.stages:
         ref = scenario.stage_ref(index, stage.name)
-        payload = {"ended_at": stage.ended_at, "extensions": [], "order_index": stage.order, "run_ref": spec.ref,
-                   "schema_version": "1.0.0", "stage_execution_ref": ref, "stage_name": stage.name,
-                   "started_at": stage.started_at, "status": "completed"}
-        rows["stage_executions"].append({"ref": ref, "run_ref": spec.ref, "stage_name": stage.name,
-                                         "order_index": stage.order, "started_at": stage.started_at,
-                                         "status": "completed", "payload_json": _dumps(payload)})
-        rows["structural_ref_registry"].append({"ref": ref, "ref_kind": "stage", "owner_kind": "stage_execution",
-                                                "registered_at": _now()})
+        payload = {
+            "ended_at": stage.ended_at,
+            "extensions": [],
+            "order_index": stage.order,
+            "run_ref": spec.ref,
+            "schema_version": "1.0.0",
+            "stage_execution_ref": ref,
+            "stage_name": stage.name,
+            "started_at": stage.started_at,
+            "status": "completed",
+        }
+        rows["stage_executions"].append(
+            {
+                "ref": ref,
+                "run_ref": spec.ref,
+                "stage_name": stage.name,
+                "order_index": stage.order,
+                "started_at": stage.started_at,
+                "status": "completed",
+                "payload_json": _dumps(payload),
+            }
+        )
+        rows["structural_ref_registry"].append(
+            {"ref": ref, "ref_kind": "stage", "owner_kind": "stage_execution", "registered_at": _now()}
+        )
     return rows
 
 
@@ -190,13 +262,27 @@ def _segment_documents(spec: scenario.RunSpec) -> Iterator[tuple[str, dict[str, 
         ref = scenario.stage_ref(spec.index, stage.name)
         for metric in stage.metrics:
             number += 1
-            envelope = {"completeness_marker": "complete", "correlation_refs": {}, "degradation_marker": "none",
-                        "extensions": [], "observed_at": metric.observed_at, "producer_ref": scenario.PRODUCER,
-                        "record_ref": scenario.record_ref(spec.index, number), "record_type": "metric",
-                        "recorded_at": metric.observed_at, "run_ref": spec.ref, "schema_version": "1.0.0",
-                        "stage_execution_ref": ref}
-            payload = {"aggregation_scope": metric.scope, "metric_key": metric.key, "tags": dict(metric.tags),
-                       "value": metric.value, "value_type": "float64"}
+            envelope = {
+                "completeness_marker": "complete",
+                "correlation_refs": {},
+                "degradation_marker": "none",
+                "extensions": [],
+                "observed_at": metric.observed_at,
+                "producer_ref": scenario.PRODUCER,
+                "record_ref": scenario.record_ref(spec.index, number),
+                "record_type": "metric",
+                "recorded_at": metric.observed_at,
+                "run_ref": spec.ref,
+                "schema_version": "1.0.0",
+                "stage_execution_ref": ref,
+            }
+            payload = {
+                "aggregation_scope": metric.scope,
+                "metric_key": metric.key,
+                "tags": dict(metric.tags),
+                "value": metric.value,
+                "value_type": "float64",
+            }
             yield ref, {"envelope": envelope, "payload": payload}
 
 
@@ -231,9 +317,12 @@ def _bulk_append(root: Path, runs: Iterable[scenario.RunSpec]) -> None:
     for family in ("run_ref", "stage_execution_ref", "record_type"):
         (indexes / family).mkdir(parents=True, exist_ok=True)
     segment_path = records / "segments" / f"segment-{segment_id:06d}.jsonl"
-    with tempfile.TemporaryDirectory() as folder, LedgerRows(Path(folder)) as ledger_rows, \
-            segment_path.open("a", encoding="utf-8", newline="\n") as segment, \
-            (indexes / "record_type" / "metric.jsonl").open("a", encoding="utf-8", newline="\n") as by_type:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        LedgerRows(Path(folder)) as ledger_rows,
+        segment_path.open("a", encoding="utf-8", newline="\n") as segment,
+        (indexes / "record_type" / "metric.jsonl").open("a", encoding="utf-8", newline="\n") as by_type,
+    ):
         for spec in runs:
             ledger_rows.add(_ledger_rows(spec))
             pointers: dict[str, list[str]] = {}
@@ -249,10 +338,12 @@ def _bulk_append(root: Path, runs: Iterable[scenario.RunSpec]) -> None:
                 with (indexes / name).open("a", encoding="utf-8", newline="\n") as handle:
                     handle.write("".join(lines))
         segment.close()
-        manifest.update(next_sequence=sequence, last_committed_sequence=sequence - 1,
-                        current_segment_record_count=offset)
-        (records / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True)
-                                               + "\n", encoding="utf-8")
+        manifest.update(
+            next_sequence=sequence, last_committed_sequence=sequence - 1, current_segment_record_count=offset
+        )
+        (records / "manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
         ledger_rows.insert_into(root / "metadata" / "ledger.db")
 
 
@@ -288,8 +379,10 @@ class LedgerRows:
                 columns = [row[1] for row in info]
                 spec = ", ".join(f"'{row[1]}': '{row[2]}'" for row in info)
                 source = self.folder / f"{table}.jsonl"
-                connection.execute(f"INSERT INTO {table} SELECT {', '.join(columns)} FROM "
-                                   f"read_json('{source}', format='newline_delimited', columns={{{spec}}})")
+                connection.execute(
+                    f"INSERT INTO {table} SELECT {', '.join(columns)} FROM "
+                    f"read_json('{source}', format='newline_delimited', columns={{{spec}}})"
+                )
         finally:
             connection.close()
 
@@ -321,8 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--records", type=int, required=True, help="how many records the workspace must hold")
     check.add_argument("--workspace", type=Path, required=True)
     check.add_argument("--reference", type=Path, required=True)
-    check.add_argument("--runs", default="", help="comma-separated run indexes Contexta reads in both (none: "
-                                                  "byte comparison only)")
+    check.add_argument(
+        "--runs", default="", help="comma-separated run indexes Contexta reads in both (none: byte comparison only)"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     result: dict[str, Any] = {}
@@ -340,8 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from verify_workspace import verify
 
-        result = verify(args.workspace, args.reference, args.records,
-                        [int(part) for part in args.runs.split(",") if part])
+        result = verify(
+            args.workspace, args.reference, args.records, [int(part) for part in args.runs.split(",") if part]
+        )
     result["seconds"] = round(time.perf_counter() - started, 2)
     print(json.dumps(result))
     return 0 if result.get("ok", True) else 1

@@ -30,8 +30,9 @@ class GateResult:
     checks: list[tuple[str, bool, str]]
 
 
-def pre_deployment_gate(ctx: Contexta, candidate_run_id: str, previous_deploy_run_id: str | None,
-                        regression_threshold: float) -> GateResult:
+def pre_deployment_gate(
+    ctx: Contexta, candidate_run_id: str, previous_deploy_run_id: str | None, regression_threshold: float
+) -> GateResult:
     checks: list[tuple[str, bool, str]] = []
     diag = ctx.diagnose_run(candidate_run_id)
     errors = [issue for issue in diag.issues if issue.severity == "error"]
@@ -57,19 +58,26 @@ def pre_deployment_gate(ctx: Contexta, candidate_run_id: str, previous_deploy_ru
                 change = (delta.right_value - delta.left_value) / max(abs(delta.left_value), 1e-9)
                 if change < -regression_threshold:
                     regressions.append(
-                        f"{delta.metric_key}: {delta.left_value:.4f}->{delta.right_value:.4f} ({change:+.1%})")
+                        f"{delta.metric_key}: {delta.left_value:.4f}->{delta.right_value:.4f} ({change:+.1%})"
+                    )
     if regressions:
         checks.append(("regression_check", False, f"regression detected: {'; '.join(regressions)}"))
     else:
-        checks.append(("regression_check", True,
-                       f"no significant regression vs previous deploy (threshold={regression_threshold:.0%})"))
+        checks.append(
+            (
+                "regression_check",
+                True,
+                f"no significant regression vs previous deploy (threshold={regression_threshold:.0%})",
+            )
+        )
     return GateResult(passed=all(ok for _, ok, _ in checks), run_id=candidate_run_id, checks=checks)
 
 
 def main(argv: list[str]) -> int:
     workspace, candidate, baseline = argv
-    ctx = Contexta(config=UnifiedConfig(project_name=scenario.PROJECT,
-                                        workspace=WorkspaceConfig(root_path=Path(workspace))))
+    ctx = Contexta(
+        config=UnifiedConfig(project_name=scenario.PROJECT, workspace=WorkspaceConfig(root_path=Path(workspace)))
+    )
     store = ctx.metadata_store
     try:
         result = pre_deployment_gate(ctx, candidate, baseline, regression_threshold=scenario.REGRESSION_THRESHOLD)

@@ -51,13 +51,27 @@ class Commands:
         return scenario.run_ref(scenario.baseline_index(self.size))
 
     def case_study(self) -> list[str]:
-        return [str(self.contexta_python), str(HERE / "case_study_gate.py"), str(self.workspace.root),
-                self.candidate, self.baseline]
+        return [
+            str(self.contexta_python),
+            str(HERE / "case_study_gate.py"),
+            str(self.workspace.root),
+            self.candidate,
+            self.baseline,
+        ]
 
     def plugin(self, candidates: list[str], *extra: str) -> list[str]:
-        return [self.pytest_python, "-m", "pytest", str(GATE_SUITE), "-q", "-p", "no:cacheprovider",
-                f"--contexta-workspace={self.workspace.root}", *(f"--contexta-candidate={c}" for c in candidates),
-                *extra]
+        return [
+            self.pytest_python,
+            "-m",
+            "pytest",
+            str(GATE_SUITE),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--contexta-workspace={self.workspace.root}",
+            *(f"--contexta-candidate={c}" for c in candidates),
+            *extra,
+        ]
 
     def floor(self, *, plugin: bool = False) -> list[str]:
         disable = [] if plugin else ["-p", "no:contexta"]
@@ -85,8 +99,10 @@ def check_gates(commands: Commands) -> list[str]:
     env = clean_env(PYTHONPATH=str(SUITES), BENCH_READS_FILE=str(reads))
     notes: list[str] = []
     for candidates in ([commands.candidate], commands.session_candidates):
-        checked(run_process(commands.plugin(candidates, f"--contexta-report={report}", "-p", "count_reads"), env=env),
-                f"the plugin's gate over {len(candidates)} candidate(s)")
+        checked(
+            run_process(commands.plugin(candidates, f"--contexta-report={report}", "-p", "count_reads"), env=env),
+            f"the plugin's gate over {len(candidates)} candidate(s)",
+        )
         _check_report(report, candidates, commands.baseline)
         notes += _check_reads(reads, [*candidates, commands.baseline])
     for candidates in (1, SESSION_CANDIDATES):
@@ -104,8 +120,9 @@ def _check_report(path: Path, candidates: list[str], baseline: str) -> None:
         if entry is None or entry["verdict"] != "pass" or len(entry["checks"]) != 9:
             raise BenchmarkError(f"the plugin's verdict for {ref} is not a pass of 9 checks: {entry}")
         if entry["baseline"]["run_ref"] != baseline:
-            raise BenchmarkError(f"the plugin chose baseline {entry['baseline']['run_ref']} for {ref}, "
-                                 f"the case study uses {baseline}")
+            raise BenchmarkError(
+                f"the plugin chose baseline {entry['baseline']['run_ref']} for {ref}, the case study uses {baseline}"
+            )
 
 
 HISTORY_RUNS = 5  # the plugin's default --contexta-history: the runs behind the last 5 deployments
@@ -118,25 +135,34 @@ def _check_reads(path: Path, runs: list[str]) -> list[str]:
     wrong = {run: reads.get(run, 0) for run in runs if reads.get(run, 0) != 1}
     history = {run: count for run, count in reads.items() if run not in runs}  # --contexta-history (default 5)
     if wrong or len(history) > HISTORY_RUNS or any(count != 1 for count in history.values()):
-        raise BenchmarkError(f"each run should be read exactly once per session (the candidates, the baseline and "
-                             f"at most {HISTORY_RUNS} history runs); reads {wrong}, others {history}")
+        raise BenchmarkError(
+            f"each run should be read exactly once per session (the candidates, the baseline and "
+            f"at most {HISTORY_RUNS} history runs); reads {wrong}, others {history}"
+        )
     return [f"{len(history)} history run(s) read once each"] if history else []
 
 
 def check_dormant(pytest_python: str) -> dict[str, Any]:
     """With no candidate the plugin is loaded but imports none of its heavy dependencies."""
-    probe = ("import json, sys, pytest\n"
-             f"code = pytest.main([{str(FLOOR_SUITE)!r}, '-q', '-p', 'no:cacheprovider'])\n"
-             f"print(json.dumps({{'exit': int(code), 'plugin': 'pytest_contexta.plugin' in sys.modules, "
-             f"'heavy': sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)}}))\n")
-    found = last_json_line(checked(run_process([pytest_python, "-c", probe]), "pytest with the dormant plugin"),
-                           "the dormant probe")
+    probe = (
+        "import json, sys, pytest\n"
+        f"code = pytest.main([{str(FLOOR_SUITE)!r}, '-q', '-p', 'no:cacheprovider'])\n"
+        f"print(json.dumps({{'exit': int(code), 'plugin': 'pytest_contexta.plugin' in sys.modules, "
+        f"'heavy': sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)}}))\n"
+    )
+    found = last_json_line(
+        checked(run_process([pytest_python, "-c", probe]), "pytest with the dormant plugin"), "the dormant probe"
+    )
     if found["exit"] != 0 or not found["plugin"]:
         raise BenchmarkError(f"the dormant-plugin probe did not run the floor suite with the plugin loaded: {found}")
     if found["heavy"]:
         raise BenchmarkError(f"the dormant plugin imported {found['heavy']}: keep those imports lazy")
-    timing = checked(run_process([pytest_python, "-X", "importtime", "-m", "pytest", str(FLOOR_SUITE), "-q",
-                                  "-p", "no:cacheprovider"]), "pytest -X importtime")
+    timing = checked(
+        run_process(
+            [pytest_python, "-X", "importtime", "-m", "pytest", str(FLOOR_SUITE), "-q", "-p", "no:cacheprovider"]
+        ),
+        "pytest -X importtime",
+    )
     own = 0
     for line in timing.stderr.splitlines():
         parts = line.split("|")
@@ -169,10 +195,14 @@ def time_all(all_commands: list[Commands], rounds: int, case_study_budget: float
             found["floor"].add(run_process(commands.floor(), env=floor_env(1)), "the floor suite")
             found["dormant"].add(run_process(commands.floor(plugin=True), env=floor_env(1)), "the dormant plugin")
             found["session"].add(run_process(commands.plugin(commands.session_candidates)), "the 50-candidate gate")
-            found["session_floor"].add(run_process(commands.floor(), env=floor_env(SESSION_CANDIDATES)),
-                                       "the 450-test floor")
-            print(f"  round {number}/{rounds}, {commands.size:,} runs: " + ", ".join(
-                f"{name} {s.samples[-1].seconds:.2f}s" for name, s in found.items() if s.samples), flush=True)
+            found["session_floor"].add(
+                run_process(commands.floor(), env=floor_env(SESSION_CANDIDATES)), "the 450-test floor"
+            )
+            print(
+                f"  round {number}/{rounds}, {commands.size:,} runs: "
+                + ", ".join(f"{name} {s.samples[-1].seconds:.2f}s" for name, s in found.items() if s.samples),
+                flush=True,
+            )
     return series
 
 
@@ -210,8 +240,17 @@ def time_reader(commands: Commands, repeats: int = 20) -> dict[str, float] | str
     Uses the plugin's internal reader API of the version measured here; on another version it returns
     why it could not run instead of failing the benchmark.
     """
-    finished = run_process([commands.pytest_python, "-c", READER_PROBE, str(commands.workspace.root),
-                            commands.candidate, commands.baseline, str(repeats)])
+    finished = run_process(
+        [
+            commands.pytest_python,
+            "-c",
+            READER_PROBE,
+            str(commands.workspace.root),
+            commands.candidate,
+            commands.baseline,
+            str(repeats),
+        ]
+    )
     if finished.returncode != 0:
         last = (finished.stderr.strip().splitlines() or ["no output"])[-1]
         return f"the in-process reader probe did not run on this plugin version ({last})"
@@ -253,7 +292,8 @@ def render(results: list[SizeResult], dormant: dict[str, Any]) -> str:
             f"| {ms(s['plugin'].median)} | {ms(s['floor'].median)} | {_ratio(case, s['plugin'])} "
             f"| {s['plugin'].median / s['floor'].median:.2f}× | {s['plugin'].cpu / s['floor'].cpu:.2f}× "
             f"| {s['plugin'].max_rss:.0f} MB | {f'{case.max_rss:.0f} MB' if case.samples else '–'} "
-            f"| {len(case.samples)} / {len(s['plugin'].samples)} |")
+            f"| {len(case.samples)} / {len(s['plugin'].samples)} |"
+        )
     lines += [
         "",
         f"One session gating {SESSION_CANDIDATES} candidates ({9 * SESSION_CANDIDATES} checks, each run read once) "
@@ -264,8 +304,10 @@ def render(results: list[SizeResult], dormant: dict[str, Any]) -> str:
     ]
     for result in results:
         s = result.series
-        lines.append(f"| {result.size:,} | {ms(s['session'].median)} | {ms(s['session_floor'].median)} "
-                     f"| {s['session'].median / s['session_floor'].median:.2f}× | {s['session'].max_rss:.0f} MB |")
+        lines.append(
+            f"| {result.size:,} | {ms(s['session'].median)} | {ms(s['session_floor'].median)} "
+            f"| {s['session'].median / s['session_floor'].median:.2f}× | {s['session'].max_rss:.0f} MB |"
+        )
     lines += [
         "",
         "The plugin's reader inside one process (median of 20): opening the workspace and the ledger, loading "
@@ -282,8 +324,10 @@ def render(results: list[SizeResult], dormant: dict[str, Any]) -> str:
         if isinstance(r, str):
             lines.append(f"| {result.size:,} | {size_mb:,.0f} MB | {r} | | |")
         else:
-            lines.append(f"| {result.size:,} | {size_mb:,.0f} MB | {r['open'] * 1000:.1f} ms "
-                         f"| {r['load_two'] * 1000:.1f} ms | {r['read_one'] * 1000:.2f} ms |")
+            lines.append(
+                f"| {result.size:,} | {size_mb:,.0f} MB | {r['open'] * 1000:.1f} ms "
+                f"| {r['load_two'] * 1000:.1f} ms | {r['read_one'] * 1000:.2f} ms |"
+            )
     floor = statistics.median(sample.seconds for r in results for sample in r.series["floor"].samples)
     dormant_median = statistics.median(sample.seconds for r in results for sample in r.series["dormant"].samples)
     floor_spread = [r.series["floor"].median for r in results]
@@ -304,25 +348,35 @@ def render(results: list[SizeResult], dormant: dict[str, Any]) -> str:
         s = by_size[2_000]
         if s["case_study"].samples:
             speedup = s["case_study"].median / s["plugin"].median
-            lines.append(f"- 2,000 runs, plugin faster than the case study, ≥ 40× (issue 9) / ≥ 60× (issue 15): "
-                         f"{speedup:,.0f}× — {verdict(speedup >= 40)} / {verdict(speedup >= 60)}")
+            lines.append(
+                f"- 2,000 runs, plugin faster than the case study, ≥ 40× (issue 9) / ≥ 60× (issue 15): "
+                f"{speedup:,.0f}× — {verdict(speedup >= 40)} / {verdict(speedup >= 60)}"
+            )
         ratio = s["plugin"].median / s["floor"].median
-        lines.append(f"- 2,000 runs, plugin ≤ 2× (issue 9) / ≤ 1.5× (issue 15) the floor of 9 trivial tests: "
-                     f"{ratio:.2f}× (CPU {s['plugin'].cpu / s['floor'].cpu:.2f}×) — {verdict(ratio <= 2)} / "
-                     f"{verdict(ratio <= 1.5)}")
-        lines.append(f"- 2,000 runs, peak RSS ≤ 120 MB (issue 15): {s['plugin'].max_rss:.0f} MB — "
-                     f"{verdict(s['plugin'].max_rss <= 120)}")
+        lines.append(
+            f"- 2,000 runs, plugin ≤ 2× (issue 9) / ≤ 1.5× (issue 15) the floor of 9 trivial tests: "
+            f"{ratio:.2f}× (CPU {s['plugin'].cpu / s['floor'].cpu:.2f}×) — {verdict(ratio <= 2)} / "
+            f"{verdict(ratio <= 1.5)}"
+        )
+        lines.append(
+            f"- 2,000 runs, peak RSS ≤ 120 MB (issue 15): {s['plugin'].max_rss:.0f} MB — "
+            f"{verdict(s['plugin'].max_rss <= 120)}"
+        )
     if 2_000 in by_size and 20_000 in by_size:
         growth = by_size[20_000]["plugin"].median / by_size[2_000]["plugin"].median
         cpu_growth = by_size[20_000]["plugin"].cpu / by_size[2_000]["plugin"].cpu
-        lines.append(f"- 2,000 → 20,000 runs, plugin time grows ≤ 1.5× (issue 9): {growth:.2f}× "
-                     f"(CPU {cpu_growth:.2f}×) — {verdict(growth <= 1.5)}")
+        lines.append(
+            f"- 2,000 → 20,000 runs, plugin time grows ≤ 1.5× (issue 9): {growth:.2f}× "
+            f"(CPU {cpu_growth:.2f}×) — {verdict(growth <= 1.5)}"
+        )
     if 20_000 in by_size:
         peak = max(by_size[20_000]["plugin"].max_rss, by_size[20_000]["session"].max_rss)
         lines.append(f"- 20,000 runs, peak memory ≤ 150 MB (issue 9): {peak:.0f} MB — {verdict(peak <= 150)}")
-    lines.append(f"- dormant plugin within noise of `-p no:contexta`: {(dormant_median - floor) * 1000:+.0f} ms "
-                 f"(floor medians span {(max(floor_spread) - min(floor_spread)) * 1000:.0f} ms), no heavy imports "
-                 f"— {verdict(not dormant['heavy_imported'])}")
+    lines.append(
+        f"- dormant plugin within noise of `-p no:contexta`: {(dormant_median - floor) * 1000:+.0f} ms "
+        f"(floor medians span {(max(floor_spread) - min(floor_spread)) * 1000:.0f} ms), no heavy imports "
+        f"— {verdict(not dormant['heavy_imported'])}"
+    )
     lines += ["", "Workspaces:", ""]
     for result in results:
         w = result.workspace
@@ -330,8 +384,10 @@ def render(results: list[SizeResult], dormant: dict[str, Any]) -> str:
             how = "written by the real Contexta library (low-level stores, `append_many` per run, flush durability)"
         else:
             read_back = w.verification["contexta_checked_runs"]
-            how = (f"generated in Contexta's format and checked against runs Contexta wrote: "
-                   f"{w.verification['byte_checked_runs']} runs byte for byte"
-                   + (f", Contexta's own snapshot/diagnose of {', '.join(read_back)} identical" if read_back else ""))
+            how = (
+                f"generated in Contexta's format and checked against runs Contexta wrote: "
+                f"{w.verification['byte_checked_runs']} runs byte for byte"
+                + (f", Contexta's own snapshot/diagnose of {', '.join(read_back)} identical" if read_back else "")
+            )
         lines.append(f"- {result.size:,} runs: {how}; built in {w.build_seconds:,.0f} s.")
     return "\n".join(lines) + "\n"

@@ -43,8 +43,10 @@ TARGET = 1.2
 #: What the gate imports anyway (pytest, pydantic, duckdb, tabulate), then with scipy.special on top: the difference,
 #: timed in the same rounds as the gates, is what importing the t distribution adds to a gate.
 BASE_IMPORTS = "import pytest, pydantic, duckdb, tabulate"
-IMPORTS = {"imports of the gate": BASE_IMPORTS,
-           "the same + scipy.special": BASE_IMPORTS + "; from scipy import special"}
+IMPORTS = {
+    "imports of the gate": BASE_IMPORTS,
+    "the same + scipy.special": BASE_IMPORTS + "; from scipy import special",
+}
 #: Top-level packages whose import time the importtime run attributes to the statistics.
 STATISTICS_PACKAGES = ("scipy", "numpy")
 
@@ -55,8 +57,11 @@ def replicated_run(index: int) -> scenario.RunSpec:
     stages = []
     for stage in plain.stages:
         if stage.name == scenario.EVALUATION_STAGE:
-            metrics = tuple(replace(metric, value=round(metric.value * (1 + offset), 6), tags=(("seed", str(seed)),))
-                            for metric in stage.metrics for seed, offset in enumerate(SEED_SPREAD))
+            metrics = tuple(
+                replace(metric, value=round(metric.value * (1 + offset), 6), tags=(("seed", str(seed)),))
+                for metric in stage.metrics
+                for seed, offset in enumerate(SEED_SPREAD)
+            )
             stage = replace(stage, metrics=metrics)
         stages.append(stage)
     return replace(plain, stages=tuple(stages))
@@ -71,29 +76,42 @@ def noise_workspace(python: Path, size: int) -> Any:
     from processes import REPO
 
     folder = workspaces.CACHE / f"noise-{size}"
-    expected = {"scenario": scenario.SCENARIO_VERSION, "method": "contexta", "size": size, "seeds": SEEDS,
-                "spread": list(SEED_SPREAD)}
+    expected = {
+        "scenario": scenario.SCENARIO_VERSION,
+        "method": "contexta",
+        "size": size,
+        "seeds": SEEDS,
+        "spread": list(SEED_SPREAD),
+    }
     stamp = workspaces._stamp_ok(folder, expected)
     if stamp is None:
-        print(f"writing {size:,} runs with {SEEDS} seeds per evaluation metric with Contexta (cached in "
-              f"{folder.relative_to(REPO)}) ...", flush=True)
+        print(
+            f"writing {size:,} runs with {SEEDS} seeds per evaluation metric with Contexta (cached in "
+            f"{folder.relative_to(REPO)}) ...",
+            flush=True,
+        )
         root = workspaces._fresh(folder)
         from processes import checked, last_json_line, run_process
 
-        finished = checked(run_process([str(python), str(Path(__file__).resolve()), "build", "--size", str(size),
-                                        "--out", str(root)], timeout=3600), f"writing {size} replicated runs")
+        finished = checked(
+            run_process(
+                [str(python), str(Path(__file__).resolve()), "build", "--size", str(size), "--out", str(root)],
+                timeout=3600,
+            ),
+            f"writing {size} replicated runs",
+        )
         stamp = {**expected, "build_seconds": last_json_line(finished, "the noise builder")["seconds"]}
         workspaces._write_stamp(folder, stamp)
-    return workspaces.Workspace(f"{size:,} runs, {SEEDS} seeds", folder / ".contexta", "Contexta",
-                                stamp["build_seconds"])
+    return workspaces.Workspace(
+        f"{size:,} runs, {SEEDS} seeds", folder / ".contexta", "Contexta", stamp["build_seconds"]
+    )
 
 
 def build(root: Path, size: int) -> None:
     """Write the replicated workspace with the real Contexta (run on Contexta's Python)."""
     import build_workspace
 
-    build_workspace._write_real(root, [replicated_run(index) for index in range(size)],
-                                scenario.deployment_specs(size))
+    build_workspace._write_real(root, [replicated_run(index) for index in range(size)], scenario.deployment_specs(size))
 
 
 # -- checking and timing -------------------------------------------------------------------------------------
@@ -114,8 +132,13 @@ class NoiseResult:
 
 def _command(pytest: Any, result: NoiseResult, name: str, *extra: str, report: str | None = None) -> list[str]:
     replicated, history = COMMANDS[name]
-    return pytest.gate(result.replicated if replicated else result.plain, [result.candidate],
-                       f"--contexta-history={history}", *extra, report=report)
+    return pytest.gate(
+        result.replicated if replicated else result.plain,
+        [result.candidate],
+        f"--contexta-history={history}",
+        *extra,
+        report=report,
+    )
 
 
 def check_noise(pytest: Any, result: NoiseResult) -> None:
@@ -128,19 +151,28 @@ def check_noise(pytest: Any, result: NoiseResult) -> None:
     for number, name in enumerate(COMMANDS):
         passes = pytest.report_dir / f"noise-passes-{number}.json"
         env = clean_env(PYTHONPATH=str(HERE / "suites"), BENCH_PASSES_FILE=str(passes))
-        checked(run_process(_command(pytest, result, name, "-p", "count_passes", report=f"noise-{number}.json"),
-                            env=env), f"the gate {name}")
+        checked(
+            run_process(_command(pytest, result, name, "-p", "count_passes", report=f"noise-{number}.json"), env=env),
+            f"the gate {name}",
+        )
         report = pytest.report(f"noise-{number}.json")
         check_report(report, {result.candidate: ("pass", 0)}, result.baseline)
-        result.sources[name] = {check.get("noise_source") or "none" for check in report["candidates"][0]["checks"]
-                                if check["kind"] == "regression"}
+        result.sources[name] = {
+            check.get("noise_source") or "none"
+            for check in report["candidates"][0]["checks"]
+            if check["kind"] == "regression"
+        }
         result.passes[name] = json.loads(passes.read_text(encoding="utf-8"))
     if result.sources[WITH] != {"replicates (Welch)"} or result.sources[WITHOUT] != {"no noise estimate"}:
-        raise BenchmarkError(f"the gate with replicates decided by {result.sources[WITH]}, without by "
-                             f"{result.sources[WITHOUT]}: expected Welch intervals and point comparisons")
+        raise BenchmarkError(
+            f"the gate with replicates decided by {result.sources[WITH]}, without by "
+            f"{result.sources[WITHOUT]}: expected Welch intervals and point comparisons"
+        )
     # -s: pytest's capture would swallow what the imports made during the checks write to stderr
-    finished = checked(run_process([pytest.python, "-X", "importtime", *_command(pytest, result, WITH, "-s")[1:]]),
-                       "the gate with replicates under -X importtime")
+    finished = checked(
+        run_process([pytest.python, "-X", "importtime", *_command(pytest, result, WITH, "-s")[1:]]),
+        "the gate with replicates under -X importtime",
+    )
     result.imports, result.import_lines = _import_costs(finished.stderr)
 
 
@@ -167,8 +199,9 @@ def time_noise(pytest: Any, result: NoiseResult, rounds: int) -> None:
     from scale import alternate
 
     commands = {name: (lambda name=name: (run_process(_command(pytest, result, name)), 0)) for name in COMMANDS}
-    commands.update({name: (lambda code=code: (run_process([pytest.python, "-c", code]), 0))
-                     for name, code in IMPORTS.items()})
+    commands.update(
+        {name: (lambda code=code: (run_process([pytest.python, "-c", code]), 0)) for name, code in IMPORTS.items()}
+    )
     result.series = alternate(rounds, commands, "noise")
 
 
@@ -191,8 +224,10 @@ def render_noise(result: NoiseResult) -> str:
         "|---|---|---|---|---|---|",
     ]
     for name, found in ((name, series[name]) for name in COMMANDS):
-        lines.append(f"| {name} | {', '.join(sorted(result.sources.get(name, ())))} | {ms(found.median)} "
-                     f"| {ms(found.cpu)} | {found.max_rss:.0f} MB | {len(found.samples)} |")
+        lines.append(
+            f"| {name} | {', '.join(sorted(result.sources.get(name, ())))} | {ms(found.median)} "
+            f"| {ms(found.cpu)} | {found.max_rss:.0f} MB | {len(found.samples)} |"
+        )
     lines += [
         "",
         f"Target (issue 12): the gate with replicates and a 5-deployment history ≤ {TARGET}× the same gate without "
@@ -224,7 +259,7 @@ def _import_floor(result: NoiseResult) -> list[str]:
     without = result.series[WITHOUT]
     added_wall, added_cpu = more.median - base.median, more.cpu - base.cpu
     return [
-        f"Importing scipy.special on top of what the gate imports anyway (`python -c \"{BASE_IMPORTS}\"` vs the same "
+        f'Importing scipy.special on top of what the gate imports anyway (`python -c "{BASE_IMPORTS}"` vs the same '
         f"plus `from scipy import special`, same rounds): {ms(base.median)} / {ms(base.cpu)} CPU → {ms(more.median)} / "
         f"{ms(more.cpu)} CPU, +{ms(added_wall)} wall, +{ms(added_cpu)} CPU. That import alone puts the gate without "
         f"them at {(without.median + added_wall) / without.median:.2f}× wall, "
@@ -239,8 +274,10 @@ def _describe_passes(passes: dict[str, list[list[str]]]) -> str:
         runs = [ref for one in found for ref in one]
         each = "each once" if len(runs) == len(set(runs)) else "some more than once"
         sizes = " + ".join(str(len(one)) for one in found)
-        parts.append(f"{name}: {len(set(runs))} runs ({each}) in {len(found)} pass{'es' if len(found) != 1 else ''}"
-                     f" over the segments ({sizes})")
+        parts.append(
+            f"{name}: {len(set(runs))} runs ({each}) in {len(found)} pass{'es' if len(found) != 1 else ''}"
+            f" over the segments ({sizes})"
+        )
     return "; ".join(parts)
 
 

@@ -60,8 +60,9 @@ class Finished:
     sample: Sample
 
 
-def run_process(command: list[str], *, cwd: Path = NEUTRAL_CWD, env: dict[str, str] | None = None,
-                timeout: float | None = None) -> Finished:
+def run_process(
+    command: list[str], *, cwd: Path = NEUTRAL_CWD, env: dict[str, str] | None = None, timeout: float | None = None
+) -> Finished:
     """Run ``command`` to completion: wall time, CPU time and max RSS from ``wait4``.
 
     On Linux ``wait4`` reports the process together with every descendant it waited for (pytest-xdist's
@@ -70,8 +71,9 @@ def run_process(command: list[str], *, cwd: Path = NEUTRAL_CWD, env: dict[str, s
     cwd.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, env=env or clean_env(), stdout=out, stderr=err,
-                                   stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env or clean_env(), stdout=out, stderr=err, stdin=subprocess.DEVNULL
+        )
         anonymous = _AnonymousMemory(process.pid)
         anonymous.start()
         if timeout is None:
@@ -94,16 +96,22 @@ def run_process(command: list[str], *, cwd: Path = NEUTRAL_CWD, env: dict[str, s
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Finished(process.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"),
-                        Sample(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
-                               anonymous.peak_kb / 1024))
+        return Finished(
+            process.returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+            Sample(seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, anonymous.peak_kb / 1024),
+        )
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment without anything that would steer pytest or the plugin from outside."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("CONTEXTA_", "PYTEST_", "BENCH_"))
-           and key not in ("GITHUB_STEP_SUMMARY", "PYTHONDONTWRITEBYTECODE")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("CONTEXTA_", "PYTEST_", "BENCH_"))
+        and key not in ("GITHUB_STEP_SUMMARY", "PYTHONDONTWRITEBYTECODE")
+    }
     env.update(extra)
     return env
 

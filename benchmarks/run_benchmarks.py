@@ -71,15 +71,20 @@ def measured_plugin(python: str) -> dict[str, Any]:
     """Which pytest-contexta ``python`` imports: the one every pytest command below measures."""
     finished = run_process([python, "-c", PLUGIN_PROBE])
     if finished.returncode != 0:
-        raise BenchmarkError(f"{python} cannot import pytest_contexta (pip install -e . into it, or pass --python "
-                             f"the Python that has it): {finished.stderr.strip()[-500:]}")
+        raise BenchmarkError(
+            f"{python} cannot import pytest_contexta (pip install -e . into it, or pass --python "
+            f"the Python that has it): {finished.stderr.strip()[-500:]}"
+        )
     return last_json_line(finished, "the plugin probe")
 
 
 def write_markdown(path: Path, key: str, results_text: str) -> None:
     """Replace the ``key`` results block of ``path`` (or append it)."""
-    start, end = ("<!-- results:start -->", "<!-- results:end -->") if key == "gate" else \
-        (f"<!-- results-{key}:start -->", f"<!-- results-{key}:end -->")
+    start, end = (
+        ("<!-- results:start -->", "<!-- results:end -->")
+        if key == "gate"
+        else (f"<!-- results-{key}:start -->", f"<!-- results-{key}:end -->")
+    )
     block = f"{start}\n{results_text}{end}"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     if start in text and end in text:
@@ -99,6 +104,7 @@ def _numbers(name: str, minimum: int):
         if not values or min(values) < minimum:
             raise argparse.ArgumentTypeError(f"{name} needs numbers of at least {minimum}; got {text!r}")
         return values
+
     return parse
 
 
@@ -112,34 +118,74 @@ def _scenarios(text: str) -> list[str]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--python", default=sys.executable, metavar="PATH",
-                        help="the Python whose pytest-contexta is measured (default: the one running this script)")
-    parser.add_argument("--scenarios", type=_scenarios, default=list(SCENARIOS),
-                        help=f"which scenarios to run (default all: {','.join(SCENARIOS)})")
-    parser.add_argument("--smoke", action="store_true",
-                        help="CI mode: every chosen scenario at a small scale, verdicts and exit codes checked, "
-                             "one round, no BENCHMARKS.md")
-    parser.add_argument("--sizes", type=_numbers("--sizes", 100), default=list(DEFAULT_SIZES),
-                        help="gate: run counts (default 200,2000,20000)")
-    parser.add_argument("--steps", type=_numbers("--steps", 1), default=list(DEFAULT_STEPS),
-                        help="steps: per-step records of the candidate (default 100000,1000000)")
+    parser.add_argument(
+        "--python",
+        default=sys.executable,
+        metavar="PATH",
+        help="the Python whose pytest-contexta is measured (default: the one running this script)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        type=_scenarios,
+        default=list(SCENARIOS),
+        help=f"which scenarios to run (default all: {','.join(SCENARIOS)})",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="CI mode: every chosen scenario at a small scale, verdicts and exit codes checked, "
+        "one round, no BENCHMARKS.md",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_numbers("--sizes", 100),
+        default=list(DEFAULT_SIZES),
+        help="gate: run counts (default 200,2000,20000)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=_numbers("--steps", 1),
+        default=list(DEFAULT_STEPS),
+        help="steps: per-step records of the candidate (default 100000,1000000)",
+    )
     parser.add_argument("--deployments", type=int, default=20_000, help="deployments: how many (default 20000)")
     parser.add_argument("--xdist-candidates", type=int, default=200, help="xdist: candidates (default 200)")
     parser.add_argument("--workers", type=int, default=4, help="xdist: -n (default 4)")
     parser.add_argument("--huge-size", type=int, default=200_000, help="huge: run count (default 200000)")
     parser.add_argument("--rounds", type=int, default=5, help="timing rounds of the light scenarios (default 5)")
-    parser.add_argument("--heavy-rounds", type=int, default=3,
-                        help="timing rounds of steps and huge, whose commands take long (default 3)")
-    parser.add_argument("--case-study-max", type=int, default=20_000,
-                        help="gate: run the case study only up to this many runs (default 20000)")
-    parser.add_argument("--case-study-budget", type=float, default=600.0, metavar="SECONDS",
-                        help="gate: stop timing the case study at a size once its runs would exceed this (default 600)")
-    parser.add_argument("--real-max", type=int, default=2_000,
-                        help="gate: larger sizes are generated in bulk instead of written by Contexta (default 2000)")
+    parser.add_argument(
+        "--heavy-rounds",
+        type=int,
+        default=3,
+        help="timing rounds of steps and huge, whose commands take long (default 3)",
+    )
+    parser.add_argument(
+        "--case-study-max",
+        type=int,
+        default=20_000,
+        help="gate: run the case study only up to this many runs (default 20000)",
+    )
+    parser.add_argument(
+        "--case-study-budget",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="gate: stop timing the case study at a size once its runs would exceed this (default 600)",
+    )
+    parser.add_argument(
+        "--real-max",
+        type=int,
+        default=2_000,
+        help="gate: larger sizes are generated in bulk instead of written by Contexta (default 2000)",
+    )
     parser.add_argument("--contexta-python", type=Path, help="a Python (>= 3.12) that can import contexta")
-    parser.add_argument("--output", type=Path, help="markdown file for the results blocks (default: this checkout's "
-                                                     "BENCHMARKS.md when the measured plugin is this checkout's; "
-                                                     "none with --smoke)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="markdown file for the results blocks (default: this checkout's "
+        "BENCHMARKS.md when the measured plugin is this checkout's; "
+        "none with --smoke)",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.steps, args.deployments = args.sizes[:1], [1_000], 200
@@ -154,9 +200,12 @@ class Run:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.plugin = measured_plugin(args.python)
-        print(f"measuring pytest-contexta {self.plugin['version']} from {self.plugin['source']} "
-              f"({self.plugin['git']}) with {self.plugin['python']} (Python {self.plugin['python_version']}, "
-              f"pytest {self.plugin['pytest']}, duckdb {self.plugin['duckdb']})", flush=True)
+        print(
+            f"measuring pytest-contexta {self.plugin['version']} from {self.plugin['source']} "
+            f"({self.plugin['git']}) with {self.plugin['python']} (Python {self.plugin['python_version']}, "
+            f"pytest {self.plugin['pytest']}, duckdb {self.plugin['duckdb']})",
+            flush=True,
+        )
         workspaces.CACHE.mkdir(exist_ok=True)
         self.contexta = workspaces.contexta_python(args.contexta_python, self.plugin["duckdb"])
         self.report_dir = Path(tempfile.mkdtemp(prefix="bench-", dir=workspaces.CACHE))
@@ -165,11 +214,13 @@ class Run:
 
     def context(self, load: tuple[float, float]) -> str:
         argv = " ".join(sys.argv[1:])
-        return (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} CPUs "
-                f"({platform.system()} {platform.machine()}), shared with other engineers' test runs: 1-minute load "
-                f"average {load[0]:.1f} before, {load[1]:.1f} after. Plugin: pytest-contexta {self.plugin['version']}"
-                f" ({self.plugin['git']}), Python {self.plugin['python_version']}, pytest {self.plugin['pytest']}, "
-                f"duckdb {self.plugin['duckdb']}. Command: `python benchmarks/run_benchmarks.py {argv}`.\n\n")
+        return (
+            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} CPUs "
+            f"({platform.system()} {platform.machine()}), shared with other engineers' test runs: 1-minute load "
+            f"average {load[0]:.1f} before, {load[1]:.1f} after. Plugin: pytest-contexta {self.plugin['version']}"
+            f" ({self.plugin['git']}), Python {self.plugin['python_version']}, pytest {self.plugin['pytest']}, "
+            f"duckdb {self.plugin['duckdb']}. Command: `python benchmarks/run_benchmarks.py {argv}`.\n\n"
+        )
 
     def measure(self, key: str, body) -> None:
         load_before = os.getloadavg()[0]
@@ -182,12 +233,21 @@ class Run:
         dormant = gate_scenario.check_dormant(args.python)
         all_commands = []
         for size in args.sizes:
-            workspace = (workspaces.real_workspace(self.contexta, size) if size <= args.real_max
-                         else workspaces.generated_workspace(self.contexta, size))
+            workspace = (
+                workspaces.real_workspace(self.contexta, size)
+                if size <= args.real_max
+                else workspaces.generated_workspace(self.contexta, size)
+            )
             if args.smoke:
                 workspaces.generated_workspace(self.contexta, size, reference=workspace)
-            commands = gate_scenario.Commands(args.python, self.contexta, workspace, size, self.report_dir,
-                                              with_case_study=size <= args.case_study_max)
+            commands = gate_scenario.Commands(
+                args.python,
+                self.contexta,
+                workspace,
+                size,
+                self.report_dir,
+                with_case_study=size <= args.case_study_max,
+            )
             print(f"{size:,} runs: checking the gates ...", flush=True)
             for note in gate_scenario.check_gates(commands):
                 print(f"  note: {note}", flush=True)
@@ -195,8 +255,10 @@ class Run:
         load_before = os.getloadavg()[0]
         all_series = gate_scenario.time_all(all_commands, args.rounds, args.case_study_budget)
         load = (load_before, os.getloadavg()[0])
-        results = [gate_scenario.SizeResult(c.size, c.workspace, s, gate_scenario.time_reader(c), load)
-                   for c, s in zip(all_commands, all_series)]
+        results = [
+            gate_scenario.SizeResult(c.size, c.workspace, s, gate_scenario.time_reader(c), load)
+            for c, s in zip(all_commands, all_series)
+        ]
         return gate_scenario.render(results, dormant)
 
     def steps(self) -> str:
@@ -220,8 +282,9 @@ class Run:
         extra = self.args.deployments - len(scenario.DEPLOYMENTS)
         many = workspaces.deployments_workspace(self.contexta, few, size, extra)
         candidates = [scenario.run_ref(i) for i in scenario.candidate_indexes(size, gate_scenario.SESSION_CANDIDATES)]
-        result = scale.DeploymentsResult(few, many, self.args.deployments, candidates,
-                                         scenario.run_ref(scenario.baseline_index(size)))
+        result = scale.DeploymentsResult(
+            few, many, self.args.deployments, candidates, scenario.run_ref(scenario.baseline_index(size))
+        )
         print("deployments: checking verdicts ...", flush=True)
         scale.check_deployments(self.pytest, result)
         scale.time_deployments(self.pytest, result, self.args.rounds)
@@ -230,8 +293,9 @@ class Run:
     def xdist(self) -> str:
         size, workspace = self._base()
         candidates = [scenario.run_ref(i) for i in scenario.candidate_indexes(size, self.args.xdist_candidates)]
-        result = scale.XdistResult(workspace, candidates, scenario.run_ref(scenario.baseline_index(size)),
-                                   self.args.workers)
+        result = scale.XdistResult(
+            workspace, candidates, scenario.run_ref(scenario.baseline_index(size)), self.args.workers
+        )
         print("xdist: checking verdicts ...", flush=True)
         scale.check_xdist(self.pytest, result)
         scale.time_xdist(self.pytest, result, self.args.rounds)
@@ -244,12 +308,18 @@ class Run:
             real = workspaces.real_workspace(self.contexta, size)
             workspace = workspaces.generated_workspace(self.contexta, size, reference=real)
         elif size <= self.args.real_max:
-            raise BenchmarkError(f"--huge-size {size} is not above --real-max {self.args.real_max}: "
-                                 f"sizes up to --real-max are the Contexta-written workspaces of the gate scenario")
+            raise BenchmarkError(
+                f"--huge-size {size} is not above --real-max {self.args.real_max}: "
+                f"sizes up to --real-max are the Contexta-written workspaces of the gate scenario"
+            )
         else:
             workspace = workspaces.generated_workspace(self.contexta, size)
-        result = scale.HugeResult(workspace, size, scenario.run_ref(scenario.candidate_indexes(size)[0]),
-                                  scenario.run_ref(scenario.baseline_index(size)))
+        result = scale.HugeResult(
+            workspace,
+            size,
+            scenario.run_ref(scenario.candidate_indexes(size)[0]),
+            scenario.run_ref(scenario.baseline_index(size)),
+        )
         print(f"huge: checking the gate on {size:,} runs ...", flush=True)
         scale.check_huge(self.pytest, result)
         scale.time_huge(self.pytest, result, self.args.heavy_rounds)
@@ -258,8 +328,12 @@ class Run:
     def noise(self) -> str:
         size, plain = self._base()
         replicated = noise_scenario.noise_workspace(self.contexta, size)
-        result = noise_scenario.NoiseResult(plain, replicated, scenario.run_ref(scenario.candidate_indexes(size)[0]),
-                                            scenario.run_ref(scenario.baseline_index(size)))
+        result = noise_scenario.NoiseResult(
+            plain,
+            replicated,
+            scenario.run_ref(scenario.candidate_indexes(size)[0]),
+            scenario.run_ref(scenario.baseline_index(size)),
+        )
         print("noise: checking verdicts ...", flush=True)
         noise_scenario.check_noise(self.pytest, result)
         noise_scenario.time_noise(self.pytest, result, self.args.rounds)
@@ -285,8 +359,10 @@ def main(argv: list[str] | None = None) -> int:
         if Path(run.plugin["source"]) == REPO / "pytest_contexta":
             output = REPO / "BENCHMARKS.md"
         else:
-            print(f"the measured plugin ({run.plugin['source']}) is not this checkout's, so {REPO / 'BENCHMARKS.md'} "
-                  f"is left alone; pass --output FILE to write the results blocks")
+            print(
+                f"the measured plugin ({run.plugin['source']}) is not this checkout's, so {REPO / 'BENCHMARKS.md'} "
+                f"is left alone; pass --output FILE to write the results blocks"
+            )
     if output is not None:
         for key, text in run.blocks.items():
             write_markdown(output, key, text)

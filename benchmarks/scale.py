@@ -52,16 +52,36 @@ class Pytest:
     report_dir: Path
 
     def gate(self, workspace: Workspace, candidates: list[str], *extra: str, report: str | None = None) -> list[str]:
-        command = [self.python, "-m", "pytest", str(GATE_SUITE), "-q", "-p", "no:cacheprovider",
-                   f"--contexta-workspace={workspace.root}", *(f"--contexta-candidate={c}" for c in candidates), *extra]
+        command = [
+            self.python,
+            "-m",
+            "pytest",
+            str(GATE_SUITE),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--contexta-workspace={workspace.root}",
+            *(f"--contexta-candidate={c}" for c in candidates),
+            *extra,
+        ]
         if report is not None:
             command.append(f"--contexta-report={self.report_dir / report}")
         return command
 
     def floor(self, *extra: str) -> list[str]:
         """As many trivial tests as the gate suite has checks (``BENCH_FLOOR_CANDIDATES``), plugin disabled."""
-        return [self.python, "-m", "pytest", str(FLOOR_SUITE), "-q", "-p", "no:cacheprovider", "-p", "no:contexta",
-                *extra]
+        return [
+            self.python,
+            "-m",
+            "pytest",
+            str(FLOOR_SUITE),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:contexta",
+            *extra,
+        ]
 
     def report(self, name: str) -> dict[str, Any]:
         return json.loads((self.report_dir / name).read_text(encoding="utf-8"))
@@ -76,8 +96,10 @@ def check_report(report: dict[str, Any], expected: dict[str, tuple[str, int]], b
         entry = found[ref]
         failed = sum(check["outcome"] != "passed" for check in entry["checks"])
         if entry["verdict"] != wanted or len(entry["checks"]) != 9 or failed != failures:
-            raise BenchmarkError(f"the plugin's verdict for {ref} is {entry['verdict']} with {failed} of "
-                                 f"{len(entry['checks'])} checks failed; expected {wanted} with {failures} of 9")
+            raise BenchmarkError(
+                f"the plugin's verdict for {ref} is {entry['verdict']} with {failed} of "
+                f"{len(entry['checks'])} checks failed; expected {wanted} with {failures} of 9"
+            )
         if (entry["baseline"] or {}).get("run_ref") != baseline:
             raise BenchmarkError(f"the plugin chose baseline {entry['baseline']} for {ref}, expected {baseline}")
 
@@ -89,9 +111,13 @@ def alternate(rounds: int, commands: dict[str, Callable[[], tuple[Finished, int]
         for name, command in commands.items():
             finished, expected = command()
             series[name].add(finished, f"{label}: {name}", expected)
-        print(f"  {label}, round {number}/{rounds}: " + ", ".join(
-            f"{name} {s.samples[-1].seconds:.2f}s {s.samples[-1].max_rss_mb:.0f}MB" for name, s in series.items()),
-            flush=True)
+        print(
+            f"  {label}, round {number}/{rounds}: "
+            + ", ".join(
+                f"{name} {s.samples[-1].seconds:.2f}s {s.samples[-1].max_rss_mb:.0f}MB" for name, s in series.items()
+            ),
+            flush=True,
+        )
     return series
 
 
@@ -116,25 +142,41 @@ def check_steps(pytest: Pytest, workspace: Workspace, steps: int) -> None:
     baseline = scenario.run_ref(scenario.STEPS_BASELINE)
     regressed = scenario.run_ref(scenario.STEPS_REGRESSED)
     candidate = scenario.run_ref(scenario.STEPS_CANDIDATE)
-    checked(run_process(pytest.gate(workspace, [regressed], report="regressed.json")),
-            "the plugin on the regressed candidate", expected=1)
+    checked(
+        run_process(pytest.gate(workspace, [regressed], report="regressed.json")),
+        "the plugin on the regressed candidate",
+        expected=1,
+    )
     check_report(pytest.report("regressed.json"), {regressed: ("fail", 3)}, baseline)
-    failed = last_json_line(checked(run_process(_floor(pytest, workspace, regressed, baseline)),
-                                    "the floor on the regressed candidate", expected=1), "the floor")
+    failed = last_json_line(
+        checked(
+            run_process(_floor(pytest, workspace, regressed, baseline)),
+            "the floor on the regressed candidate",
+            expected=1,
+        ),
+        "the floor",
+    )
     if sorted(name for name, ok in failed["checks"].items() if not ok) != [
-            "regression:accuracy", "regression:auc", "regression:f1"]:
+        "regression:accuracy",
+        "regression:auc",
+        "regression:f1",
+    ]:
         raise BenchmarkError(f"the floor's checks for the regressed candidate: {failed['checks']}")
     _same_numbers(pytest.report("regressed.json"), failed["values"])
-    passed = last_json_line(checked(run_process(_floor(pytest, workspace, candidate, baseline)),
-                                    "the floor on the candidate"), "the floor")
+    passed = last_json_line(
+        checked(run_process(_floor(pytest, workspace, candidate, baseline)), "the floor on the candidate"), "the floor"
+    )
     if passed["lines"][candidate] != steps + 20:
         raise BenchmarkError(f"the floor read {passed['lines'][candidate]} lines of {candidate}, expected {steps + 20}")
 
 
 def _same_numbers(report: dict[str, Any], floor_values: dict[str, dict[str, float]]) -> None:
     """The plugin's regression checks compared the same candidate and baseline values as the floor."""
-    plugin_values = {check["metric"]: {"candidate": check["candidate_value"], "baseline": check["baseline_value"]}
-                     for check in report["candidates"][0]["checks"] if check["kind"] == "regression"}
+    plugin_values = {
+        check["metric"]: {"candidate": check["candidate_value"], "baseline": check["baseline_value"]}
+        for check in report["candidates"][0]["checks"]
+        if check["kind"] == "regression"
+    }
     if plugin_values != floor_values:
         raise BenchmarkError(f"the plugin compared {plugin_values}, the floor {floor_values}")
 
@@ -149,10 +191,14 @@ def time_steps(pytest: Pytest, result: StepsResult, rounds: int) -> None:
             check_report(pytest.report("steps.json"), {candidate: ("pass", 0)}, baseline)
         return finished, 0
 
-    result.series = alternate(rounds, {
-        "plugin": plugin,
-        "floor": lambda: (run_process(_floor(pytest, result.workspace, candidate, baseline)), 0),
-    }, f"{result.steps:,} per-step records")
+    result.series = alternate(
+        rounds,
+        {
+            "plugin": plugin,
+            "floor": lambda: (run_process(_floor(pytest, result.workspace, candidate, baseline)), 0),
+        },
+        f"{result.steps:,} per-step records",
+    )
 
 
 def render_steps(results: list[StepsResult]) -> str:
@@ -168,20 +214,29 @@ def render_steps(results: list[StepsResult]) -> str:
     ]
     for r in results:
         p, f = r.series["plugin"], r.series["floor"]
-        lines.append(f"| {r.steps:,} | {r.workspace.segment_bytes / 2**20:,.0f} MB | {ms(p.median)} | {ms(f.median)} "
-                     f"| {p.median / f.median:.1f}× | {p.cpu / f.cpu:.1f}× "
-                     f"| {p.max_rss:,.0f} MB ({p.max_anon:,.0f} MB) | {f.max_rss:,.0f} MB ({f.max_anon:,.0f} MB) "
-                     f"| {len(p.samples)} |")
-    lines += ["", "Peak RSS is `ru_maxrss` from `wait4`; in brackets the largest private (anonymous) memory seen "
-              "in `/proc/PID/status` (`RssAnon`, sampled every 20 ms): RSS also counts the pages of a file the "
-              "process memory-maps and reads, private memory does not.", "",
-              "Targets (issue 15, set for 100,000 and 1,000,000 records; memory judged on peak RSS):", ""]
+        lines.append(
+            f"| {r.steps:,} | {r.workspace.segment_bytes / 2**20:,.0f} MB | {ms(p.median)} | {ms(f.median)} "
+            f"| {p.median / f.median:.1f}× | {p.cpu / f.cpu:.1f}× "
+            f"| {p.max_rss:,.0f} MB ({p.max_anon:,.0f} MB) | {f.max_rss:,.0f} MB ({f.max_anon:,.0f} MB) "
+            f"| {len(p.samples)} |"
+        )
+    lines += [
+        "",
+        "Peak RSS is `ru_maxrss` from `wait4`; in brackets the largest private (anonymous) memory seen "
+        "in `/proc/PID/status` (`RssAnon`, sampled every 20 ms): RSS also counts the pages of a file the "
+        "process memory-maps and reads, private memory does not.",
+        "",
+        "Targets (issue 15, set for 100,000 and 1,000,000 records; memory judged on peak RSS):",
+        "",
+    ]
     for r in (r for r in results if r.steps >= 100_000):
         p, f = r.series["plugin"], r.series["floor"]
         limit = 400 if r.steps >= 1_000_000 else 200
-        lines.append(f"- {r.steps:,} records: ≤ 2× the floor: {p.median / f.median:.1f}× — "
-                     f"{verdict(p.median <= 2 * f.median)}; peak RSS ≤ {limit} MB: {p.max_rss:,.0f} MB — "
-                     f"{verdict(p.max_rss <= limit)}")
+        lines.append(
+            f"- {r.steps:,} records: ≤ 2× the floor: {p.median / f.median:.1f}× — "
+            f"{verdict(p.median <= 2 * f.median)}; peak RSS ≤ {limit} MB: {p.max_rss:,.0f} MB — "
+            f"{verdict(p.max_rss <= limit)}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -201,38 +256,50 @@ class DeploymentsResult:
 def check_deployments(pytest: Pytest, result: DeploymentsResult) -> None:
     """Both sessions pass every candidate against the same baseline (older deployments do not change it)."""
     for name, workspace in (("few", result.few), ("many", result.many)):
-        checked(run_process(pytest.gate(workspace, result.candidates, report=f"deployments-{name}.json")),
-                f"the {len(result.candidates)}-candidate gate on {workspace.name}")
-        check_report(pytest.report(f"deployments-{name}.json"),
-                     {ref: ("pass", 0) for ref in result.candidates}, result.baseline)
+        checked(
+            run_process(pytest.gate(workspace, result.candidates, report=f"deployments-{name}.json")),
+            f"the {len(result.candidates)}-candidate gate on {workspace.name}",
+        )
+        check_report(
+            pytest.report(f"deployments-{name}.json"), {ref: ("pass", 0) for ref in result.candidates}, result.baseline
+        )
 
 
 def time_deployments(pytest: Pytest, result: DeploymentsResult, rounds: int) -> None:
-    result.series = alternate(rounds, {
-        "6 deployments": lambda: (run_process(pytest.gate(result.few, result.candidates)), 0),
-        f"{result.deployments:,} deployments": lambda: (run_process(pytest.gate(result.many, result.candidates)), 0),
-    }, f"{len(result.candidates)} candidates, deployments")
+    result.series = alternate(
+        rounds,
+        {
+            "6 deployments": lambda: (run_process(pytest.gate(result.few, result.candidates)), 0),
+            f"{result.deployments:,} deployments": lambda: (
+                run_process(pytest.gate(result.many, result.candidates)),
+                0,
+            ),
+        },
+        f"{len(result.candidates)} candidates, deployments",
+    )
 
 
 def render_deployments(result: DeploymentsResult) -> str:
     few, many = result.series.values()
     ratio = many.median / few.median
-    return "\n".join([
-        f"One session gating {len(result.candidates)} candidates (9 checks each, baseline chosen by the default "
-        f"rule) on the same {result.few.name} workspace, once with the scenario's 6 deployments and once after "
-        f"Contexta added {result.deployments - 6:,} older completed deployments (`history-NNNNN`, so the "
-        f"baseline stays the same run).",
-        "",
-        "| deployments | plugin, wall | CPU | peak RSS | rounds |",
-        "|---|---|---|---|---|",
-        f"| 6 | {ms(few.median)} | {ms(few.cpu)} | {few.max_rss:.0f} MB | {len(few.samples)} |",
-        f"| {result.deployments:,} | {ms(many.median)} | {ms(many.cpu)} | {many.max_rss:.0f} MB "
-        f"| {len(many.samples)} |",
-        "",
-        f"Target (issue 15): {result.deployments:,} deployments ≤ 1.3× the 6-deployment session: {ratio:.2f}× "
-        f"(CPU {many.cpu / few.cpu:.2f}×) — {verdict(ratio <= 1.3)}",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"One session gating {len(result.candidates)} candidates (9 checks each, baseline chosen by the default "
+            f"rule) on the same {result.few.name} workspace, once with the scenario's 6 deployments and once after "
+            f"Contexta added {result.deployments - 6:,} older completed deployments (`history-NNNNN`, so the "
+            f"baseline stays the same run).",
+            "",
+            "| deployments | plugin, wall | CPU | peak RSS | rounds |",
+            "|---|---|---|---|---|",
+            f"| 6 | {ms(few.median)} | {ms(few.cpu)} | {few.max_rss:.0f} MB | {len(few.samples)} |",
+            f"| {result.deployments:,} | {ms(many.median)} | {ms(many.cpu)} | {many.max_rss:.0f} MB "
+            f"| {len(many.samples)} |",
+            "",
+            f"Target (issue 15): {result.deployments:,} deployments ≤ 1.3× the 6-deployment session: {ratio:.2f}× "
+            f"(CPU {many.cpu / few.cpu:.2f}×) — {verdict(ratio <= 1.3)}",
+            "",
+        ]
+    )
 
 
 # -- xdist ---------------------------------------------------------------------------------------------------
@@ -254,19 +321,28 @@ def check_xdist(pytest: Pytest, result: XdistResult) -> None:
     for name, extra in (("serial", ()), ("xdist", ("-n", str(result.workers)))):
         reads = pytest.report_dir / f"reads-{name}.json"
         env = clean_env(PYTHONPATH=str(HERE / "suites"), BENCH_READS_FILE=str(reads))
-        finished = checked(run_process(pytest.gate(result.workspace, result.candidates, *extra, "-p", "count_reads",
-                                                   report=f"xdist-{name}.json"), env=env),
-                           f"the {len(result.candidates)}-candidate gate, {name}")
+        finished = checked(
+            run_process(
+                pytest.gate(
+                    result.workspace, result.candidates, *extra, "-p", "count_reads", report=f"xdist-{name}.json"
+                ),
+                env=env,
+            ),
+            f"the {len(result.candidates)}-candidate gate, {name}",
+        )
         result.reads[name] = _reads_per_process(reads)
         if f"{9 * len(result.candidates)} passed" not in finished.stdout:
-            raise BenchmarkError(f"the {name} session did not pass {9 * len(result.candidates)} checks: "
-                                 f"{finished.stdout[-800:]}")
-        check_report(pytest.report(f"xdist-{name}.json"), {ref: ("pass", 0) for ref in result.candidates},
-                     result.baseline)
+            raise BenchmarkError(
+                f"the {name} session did not pass {9 * len(result.candidates)} checks: {finished.stdout[-800:]}"
+            )
+        check_report(
+            pytest.report(f"xdist-{name}.json"), {ref: ("pass", 0) for ref in result.candidates}, result.baseline
+        )
         floor = checked(run_process(pytest.floor(*extra), env=_floor_env(result)), f"the floor suite, {name}")
         if f"{9 * len(result.candidates)} passed" not in floor.stdout:
-            raise BenchmarkError(f"the {name} floor did not pass {9 * len(result.candidates)} tests: "
-                                 f"{floor.stdout[-800:]}")
+            raise BenchmarkError(
+                f"the {name} floor did not pass {9 * len(result.candidates)} tests: {floor.stdout[-800:]}"
+            )
 
 
 def _floor_env(result: XdistResult) -> dict[str, str]:
@@ -287,12 +363,19 @@ def _reads_per_process(path: Path) -> dict[str, Any]:
 
 def time_xdist(pytest: Pytest, result: XdistResult, rounds: int) -> None:
     workers = ("-n", str(result.workers))
-    result.series = alternate(rounds, {
-        "serial": lambda: (run_process(pytest.gate(result.workspace, result.candidates)), 0),
-        f"-n {result.workers}": lambda: (run_process(pytest.gate(result.workspace, result.candidates, *workers)), 0),
-        "floor serial": lambda: (run_process(pytest.floor(), env=_floor_env(result)), 0),
-        f"floor -n {result.workers}": lambda: (run_process(pytest.floor(*workers), env=_floor_env(result)), 0),
-    }, f"{len(result.candidates)} candidates, xdist")
+    result.series = alternate(
+        rounds,
+        {
+            "serial": lambda: (run_process(pytest.gate(result.workspace, result.candidates)), 0),
+            f"-n {result.workers}": lambda: (
+                run_process(pytest.gate(result.workspace, result.candidates, *workers)),
+                0,
+            ),
+            "floor serial": lambda: (run_process(pytest.floor(), env=_floor_env(result)), 0),
+            f"floor -n {result.workers}": lambda: (run_process(pytest.floor(*workers), env=_floor_env(result)), 0),
+        },
+        f"{len(result.candidates)} candidates, xdist",
+    )
 
 
 def render_xdist(result: XdistResult) -> str:
@@ -300,36 +383,39 @@ def render_xdist(result: XdistResult) -> str:
     ratio = workers.cpu / serial.cpu
     xdist_costs = floor_workers.cpu - floor_serial.cpu
     best = (serial.cpu + xdist_costs) / serial.cpu
-    return "\n".join([
-        f"One session gating {len(result.candidates)} candidates on the {result.workspace.name} workspace, "
-        f"serially and with `-n {result.workers}` (pytest-xdist). CPU time is user + system of the pytest "
-        f"process and every process it waited for (its workers), from `wait4`.",
-        "",
-        "| session | wall | CPU, workers included | peak RSS of one process | rounds |",
-        "|---|---|---|---|---|",
-        f"| serial | {ms(serial.median)} | {ms(serial.cpu)} | {serial.max_rss:.0f} MB | {len(serial.samples)} |",
-        f"| `-n {result.workers}` | {ms(workers.median)} | {ms(workers.cpu)} | {workers.max_rss:.0f} MB "
-        f"| {len(workers.samples)} |",
-        f"| floor: {9 * len(result.candidates):,} trivial tests, serial | {ms(floor_serial.median)} "
-        f"| {ms(floor_serial.cpu)} | {floor_serial.max_rss:.0f} MB | {len(floor_serial.samples)} |",
-        f"| floor, `-n {result.workers}` | {ms(floor_workers.median)} | {ms(floor_workers.cpu)} "
-        f"| {floor_workers.max_rss:.0f} MB | {len(floor_workers.samples)} |",
-        "",
-        f"Target (issue 15): total CPU with `-n {result.workers}` ≤ 1.5× serial: {ratio:.2f}× "
-        f"— {verdict(ratio <= 1.5)}",
-        "",
-        f"What bounds it: `-n {result.workers}` alone (pytest-xdist's workers, each starting pytest and collecting "
-        f"every test, and the reports sent back) costs {ms(xdist_costs)} of CPU more than the same trivial tests run "
-        f"serially (the floor rows); added to the serial gate session that is {best:.2f}× its CPU, even if the "
-        f"plugin's own work in the workers (start-up, reading, checks) cost nothing more than serially. The plugin "
-        f"adds {ms(workers.cpu - serial.cpu - xdist_costs)} of CPU beyond that under `-n {result.workers}`.",
-        "",
-        f"Runs read from the records, per process (counted by `suites/count_reads.py` in the untimed check "
-        f"runs; {len(result.candidates) + 1} runs are gated: {len(result.candidates)} candidates and one "
-        f"baseline; the history, `--contexta-history` 5 by default, adds the runs of the other completed "
-        f"deployments): {_describe_reads(result.reads)}.",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"One session gating {len(result.candidates)} candidates on the {result.workspace.name} workspace, "
+            f"serially and with `-n {result.workers}` (pytest-xdist). CPU time is user + system of the pytest "
+            f"process and every process it waited for (its workers), from `wait4`.",
+            "",
+            "| session | wall | CPU, workers included | peak RSS of one process | rounds |",
+            "|---|---|---|---|---|",
+            f"| serial | {ms(serial.median)} | {ms(serial.cpu)} | {serial.max_rss:.0f} MB | {len(serial.samples)} |",
+            f"| `-n {result.workers}` | {ms(workers.median)} | {ms(workers.cpu)} | {workers.max_rss:.0f} MB "
+            f"| {len(workers.samples)} |",
+            f"| floor: {9 * len(result.candidates):,} trivial tests, serial | {ms(floor_serial.median)} "
+            f"| {ms(floor_serial.cpu)} | {floor_serial.max_rss:.0f} MB | {len(floor_serial.samples)} |",
+            f"| floor, `-n {result.workers}` | {ms(floor_workers.median)} | {ms(floor_workers.cpu)} "
+            f"| {floor_workers.max_rss:.0f} MB | {len(floor_workers.samples)} |",
+            "",
+            f"Target (issue 15): total CPU with `-n {result.workers}` ≤ 1.5× serial: {ratio:.2f}× "
+            f"— {verdict(ratio <= 1.5)}",
+            "",
+            f"What bounds it: `-n {result.workers}` alone (pytest-xdist's workers, each starting pytest and collecting "
+            f"every test, and the reports sent back) costs {ms(xdist_costs)} of CPU more than the same trivial "
+            "tests run "
+            f"serially (the floor rows); added to the serial gate session that is {best:.2f}× its CPU, even if the "
+            f"plugin's own work in the workers (start-up, reading, checks) cost nothing more than serially. The plugin "
+            f"adds {ms(workers.cpu - serial.cpu - xdist_costs)} of CPU beyond that under `-n {result.workers}`.",
+            "",
+            f"Runs read from the records, per process (counted by `suites/count_reads.py` in the untimed check "
+            f"runs; {len(result.candidates) + 1} runs are gated: {len(result.candidates)} candidates and one "
+            f"baseline; the history, `--contexta-history` 5 by default, adds the runs of the other completed "
+            f"deployments): {_describe_reads(result.reads)}.",
+            "",
+        ]
+    )
 
 
 def _describe_reads(reads: dict[str, dict[str, Any]]) -> str:
@@ -337,8 +423,9 @@ def _describe_reads(reads: dict[str, dict[str, Any]]) -> str:
     for name, processes in reads.items():
         if "unavailable" in processes:
             return f"not counted ({processes['unavailable']})"
-        described = ", ".join(f"{process} {total} (at most {most} of one run)"
-                              for process, (total, most) in processes.items())
+        described = ", ".join(
+            f"{process} {total} (at most {most} of one run)" for process, (total, most) in processes.items()
+        )
         parts.append(f"{name}: {described}")
     return "; ".join(parts)
 
@@ -357,42 +444,53 @@ class HugeResult:
 
 def check_huge(pytest: Pytest, result: HugeResult) -> None:
     """The gate passes the candidate against the newest completed deployment; the byte scan finds its 20 lines."""
-    checked(run_process(pytest.gate(result.workspace, [result.candidate], report="huge.json")),
-            f"the gate on {result.workspace.name}")
+    checked(
+        run_process(pytest.gate(result.workspace, [result.candidate], report="huge.json")),
+        f"the gate on {result.workspace.name}",
+    )
     check_report(pytest.report("huge.json"), {result.candidate: ("pass", 0)}, result.baseline)
-    found = checked(run_process([pytest.python, "-c", BYTE_SCAN, str(result.workspace.root), result.candidate]),
-                    "the byte scan")
+    found = checked(
+        run_process([pytest.python, "-c", BYTE_SCAN, str(result.workspace.root), result.candidate]), "the byte scan"
+    )
     if found.stdout.strip() != "20":
         raise BenchmarkError(f"the byte scan found {found.stdout.strip()} lines of {result.candidate}, expected 20")
 
 
 def time_huge(pytest: Pytest, result: HugeResult, rounds: int) -> None:
-    result.series = alternate(rounds, {
-        "plugin": lambda: (run_process(pytest.gate(result.workspace, [result.candidate])), 0),
-        "byte scan": lambda: (run_process([pytest.python, "-c", BYTE_SCAN, str(result.workspace.root),
-                                           result.candidate]), 0),
-    }, result.workspace.name)
+    result.series = alternate(
+        rounds,
+        {
+            "plugin": lambda: (run_process(pytest.gate(result.workspace, [result.candidate])), 0),
+            "byte scan": lambda: (
+                run_process([pytest.python, "-c", BYTE_SCAN, str(result.workspace.root), result.candidate]),
+                0,
+            ),
+        },
+        result.workspace.name,
+    )
 
 
 def render_huge(result: HugeResult) -> str:
     plugin, scan = result.series.values()
     w = result.workspace
-    return "\n".join([
-        f"The issue-6 gate (one candidate, 9 checks) on a generated {result.size:,}-run workspace: "
-        f"{20 * result.size:,} records in one segment of {w.segment_bytes / 2**20:,.0f} MB (page cache warm: the "
-        f"machine has the memory to hold it). The byte scan is the standard library's `mmap.find` of the "
-        f"candidate's `\"run_ref\":\"…\"` bytes over every segment: what reading every byte costs.",
-        "",
-        "| command | wall | CPU | peak RSS | peak private memory | rounds |",
-        "|---|---|---|---|---|---|",
-        f"| plugin | {ms(plugin.median)} | {ms(plugin.cpu)} | {plugin.max_rss:,.0f} MB | {plugin.max_anon:,.0f} MB "
-        f"| {len(plugin.samples)} |",
-        f"| byte scan | {ms(scan.median)} | {ms(scan.cpu)} | {scan.max_rss:,.0f} MB | {scan.max_anon:,.0f} MB "
-        f"| {len(scan.samples)} |",
-        "",
-        "Peak RSS (`ru_maxrss`) counts the pages of the memory-mapped segment that the byte scan touched; "
-        "private memory (`RssAnon` from `/proc`, sampled every 20 ms) does not.",
-        "",
-        f"Issue 9: a gate here must finish in seconds: {ms(plugin.median)}.",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"The issue-6 gate (one candidate, 9 checks) on a generated {result.size:,}-run workspace: "
+            f"{20 * result.size:,} records in one segment of {w.segment_bytes / 2**20:,.0f} MB (page cache warm: the "
+            f"machine has the memory to hold it). The byte scan is the standard library's `mmap.find` of the "
+            f'candidate\'s `"run_ref":"…"` bytes over every segment: what reading every byte costs.',
+            "",
+            "| command | wall | CPU | peak RSS | peak private memory | rounds |",
+            "|---|---|---|---|---|---|",
+            f"| plugin | {ms(plugin.median)} | {ms(plugin.cpu)} | {plugin.max_rss:,.0f} MB | {plugin.max_anon:,.0f} MB "
+            f"| {len(plugin.samples)} |",
+            f"| byte scan | {ms(scan.median)} | {ms(scan.cpu)} | {scan.max_rss:,.0f} MB | {scan.max_anon:,.0f} MB "
+            f"| {len(scan.samples)} |",
+            "",
+            "Peak RSS (`ru_maxrss`) counts the pages of the memory-mapped segment that the byte scan touched; "
+            "private memory (`RssAnon` from `/proc`, sampled every 20 ms) does not.",
+            "",
+            f"Issue 9: a gate here must finish in seconds: {ms(plugin.median)}.",
+            "",
+        ]
+    )

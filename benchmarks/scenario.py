@@ -27,10 +27,26 @@ PROJECT_CREATED_AT = "2024-12-01T00:00:00Z"
 REQUIRED_METRICS = ("accuracy", "auc", "f1", "latency-p95-ms")
 EVALUATION_STAGE = "evaluate"
 REGRESSION_THRESHOLD = 0.02
-TRAIN_KEYS = ("loss", "accuracy", "grad-norm", "learning-rate", "epoch-time-s",
-              "train.metric-05", "train.metric-06", "train.metric-07", "train.metric-08", "train.metric-09")
-EVALUATE_KEYS = REQUIRED_METRICS + ("precision", "recall", "log-loss",
-                                    "evaluate.metric-07", "evaluate.metric-08", "evaluate.metric-09")
+TRAIN_KEYS = (
+    "loss",
+    "accuracy",
+    "grad-norm",
+    "learning-rate",
+    "epoch-time-s",
+    "train.metric-05",
+    "train.metric-06",
+    "train.metric-07",
+    "train.metric-08",
+    "train.metric-09",
+)
+EVALUATE_KEYS = REQUIRED_METRICS + (
+    "precision",
+    "recall",
+    "log-loss",
+    "evaluate.metric-07",
+    "evaluate.metric-08",
+    "evaluate.metric-09",
+)
 #: (name, position of the deployed run as a fraction of the workspace, status)
 DEPLOYMENTS = (
     ("prod-1", 0.2, "completed"),
@@ -117,9 +133,16 @@ def _metric_value(key: str, index: int, salt: int) -> float:
 
 def _step_metrics(index: int, start: datetime, steps: int) -> list[MetricSpec]:
     """``steps`` step-scoped ``train-loss`` records spread over the 3-minute train stage, the loss decaying."""
-    return [MetricSpec(STEP_METRIC, round(0.05 + 2.5 * 0.5 ** (8 * step / steps) + 0.01 * _jitter(index + step, 7), 6),
-                       "step", iso(start + timedelta(seconds=step * 180 // steps)), (("step", str(step)),))
-            for step in range(steps)]
+    return [
+        MetricSpec(
+            STEP_METRIC,
+            round(0.05 + 2.5 * 0.5 ** (8 * step / steps) + 0.01 * _jitter(index + step, 7), 6),
+            "step",
+            iso(start + timedelta(seconds=step * 180 // steps)),
+            (("step", str(step)),),
+        )
+        for step in range(steps)
+    ]
 
 
 def _quality(key: str, value: float, quality: float) -> float:
@@ -133,19 +156,39 @@ def run_spec(index: int, steps: int = 0, quality: float = 1.0) -> RunSpec:
     start = _EPOCH + index * _RUN_SPACING
     train_end = start + timedelta(minutes=3)
     end = start + timedelta(minutes=5)
-    train = StageSpec("train", 0, iso(start), iso(train_end), tuple(
-        _step_metrics(index, start, steps) + [MetricSpec(key, _metric_value(key, index, salt), "stage", iso(train_end))
-                                              for salt, key in enumerate(TRAIN_KEYS)]))
-    evaluate = StageSpec("evaluate", 1, iso(train_end), iso(end), tuple(
-        MetricSpec(key, _quality(key, _metric_value(key, index, 10 + salt), quality), "stage", iso(end))
-        for salt, key in enumerate(EVALUATE_KEYS)))
+    train = StageSpec(
+        "train",
+        0,
+        iso(start),
+        iso(train_end),
+        tuple(
+            _step_metrics(index, start, steps)
+            + [
+                MetricSpec(key, _metric_value(key, index, salt), "stage", iso(train_end))
+                for salt, key in enumerate(TRAIN_KEYS)
+            ]
+        ),
+    )
+    evaluate = StageSpec(
+        "evaluate",
+        1,
+        iso(train_end),
+        iso(end),
+        tuple(
+            MetricSpec(key, _quality(key, _metric_value(key, index, 10 + salt), quality), "stage", iso(end))
+            for salt, key in enumerate(EVALUATE_KEYS)
+        ),
+    )
     return RunSpec(index, run_name(index), run_ref(index), iso(start), iso(end), (train, evaluate))
 
 
 def steps_runs(steps: int) -> list[RunSpec]:
     """The per-step workspace's runs, in write order (baseline, candidate, regressed candidate)."""
-    return [run_spec(STEPS_BASELINE), run_spec(STEPS_CANDIDATE, steps),
-            run_spec(STEPS_REGRESSED, STEPS_OF_REGRESSED, REGRESSED_QUALITY)]
+    return [
+        run_spec(STEPS_BASELINE),
+        run_spec(STEPS_CANDIDATE, steps),
+        run_spec(STEPS_REGRESSED, STEPS_OF_REGRESSED, REGRESSED_QUALITY),
+    ]
 
 
 def steps_deployments() -> list[DeploymentSpec]:
@@ -163,8 +206,16 @@ def history_deployments(size: int, count: int) -> list[DeploymentSpec]:
     for number in range(count):
         index = number % first
         start = _EPOCH + index * _RUN_SPACING + timedelta(minutes=30, seconds=number // first)
-        specs.append(DeploymentSpec(f"history-{number:05d}", index, len(DEPLOYMENTS) + number, "completed",
-                                    iso(start), iso(start + timedelta(minutes=5))))
+        specs.append(
+            DeploymentSpec(
+                f"history-{number:05d}",
+                index,
+                len(DEPLOYMENTS) + number,
+                "completed",
+                iso(start),
+                iso(start + timedelta(minutes=5)),
+            )
+        )
     return specs
 
 

@@ -68,8 +68,12 @@ def gate(found: dict[str, dict], candidate: str, baseline: str) -> dict:
         worse = change if lower else -change
         checks[f"regression:{metric}"] = worse <= MAX_DROP
         values[metric] = {"candidate": value[1], "baseline": before[1]}
-    return {"passed": all(checks.values()), "checks": checks, "values": values,
-            "lines": {run: entry["lines"] for run, entry in found.items()}}
+    return {
+        "passed": all(checks.values()),
+        "checks": checks,
+        "values": values,
+        "lines": {run: entry["lines"] for run, entry in found.items()},
+    }
 
 
 def main(argv: list[str]) -> int:

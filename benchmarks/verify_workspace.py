@@ -93,8 +93,12 @@ def _check_manifest(records: Path, problems: list[str]) -> int:
                 problems.append(f"segment line {count} has sequence {sequence} after {last}")
                 break
             last = sequence
-    expected = {"current_segment_id": 1, "current_segment_record_count": count,
-                "last_committed_sequence": count, "next_sequence": count + 1}
+    expected = {
+        "current_segment_id": 1,
+        "current_segment_record_count": count,
+        "last_committed_sequence": count,
+        "next_sequence": count + 1,
+    }
     for key, value in expected.items():
         if manifest.get(key) != value:
             problems.append(f"manifest {key} is {manifest.get(key)}, the segment says {value}")
@@ -122,8 +126,10 @@ def verify(workspace: Path, reference: Path, records: int, runs: list[int]) -> d
     for run in present:
         refs.add(run)
         refs.update(f"stage:{run.removeprefix('run:')}.{stage}" for stage in ("train", "evaluate"))
-    ours, theirs = _ledger_snapshot(workspace / "metadata" / "ledger.db", refs), \
-        _ledger_snapshot(reference / "metadata" / "ledger.db", refs)
+    ours, theirs = (
+        _ledger_snapshot(workspace / "metadata" / "ledger.db", refs),
+        _ledger_snapshot(reference / "metadata" / "ledger.db", refs),
+    )
     for table in LEDGER_TABLES:
         if ours[table] != theirs[table]:
             problems.append(f"ledger table {table} differs for the reference's runs")
@@ -147,8 +153,14 @@ def verify(workspace: Path, reference: Path, records: int, runs: list[int]) -> d
         finally:
             _close(ctx)
     if answers.get("generated") != answers.get("reference"):
-        problems.append("Contexta's get_run_snapshot/diagnose_run answers differ between the generated "
-                        "workspace and the reference")
+        problems.append(
+            "Contexta's get_run_snapshot/diagnose_run answers differ between the generated workspace and the reference"
+        )
     checked = [scenario.run_ref(index) for index in runs]
-    return {"ok": not problems, "problems": problems, "records": total, "byte_checked_runs": len(present),
-            "contexta_checked_runs": checked}
+    return {
+        "ok": not problems,
+        "problems": problems,
+        "records": total,
+        "byte_checked_runs": len(present),
+        "contexta_checked_runs": checked,
+    }

@@ -58,8 +58,10 @@ def _base_python() -> str:
     for candidate in candidates:
         if candidate and subprocess.run([candidate, "-c", "import venv"], capture_output=True).returncode == 0:
             return candidate
-    raise BenchmarkError("no Python 3.12 or 3.13 found for contexta (its read path needs >= 3.12): install one "
-                         "(e.g. pyenv install 3.13) or pass --contexta-python PATH")
+    raise BenchmarkError(
+        "no Python 3.12 or 3.13 found for contexta (its read path needs >= 3.12): install one "
+        "(e.g. pyenv install 3.13) or pass --contexta-python PATH"
+    )
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -70,14 +72,19 @@ def contexta_python(given: Path | None, plugin_duckdb: str) -> Path:
     """``given``, or ``.cache/venv-contexta`` (created on first use); its duckdb must not be newer than the plugin's."""
     if given is not None:
         if not _has_contexta(given):
-            raise BenchmarkError(f"--contexta-python {given} cannot import contexta and duckdb: "
-                                 f"pip install --ignore-requires-python contexta into it")
-        theirs = subprocess.run([str(given), "-c", "import duckdb; print(duckdb.__version__)"],
-                                capture_output=True, text=True, check=False).stdout.strip()
+            raise BenchmarkError(
+                f"--contexta-python {given} cannot import contexta and duckdb: "
+                f"pip install --ignore-requires-python contexta into it"
+            )
+        theirs = subprocess.run(
+            [str(given), "-c", "import duckdb; print(duckdb.__version__)"], capture_output=True, text=True, check=False
+        ).stdout.strip()
         if _version(theirs) > _version(plugin_duckdb):
-            raise BenchmarkError(f"--contexta-python {given} has duckdb {theirs}, newer than the plugin's "
-                                 f"{plugin_duckdb}, which could not read the ledgers it writes: "
-                                 f"pip install duckdb=={plugin_duckdb} into it, or upgrade duckdb on the pytest side")
+            raise BenchmarkError(
+                f"--contexta-python {given} has duckdb {theirs}, newer than the plugin's "
+                f"{plugin_duckdb}, which could not read the ledgers it writes: "
+                f"pip install duckdb=={plugin_duckdb} into it, or upgrade duckdb on the pytest side"
+            )
         return given
     venv = CACHE / "venv-contexta"
     python = venv / "bin" / "python"
@@ -87,8 +94,22 @@ def contexta_python(given: Path | None, plugin_duckdb: str) -> Path:
     print(f"creating {venv.relative_to(REPO)} from {base} ...", flush=True)
     shutil.rmtree(venv, ignore_errors=True)
     checked(run_process([base, "-m", "venv", str(venv)]), "python -m venv")
-    checked(run_process([str(python), "-m", "pip", "install", "-q", "--ignore-requires-python", "contexta",
-                         f"duckdb=={plugin_duckdb}"], timeout=900), "pip install contexta")
+    checked(
+        run_process(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--ignore-requires-python",
+                "contexta",
+                f"duckdb=={plugin_duckdb}",
+            ],
+            timeout=900,
+        ),
+        "pip install contexta",
+    )
     if not _has_contexta(python):
         raise BenchmarkError(f"{python} still cannot import contexta after pip install")
     return python
@@ -122,14 +143,31 @@ def _fresh(folder: Path) -> Path:
 
 
 def _verify(python: Path, generated: Path, reference: Path, records: int, runs: list[int], what: str) -> dict[str, Any]:
-    print(f"verifying {what} against runs Contexta wrote"
-          + (f"; Contexta reads runs {runs} of both ..." if runs else " (byte comparison) ..."), flush=True)
-    finished = run_process([str(python), str(BUILDER), "verify", "--records", str(records), "--workspace",
-                            str(generated), "--reference", str(reference), "--runs", ",".join(map(str, runs))])
+    print(
+        f"verifying {what} against runs Contexta wrote"
+        + (f"; Contexta reads runs {runs} of both ..." if runs else " (byte comparison) ..."),
+        flush=True,
+    )
+    finished = run_process(
+        [
+            str(python),
+            str(BUILDER),
+            "verify",
+            "--records",
+            str(records),
+            "--workspace",
+            str(generated),
+            "--reference",
+            str(reference),
+            "--runs",
+            ",".join(map(str, runs)),
+        ]
+    )
     verification = last_json_line(finished, f"verifying {what}") if finished.stdout.strip() else {}
     if finished.returncode != 0 or not verification.get("ok"):
-        raise BenchmarkError(f"{what} does not read back like Contexta's own: "
-                             f"{verification.get('problems') or finished.stderr[-2000:]}")
+        raise BenchmarkError(
+            f"{what} does not read back like Contexta's own: {verification.get('problems') or finished.stderr[-2000:]}"
+        )
     return verification
 
 
@@ -141,8 +179,9 @@ def real_workspace(python: Path, size: int) -> Workspace:
     if stamp is None:
         print(f"building {size:,} runs with Contexta (cached in {folder.relative_to(REPO)}) ...", flush=True)
         root = _fresh(folder)
-        seconds = _builder(python, "real", "--size", str(size), "--out", str(root),
-                           what=f"writing {size} runs with Contexta")["seconds"]
+        seconds = _builder(
+            python, "real", "--size", str(size), "--out", str(root), what=f"writing {size} runs with Contexta"
+        )["seconds"]
         stamp = {**expected, "build_seconds": seconds}
         _write_stamp(folder, stamp)
     return Workspace(f"{size:,} runs", folder / ".contexta", "Contexta", stamp["build_seconds"])
@@ -159,20 +198,32 @@ def generated_workspace(python: Path, size: int, reference: Workspace | None = N
     expected = {"scenario": scenario.SCENARIO_VERSION, "method": "generated", "size": size}
     stamp = _stamp_ok(folder, expected)
     if stamp is not None:
-        return Workspace(f"{size:,} runs", folder / ".contexta", "generated", stamp["build_seconds"],
-                         stamp["verification"])
+        return Workspace(
+            f"{size:,} runs", folder / ".contexta", "generated", stamp["build_seconds"], stamp["verification"]
+        )
     print(f"generating {size:,} runs in Contexta's format (cached in {folder.relative_to(REPO)}) ...", flush=True)
     root = _fresh(folder)
-    seconds = _builder(python, "generate", "--size", str(size), "--out", str(root),
-                       what=f"generating {size} runs")["seconds"]
+    seconds = _builder(python, "generate", "--size", str(size), "--out", str(root), what=f"generating {size} runs")[
+        "seconds"
+    ]
     if reference is None:
         reference_root = folder / "reference" / ".contexta"
         candidates = scenario.candidate_indexes(size, 50)
-        sample = sorted({0, *(spec.run_index for spec in scenario.deployment_specs(size)), candidates[0],
-                         candidates[-1]})
+        sample = sorted(
+            {0, *(spec.run_index for spec in scenario.deployment_specs(size)), candidates[0], candidates[-1]}
+        )
         print(f"writing the sample runs {sample} with Contexta as the reference ...", flush=True)
-        _builder(python, "real", "--size", str(size), "--out", str(reference_root), "--only",
-                 ",".join(map(str, sample)), what="writing the reference runs")
+        _builder(
+            python,
+            "real",
+            "--size",
+            str(size),
+            "--out",
+            str(reference_root),
+            "--only",
+            ",".join(map(str, sample)),
+            what="writing the reference runs",
+        )
     else:
         reference_root = reference.root
     readback = [scenario.candidate_indexes(size)[0], scenario.baseline_index(size)] if size <= READBACK_MAX else []
@@ -205,8 +256,9 @@ def _real_steps(python: Path, steps: int) -> Workspace:
     if stamp is None:
         print(f"writing the per-step workspace with {steps:,} steps with Contexta ...", flush=True)
         root = _fresh(folder)
-        seconds = _builder(python, "real-steps", "--steps", str(steps), "--out", str(root),
-                           what=f"writing {steps} steps with Contexta")["seconds"]
+        seconds = _builder(
+            python, "real-steps", "--steps", str(steps), "--out", str(root), what=f"writing {steps} steps with Contexta"
+        )["seconds"]
         stamp = {**expected, "build_seconds": seconds}
         _write_stamp(folder, stamp)
     return Workspace(f"{steps:,} steps", folder / ".contexta", "Contexta", stamp["build_seconds"])
@@ -219,23 +271,29 @@ def _generated_steps(python: Path, steps: int, reference: Workspace | None) -> W
     expected = {"scenario": scenario.SCENARIO_VERSION, "method": "generated", "steps": steps}
     stamp = _stamp_ok(folder, expected)
     if stamp is None:
-        print(f"generating the per-step workspace with {steps:,} steps (cached in {folder.relative_to(REPO)}) ...",
-              flush=True)
+        print(
+            f"generating the per-step workspace with {steps:,} steps (cached in {folder.relative_to(REPO)}) ...",
+            flush=True,
+        )
         root = _fresh(folder)
-        seconds = _builder(python, "generate-steps", "--steps", str(steps), "--out", str(root),
-                           what=f"generating {steps} steps")["seconds"]
+        seconds = _builder(
+            python, "generate-steps", "--steps", str(steps), "--out", str(root), what=f"generating {steps} steps"
+        )["seconds"]
         if reference is not None:
             runs = [scenario.STEPS_CANDIDATE, scenario.STEPS_BASELINE, scenario.STEPS_REGRESSED]
-            verification = _verify(python, root, reference.root, _steps_records(steps), runs,
-                                   f"the generated {steps}-step workspace")
+            verification = _verify(
+                python, root, reference.root, _steps_records(steps), runs, f"the generated {steps}-step workspace"
+            )
         else:
             # The runs Contexta wrote itself (baseline, regressed candidate) are their own reference.
-            verification = _verify(python, root, root, _steps_records(steps), [],
-                                   f"the generated {steps:,}-step workspace's consistency")
+            verification = _verify(
+                python, root, root, _steps_records(steps), [], f"the generated {steps:,}-step workspace's consistency"
+            )
         stamp = {**expected, "build_seconds": seconds, "verification": verification}
         _write_stamp(folder, stamp)
-    return Workspace(f"{steps:,} steps", folder / ".contexta", "generated", stamp["build_seconds"],
-                     stamp["verification"])
+    return Workspace(
+        f"{steps:,} steps", folder / ".contexta", "generated", stamp["build_seconds"], stamp["verification"]
+    )
 
 
 def deployments_workspace(python: Path, base: Workspace, size: int, count: int) -> Workspace:
@@ -247,9 +305,22 @@ def deployments_workspace(python: Path, base: Workspace, size: int, count: int) 
         print(f"copying the {size:,}-run workspace; Contexta adds {count:,} deployments ...", flush=True)
         root = _fresh(folder)
         shutil.copytree(base.root, root)
-        seconds = _builder(python, "add-deployments", "--size", str(size), "--count", str(count), "--out", str(root),
-                           what=f"adding {count} deployments with Contexta")["seconds"]
+        seconds = _builder(
+            python,
+            "add-deployments",
+            "--size",
+            str(size),
+            "--count",
+            str(count),
+            "--out",
+            str(root),
+            what=f"adding {count} deployments with Contexta",
+        )["seconds"]
         stamp = {**expected, "build_seconds": seconds}
         _write_stamp(folder, stamp)
-    return Workspace(f"{size:,} runs, {count + len(scenario.DEPLOYMENTS):,} deployments", folder / ".contexta",
-                     "Contexta", stamp["build_seconds"])
+    return Workspace(
+        f"{size:,} runs, {count + len(scenario.DEPLOYMENTS):,} deployments",
+        folder / ".contexta",
+        "Contexta",
+        stamp["build_seconds"],
+    )

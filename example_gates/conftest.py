@@ -77,4 +77,3 @@ def pytest_contexta_diagnostics(run):
                 )
             )
     return found
-

@@ -406,7 +406,7 @@ def write_example(w: ContextaWriter) -> None:
 
 SEEDED = "search-ranker"
 #: A fixed pattern with mean 0 and sample standard deviation 1: seed values are mean + sd · z.
-SEED_PATTERN = tuple(v / 15 ** 0.5 for v in (-4.0, 3.0, -1.0, 5.0, -3.0))
+SEED_PATTERN = tuple(v / 15**0.5 for v in (-4.0, 3.0, -1.0, 5.0, -3.0))
 
 
 def seeds(mean: float, sd: float) -> list[float]:
@@ -422,19 +422,31 @@ def add_seeded_run(w: ContextaWriter, name: str, day: str, per_seed: dict[str, l
     w.register_dataset(run_ref, REGISTERED_DATASET, f"{day}T09:00:00Z")
     for seed in range(5):
         for key, values in per_seed.items():
-            w.metric(run_ref, key, values[seed], f"{day}T10:{10 + seed:02d}:00Z", stage="evaluate",
-                     unit="ms" if key == "latency-p95-ms" else None, tags={"seed": str(seed + 1)})
+            w.metric(
+                run_ref,
+                key,
+                values[seed],
+                f"{day}T10:{10 + seed:02d}:00Z",
+                stage="evaluate",
+                unit="ms" if key == "latency-p95-ms" else None,
+                tags={"seed": str(seed + 1)},
+            )
     return run_ref
 
 
 def seeded_quality(accuracy: list[float]) -> dict[str, list[float]]:
     """``accuracy`` as given; auc, f1 and latency as in production, each with a little seed noise."""
-    return {"accuracy": accuracy, "auc": seeds(0.930, 0.003), "f1": seeds(0.885, 0.003),
-            "latency-p95-ms": seeds(40.0, 0.5)}
+    return {
+        "accuracy": accuracy,
+        "auc": seeds(0.930, 0.003),
+        "f1": seeds(0.885, 0.003),
+        "latency-p95-ms": seeds(40.0, 0.5),
+    }
 
 
-def add_extras(w: ContextaWriter, run_ref: str, day: str, ndcg: float, recall: dict[str, tuple[float, int]],
-               ctr: dict[str, float]) -> None:
+def add_extras(
+    w: ContextaWriter, run_ref: str, day: str, ndcg: float, recall: dict[str, tuple[float, int]], ctr: dict[str, float]
+) -> None:
     """The metrics the example gate does not check, for the other ways of giving noise and series."""
     at = f"{day}T10:30:00Z"
     w.metric(run_ref, "ndcg", ndcg, at, stage="evaluate")
@@ -451,21 +463,38 @@ def write_seeded(w: ContextaWriter) -> None:
     """The search-ranker project: five seeded production releases, then four seeded candidates."""
     w.project(SEEDED, created_at="2025-01-01T00:00:00Z")
     for release, (day, accuracy) in enumerate(
-            [("2025-03-03", 0.893), ("2025-03-17", 0.896), ("2025-03-31", 0.898), ("2025-04-14", 0.899),
-             ("2025-04-28", 0.900)], start=1):
+        [
+            ("2025-03-03", 0.893),
+            ("2025-03-17", 0.896),
+            ("2025-03-31", 0.898),
+            ("2025-04-14", 0.899),
+            ("2025-04-28", 0.900),
+        ],
+        start=1,
+    ):
         run_ref = add_seeded_run(w, f"release-{release}", day, seeded_quality(seeds(accuracy, 0.004)))
-        w.deployment(SEEDED, f"prod-{release}", f"{day}T12:00:00Z", f"{day}T12:10:00Z", run_ref=run_ref,
-                     order=release)
+        w.deployment(SEEDED, f"prod-{release}", f"{day}T12:00:00Z", f"{day}T12:10:00Z", run_ref=run_ref, order=release)
         if release == 5:
-            add_extras(w, run_ref, day, 0.712, {"card_present": (0.81, 4000), "online": (0.78, 3000),
-                                                "rare": (0.70, 12)}, {"eu": 0.031, "us": 0.034})
+            add_extras(
+                w,
+                run_ref,
+                day,
+                0.712,
+                {"card_present": (0.81, 4000), "online": (0.78, 3000), "rare": (0.70, 12)},
+                {"eu": 0.031, "us": 0.034},
+            )
     good = add_seeded_run(w, "seeds-within-noise", "2025-05-05", seeded_quality(seeds(0.897, 0.004)))
-    add_extras(w, good, "2025-05-05", 0.709, {"card_present": (0.80, 4100), "online": (0.79, 2900),
-                                              "rare": (0.55, 11)}, {"eu": 0.031, "us": 0.033})
+    add_extras(
+        w,
+        good,
+        "2025-05-05",
+        0.709,
+        {"card_present": (0.80, 4100), "online": (0.79, 2900), "rare": (0.55, 11)},
+        {"eu": 0.031, "us": 0.033},
+    )
     add_seeded_run(w, "seeds-regressed", "2025-05-06", seeded_quality(seeds(0.860, 0.004)))
     add_seeded_run(w, "seeds-too-noisy", "2025-05-07", seeded_quality(seeds(0.885, 0.02)))
-    add_seeded_run(w, "seeds-last-fine", "2025-05-08",
-                   seeded_quality([0.835, 0.832, 0.838, 0.834, 0.885]))
+    add_seeded_run(w, "seeds-last-fine", "2025-05-08", seeded_quality([0.835, 0.832, 0.838, 0.834, 0.885]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,10 +31,25 @@ _EXPORTS = {
     "resolve_direction": "checks.direction",
 }
 __all__ = [
-    "BaselineChoice", "CheckArgumentError", "ContextaRun", "DegradedRecord", "Diagnostic", "EventRecord",
-    "GateCheckFailed", "GateError", "GateReport", "MetricRecord", "Selection", "Workspace", "assert_metric_threshold",
-    "assert_metrics_present", "assert_no_error_diagnostics", "assert_no_regression", "assert_within_history",
-    "find_metric", "resolve_direction",
+    "BaselineChoice",
+    "CheckArgumentError",
+    "ContextaRun",
+    "DegradedRecord",
+    "Diagnostic",
+    "EventRecord",
+    "GateCheckFailed",
+    "GateError",
+    "GateReport",
+    "MetricRecord",
+    "Selection",
+    "Workspace",
+    "assert_metric_threshold",
+    "assert_metrics_present",
+    "assert_no_error_diagnostics",
+    "assert_no_regression",
+    "assert_within_history",
+    "find_metric",
+    "resolve_direction",
 ]
 
 if TYPE_CHECKING:

@@ -25,20 +25,27 @@ def _validate(path: str) -> int:
         return 1
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(document)'}: {e['msg']}" for e in exc.errors())
-        print(f"{path}: not a pytest-contexta report (schema version {REPORT_SCHEMA_VERSION}): {problems}. "
-              f"Compare it with python -m pytest_contexta.report --schema", file=sys.stderr)
+        print(
+            f"{path}: not a pytest-contexta report (schema version {REPORT_SCHEMA_VERSION}): {problems}. "
+            f"Compare it with python -m pytest_contexta.report --schema",
+            file=sys.stderr,
+        )
         return 1
     print(f"{path}: valid report, verdict {report.verdict}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pytest_contexta.report",
-                                     description="The pytest-contexta JSON report format.")
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_contexta.report", description="The pytest-contexta JSON report format."
+    )
     parser.add_argument("--schema", action="store_true", help="print the report's JSON Schema")
     parser.add_argument("--validate", metavar="FILE", help="check that FILE is a valid report")
-    parser.add_argument("--explain", metavar="FILE",
-                        help="print why each candidate of a stored report passed or failed, and how it was decided")
+    parser.add_argument(
+        "--explain",
+        metavar="FILE",
+        help="print why each candidate of a stored report passed or failed, and how it was decided",
+    )
     arguments = parser.parse_args(argv)
     if arguments.validate:
         return _validate(arguments.validate)

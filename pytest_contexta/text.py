@@ -15,9 +15,7 @@ def printable(text: str) -> str:
     """
     if text.isprintable():
         return text
-    return "".join(
-        char if unicodedata.category(char) not in _UNSAFE_CATEGORIES else _escape(char) for char in text
-    )
+    return "".join(char if unicodedata.category(char) not in _UNSAFE_CATEGORIES else _escape(char) for char in text)
 
 
 def _escape(char: str) -> str:

@@ -40,7 +40,8 @@ def snapshot_tree(root: Path) -> dict[str, str]:
     for path in sorted(root.rglob("*")):
         mode = stat.filemode(path.lstat().st_mode)
         tree[str(path.relative_to(root))] = mode + (
-            " " + hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "")
+            " " + hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+        )
     return tree
 
 

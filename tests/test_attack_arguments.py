@@ -12,25 +12,35 @@ from pytest_contexta.errors import CheckArgumentError
 HUGE = 10**400  # an int no float can hold: math.isfinite() raised OverflowError on it
 
 
-@pytest.mark.parametrize(("call", "message"), [
-    (lambda: check_limits(None, HUGE), f"max_abs_drop must be a finite number >= 0, not {HUGE}"),
-    (lambda: check_limits(HUGE, None), f"max_drop must be a finite number >= 0, not {HUGE}"),
-    (lambda: bounds_text(HUGE, None), f"at_least must be a finite number, not {HUGE}"),
-    (lambda: bounds_text(None, -HUGE), f"at_most must be a finite number, not {-HUGE}"),
-])
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: check_limits(None, HUGE), f"max_abs_drop must be a finite number >= 0, not {HUGE}"),
+        (lambda: check_limits(HUGE, None), f"max_drop must be a finite number >= 0, not {HUGE}"),
+        (lambda: bounds_text(HUGE, None), f"at_least must be a finite number, not {HUGE}"),
+        (lambda: bounds_text(None, -HUGE), f"at_most must be a finite number, not {-HUGE}"),
+    ],
+)
 def test_an_int_too_large_for_a_float_is_an_argument_error(call, message):
     with pytest.raises(CheckArgumentError) as raised:
         call()
     assert str(raised.value) == message
 
 
-@pytest.mark.parametrize(("call", "shown"), [
-    (lambda: check_limits(Fraction(1, 50), None),
-     "max_drop must be a finite number >= 0, not Fraction Fraction(1, 50)"),
-    (lambda: bounds_text(Fraction(1, 2), None), "at_least must be a finite number, not Fraction Fraction(1, 2)"),
-    (lambda: check_share("max_failing_share", Fraction(1, 20)),
-     "max_failing_share must be a fraction from 0 to below 1 (0.05 means 5 %), not Fraction Fraction(1, 20)"),
-])
+@pytest.mark.parametrize(
+    ("call", "shown"),
+    [
+        (
+            lambda: check_limits(Fraction(1, 50), None),
+            "max_drop must be a finite number >= 0, not Fraction Fraction(1, 50)",
+        ),
+        (lambda: bounds_text(Fraction(1, 2), None), "at_least must be a finite number, not Fraction Fraction(1, 2)"),
+        (
+            lambda: check_share("max_failing_share", Fraction(1, 20)),
+            "max_failing_share must be a fraction from 0 to below 1 (0.05 means 5 %), not Fraction Fraction(1, 20)",
+        ),
+    ],
+)
 def test_a_number_of_another_type_is_named_by_its_type(call, shown):
     """numpy's float32(0.02) prints as 0.02: without its type the refusal read 'must be a number, not 0.02'."""
     with pytest.raises(CheckArgumentError) as raised:

@@ -33,26 +33,35 @@ def test_a(contexta_run):
 
 
 def _gate(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
-    result = pytester.runpytest(f"--contexta-workspace={LATENCY}", f"--contexta-candidate={CANDIDATE}",
-                                "--contexta-report=gate.json", *args)
+    result = pytester.runpytest(
+        f"--contexta-workspace={LATENCY}", f"--contexta-candidate={CANDIDATE}", "--contexta-report=gate.json", *args
+    )
     return result, json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize(("hook", "args", "tests"), [
-    (FORGIVE_NO_TESTS, ["-k", "nothing-matches"], {"test_gate": GATE}),
-    (FORGIVE_NO_TESTS, [], {"helper": "VALUE = 1\n"}),
-    (ALWAYS_ZERO, [], {"test_gate": GATE}),
-], ids=["deselected-all", "no-test-at-all", "failed-check"])
+@pytest.mark.parametrize(
+    ("hook", "args", "tests"),
+    [
+        (FORGIVE_NO_TESTS, ["-k", "nothing-matches"], {"test_gate": GATE}),
+        (FORGIVE_NO_TESTS, [], {"helper": "VALUE = 1\n"}),
+        (ALWAYS_ZERO, [], {"test_gate": GATE}),
+    ],
+    ids=["deselected-all", "no-test-at-all", "failed-check"],
+)
 def test_a_conftest_that_rewrites_the_exit_status_cannot_pass_a_failed_gate(
-        pytester: pytest.Pytester, hook: str, args: list[str], tests: dict[str, str]) -> None:
+    pytester: pytest.Pytester, hook: str, args: list[str], tests: dict[str, str]
+) -> None:
     pytester.makeconftest(hook)
     pytester.makepyfile(**tests)
     result, report = _gate(pytester, *args)
     assert report["verdict"] == "fail"
     assert result.ret == report["exit_status"] == pytest.ExitCode.TESTS_FAILED  # was 0
-    result.stdout.fnmatch_lines([
-        "contexta: a pytest_sessionfinish hook set the exit status to 0 after the gate failed; "
-        "the gate's exit status 1 stands"])
+    result.stdout.fnmatch_lines(
+        [
+            "contexta: a pytest_sessionfinish hook set the exit status to 0 after the gate failed; "
+            "the gate's exit status 1 stands"
+        ]
+    )
 
 
 def test_a_conftest_may_still_raise_the_exit_status_of_a_failed_gate(pytester: pytest.Pytester) -> None:

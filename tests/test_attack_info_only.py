@@ -15,8 +15,9 @@ def test_options_that_only_show_decide_nothing(pytester: pytest.Pytester, option
     pytester.makepyfile(test_gate="def test_a(contexta_run):\n    pass\n")
     report = pytester.path / "gate.json"
     report.write_text('{"kept": true}', encoding="utf-8")
-    result = pytester.runpytest(f"--contexta-workspace={LATENCY}", "--contexta-candidate=run:svc.faster",
-                                f"--contexta-report={report}", option)
+    result = pytester.runpytest(
+        f"--contexta-workspace={LATENCY}", "--contexta-candidate=run:svc.faster", f"--contexta-report={report}", option
+    )
     assert result.ret == pytest.ExitCode.OK
     assert "GATE" not in result.stdout.str()
     assert report.read_text(encoding="utf-8") == '{"kept": true}'

@@ -21,8 +21,9 @@ def test_b(contexta_run):
 
 
 def _gate(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
-    result = pytester.runpytest(f"--contexta-workspace={LATENCY}", f"--contexta-candidate={CANDIDATE}",
-                                "--contexta-report=gate.json", *args)
+    result = pytester.runpytest(
+        f"--contexta-workspace={LATENCY}", f"--contexta-candidate={CANDIDATE}", "--contexta-report=gate.json", *args
+    )
     return result, json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
 
 
@@ -32,9 +33,12 @@ def test_a_test_id_on_the_command_line_leaves_the_other_checks_out(pytester: pyt
     result, report = _gate(pytester, test_id)
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # was 0: test_b was never collected, so never counted
     assert report["verdict"] == "fail"
-    result.stdout.fnmatch_lines([
-        f"GATE FAILED for run:svc.faster: the selection left gate checks out (the test id {test_id} on the "
-        f"command line): a gate runs every check; pass --contexta-allow-partial for a deliberate partial rerun"])
+    result.stdout.fnmatch_lines(
+        [
+            f"GATE FAILED for run:svc.faster: the selection left gate checks out (the test id {test_id} on the "
+            f"command line): a gate runs every check; pass --contexta-allow-partial for a deliberate partial rerun"
+        ]
+    )
     allowed, report = _gate(pytester, test_id, "--contexta-allow-partial")
     assert allowed.ret == pytest.ExitCode.OK
     assert report["notes"] == [f"partial run (--contexta-allow-partial): the test id {test_id} on the command line"]

@@ -44,8 +44,9 @@ class Case:
 
     def run(self, *args: str, candidate: str = "run:svc.faster") -> pytest.RunResult:
         before = snapshot_tree(self.tmp_path)
-        result = self.pytester.runpytest(f"--contexta-workspace={self.workspace}",
-                                         f"--contexta-candidate={candidate}", *args)
+        result = self.pytester.runpytest(
+            f"--contexta-workspace={self.workspace}", f"--contexta-candidate={candidate}", *args
+        )
         assert snapshot_tree(self.tmp_path) == before, "the gate wrote into the workspace folder"
         return result
 
@@ -73,16 +74,18 @@ def assert_one_error_line(result: pytest.RunResult, *fragments: str) -> str:
 
 def test_missing_workspace_is_not_created(case: Case) -> None:
     case.workspace = case.tmp_path / "no-such-workspace"
-    line = assert_one_error_line(case.run(), f"workspace {case.workspace} does not exist",
-                                 "--contexta-workspace")
+    line = assert_one_error_line(case.run(), f"workspace {case.workspace} does not exist", "--contexta-workspace")
     assert not case.workspace.exists()
     assert line.startswith("ERROR: contexta: ")
 
 
 def test_workspace_path_is_a_file(case: Case) -> None:
     case.workspace = case.workspace / "records" / "manifest.json"
-    assert_one_error_line(case.run(), f"workspace {case.workspace} is a file, not a folder",
-                          "pass the folder that holds metadata/ and records/")
+    assert_one_error_line(
+        case.run(),
+        f"workspace {case.workspace} is a file, not a folder",
+        "pass the folder that holds metadata/ and records/",
+    )
 
 
 def test_quickstart_layout_names_the_workspaces_one_level_down(case: Case) -> None:
@@ -92,22 +95,29 @@ def test_quickstart_layout_names_the_workspaces_one_level_down(case: Case) -> No
         shutil.copytree(case.workspace, parent / project)
     shutil.rmtree(case.workspace)
     case.workspace = parent
-    assert_one_error_line(case.run(), f"{parent} is not a Contexta workspace",
-                          f"({parent / 'other-project'}, {parent / 'svc'})",
-                          "pass one of them with --contexta-workspace")
+    assert_one_error_line(
+        case.run(),
+        f"{parent} is not a Contexta workspace",
+        f"({parent / 'other-project'}, {parent / 'svc'})",
+        "pass one of them with --contexta-workspace",
+    )
 
 
 @pytest.mark.parametrize("missing", ["metadata/ledger.db", "records/manifest.json"])
 def test_ledger_or_manifest_missing(case: Case, missing: str) -> None:
     (case.workspace / missing).unlink()
-    assert_one_error_line(case.run(), f"workspace {case.workspace} is incomplete: {missing} is missing",
-                          "copied only in part")
+    assert_one_error_line(
+        case.run(), f"workspace {case.workspace} is incomplete: {missing} is missing", "copied only in part"
+    )
 
 
 def test_manifest_that_is_not_json(case: Case) -> None:
     (case.workspace / "records" / "manifest.json").write_text("{not json", encoding="utf-8")
-    assert_one_error_line(case.run(), f"{case.workspace}/records/manifest.json is not a readable Contexta record "
-                          "manifest", "restore it from a backup")
+    assert_one_error_line(
+        case.run(),
+        f"{case.workspace}/records/manifest.json is not a readable Contexta record manifest",
+        "restore it from a backup",
+    )
 
 
 # -- versions -------------------------------------------------------------------------------------
@@ -115,10 +125,12 @@ def test_manifest_that_is_not_json(case: Case) -> None:
 
 def test_unknown_layout_version(case: Case) -> None:
     manifest = case.workspace / "records" / "manifest.json"
-    manifest.write_text(json.dumps({**json.loads(manifest.read_text(encoding="utf-8")), "layout_version": "2"}),
-                        encoding="utf-8")
-    assert_one_error_line(case.run(), str(manifest), "version '2'", "reads 'jsonl_segments' version '1'",
-                          "upgrade pytest-contexta")
+    manifest.write_text(
+        json.dumps({**json.loads(manifest.read_text(encoding="utf-8")), "layout_version": "2"}), encoding="utf-8"
+    )
+    assert_one_error_line(
+        case.run(), str(manifest), "version '2'", "reads 'jsonl_segments' version '1'", "upgrade pytest-contexta"
+    )
 
 
 def test_unknown_store_schema_version(case: Case) -> None:
@@ -128,8 +140,9 @@ def test_unknown_store_schema_version(case: Case) -> None:
         connection.execute("UPDATE schema_metadata SET store_schema_version = '2'")
     finally:
         connection.close()
-    assert_one_error_line(case.run(), f"{ledger} has store_schema_version 2", "reads version 1",
-                          "upgrade pytest-contexta")
+    assert_one_error_line(
+        case.run(), f"{ledger} has store_schema_version 2", "reads version 1", "upgrade pytest-contexta"
+    )
 
 
 def _duckdb_checksum(block: bytes) -> int:
@@ -159,8 +172,12 @@ def test_ledger_written_by_a_newer_duckdb(case: Case) -> None:
     with pytest.raises(duckdb.Error, match="version number"):  # duckdb itself refuses it, as for a real newer file
         duckdb.connect(str(ledger), read_only=True)
     upgrade = "pip install -U duckdb" if sys.version_info >= (3, 11) else "Python 3.11 or newer"
-    assert_one_error_line(case.run(), f"{ledger} was written by a newer DuckDB than the installed duckdb "
-                          f"{duckdb.__version__}", upgrade, "1000000")
+    assert_one_error_line(
+        case.run(),
+        f"{ledger} was written by a newer DuckDB than the installed duckdb {duckdb.__version__}",
+        upgrade,
+        "1000000",
+    )
 
 
 def test_ledger_that_is_not_a_duckdb_file(case: Case) -> None:
@@ -187,8 +204,13 @@ def _alter(ledger: Path, statement: str) -> None:
 def test_ledger_without_a_table_or_column_contexta_writes(case: Case, change: str, missing: str) -> None:
     ledger = case.workspace / "metadata" / "ledger.db"
     _alter(ledger, change)
-    assert_one_error_line(case.run(), f"{ledger} cannot be queried (", missing,
-                          "lacks a table or column Contexta 1.x writes", "restore it from a backup")
+    assert_one_error_line(
+        case.run(),
+        f"{ledger} cannot be queried (",
+        missing,
+        "lacks a table or column Contexta 1.x writes",
+        "restore it from a backup",
+    )
 
 
 def test_ledger_without_a_column_a_run_read_needs_fails_the_checks_with_one_reason(case: Case) -> None:
@@ -196,8 +218,12 @@ def test_ledger_without_a_column_a_run_read_needs_fails_the_checks_with_one_reas
     _alter(ledger, "ALTER TABLE stage_executions DROP COLUMN payload_json")
     result = case.run()  # stage rows are read with the run, when a check first needs it (after collection)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines([f"GATE FAILED for run:svc.faster: the run could not be read: {ledger} cannot be "
-                                 f'queried (*Referenced column "payload_json" not found*restore it from a backup*'])
+    result.stdout.fnmatch_lines(
+        [
+            f"GATE FAILED for run:svc.faster: the run could not be read: {ledger} cannot be "
+            f'queried (*Referenced column "payload_json" not found*restore it from a backup*'
+        ]
+    )
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
@@ -209,8 +235,11 @@ def test_both_tables_missing_names_the_first_one_the_gate_queries(case: Case) ->
         connection.execute("DROP TABLE deployment_executions")
     finally:
         connection.close()
-    line = assert_one_error_line(case.run(), f"{ledger} cannot be queried (Catalog Error: Table with name runs does "
-                                 "not exist!)", "restore it from a backup, or copy the whole workspace again")
+    line = assert_one_error_line(
+        case.run(),
+        f"{ledger} cannot be queried (Catalog Error: Table with name runs does not exist!)",
+        "restore it from a backup, or copy the whole workspace again",
+    )
     assert "deployment_executions" not in line
 
 
@@ -223,36 +252,49 @@ def test_permission_denied_names_the_user_the_gate_runs_as(
     if refused == "workspace":
         shutil.rmtree(workspace / "records")
         (workspace / "metadata" / "ledger.db").unlink()  # neither file: the check looks one level down
-    path = {"workspace": workspace, "manifest": workspace / "records" / "manifest.json",
-            "segments": workspace / "records" / "segments"}[refused]
+    path = {
+        "workspace": workspace,
+        "manifest": workspace / "records" / "manifest.json",
+        "segments": workspace / "records" / "segments",
+    }[refused]
 
     def refuse(self: Path, *args: object, **kwargs: object) -> object:
         raise PermissionError(13, "Permission denied", str(self))
 
     real_open, real_scandir = os.open, os.scandir
     monkeypatch.setattr(Path, "iterdir", lambda self: refuse(self) if self == path else Path.iterdir(self))
-    monkeypatch.setattr(os, "open", lambda target, *args: refuse(Path(target)) if Path(target) == path
-                        else real_open(target, *args))
-    monkeypatch.setattr(os, "scandir", lambda target: refuse(Path(target)) if Path(target) == path
-                        else real_scandir(target))
+    monkeypatch.setattr(
+        os, "open", lambda target, *args: refuse(Path(target)) if Path(target) == path else real_open(target, *args)
+    )
+    monkeypatch.setattr(
+        os, "scandir", lambda target: refuse(Path(target)) if Path(target) == path else real_scandir(target)
+    )
     with pytest.raises(WorkspaceError) as raised:
         Workspace(workspace, lock_timeout=0).load_run("run:svc.faster")
     user = f"user {getpass.getuser()!r} (uid {os.geteuid()})"
     assert str(raised.value).startswith(f"{path}")
-    assert str(raised.value).endswith(f": permission denied for {user}, who runs the gate: give that user read "
-                                      f"access to the workspace folder and its files")
+    assert str(raised.value).endswith(
+        f": permission denied for {user}, who runs the gate: give that user read "
+        f"access to the workspace folder and its files"
+    )
 
 
 def test_damaged_deployment_row_the_baseline_rule_reads(case: Case) -> None:
     connection = duckdb.connect(str(case.workspace / "metadata" / "ledger.db"))
     try:
         ref, payload = connection.execute("SELECT ref, payload_json FROM deployment_executions").fetchone()
-        connection.execute("UPDATE deployment_executions SET payload_json = ? WHERE ref = ?",
-                           [json.dumps({**json.loads(payload), "started_at": "yesterday"}), ref])
+        connection.execute(
+            "UPDATE deployment_executions SET payload_json = ? WHERE ref = ?",
+            [json.dumps({**json.loads(payload), "started_at": "yesterday"}), ref],
+        )
     finally:
         connection.close()
-    assert_one_error_line(case.run(), f"{case.workspace}/metadata/ledger.db holds a Deployment row that cannot be "
-                          "read (started_at: ", "'yesterday'", "restore it from a backup")
+    assert_one_error_line(
+        case.run(),
+        f"{case.workspace}/metadata/ledger.db holds a Deployment row that cannot be read (started_at: ",
+        "'yesterday'",
+        "restore it from a backup",
+    )
 
 
 # -- run refs -------------------------------------------------------------------------------------
@@ -279,8 +321,11 @@ def test_malformed_candidate_ref(case: Case, candidate: str, problem: str) -> No
 
 @pytest.mark.parametrize("candidate", ["", " ", " , "])
 def test_empty_candidate(case: Case, candidate: str) -> None:
-    assert_one_error_line(case.run(candidate=candidate), f"contexta candidate {candidate!r} (from command line) "
-                          "names no run", "give run:<project>.<run-name>")
+    assert_one_error_line(
+        case.run(candidate=candidate),
+        f"contexta candidate {candidate!r} (from command line) names no run",
+        "give run:<project>.<run-name>",
+    )
 
 
 def test_malformed_baseline_ref(case: Case) -> None:
@@ -293,11 +338,14 @@ def test_unique_bare_name_is_resolved(case: Case) -> None:
     result.stdout.fnmatch_lines(["GATE PASSED for run:svc.faster"])
 
 
-def test_ambiguous_bare_name(pytester: pytest.Pytester, tmp_path: Path,
-                             workspace_copy: Callable[[str], Path]) -> None:
+def test_ambiguous_bare_name(pytester: pytest.Pytester, tmp_path: Path, workspace_copy: Callable[[str], Path]) -> None:
     case = Case(pytester, workspace_copy("conformance"), tmp_path)
-    assert_one_error_line(case.run(candidate="baseline"), "run name 'baseline' is ambiguous",
-                          "run:fraud-model.baseline, run:shop-ranker.baseline", "pass the full ref")
+    assert_one_error_line(
+        case.run(candidate="baseline"),
+        "run name 'baseline' is ambiguous",
+        "run:fraud-model.baseline, run:shop-ranker.baseline",
+        "pass the full ref",
+    )
 
 
 @pytest.mark.parametrize(
@@ -313,9 +361,11 @@ def test_unknown_run(case: Case, candidate: str, problem: str) -> None:
 
 
 def test_candidate_that_is_also_the_baseline(case: Case) -> None:
-    assert_one_error_line(case.run("--contexta-baseline=faster"),
-                          "candidate run:svc.faster is also its own baseline", "choose another run with "
-                          "--contexta-baseline")
+    assert_one_error_line(
+        case.run("--contexta-baseline=faster"),
+        "candidate run:svc.faster is also its own baseline",
+        "choose another run with --contexta-baseline",
+    )
 
 
 # -- refs never become paths ----------------------------------------------------------------------
@@ -347,18 +397,35 @@ def _add_run_row(workspace: Path, ref: str) -> None:
     """Write a run row with a ref no Contexta writes (a hand-edited or hostile ledger)."""
     connection = duckdb.connect(str(workspace / "metadata" / "ledger.db"))
     try:
-        payload = {"run_ref": ref, "project_ref": "project:svc", "name": "x", "status": "completed",
-                   "started_at": "2025-05-09T09:00:00Z", "ended_at": "2025-05-09T10:00:00Z"}
-        connection.execute("INSERT INTO runs (ref, project_ref, name, started_at, status, payload_json) "
-                           "VALUES (?, 'project:svc', 'x', '2025-05-09T09:00:00Z', 'completed', ?)",
-                           [ref, json.dumps(payload)])
+        payload = {
+            "run_ref": ref,
+            "project_ref": "project:svc",
+            "name": "x",
+            "status": "completed",
+            "started_at": "2025-05-09T09:00:00Z",
+            "ended_at": "2025-05-09T10:00:00Z",
+        }
+        connection.execute(
+            "INSERT INTO runs (ref, project_ref, name, started_at, status, payload_json) "
+            "VALUES (?, 'project:svc', 'x', '2025-05-09T09:00:00Z', 'completed', ?)",
+            [ref, json.dumps(payload)],
+        )
     finally:
         connection.close()
 
 
 HOSTILE_REF = "run:../../outside.x"
-HOSTILE_INPUTS = [HOSTILE_REF, "x", "run:svc.faster/../../../outside", "run:svc.../x", "../../outside",
-                  "run:svc.faster\x00", "run:svc.%2e%2e", "run:/etc/passwd.x", "run:svc.faster.jsonl/../x"]
+HOSTILE_INPUTS = [
+    HOSTILE_REF,
+    "x",
+    "run:svc.faster/../../../outside",
+    "run:svc.../x",
+    "../../outside",
+    "run:svc.faster\x00",
+    "run:svc.%2e%2e",
+    "run:/etc/passwd.x",
+    "run:svc.faster.jsonl/../x",
+]
 
 
 def test_refs_never_become_paths_outside_the_workspace(workspace_copy: Callable[[str], Path]) -> None:
@@ -373,8 +440,12 @@ def test_refs_never_become_paths_outside_the_workspace(workspace_copy: Callable[
                 candidate.load_run(text)
             opened_by[text] = list(opened)
         with files_opened() as opened:
-            assert candidate.load_run("run:svc.faster").metric_keys() == {"val-loss", "accuracy",
-                                                                           "latency-p95-ms", "error-count"}
+            assert candidate.load_run("run:svc.faster").metric_keys() == {
+                "val-loss",
+                "accuracy",
+                "latency-p95-ms",
+                "error-count",
+            }
         inside = list(opened)
     finally:
         candidate.close()
@@ -383,8 +454,9 @@ def test_refs_never_become_paths_outside_the_workspace(workspace_copy: Callable[
     assert inside and all(path.startswith(root) for path in inside), inside
 
 
-@pytest.mark.parametrize("hand_built", [RunRef("../../outside", "x"), RunRef("svc", "faster/../../x"),
-                                        RunRef("svc", "Faster")])
+@pytest.mark.parametrize(
+    "hand_built", [RunRef("../../outside", "x"), RunRef("svc", "faster/../../x"), RunRef("svc", "Faster")]
+)
 def test_a_hand_built_run_ref_is_checked_before_it_names_a_file(
     workspace_copy: Callable[[str], Path], hand_built: RunRef
 ) -> None:
@@ -431,8 +503,12 @@ def test_load_run_reads_the_run_row_once_and_each_segment_once_never_the_record_
 
 def test_hostile_ledger_ref_stops_the_gate_with_a_clear_message(case: Case) -> None:
     _add_run_row(case.workspace, HOSTILE_REF)
-    assert_one_error_line(case.run(candidate="x"), f"run name 'x' matches '{HOSTILE_REF}'",
-                          "which is not a valid run ref", "the ledger is damaged")
+    assert_one_error_line(
+        case.run(candidate="x"),
+        f"run name 'x' matches '{HOSTILE_REF}'",
+        "which is not a valid run ref",
+        "the ledger is damaged",
+    )
 
 
 # -- helper arguments -----------------------------------------------------------------------------
@@ -441,43 +517,72 @@ def test_hostile_ledger_ref_stops_the_gate_with_a_clear_message(case: Case) -> N
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        ('assert_no_regression(contexta_run, baseline_run, "accuracy", max_drop=-0.1)',
-         "max_drop must be a finite number >= 0, not -0.1"),
-        ('assert_no_regression(contexta_run, baseline_run, "accuracy", max_abs_drop=math.nan)',
-         "max_abs_drop must be a finite number >= 0, not nan"),
-        ('assert_no_regression(contexta_run, baseline_run, "accuracy", max_drop=None)',
-         "give max_drop, max_abs_drop or both"),
-        ('assert_no_regression(contexta_run, baseline_run, "accuracy", direction="up")',
-         "direction must be 'higher' or 'lower', not 'up'"),
-        ('assert_no_regression(contexta_run, baseline_run, "accuracy", direction={"accuracy": "better"})',
-         "direction must be 'higher' or 'lower', not 'better'"),
+        (
+            'assert_no_regression(contexta_run, baseline_run, "accuracy", max_drop=-0.1)',
+            "max_drop must be a finite number >= 0, not -0.1",
+        ),
+        (
+            'assert_no_regression(contexta_run, baseline_run, "accuracy", max_abs_drop=math.nan)',
+            "max_abs_drop must be a finite number >= 0, not nan",
+        ),
+        (
+            'assert_no_regression(contexta_run, baseline_run, "accuracy", max_drop=None)',
+            "give max_drop, max_abs_drop or both",
+        ),
+        (
+            'assert_no_regression(contexta_run, baseline_run, "accuracy", direction="up")',
+            "direction must be 'higher' or 'lower', not 'up'",
+        ),
+        (
+            'assert_no_regression(contexta_run, baseline_run, "accuracy", direction={"accuracy": "better"})',
+            "direction must be 'higher' or 'lower', not 'better'",
+        ),
         ("assert_metrics_present(contexta_run, [])", "the metric list is empty"),
-        ('assert_metrics_present(contexta_run, "val_loss")',
-         ("'val_loss' cannot be a Contexta metric key: keys are lowercase letters, digits, '-' and '.' "
-          "(did you mean 'val-loss'?)")),
-        ('assert_metrics_present(contexta_run, "accuracy", stage="Evaluate")',
-         "stage 'Evaluate' cannot be a Contexta stage name"),
-        ('assert_metric_threshold(contexta_run, "accuracy", at_least=math.inf)',
-         "at_least must be a finite number, not inf"),
-        ('assert_metric_threshold(contexta_run, "accuracy", at_least=0.9, at_most=0.1)',
-         "at_least (0.9) is above at_most (0.1)"),
-        ('assert_no_error_diagnostics("run:svc.faster")',
-         "run must be a run from the contexta_run or baseline_run fixture, not str"),
+        (
+            'assert_metrics_present(contexta_run, "val_loss")',
+            (
+                "'val_loss' cannot be a Contexta metric key: keys are lowercase letters, digits, '-' and '.' "
+                "(did you mean 'val-loss'?)"
+            ),
+        ),
+        (
+            'assert_metrics_present(contexta_run, "accuracy", stage="Evaluate")',
+            "stage 'Evaluate' cannot be a Contexta stage name",
+        ),
+        (
+            'assert_metric_threshold(contexta_run, "accuracy", at_least=math.inf)',
+            "at_least must be a finite number, not inf",
+        ),
+        (
+            'assert_metric_threshold(contexta_run, "accuracy", at_least=0.9, at_most=0.1)',
+            "at_least (0.9) is above at_most (0.1)",
+        ),
+        (
+            'assert_no_error_diagnostics("run:svc.faster")',
+            "run must be a run from the contexta_run or baseline_run fixture, not str",
+        ),
     ],
 )
 def test_invalid_helper_arguments_fail_at_the_helper_call(case: Case, call: str, message: str) -> None:
-    case.pytester.makepyfile(test_gate=f"""
+    case.pytester.makepyfile(
+        test_gate=f"""
         import math
         from pytest_contexta import *
 
         def test_gate(contexta_run, baseline_run):
             {call}
-    """)
+    """
+    )
     result = case.run()
     result.assert_outcomes(failed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines([f">       {call}", f"E       pytest_contexta.errors.CheckArgumentError: {message}*",
-                                 "test_gate.py:*: CheckArgumentError"])
+    result.stdout.fnmatch_lines(
+        [
+            f">       {call}",
+            f"E       pytest_contexta.errors.CheckArgumentError: {message}*",
+            "test_gate.py:*: CheckArgumentError",
+        ]
+    )
     assert "pytest_contexta/" not in result.stdout.str(), "the error should point at the call, not inside the plugin"
 
 
@@ -495,8 +600,10 @@ def test_a_ledger_denied_to_the_gate_says_permission_denied_not_damaged(
     with pytest.raises(WorkspaceError) as raised:
         Workspace(workspace, lock_timeout=0).list_runs()
     message = str(raised.value)
-    assert message.startswith(f"{ledger} cannot be opened: permission denied for user {getpass.getuser()!r} "
-                              f"(uid {os.geteuid()}), who runs the gate: give that user read access")
+    assert message.startswith(
+        f"{ledger} cannot be opened: permission denied for user {getpass.getuser()!r} "
+        f"(uid {os.geteuid()}), who runs the gate: give that user read access"
+    )
     assert "damaged" not in message and "backup" not in message
 
 

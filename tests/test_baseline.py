@@ -43,26 +43,37 @@ def _gate(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict
     return result, json.loads(report.read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize(("candidate", "baseline", "deployment", "passed_over"), [
-    # Newer deployments of the candidate itself, failed, cancelled, open, without a run, and of
-    # another project are all passed over.
-    ("cand-b", "r3", "prod-mar",
-     "rollout-open (open), shadow-cand-b (deployed the candidate itself), prod-apr-cancelled (cancelled), "
-     "prod-apr-failed (failed), hotfix-no-run (records no run)"),
-    # The deployment of another, newer run counts, whatever it was called.
-    ("cand-a", "cand-b", "shadow-cand-b", "rollout-open (open)"),
-    ("r1", "cand-b", "shadow-cand-b", "rollout-open (open)"),
-], ids=["cand-b", "cand-a", "r1"])
+@pytest.mark.parametrize(
+    ("candidate", "baseline", "deployment", "passed_over"),
+    [
+        # Newer deployments of the candidate itself, failed, cancelled, open, without a run, and of
+        # another project are all passed over.
+        (
+            "cand-b",
+            "r3",
+            "prod-mar",
+            "rollout-open (open), shadow-cand-b (deployed the candidate itself), prod-apr-cancelled (cancelled), "
+            "prod-apr-failed (failed), hotfix-no-run (records no run)",
+        ),
+        # The deployment of another, newer run counts, whatever it was called.
+        ("cand-a", "cand-b", "shadow-cand-b", "rollout-open (open)"),
+        ("r1", "cand-b", "shadow-cand-b", "rollout-open (open)"),
+    ],
+    ids=["cand-b", "cand-a", "r1"],
+)
 def test_default_baseline_is_the_latest_completed_deployment_of_the_project(
     pytester: pytest.Pytester, candidate: str, baseline: str, deployment: str, passed_over: str
 ) -> None:
     result, report = _gate(pytester, f"--contexta-candidate={candidate}")
     assert result.ret == pytest.ExitCode.OK, result.outlines
     result.stdout.fnmatch_lines([f"*BASELINE run:ranker.{baseline}"])
-    reason = (f"deployed as {deployment} (*), the latest completed deployment of ranker; "
-              f"passed over newer {passed_over}")
-    result.stdout.fnmatch_lines([f"contexta baseline of run:ranker.{candidate}: run:ranker.{baseline} ({reason})",
-                                 f"baseline:  run:ranker.{baseline} — {reason}"])
+    reason = f"deployed as {deployment} (*), the latest completed deployment of ranker; passed over newer {passed_over}"
+    result.stdout.fnmatch_lines(
+        [
+            f"contexta baseline of run:ranker.{candidate}: run:ranker.{baseline} ({reason})",
+            f"baseline:  run:ranker.{baseline} — {reason}",
+        ]
+    )
     (entry,) = report["candidates"]
     assert entry["baseline"]["run_ref"] == f"run:ranker.{baseline}"
     assert entry["baseline"]["source"] == "latest-deployment"
@@ -73,13 +84,17 @@ def test_candidate_without_any_usable_deployment_has_no_baseline(pytester: pytes
     result, report = _gate(pytester, "--contexta-candidate=o1")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=1, errors=1)
-    why = ("project other has no completed deployment of another run; passed over newer other-prod "
-           "(deployed the candidate itself). Choose one with --contexta-baseline=RUN, or "
-           "--contexta-baseline=none for a first deployment")
-    result.stdout.fnmatch_lines([
-        "*ERROR at setup of test_no_regression*",
-        f"contexta: no baseline for run:other.o1: {why}",
-    ])
+    why = (
+        "project other has no completed deployment of another run; passed over newer other-prod "
+        "(deployed the candidate itself). Choose one with --contexta-baseline=RUN, or "
+        "--contexta-baseline=none for a first deployment"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_no_regression*",
+            f"contexta: no baseline for run:other.o1: {why}",
+        ]
+    )
     result.stdout.fnmatch_lines([f"baseline:  none — {why}", "GATE FAILED for run:other.o1: 1 of 2 gate checks*"])
     (entry,) = report["candidates"]
     assert entry["verdict"] == "fail"
@@ -89,8 +104,9 @@ def test_candidate_without_any_usable_deployment_has_no_baseline(pytester: pytes
 def test_explicit_baseline_run(pytester: pytest.Pytester) -> None:
     result, report = _gate(pytester, "--contexta-candidate=cand-b", "--contexta-baseline=r1")
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["*BASELINE run:ranker.r1",
-                                 "baseline:  run:ranker.r1 — given by --contexta-baseline (from command line)"])
+    result.stdout.fnmatch_lines(
+        ["*BASELINE run:ranker.r1", "baseline:  run:ranker.r1 — given by --contexta-baseline (from command line)"]
+    )
     assert report["candidates"][0]["baseline"]["source"] == "option"
 
 
@@ -112,9 +128,13 @@ def test_candidate_as_its_own_baseline_is_a_usage_error(pytester: pytest.Pyteste
     pytester.makepyfile(REGRESSION_CHECK)
     result = pytester.runpytest(DEPLOYMENTS, "--contexta-candidate=cand-b", f"--contexta-baseline={baseline}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: contexta: candidate run:ranker.cand-b is also its own baseline "
-                                 "(given by --contexta-baseline (from command line)): choose another run with "
-                                 "--contexta-baseline"])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: contexta: candidate run:ranker.cand-b is also its own baseline "
+            "(given by --contexta-baseline (from command line)): choose another run with "
+            "--contexta-baseline"
+        ]
+    )
 
 
 def test_baseline_none_skips_regression_checks_and_the_gate_passes(pytester: pytest.Pytester) -> None:
@@ -122,22 +142,26 @@ def test_baseline_none_skips_regression_checks_and_the_gate_passes(pytester: pyt
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(passed=1, skipped=1)
     reason = "first deployment declared (--contexta-baseline=none, from command line)"
-    result.stdout.fnmatch_lines([
-        f"baseline:  none — {reason}",
-        f"test_no_regression * SKIP * no baseline: {reason}",
-        "GATE PASSED for run:other.o1",
-        f"SKIPPED [[]1[]] *: no baseline: {reason}",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            f"baseline:  none — {reason}",
+            f"test_no_regression * SKIP * no baseline: {reason}",
+            "GATE PASSED for run:other.o1",
+            f"SKIPPED [[]1[]] *: no baseline: {reason}",
+        ]
+    )
     (entry,) = report["candidates"]
     assert entry["verdict"] == "pass"
     assert entry["baseline"]["source"] == "none"
 
 
 def test_baseline_none_does_not_pass_other_failing_checks(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_other="""
+    pytester.makepyfile(
+        test_other="""
         def test_diagnostics(contexta_run):
             assert False, "a failing check"
-    """)
+    """
+    )
     result, report = _gate(pytester, "--contexta-candidate=o1", "--contexta-baseline=none")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=1, failed=1, skipped=1)
@@ -150,8 +174,9 @@ def test_baseline_none_from_the_environment_names_its_source(
     monkeypatch.setenv("CONTEXTA_BASELINE", "none")
     result, _ = _gate(pytester, "--contexta-candidate=o1")
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["baseline:  none — first deployment declared (--contexta-baseline=none, "
-                                 "from env CONTEXTA_BASELINE)"])
+    result.stdout.fnmatch_lines(
+        ["baseline:  none — first deployment declared (--contexta-baseline=none, from env CONTEXTA_BASELINE)"]
+    )
 
 
 def test_each_candidate_has_its_own_baseline(pytester: pytest.Pytester) -> None:
@@ -159,8 +184,14 @@ def test_each_candidate_has_its_own_baseline(pytester: pytest.Pytester) -> None:
     assert result.ret == pytest.ExitCode.OK
     baselines = {entry["run_ref"]: entry["baseline"]["run_ref"] for entry in report["candidates"]}
     assert baselines == {"run:ranker.cand-b": "run:ranker.r3", "run:ranker.cand-a": "run:ranker.cand-b"}
-    result.stdout.fnmatch_lines(["candidate: run:ranker.cand-b", "baseline:  run:ranker.r3 — *",
-                                 "candidate: run:ranker.cand-a", "baseline:  run:ranker.cand-b — *"])
+    result.stdout.fnmatch_lines(
+        [
+            "candidate: run:ranker.cand-b",
+            "baseline:  run:ranker.r3 — *",
+            "candidate: run:ranker.cand-a",
+            "baseline:  run:ranker.cand-b — *",
+        ]
+    )
 
 
 def test_regression_message_names_the_baseline_and_why(pytester: pytest.Pytester) -> None:
@@ -173,15 +204,18 @@ def test_regression_message_names_the_baseline_and_why(pytester: pytest.Pytester
     """)
     result = pytester.runpytest(DEPLOYMENTS, "--contexta-candidate=r1")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines([
-        "E * run:ranker.r1 vs baseline run:ranker.cand-b (deployed as shadow-cand-b (*) in stage 'evaluate':",
-        "E * FAIL accuracy: 0.86 -> 0.8, change -0.06 (-6.98%), higher is better (built-in: name part 'accuracy'); "
-        "allowed: worse by at most 1.00%; values from evaluate",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "E * run:ranker.r1 vs baseline run:ranker.cand-b (deployed as shadow-cand-b (*) in stage 'evaluate':",
+            "E * FAIL accuracy: 0.86 -> 0.8, change -0.06 (-6.98%), higher is better (built-in: name part 'accuracy'); "
+            "allowed: worse by at most 1.00%; values from evaluate",
+        ]
+    )
 
 
 def test_a_deployment_whose_run_was_deleted_is_passed_over_not_blamed_on_a_hook(
-        pytester: pytest.Pytester, workspace_copy) -> None:
+    pytester: pytest.Pytester, workspace_copy
+) -> None:
     import duckdb
 
     workspace = workspace_copy("deployments")
@@ -191,8 +225,9 @@ def test_a_deployment_whose_run_was_deleted_is_passed_over_not_blamed_on_a_hook(
     finally:
         connection.close()
     pytester.makepyfile(REGRESSION_CHECK.replace('"accuracy", stage="evaluate", ', '"accuracy", '))
-    result = pytester.runpytest(f"--contexta-workspace={workspace}", "--contexta-candidate=cand-b",
-                                "--contexta-report=gate.json", "-s")
+    result = pytester.runpytest(
+        f"--contexta-workspace={workspace}", "--contexta-candidate=cand-b", "--contexta-report=gate.json", "-s"
+    )
     report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
     baseline = report["candidates"][0]["baseline"]
     assert (baseline["run_ref"], baseline["source"]) == ("run:ranker.r2", "latest-deployment")
@@ -217,7 +252,11 @@ def test_deployments_are_looked_up_once_per_project_and_session() -> None:
     candidates = ["run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r1", "run:ranker.r2"]
     chooser.prefetch(candidates)
     choices = {ref: chooser.latest_deployment(workspace.load_run(ref)).run_ref for ref in candidates}
-    assert choices == {"run:ranker.cand-a": "run:ranker.cand-b", "run:ranker.cand-b": "run:ranker.r3",
-                       "run:ranker.r1": "run:ranker.cand-b", "run:ranker.r2": "run:ranker.cand-b"}
+    assert choices == {
+        "run:ranker.cand-a": "run:ranker.cand-b",
+        "run:ranker.cand-b": "run:ranker.r3",
+        "run:ranker.r1": "run:ranker.cand-b",
+        "run:ranker.r2": "run:ranker.cand-b",
+    }
     # one lookup for the project, one more only for cand-b, whose own deployment is the latest
     assert workspace.lookups == [("ranker", ""), ("ranker", "run:ranker.cand-b")]

@@ -92,13 +92,16 @@ def test_the_session_reads_candidates_baselines_and_history_runs_in_one_pass(
         return read_runs(reader, runs)
 
     monkeypatch.setattr(RecordReader, "read_runs", counted)
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         def test_history(contexta_run, baseline_run, history_runs):
             assert baseline_run.ref == "run:ranker.r3"
             assert [run.ref for run in history_runs] == ["run:ranker.r3", "run:ranker.r2", "run:ranker.r1"]
-    """)
-    result = pytester.runpytest_inprocess(f"--contexta-workspace={WORKSPACES / 'deployments'}",
-                                          "--contexta-candidate=run:ranker.cand-b")
+    """
+    )
+    result = pytester.runpytest_inprocess(
+        f"--contexta-workspace={WORKSPACES / 'deployments'}", "--contexta-candidate=run:ranker.cand-b"
+    )
     result.assert_outcomes(passed=1)
     assert passes == [["run:ranker.cand-b", "run:ranker.r3", "run:ranker.r2", "run:ranker.r1"]]
 
@@ -115,14 +118,18 @@ def test_a_session_looks_each_run_and_each_project_s_deployments_up_once(
         return rows(ledger, sql, *params)
 
     monkeypatch.setattr(Ledger, "_rows", counted)
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         def test_history(contexta_run, baseline_run, history_runs):
             assert len(history_runs) >= 2
-    """)
-    result = pytester.runpytest_inprocess(f"--contexta-workspace={WORKSPACES / 'deployments'}",
-                                          "--contexta-candidate=run:ranker.cand-a",
-                                          "--contexta-candidate=run:ranker.cand-b",
-                                          "--contexta-candidate=r2")
+    """
+    )
+    result = pytester.runpytest_inprocess(
+        f"--contexta-workspace={WORKSPACES / 'deployments'}",
+        "--contexta-candidate=run:ranker.cand-a",
+        "--contexta-candidate=run:ranker.cand-b",
+        "--contexta-candidate=r2",
+    )
     result.assert_outcomes(passed=3)
     looked_up = [params[0] for sql, params in queries if "FROM runs WHERE ref = ?" in sql]
     listed = [(sql, params[0]) for sql, params in queries if "FROM deployment_executions WHERE project_ref = ?" in sql]
@@ -134,7 +141,8 @@ def test_a_session_looks_each_run_and_each_project_s_deployments_up_once(
 def test_the_runs_read_are_kept_out_of_the_garbage_collectors_walks(pytester: pytest.Pytester) -> None:
     """Once the runs are read they live to the end of the session: pytest's full collections at exit (and any
     during the checks) do not walk them; a session without a candidate leaves the collector alone."""
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         import gc
 
         def test_runs_frozen(contexta_run, baseline_run):
@@ -143,18 +151,26 @@ def test_the_runs_read_are_kept_out_of_the_garbage_collectors_walks(pytester: py
 
         def test_plain():
             assert True
-    """)
-    result = pytester.runpytest_subprocess(f"--contexta-workspace={WORKSPACES / 'latency'}",
-                                           "--contexta-candidate=run:svc.faster", "-p", "no:cacheprovider")
+    """
+    )
+    result = pytester.runpytest_subprocess(
+        f"--contexta-workspace={WORKSPACES / 'latency'}",
+        "--contexta-candidate=run:svc.faster",
+        "-p",
+        "no:cacheprovider",
+    )
     result.assert_outcomes(passed=2)
-    at_start = subprocess.run([sys.executable, "-c", "import gc; print(gc.get_freeze_count())"], check=True,
-                              capture_output=True, text=True).stdout.strip()  # 0, but 375 on Python 3.12.1
-    pytester.makepyfile(test_dormant=f"""
+    at_start = subprocess.run(
+        [sys.executable, "-c", "import gc; print(gc.get_freeze_count())"], check=True, capture_output=True, text=True
+    ).stdout.strip()  # 0, but 375 on Python 3.12.1
+    pytester.makepyfile(
+        test_dormant=f"""
         import gc
 
         def test_not_frozen():
             assert gc.get_freeze_count() == {at_start}
-    """)
+    """
+    )
     pytester.runpytest_subprocess("test_dormant.py", "-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
@@ -180,13 +196,20 @@ def test_the_gate_hooks_are_asked_while_the_ledger_is_free(
         def pytest_contexta_select_baseline(config, candidate, workspace):
             seen.append(("baseline", candidate.ref, _writer_opens()))
     """)
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         from conftest import seen
 
         def test_hooks(contexta_run, baseline_run):
             assert sorted(seen) == [("baseline", "run:svc.faster", True), ("diagnostics", "run:svc.baseline", True),
                                     ("diagnostics", "run:svc.faster", True)]
-    """)
-    result = pytester.runpytest_inprocess(f"--contexta-workspace={workspace}", "--contexta-candidate=run:svc.faster",
-                                          "--contexta-history=0", "-p", "no:cacheprovider")
+    """
+    )
+    result = pytester.runpytest_inprocess(
+        f"--contexta-workspace={workspace}",
+        "--contexta-candidate=run:svc.faster",
+        "--contexta-history=0",
+        "-p",
+        "no:cacheprovider",
+    )
     result.assert_outcomes(passed=1)

@@ -18,9 +18,18 @@ from test_html import GOOD, MARKUP, REGRESSED, run_gate, sections
 
 from conftest import EXAMPLE_GATES, EXAMPLE_WORKSPACE
 
-_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-          "--hide-scrollbars", "--window-size=1200,1600"]
+_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--window-size=1200,1600",
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +44,13 @@ def chromium() -> str:
 
 
 def _browse(chromium: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([chromium, *_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
-                          text=True, timeout=120, check=True)
+    return subprocess.run(
+        [chromium, *_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
 
 
 @pytest.fixture
@@ -75,8 +89,9 @@ def test_the_report_renders_in_chromium(rendered: tuple[str, Path, str]) -> None
             assert ">allowed<" in chart and ">baseline<" in chart and ">candidate<" in chart
             assert ">prod-v0<" in chart and ">2025-03-01<" in chart and ">prod-v1<" in chart and ">2025-04-28<" in chart
             assert "back<" not in chart
-    accuracy = re.search(r'<figure class="chart" data-metric="accuracy @evaluate">.*?</figure>', by_run[REGRESSED],
-                         flags=re.S).group(0)  # type: ignore[union-attr]
+    accuracy = re.search(
+        r'<figure class="chart" data-metric="accuracy @evaluate">.*?</figure>', by_run[REGRESSED], flags=re.S
+    ).group(0)  # type: ignore[union-attr]
     assert "the shaded band is what the check allows (at least 0.87514)" in accuracy
     assert "the line joins the last 2 deployed values, each under its deployment" in accuracy
 
@@ -93,24 +108,28 @@ def test_workspace_markup_shows_as_text_and_runs_nothing(rendered: tuple[str, Pa
 
 def test_a_single_passing_candidate_renders_too(pytester: pytest.Pytester, chromium: str, tmp_path: Path) -> None:
     target = pytester.path / "pass.html"
-    run_gate(pytester, f"--contexta-html={target}", workspace=EXAMPLE_WORKSPACE,
-             candidates=(GOOD,)).assert_outcomes(passed=4)
+    run_gate(pytester, f"--contexta-html={target}", workspace=EXAMPLE_WORKSPACE, candidates=(GOOD,)).assert_outcomes(
+        passed=4
+    )
     dom = _browse(chromium, tmp_path / "profile", "--dump-dom", target.as_uri()).stdout
     assert "<title>Contexta deployment gate: pass</title>" in dom
     assert f'<div class="banner pass" role="status">GATE PASSED for {GOOD}</div>' in dom
     assert dom.count("<svg") == 3 and f"Workspace <code>{EXAMPLE_WORKSPACE}</code>" in dom
 
 
-def test_an_interval_verdict_draws_the_candidates_interval(pytester: pytest.Pytester, chromium: str,
-                                                           tmp_path: Path) -> None:
+def test_an_interval_verdict_draws_the_candidates_interval(
+    pytester: pytest.Pytester, chromium: str, tmp_path: Path
+) -> None:
     """The seeded example candidate whose Welch interval straddles the limit: its chart shows that interval."""
     example = tmp_path / "example_gates"
     shutil.copytree(EXAMPLE_GATES, example, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     target = pytester.path / "noise.html"
-    pytester.runpytest(str(example), "--contexta-candidate=seeds-too-noisy", f"--contexta-html={target}",
-                       "-p", "no:cacheprovider")
+    pytester.runpytest(
+        str(example), "--contexta-candidate=seeds-too-noisy", f"--contexta-html={target}", "-p", "no:cacheprovider"
+    )
     dom = _browse(chromium, tmp_path / "profile", "--dump-dom", target.as_uri()).stdout
-    accuracy = re.search(r'<figure class="chart" data-metric="accuracy @evaluate">.*?</figure>', dom,
-                         flags=re.S).group(0)  # type: ignore[union-attr]
+    accuracy = re.search(r'<figure class="chart" data-metric="accuracy @evaluate">.*?</figure>', dom, flags=re.S).group(
+        0
+    )  # type: ignore[union-attr]
     assert ">95% interval<" in accuracy and ">allowed<" in accuracy
     assert "the bar on the candidate is its 95% interval [0.860397, 0.909603]" in accuracy  # 0.9 + [-0.0396, +0.0096]

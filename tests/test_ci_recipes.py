@@ -40,17 +40,25 @@ def test_both_recipes_run_the_documented_gate_command() -> None:
     assert MARKDOWN_MARKER in blocks("sh")[1]
 
 
-@pytest.mark.parametrize(("candidate", "status", "verdict"), [
-    ("run:product-ranker.candidate-v2-good", 0, "pass"),
-    ("run:product-ranker.candidate-v4-regressed", 1, "fail"),
-])
+@pytest.mark.parametrize(
+    ("candidate", "status", "verdict"),
+    [
+        ("run:product-ranker.candidate-v2-good", 0, "pass"),
+        ("run:product-ranker.candidate-v4-regressed", 1, "fail"),
+    ],
+)
 def test_the_gate_step_runs_as_written(tmp_path: Path, candidate: str, status: int, verdict: str) -> None:
     shutil.copytree(EXAMPLE_GATES, tmp_path / "gates", ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     gate_step, marker_check = blocks("sh")[:2]
-    environment = {**os.environ, "CANDIDATE": candidate, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-                   "PYTEST_ADDOPTS": f"{LEAN_INNER_RUNS} -p no:cacheprovider"}
-    run = subprocess.run(["bash", "-e", "-c", gate_step], cwd=tmp_path, env=environment, capture_output=True,
-                         text=True, timeout=300)
+    environment = {
+        **os.environ,
+        "CANDIDATE": candidate,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "PYTEST_ADDOPTS": f"{LEAN_INNER_RUNS} -p no:cacheprovider",
+    }
+    run = subprocess.run(
+        ["bash", "-e", "-c", gate_step], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == status, run.stdout[-2000:] + run.stderr[-2000:]
     gate = tmp_path / "gate"
     assert sorted(p.name for p in gate.iterdir()) == ["junit.xml", "report.html", "report.json", "summary.md"]

@@ -369,13 +369,23 @@ def listed_in_order(label: str, contexta: list[dict[str, Any]], id_field: str, o
     assert [item.ref for item in ours] == [item[id_field] for item in contexta], f"{label} are not in Contexta's order"
 
 
-def section_differences(workspace: str, run_ref: str, section: str, id_field: str, kind: str,
-                        ours: Sequence[Any], fields: Callable[[Any], dict[str, Any]]) -> list[str]:
+def section_differences(
+    workspace: str,
+    run_ref: str,
+    section: str,
+    id_field: str,
+    kind: str,
+    ours: Sequence[Any],
+    fields: Callable[[Any], dict[str, Any]],
+) -> list[str]:
     """Assert ``ours`` lists the snapshot's ``section`` in Contexta's order; return every field that differs."""
     expected = snapshot(workspace, run_ref)[section]
     listed_in_order(section, expected, id_field, list(ours))
-    return [p for item, theirs in zip(ours, expected, strict=True)
-            for p in field_differences(item.ref, kind, theirs, fields(item))]
+    return [
+        p
+        for item, theirs in zip(ours, expected, strict=True)
+        for p in field_differences(item.ref, kind, theirs, fields(item))
+    ]
 
 
 # -- parametrization: one case per run, per workspace, per comparison ------------------------------
@@ -440,8 +450,9 @@ def test_batches(plugin: Plugin, workspace: str, run_ref: str) -> None:
 @pytest.mark.parametrize(("workspace", "run_ref"), RUNS)
 def test_deployments(plugin: Plugin, workspace: str, run_ref: str) -> None:
     run = plugin.run(workspace, run_ref)
-    assert not section_differences(workspace, run_ref, "deployments", "deployment_id", "deployment",
-                                   run.deployments, deployment_fields)
+    assert not section_differences(
+        workspace, run_ref, "deployments", "deployment_id", "deployment", run.deployments, deployment_fields
+    )
 
 
 @pytest.mark.parametrize(("workspace", "run_ref"), RUNS)
@@ -733,10 +744,13 @@ def test_difference_sliced_metrics(plugin: Plugin) -> None:
         assert found.record is not None and (found.record.ref, found.value) == (recalls[0]["record_id"], 0.81)
     sliced = find_metric(run, "recall", "evaluate", slice="segment.card_present")
     assert sliced.record is not None and (sliced.record.ref, sliced.value) == (recalls[1]["record_id"], 0.74)
-    unsliced_baseline = find_metric(plugin.run(ws, "run:fraud-model.baseline"), "recall", "evaluate",
-                                    slice="segment.card_present")
+    unsliced_baseline = find_metric(
+        plugin.run(ws, "run:fraud-model.baseline"), "recall", "evaluate", slice="segment.card_present"
+    )
     assert (unsliced_baseline.value, unsliced_baseline.problem) == (
-        None, "not recorded for slice 'segment.card_present' in stage 'evaluate'; recorded overall")
+        None,
+        "not recorded for slice 'segment.card_present' in stage 'evaluate'; recorded overall",
+    )
 
 
 def test_difference_payload_null_keys(plugin: Plugin) -> None:
@@ -824,15 +838,20 @@ def test_difference_incomplete_values(plugin: Plugin) -> None:
     ws, ref = "conformance", "run:shop-ranker.candidate"
     (record,) = metric_records(ws, ref, "coverage", "stage:shop-ranker.candidate.evaluate")
     assert (record["completeness_marker"], record["degradation_marker"]) == ("partial", "partial_failure")
-    assert compared_metric(compare_answer(ws, "run:shop-ranker.baseline", ref), "evaluate", "coverage")[
-        "right_value"] == 0.97
+    assert (
+        compared_metric(compare_answer(ws, "run:shop-ranker.baseline", ref), "evaluate", "coverage")["right_value"]
+        == 0.97
+    )
     run = plugin.run(ws, ref)
     refused = find_metric(run, "coverage", "evaluate")
     assert refused.value is None and "is marked completeness 'partial' and degradation 'partial_failure'" in (
-        refused.problem or "")
+        refused.problem or ""
+    )
     accepted = find_metric(run, "coverage", "evaluate", accept_incomplete=True)
     assert (accepted.value, accepted.source) == (
-        0.97, "evaluate, completeness 'partial' and degradation 'partial_failure' accepted")
+        0.97,
+        "evaluate, completeness 'partial' and degradation 'partial_failure' accepted",
+    )
 
 
 # -- the documented table and these tests agree ----------------------------------------------------
@@ -862,7 +881,8 @@ def test_difference_ambiguous_sequence() -> None:
     (ambiguous,) = run.damaged
     assert "so which value is the latest is ambiguous" in ambiguous.reason
     assert find_metric(run, "accuracy", "evaluate").problem == (
-        f"a damaged record that may hold it ({ambiguous.location})")
+        f"a damaged record that may hold it ({ambiguous.location})"
+    )
 
 
 def test_documented_differences_are_the_pinned_ones() -> None:

@@ -22,8 +22,12 @@ from pytest_contexta.runs.workspace import Workspace
 
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"
 INDEXES = Path("records") / "indexes"
-LINE_OF = {("run:svc.baseline", "accuracy"): 2, ("run:svc.faster", "accuracy"): 6,
-           ("run:svc.slower", "accuracy"): 10, ("run:svc.mixed", "error-count"): 16}
+LINE_OF = {
+    ("run:svc.baseline", "accuracy"): 2,
+    ("run:svc.faster", "accuracy"): 6,
+    ("run:svc.slower", "accuracy"): 10,
+    ("run:svc.mixed", "error-count"): 16,
+}
 GATE = """
 import pytest
 from pytest_contexta import assert_metrics_present, assert_no_error_diagnostics, assert_no_regression
@@ -91,16 +95,20 @@ def _truncate_last_line(workspace: Path) -> None:
 def _gate(pytester: pytest.Pytester, workspace: Path, candidate: str) -> tuple[pytest.RunResult, dict]:
     pytester.makepyfile(test_gate=GATE)
     report = pytester.path / "gate.json"
-    result = pytester.runpytest(f"--contexta-workspace={workspace}", f"--contexta-candidate={candidate}",
-                                f"--contexta-report={report}")
+    result = pytester.runpytest(
+        f"--contexta-workspace={workspace}", f"--contexta-candidate={candidate}", f"--contexta-report={report}"
+    )
     assert "Traceback" not in result.stdout.str()
     return result, json.loads(report.read_text(encoding="utf-8"))
 
 
 def _failed_checks(report: dict) -> dict[tuple[str, str | None], str]:
     """The checks that did not pass, by (kind, metric), with their detail."""
-    return {(check["kind"], check["metric"]): check["detail"]
-            for check in report["candidates"][0]["checks"] if check["outcome"] != "passed"}
+    return {
+        (check["kind"], check["metric"]): check["detail"]
+        for check in report["candidates"][0]["checks"]
+        if check["outcome"] != "passed"
+    }
 
 
 # -- damaged lines --------------------------------------------------------------------------------
@@ -144,10 +152,12 @@ def test_damaged_line_of_the_candidate_fails_the_checks_it_touches(
     failed = _failed_checks(report)
     assert set(failed) == {("diagnostics", None), ("metrics_present", "accuracy"), ("regression", "accuracy")}
     assert all(_location(line) in detail for detail in failed.values()), failed
-    result.stdout.fnmatch_lines_random([
-        f"*accuracy: a damaged record that may hold it ({_location(line)})",
-        f"*unreadable_record*{_location(line)} cannot be read*",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            f"*accuracy: a damaged record that may hold it ({_location(line)})",
+            f"*unreadable_record*{_location(line)} cannot be read*",
+        ]
+    )
 
 
 def test_truncated_last_line_of_the_candidate_fails_the_checks_it_touches(
@@ -174,7 +184,7 @@ def test_damaged_line_of_the_baseline_fails_the_comparisons_it_touches(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert _failed_checks(report) == {
         ("regression", "accuracy"): f"accuracy: cannot compare (baseline: a damaged record that may hold it "
-                                    f"({_location(line)}))",
+        f"({_location(line)}))",
     }
 
 
@@ -187,8 +197,11 @@ def test_damaged_line_without_a_readable_key_fails_every_metric_check(
     result, report = _gate(pytester, workspace, "run:svc.faster")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     failed = _failed_checks(report)
-    assert {metric for kind, metric in failed if kind == "metrics_present"} == {"accuracy", "latency-p95-ms",
-                                                                                "error-count"}
+    assert {metric for kind, metric in failed if kind == "metrics_present"} == {
+        "accuracy",
+        "latency-p95-ms",
+        "error-count",
+    }
     assert all(_location(line) in detail for detail in failed.values()), failed
 
 
@@ -221,29 +234,38 @@ def _rewrite_index_entry(workspace: Path, ref: str, sequence: int, new_sequence:
     path = workspace / INDEXES / "run_ref" / f"run__{ref.removeprefix('run:')}.jsonl"
     old = f'"segment_id":1,"sequence":{sequence}}}'
     assert path.read_text(encoding="utf-8").count(old) == 1
-    path.write_text(path.read_text(encoding="utf-8").replace(old, f'"segment_id":1,"sequence":{new_sequence}}}'),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(old, f'"segment_id":1,"sequence":{new_sequence}}}'), encoding="utf-8"
+    )
 
 
-UNINDEXED = ("1 record line(s) of this run are not in records/indexes/run_ref (written with indexes disabled, or an "
-             "interrupted write); read from the segments")
+UNINDEXED = (
+    "1 record line(s) of this run are not in records/indexes/run_ref (written with indexes disabled, or an "
+    "interrupted write); read from the segments"
+)
 INDEX_DAMAGES: dict[str, tuple[str, Callable[[Path], None], tuple[str, ...]]] = {
     "run-ref-folder-removed": (
-        "run:svc.faster", lambda ws: shutil.rmtree(ws / INDEXES / "run_ref"),
-        ("records/indexes/run_ref is missing (indexes disabled?); nothing to cross-check, every segment was read",)),
-    "record-type-folder-removed": (
-        "run:svc.faster", lambda ws: shutil.rmtree(ws / INDEXES / "record_type"), ()),
+        "run:svc.faster",
+        lambda ws: shutil.rmtree(ws / INDEXES / "run_ref"),
+        ("records/indexes/run_ref is missing (indexes disabled?); nothing to cross-check, every segment was read",),
+    ),
+    "record-type-folder-removed": ("run:svc.faster", lambda ws: shutil.rmtree(ws / INDEXES / "record_type"), ()),
     "index-file-of-the-run-deleted": (
-        "run:svc.faster", lambda ws: (ws / INDEXES / "run_ref" / "run__svc.faster.jsonl").unlink(),
-        ("records/indexes/run_ref/run__svc.faster.jsonl is missing; every segment was read",)),
+        "run:svc.faster",
+        lambda ws: (ws / INDEXES / "run_ref" / "run__svc.faster.jsonl").unlink(),
+        ("records/indexes/run_ref/run__svc.faster.jsonl is missing; every segment was read",),
+    ),
     "unreadable-index-line": (
-        "run:svc.faster", lambda ws: _append(ws / INDEXES / "run_ref" / "run__svc.faster.jsonl", b"{\n"),
-        ("records/indexes/run_ref/run__svc.faster.jsonl has unreadable lines; the segments were read in full",)),
-    "index-behind-the-segment": (
-        "run:svc.mixed", lambda ws: _drop_index_entries(ws, "*", 16), (UNINDEXED,)),
+        "run:svc.faster",
+        lambda ws: _append(ws / INDEXES / "run_ref" / "run__svc.faster.jsonl", b"{\n"),
+        ("records/indexes/run_ref/run__svc.faster.jsonl has unreadable lines; the segments were read in full",),
+    ),
+    "index-behind-the-segment": ("run:svc.mixed", lambda ws: _drop_index_entries(ws, "*", 16), (UNINDEXED,)),
     "crash-between-run-ref-and-record-type-index": (
-        "run:svc.mixed", lambda ws: (_drop_index_entries(ws, "record_type", 16),
-                                     _drop_index_entries(ws, "stage_execution_ref", 16)), ()),
+        "run:svc.mixed",
+        lambda ws: (_drop_index_entries(ws, "record_type", 16), _drop_index_entries(ws, "stage_execution_ref", 16)),
+        (),
+    ),
 }
 
 
@@ -260,9 +282,11 @@ def test_a_missing_or_stale_index_loses_nothing_and_is_noted(
 
 
 def _lost(segment: str, line: int, sequence: int) -> tuple[str, str]:
-    return (f"records/segments/{segment} line {line}",
-            f"listed in the run_ref index (sequence {sequence}) but missing from the segment: records lost? Restore "
-            f"the segments from a backup, or let Contexta rebuild_indexes() if the index is what is wrong")
+    return (
+        f"records/segments/{segment} line {line}",
+        f"listed in the run_ref index (sequence {sequence}) but missing from the segment: records lost? Restore "
+        f"the segments from a backup, or let Contexta rebuild_indexes() if the index is what is wrong",
+    )
 
 
 def _load(workspace: Path, ref: str) -> ContextaRun:
@@ -275,29 +299,48 @@ def _load(workspace: Path, ref: str) -> ContextaRun:
 
 LOST_ENTRIES: dict[str, tuple[Callable[[Path], None], int, tuple[str, ...], list[tuple[str, str]]]] = {
     "entry-pointing-at-another-runs-line": (
-        lambda ws: _rewrite_index_entry(ws, "run:svc.faster", 6, 10), 4, (UNINDEXED,),
-        [_lost("segment-000001.jsonl", 6, 10)]),
+        lambda ws: _rewrite_index_entry(ws, "run:svc.faster", 6, 10),
+        4,
+        (UNINDEXED,),
+        [_lost("segment-000001.jsonl", 6, 10)],
+    ),
     "entry-naming-a-sequence-the-segment-lacks": (
-        lambda ws: _rewrite_index_entry(ws, "run:svc.faster", 8, 99), 4, (UNINDEXED,),
-        [_lost("segment-000001.jsonl", 8, 99)]),
+        lambda ws: _rewrite_index_entry(ws, "run:svc.faster", 8, 99),
+        4,
+        (UNINDEXED,),
+        [_lost("segment-000001.jsonl", 8, 99)],
+    ),
     "segment-deleted": (
-        lambda ws: (ws / SEGMENT).unlink(), 0, (),
-        [_lost("segment-000001.jsonl", line, line) for line in (5, 6, 7, 8)]),
+        lambda ws: (ws / SEGMENT).unlink(),
+        0,
+        (),
+        [_lost("segment-000001.jsonl", line, line) for line in (5, 6, 7, 8)],
+    ),
     "segment-cut-before-the-run": (
-        lambda ws: (ws / SEGMENT).write_bytes(b"".join(_lines(ws)[:6])), 2, (),
-        [_lost("segment-000001.jsonl", 7, 7), _lost("segment-000001.jsonl", 8, 8)]),
+        lambda ws: (ws / SEGMENT).write_bytes(b"".join(_lines(ws)[:6])),
+        2,
+        (),
+        [_lost("segment-000001.jsonl", 7, 7), _lost("segment-000001.jsonl", 8, 8)],
+    ),
     "unreadable-index-line-and-segment-cut": (
-        lambda ws: (_append(ws / INDEXES / "run_ref" / "run__svc.faster.jsonl", b"{\n"),
-                    (ws / SEGMENT).write_bytes(b"".join(_lines(ws)[:7]))), 3,
+        lambda ws: (
+            _append(ws / INDEXES / "run_ref" / "run__svc.faster.jsonl", b"{\n"),
+            (ws / SEGMENT).write_bytes(b"".join(_lines(ws)[:7])),
+        ),
+        3,
         ("records/indexes/run_ref/run__svc.faster.jsonl has unreadable lines; the segments were read in full",),
-        [_lost("segment-000001.jsonl", 8, 8)]),
+        [_lost("segment-000001.jsonl", 8, 8)],
+    ),
 }
 
 
 @pytest.mark.parametrize(("damage", "kept", "notes", "lost"), LOST_ENTRIES.values(), ids=LOST_ENTRIES.keys())
 def test_index_entries_the_segments_do_not_hold_are_damaged_lines(
-    workspace_copy: Callable[[str], Path], damage: Callable[[Path], None], kept: int, notes: tuple[str, ...],
-    lost: list[tuple[str, str]]
+    workspace_copy: Callable[[str], Path],
+    damage: Callable[[Path], None],
+    kept: int,
+    notes: tuple[str, ...],
+    lost: list[tuple[str, str]],
 ) -> None:
     intact, _, _ = _metrics(WORKSPACES / "latency", "run:svc.faster")
     workspace = workspace_copy("latency")
@@ -306,13 +349,16 @@ def test_index_entries_the_segments_do_not_hold_are_damaged_lines(
     assert [(m.sequence, m.key, m.stage_name, m.value) for m in run.metrics] == intact[:kept]
     assert run.reader_notes == notes
     assert [(str(line.location), line.reason, line.run_ref) for line in run.damaged] == [
-        (*where_and_why, "run:svc.faster") for where_and_why in lost]
+        (*where_and_why, "run:svc.faster") for where_and_why in lost
+    ]
     assert all(line.could_hold_metric(key) for line in run.damaged for key in ("accuracy", "val-loss"))
     unreadable = [d.summary for d in run.diagnostics if d.code == "unreadable_record" and d.severity == "error"]
     assert unreadable == [f"{where} cannot be read: {why}" for where, why in lost]
     lookup = find_metric(run, "accuracy", "evaluate")
     assert (lookup.value, lookup.problem) == (
-        None, f"a damaged record that may hold it ({', '.join(where for where, _ in lost)})")
+        None,
+        f"a damaged record that may hold it ({', '.join(where for where, _ in lost)})",
+    )
 
 
 def test_a_run_whose_records_were_cut_from_the_segment_fails_the_gate(
@@ -323,12 +369,18 @@ def test_a_run_whose_records_were_cut_from_the_segment_fails_the_gate(
     result, report = _gate(pytester, workspace, "run:svc.mixed")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     failed = _failed_checks(report)
-    assert set(failed) == {("diagnostics", None)} | {(kind, metric) for kind in ("metrics_present", "regression")
-                                                     for metric in ("accuracy", "latency-p95-ms", "error-count")}
-    assert "unreadable_record: records/segments/segment-000001.jsonl line 13 cannot be read: listed in the run_ref " \
-           "index (sequence 13) but missing from the segment: records lost?" in failed["diagnostics", None]
+    assert set(failed) == {("diagnostics", None)} | {
+        (kind, metric)
+        for kind in ("metrics_present", "regression")
+        for metric in ("accuracy", "latency-p95-ms", "error-count")
+    }
+    assert (
+        "unreadable_record: records/segments/segment-000001.jsonl line 13 cannot be read: listed in the run_ref "
+        "index (sequence 13) but missing from the segment: records lost?" in failed["diagnostics", None]
+    )
     assert failed["metrics_present", "accuracy"] == (
-        "accuracy: a damaged record that may hold it (" + ", ".join(_location(line) for line in (13, 14, 15, 16)) + ")")
+        "accuracy: a damaged record that may hold it (" + ", ".join(_location(line) for line in (13, 14, 15, 16)) + ")"
+    )
 
 
 def test_a_run_without_records_has_no_index_file_and_gets_no_note() -> None:
@@ -368,5 +420,6 @@ def test_fallback_notes_are_shown_and_the_gate_still_decides(
     assert result.ret == pytest.ExitCode.OK
     assert report["verdict"] == "pass"
     fallback = "records/indexes/run_ref is missing (indexes disabled?); nothing to cross-check, every segment was read"
-    result.stdout.fnmatch_lines_random([f"note: run:svc.faster: {fallback}", f"note: run:svc.baseline: {fallback}",
-                                        "GATE PASSED for run:svc.faster"])
+    result.stdout.fnmatch_lines_random(
+        [f"note: run:svc.faster: {fallback}", f"note: run:svc.baseline: {fallback}", "GATE PASSED for run:svc.faster"]
+    )

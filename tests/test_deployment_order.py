@@ -22,29 +22,38 @@ def test_the_newest_completed_deployment_of_another_run_and_why_newer_ones_were_
     workspace = Workspace(DEPLOYMENTS, lock_timeout=0)
     deployment, passed_over = workspace.latest_completed_deployment("ranker", exclude_run="run:ranker.cand-b")
     assert deployment is not None and (deployment.name, deployment.run_ref) == ("prod-mar", "run:ranker.r3")
-    assert passed_over == ["rollout-open (open)", "shadow-cand-b (deployed the candidate itself)",
-                           "prod-apr-cancelled (cancelled)", "prod-apr-failed (failed)", "hotfix-no-run (records no run)"]
+    assert passed_over == [
+        "rollout-open (open)",
+        "shadow-cand-b (deployed the candidate itself)",
+        "prod-apr-cancelled (cancelled)",
+        "prod-apr-failed (failed)",
+        "hotfix-no-run (records no run)",
+    ]
 
 
 def test_deployments_are_ordered_once_per_session_and_only_the_chosen_one_is_decoded(
-    monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     workspace = Workspace(DEPLOYMENTS, lock_timeout=0)
     queries: list[str] = []
     decoded: list[str] = []
     order, decode = Ledger.deployments_newest_first, Ledger._deployment
-    monkeypatch.setattr(Ledger, "deployments_newest_first",
-                        lambda self, project: queries.append(project) or order(self, project))
+    monkeypatch.setattr(
+        Ledger, "deployments_newest_first", lambda self, project: queries.append(project) or order(self, project)
+    )
     monkeypatch.setattr(Ledger, "_deployment", lambda self, ref, *rest: decoded.append(ref) or decode(self, ref, *rest))
     for candidate in ("run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r1"):
         workspace.latest_completed_deployment("ranker", exclude_run=candidate)
     assert queries == ["project:ranker"]
-    assert decoded == ["deployment:ranker.shadow-cand-b", "deployment:ranker.prod-mar",
-                       "deployment:ranker.shadow-cand-b"]  # one per candidate: the chosen one
+    assert decoded == [
+        "deployment:ranker.shadow-cand-b",
+        "deployment:ranker.prod-mar",
+        "deployment:ranker.shadow-cand-b",
+    ]  # one per candidate: the chosen one
 
 
 def test_real_time_orders_deployments_and_an_unreadable_start_is_passed_over_first(
-    workspace_copy: Callable[[str], Path]
+    workspace_copy: Callable[[str], Path],
 ) -> None:
     """``…T12:00:00.5Z`` is later than ``…T12:00:00Z`` although it sorts first as a string."""
     root = workspace_copy("deployments")
@@ -52,10 +61,13 @@ def test_real_time_orders_deployments_and_an_unreadable_start_is_passed_over_fir
     try:
         for name, started in (("prod-jan", "2025-03-15T12:00:00.5Z"), ("prod-feb", "not a time")):
             ref = f"deployment:ranker.{name}"
-            (payload,) = connection.execute("SELECT payload_json FROM deployment_executions WHERE ref = ?",
-                                            [ref]).fetchone()
-            connection.execute("UPDATE deployment_executions SET started_at = ?, payload_json = ? WHERE ref = ?",
-                               [started, json.dumps({**json.loads(payload), "started_at": started}), ref])
+            (payload,) = connection.execute(
+                "SELECT payload_json FROM deployment_executions WHERE ref = ?", [ref]
+            ).fetchone()
+            connection.execute(
+                "UPDATE deployment_executions SET started_at = ?, payload_json = ? WHERE ref = ?",
+                [started, json.dumps({**json.loads(payload), "started_at": started}), ref],
+            )
     finally:
         connection.close()
     workspace = Workspace(root, lock_timeout=0)

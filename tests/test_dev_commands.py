@@ -24,12 +24,16 @@ def dev() -> ModuleType:
 def test_example_gates_the_good_candidate_by_default(dev: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CONTEXTA_CANDIDATE", raising=False)
     assert dev.pytest_arguments("example", ["-q"]) == [
-        "example_gates/", "--contexta-candidate=run:product-ranker.candidate-v2-good", "-q"]
+        "example_gates/",
+        "--contexta-candidate=run:product-ranker.candidate-v2-good",
+        "-q",
+    ]
 
 
 @pytest.mark.parametrize("given", [["--contexta-candidate=run:p.other"], ["--contexta-candidate", "run:p.other"]])
-def test_a_candidate_in_the_arguments_replaces_the_default(dev: ModuleType, monkeypatch: pytest.MonkeyPatch,
-                                                            given: list[str]) -> None:
+def test_a_candidate_in_the_arguments_replaces_the_default(
+    dev: ModuleType, monkeypatch: pytest.MonkeyPatch, given: list[str]
+) -> None:
     monkeypatch.delenv("CONTEXTA_CANDIDATE", raising=False)
     assert dev.pytest_arguments("example", given) == ["example_gates/", *given]
 

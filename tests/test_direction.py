@@ -22,8 +22,8 @@ README = TESTS.parent / "docs" / "writing-gates.md"  # the direction section
 def _readme_list(title: str) -> list[str]:
     """The backticked names of the README paragraph that starts with ``**<title>:**``."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Direction: is higher or lower better?"):]
-    paragraph = section[section.index(f"**{title}:**"):].split("\n\n")[0]
+    section = text[text.index("## Direction: is higher or lower better?") :]
+    paragraph = section[section.index(f"**{title}:**") :].split("\n\n")[0]
     return re.findall(r"`([^`]+)`", paragraph)
 
 
@@ -53,31 +53,55 @@ def test_every_entry_decides_alone_and_inside_a_key(entries: tuple[str, ...], di
 
 
 # The example names of issue 11: each used to default to higher-is-better, or be decided by one part.
-@pytest.mark.parametrize(("key", "entry"), [
-    ("cross-entropy", "cross-entropy"), ("val-nll", "nll"), ("nll", "nll"), ("kl-divergence", "kl-divergence"),
-    ("psi", "psi"), ("model-size-mb", "size"), ("gpu-hours", "hours"), ("val-log-loss", "log-loss"),
-    ("latency-p95-ms", "latency"), ("errors-per-1k", "errors"), ("negative-log-likelihood", "negative-log-likelihood"),
-    ("false-positive-rate", "false-positive"), ("serving.cost-usd", "cost"), ("train-time-s", "time"),
-])
+@pytest.mark.parametrize(
+    ("key", "entry"),
+    [
+        ("cross-entropy", "cross-entropy"),
+        ("val-nll", "nll"),
+        ("nll", "nll"),
+        ("kl-divergence", "kl-divergence"),
+        ("psi", "psi"),
+        ("model-size-mb", "size"),
+        ("gpu-hours", "hours"),
+        ("val-log-loss", "log-loss"),
+        ("latency-p95-ms", "latency"),
+        ("errors-per-1k", "errors"),
+        ("negative-log-likelihood", "negative-log-likelihood"),
+        ("false-positive-rate", "false-positive"),
+        ("serving.cost-usd", "cost"),
+        ("train-time-s", "time"),
+    ],
+)
 def test_lower_is_better_names(key: str, entry: str) -> None:
     assert builtin_direction(key) == ("lower", f"built-in: name part {entry!r}")
 
 
-@pytest.mark.parametrize(("key", "entry"), [
-    ("accuracy", "accuracy"), ("top-1-accuracy", "accuracy"), ("eval.roc-auc", "roc-auc"), ("ndcg-at-10", "ndcg"),
-    ("val-log-likelihood", "log-likelihood"), ("true-positive-rate", "true-positive-rate"), ("relevance", "relevance"),
-])
+@pytest.mark.parametrize(
+    ("key", "entry"),
+    [
+        ("accuracy", "accuracy"),
+        ("top-1-accuracy", "accuracy"),
+        ("eval.roc-auc", "roc-auc"),
+        ("ndcg-at-10", "ndcg"),
+        ("val-log-likelihood", "log-likelihood"),
+        ("true-positive-rate", "true-positive-rate"),
+        ("relevance", "relevance"),
+    ],
+)
 def test_higher_is_better_names(key: str, entry: str) -> None:
     assert builtin_direction(key) == ("higher", f"built-in: name part {entry!r}")
 
 
-@pytest.mark.parametrize(("key", "why"), [
-    ("throughput-bytes-per-second", "'throughput' says higher, 'bytes' says lower"),
-    ("memory-bandwidth", "'memory' says lower, 'bandwidth' says higher"),
-    ("error-reduction", "'error' says lower, 'reduction' says higher"),
-    ("cost-savings", "'cost' says lower, 'savings' says higher"),
-    ("error-budget-left", "'error' says lower, 'left' says higher"),
-])
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        ("throughput-bytes-per-second", "'throughput' says higher, 'bytes' says lower"),
+        ("memory-bandwidth", "'memory' says lower, 'bandwidth' says higher"),
+        ("error-reduction", "'error' says lower, 'reduction' says higher"),
+        ("cost-savings", "'cost' says lower, 'savings' says higher"),
+        ("error-budget-left", "'error' says lower, 'left' says higher"),
+    ],
+)
 def test_names_the_vocabulary_decides_both_ways_are_undecided(key: str, why: str) -> None:
     resolved = resolve_direction(key)
     assert resolved == (None, f"built-in name parts disagree: {why}")
@@ -99,8 +123,12 @@ def test_how_to_declare_gives_the_exact_ini_line() -> None:
 
 @pytest.mark.parametrize("direction", ["higher", "lower"])
 def test_argument_wins_over_everything(direction: str) -> None:
-    resolved = resolve_direction("latency-p95-ms", direction, lower_patterns=["latency*"],  # type: ignore[arg-type]
-                                 higher_patterns=["latency*"])
+    resolved = resolve_direction(
+        "latency-p95-ms",
+        direction,
+        lower_patterns=["latency*"],  # type: ignore[arg-type]
+        higher_patterns=["latency*"],
+    )
     assert resolved == (direction, "direction argument")
     assert str(resolved) == f"{direction} is better (direction argument)"
 
@@ -120,7 +148,9 @@ def test_ini_higher_is_better_wins_over_ini_lower_and_the_builtin_list() -> None
 
 def test_ini_lower_is_better_decides_metrics_the_vocabulary_does_not() -> None:
     assert resolve_direction("queue-depth", lower_patterns=["queue-*"]) == (
-        "lower", "ini contexta_lower_is_better 'queue-*'")
+        "lower",
+        "ini contexta_lower_is_better 'queue-*'",
+    )
 
 
 def test_ini_patterns_are_case_sensitive_fnmatch() -> None:
@@ -143,19 +173,24 @@ def test_a_mapping_key_that_names_no_checked_metric_is_an_error_with_close_match
     """The direction-typo of issue 11: ``latency-p95`` for ``latency-p95-ms`` used to be ignored."""
     with pytest.raises(CheckArgumentError) as raised:
         check_direction_argument({"latency-p95": "higher"}, ["latency-p95-ms", "accuracy"])
-    assert str(raised.value) == ("direction names 'latency-p95', which is not among the checked metrics "
-                                 "(latency-p95-ms, accuracy) (did you mean 'latency-p95-ms'?)")
+    assert str(raised.value) == (
+        "direction names 'latency-p95', which is not among the checked metrics "
+        "(latency-p95-ms, accuracy) (did you mean 'latency-p95-ms'?)"
+    )
 
 
 def test_ini_direction_patterns_reach_the_regression_check(pytester: pytest.Pytester) -> None:
     """latency/svc.slower: accuracy 0.9 -> 0.91, latency-p95-ms 40 -> 52. The ini turns both around."""
-    pytester.makefile(".ini", pytest="""
+    pytester.makefile(
+        ".ini",
+        pytest="""
         [pytest]
         contexta_lower_is_better =
             accur*
         contexta_higher_is_better =
             latency-*
-    """)
+    """,
+    )
     pytester.makepyfile("""
         import pytest
         from pytest_contexta import assert_no_regression
@@ -166,10 +201,16 @@ def test_ini_direction_patterns_reach_the_regression_check(pytester: pytest.Pyte
     """)
     result = pytester.runpytest(f"--contexta-workspace={WORKSPACES / 'latency'}", "--contexta-candidate=slower")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([
-        "E * FAIL accuracy: 0.9 -> 0.91, change +0.01 (+1.11%), lower is better "
-        "(ini contexta_lower_is_better 'accur*'); allowed: worse by at most 0.10%; no noise estimate; the history "
-        "has 1 usable value, 3 are needed; values from evaluate",
-    ])
-    result.stdout.fnmatch_lines(["test_no_regression[[]latency-p95-ms[]] * PASS *"
-                                 "higher is better (ini contexta_higher_is_better 'latency-*') · trend *"])
+    result.stdout.fnmatch_lines(
+        [
+            "E * FAIL accuracy: 0.9 -> 0.91, change +0.01 (+1.11%), lower is better "
+            "(ini contexta_lower_is_better 'accur*'); allowed: worse by at most 0.10%; no noise estimate; the history "
+            "has 1 usable value, 3 are needed; values from evaluate",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "test_no_regression[[]latency-p95-ms[]] * PASS *"
+            "higher is better (ini contexta_higher_is_better 'latency-*') · trend *"
+        ]
+    )

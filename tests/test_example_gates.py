@@ -31,17 +31,21 @@ CASES = {
     # f1 is waived by example_gates/waivers.toml: WAIVED, not failed, and not passed either
     "candidate-v4-regressed": (
         {"test_no_regression[accuracy]", "test_no_regression[auc]"},
-        "*FAIL accuracy: 0.893 -> 0.841, change -0.052 (-5.82%), higher is better (built-in: name part 'accuracy')*"),
+        "*FAIL accuracy: 0.893 -> 0.841, change -0.052 (-5.82%), higher is better (built-in: name part 'accuracy')*",
+    ),
     "march-wrong-stage": (NOT_EVALUATED, "*accuracy: not recorded in stage 'evaluate'; found in train"),
     "april-wrong-dataset": ({"test_no_error_diagnostics"}, "*degraded_record * data.dataset_version_mismatch*"),
     "may-eval-skipped": (NOT_EVALUATED, "*accuracy: the run has no stage 'evaluate'"),
     "candidate-v5-slower": (
         {"test_no_regression[latency-p95-ms]"},
-        "*FAIL latency-p95-ms: 42 -> 55, change +13 (+30.95%), lower is better (built-in: name part 'latency')*"),
+        "*FAIL latency-p95-ms: 42 -> 55, change +13 (+30.95%), lower is better (built-in: name part 'latency')*",
+    ),
     "candidate-v6-faster": (set(), None),
     # Its own deployment failed: an error diagnostic, and it is never the baseline of anything.
-    "candidate-v0-canary": ({"test_no_error_diagnostics", "test_no_regression[latency-p95-ms]"},
-                            "*failed_deployment * deployment prod-v1-canary-retry failed*"),
+    "candidate-v0-canary": (
+        {"test_no_error_diagnostics", "test_no_regression[latency-p95-ms]"},
+        "*failed_deployment * deployment prod-v1-canary-retry failed*",
+    ),
 }
 
 
@@ -77,15 +81,22 @@ def test_example_gate(pytester: pytest.Pytester, example: Path, candidate: str) 
     assert failed == failing
     assert len({r.nodeid for r in reports}) == CHECKS
     assert result.ret == (pytest.ExitCode.TESTS_FAILED if failing else pytest.ExitCode.OK)
-    result.assert_outcomes(failed=len(failing), passed=CHECKS - len(failing) - (candidate in OVER_BUDGET)
-                           - (candidate == "candidate-v4-regressed"),
-                           xfailed=(candidate in OVER_BUDGET) + (candidate == "candidate-v4-regressed"))
-    result.stdout.fnmatch_lines([
-        f"contexta workspace: {example / '.contexta'} (from ini contexta_workspace)",
-        f"contexta baseline of {ref}: run:product-ranker.baseline-v1 (deployed as prod-v1 *",
-    ])
-    verdict = f"GATE FAILED for {ref}: {len(failing)} of {CHECKS} gate checks did not pass" if failing else \
-        f"GATE PASSED for {ref}"
+    result.assert_outcomes(
+        failed=len(failing),
+        passed=CHECKS - len(failing) - (candidate in OVER_BUDGET) - (candidate == "candidate-v4-regressed"),
+        xfailed=(candidate in OVER_BUDGET) + (candidate == "candidate-v4-regressed"),
+    )
+    result.stdout.fnmatch_lines(
+        [
+            f"contexta workspace: {example / '.contexta'} (from ini contexta_workspace)",
+            f"contexta baseline of {ref}: run:product-ranker.baseline-v1 (deployed as prod-v1 *",
+        ]
+    )
+    verdict = (
+        f"GATE FAILED for {ref}: {len(failing)} of {CHECKS} gate checks did not pass"
+        if failing
+        else f"GATE PASSED for {ref}"
+    )
     result.stdout.fnmatch_lines(["baseline:  run:product-ranker.baseline-v1 — *", verdict])
     if why:
         result.stdout.fnmatch_lines([why])
@@ -93,21 +104,35 @@ def test_example_gate(pytester: pytest.Pytester, example: Path, candidate: str) 
 
 def test_all_candidates_in_one_session(pytester: pytest.Pytester, example: Path) -> None:
     """Gating several candidates at once gives each its own verdict, and the session fails if one does."""
-    result = pytester.runpytest(str(example), "--contexta-candidate=candidate-v2-good",
-                                "--contexta-candidate=candidate-v6-faster",
-                                "--contexta-candidate=candidate-v5-slower", "-p", "no:cacheprovider")
+    result = pytester.runpytest(
+        str(example),
+        "--contexta-candidate=candidate-v2-good",
+        "--contexta-candidate=candidate-v6-faster",
+        "--contexta-candidate=candidate-v5-slower",
+        "-p",
+        "no:cacheprovider",
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=28, failed=1, xfailed=1)
-    result.stdout.fnmatch_lines(["GATE PASSED for run:product-ranker.candidate-v2-good",
-                                 "GATE PASSED for run:product-ranker.candidate-v6-faster",
-                                 f"GATE FAILED for run:product-ranker.candidate-v5-slower: 1 of {CHECKS} *"])
+    result.stdout.fnmatch_lines(
+        [
+            "GATE PASSED for run:product-ranker.candidate-v2-good",
+            "GATE PASSED for run:product-ranker.candidate-v6-faster",
+            f"GATE FAILED for run:product-ranker.candidate-v5-slower: 1 of {CHECKS} *",
+        ]
+    )
 
 
 def test_the_advisory_check_and_the_waiver_of_the_example(pytester: pytest.Pytester, example: Path) -> None:
     """v4's f1 regression is WAIVED with its owner; v5's latency over budget is a warning next to its failure."""
-    result = pytester.runpytest(str(example), "--contexta-candidate=candidate-v4-regressed",
-                                "--contexta-candidate=candidate-v5-slower", "--contexta-report=gate.json",
-                                "-p", "no:cacheprovider")
+    result = pytester.runpytest(
+        str(example),
+        "--contexta-candidate=candidate-v4-regressed",
+        "--contexta-candidate=candidate-v5-slower",
+        "--contexta-report=gate.json",
+        "-p",
+        "no:cacheprovider",
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
     regressed, slower = report["candidates"]
@@ -116,6 +141,11 @@ def test_the_advisory_check_and_the_waiver_of_the_example(pytester: pytest.Pytes
     (budget,) = [c for c in slower["checks"] if c["nodeid"].split("::")[1].startswith("test_latency_budget")]
     assert (budget["outcome"], budget["advisory"], budget["candidate_value"]) == ("warning", True, 55.0)
     assert [(w["status"], w["waived"]) for w in report["waivers"]] == [
-        ("applied", ["test_deployment_gate.py::test_no_regression[f1-run:product-ranker.candidate-v4-regressed]"])]
-    result.stdout.fnmatch_lines(["test_no_regression?f1? * WAIVED * f1 @evaluate *",
-                                 "test_latency_budget * WARN * latency-p95-ms @evaluate * 55 *"])
+        ("applied", ["test_deployment_gate.py::test_no_regression[f1-run:product-ranker.candidate-v4-regressed]"])
+    ]
+    result.stdout.fnmatch_lines(
+        [
+            "test_no_regression?f1? * WAIVED * f1 @evaluate *",
+            "test_latency_budget * WARN * latency-p95-ms @evaluate * 55 *",
+        ]
+    )

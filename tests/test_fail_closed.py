@@ -62,10 +62,18 @@ LEFT_OUT = "the selection left gate checks out (3 gate checks deselected and not
         pytest.param(["-k", "no_such_check"], LEFT_OUT, id="k-matches-nothing"),
         pytest.param(["-k", "not_a_gate_check"], LEFT_OUT, id="only-ordinary-tests-selected"),
         pytest.param(["-m", "no_such_marker"], LEFT_OUT, id="m-deselects-all"),
-        pytest.param(["--deselect=test_gate.py::test_diagnostics", "--deselect=test_gate.py::test_regression",
-                      "--deselect=test_gate.py::test_through_user_fixture"], LEFT_OUT, id="every-check-deselected"),
-        pytest.param(["empty_folder"], "no gate check ran for this candidate: none was collected",
-                     id="folder-without-tests"),
+        pytest.param(
+            [
+                "--deselect=test_gate.py::test_diagnostics",
+                "--deselect=test_gate.py::test_regression",
+                "--deselect=test_gate.py::test_through_user_fixture",
+            ],
+            LEFT_OUT,
+            id="every-check-deselected",
+        ),
+        pytest.param(
+            ["empty_folder"], "no gate check ran for this candidate: none was collected", id="folder-without-tests"
+        ),
     ],
 )
 def test_no_gate_check_selected_fails_the_gate(pytester: pytest.Pytester, selection: list[str], reason: str) -> None:
@@ -92,9 +100,13 @@ def test_a_gate_file_that_cannot_be_imported_fails_the_gate(pytester: pytest.Pyt
     report = pytester.path / "gate.json"
     result = pytester.runpytest(*_gate_args(LATENCY, f"--contexta-report={report}"))
     assert result.ret == pytest.ExitCode.INTERRUPTED
-    result.stdout.fnmatch_lines(["*ModuleNotFoundError: No module named 'no_such_module_anywhere'*",
-                                 f"GATE FAILED for {CANDIDATE}: collection error in test_broken.py (*No module named*"
-                                 f"3 of 3 gate checks never ran (the session stopped early: a collection error)*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*ModuleNotFoundError: No module named 'no_such_module_anywhere'*",
+            f"GATE FAILED for {CANDIDATE}: collection error in test_broken.py (*No module named*"
+            f"3 of 3 gate checks never ran (the session stopped early: a collection error)*",
+        ]
+    )
     assert (_report(report)["verdict"], _report(report)["exit_status"]) == ("fail", pytest.ExitCode.INTERRUPTED)
 
 
@@ -141,29 +153,39 @@ def test_unapproved_skips_fail_and_are_listed(pytester: pytest.Pytester) -> None
     result.assert_outcomes(passed=2, failed=2, errors=3, skipped=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     denied = "contexta: gate check skipped ({}); a skipped check does not pass the gate*"
-    result.stdout.fnmatch_lines_random([
-        f"ERROR test_skips.py::test_skip_marker[[]{CANDIDATE}[]]*",
-        f"ERROR test_skips.py::test_skipif_marker[[]{CANDIDATE}[]]*",
-        f"FAILED test_skips.py::test_skip_inside[[]{CANDIDATE}[]]*",
-        f"ERROR test_skips.py::test_skip_in_user_fixture[[]{CANDIDATE}[]]*",
-        f"FAILED test_skips.py::test_xfail[[]{CANDIDATE}[]]*",
-        denied.format("skip marker"),
-        denied.format("skipped inside the test"),
-        denied.format("skipped by a user fixture"),
-        denied.format("xfail: known bad"),
-        "SKIPPED [[]1[]] test_skips.py:*: optional check skipped",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            f"ERROR test_skips.py::test_skip_marker[[]{CANDIDATE}[]]*",
+            f"ERROR test_skips.py::test_skipif_marker[[]{CANDIDATE}[]]*",
+            f"FAILED test_skips.py::test_skip_inside[[]{CANDIDATE}[]]*",
+            f"ERROR test_skips.py::test_skip_in_user_fixture[[]{CANDIDATE}[]]*",
+            f"FAILED test_skips.py::test_xfail[[]{CANDIDATE}[]]*",
+            denied.format("skip marker"),
+            denied.format("skipped inside the test"),
+            denied.format("skipped by a user fixture"),
+            denied.format("xfail: known bad"),
+            "SKIPPED [[]1[]] test_skips.py:*: optional check skipped",
+        ]
+    )
     # the verdict table lists every check, the approved skip as SKIP
-    result.stdout.fnmatch_lines_random([
-        "test_skip_marker *ERROR*", "test_skipif_marker *ERROR*", "test_skip_inside *FAIL*",
-        "test_skip_in_user_fixture *ERROR*", "test_xfail *FAIL*", "test_optional *SKIP*optional check skipped*",
-        "test_needs_baseline *PASS*", "test_passes *PASS*",
-        f"GATE FAILED for {CANDIDATE}: 5 of 8 gate checks did not pass",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            "test_skip_marker *ERROR*",
+            "test_skipif_marker *ERROR*",
+            "test_skip_inside *FAIL*",
+            "test_skip_in_user_fixture *ERROR*",
+            "test_xfail *FAIL*",
+            "test_optional *SKIP*optional check skipped*",
+            "test_needs_baseline *PASS*",
+            "test_passes *PASS*",
+            f"GATE FAILED for {CANDIDATE}: 5 of 8 gate checks did not pass",
+        ]
+    )
 
 
 def test_declared_first_deployment_may_skip_baseline_checks(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         import pytest
 
         def test_needs_baseline(contexta_run, baseline_run):
@@ -175,19 +197,23 @@ def test_declared_first_deployment_may_skip_baseline_checks(pytester: pytest.Pyt
 
         def test_passes(contexta_run):
             pass
-    """)
+    """
+    )
     result = pytester.runpytest(*_gate_args(LATENCY, "--contexta-baseline=none"))
     result.assert_outcomes(passed=1, skipped=2)
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["test_needs_baseline *SKIP*no baseline: first deployment declared*",
-                                 f"GATE PASSED for {CANDIDATE}"])
+    result.stdout.fnmatch_lines(
+        ["test_needs_baseline *SKIP*no baseline: first deployment declared*", f"GATE PASSED for {CANDIDATE}"]
+    )
 
 
 def test_a_gate_of_approved_skips_only_does_not_pass(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         def test_needs_baseline(contexta_run, baseline_run):
             pass
-    """)
+    """
+    )
     result = pytester.runpytest(*_gate_args(LATENCY, "--contexta-baseline=none"))
     result.assert_outcomes(skipped=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -195,10 +221,12 @@ def test_a_gate_of_approved_skips_only_does_not_pass(pytester: pytest.Pytester) 
 
 
 def test_failed_checks_are_not_reported_as_skipped(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         def test_fails(contexta_run):
             assert False, "bad model"
-    """)
+    """
+    )
     result = pytester.runpytest(*_gate_args())
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([f"GATE FAILED for {CANDIDATE}: 1 of 1 gate checks did not pass"])
@@ -209,12 +237,15 @@ def _damage_stage_rows(workspace: Path, run_ref: str) -> None:
     """Give every stage row of ``run_ref`` a status no Contexta writes (the run row stays readable)."""
     connection = duckdb.connect(str(workspace / "metadata" / "ledger.db"))
     try:
-        rows = connection.execute("SELECT ref, payload_json FROM stage_executions WHERE run_ref = ?",
-                                  [run_ref]).fetchall()
+        rows = connection.execute(
+            "SELECT ref, payload_json FROM stage_executions WHERE run_ref = ?", [run_ref]
+        ).fetchall()
         assert rows, f"{run_ref} has no stages to damage"
         for ref, payload in rows:
-            connection.execute("UPDATE stage_executions SET payload_json = ? WHERE ref = ?",
-                               [json.dumps({**json.loads(payload), "status": "exploded"}), ref])
+            connection.execute(
+                "UPDATE stage_executions SET payload_json = ? WHERE ref = ?",
+                [json.dumps({**json.loads(payload), "status": "exploded"}), ref],
+            )
     finally:
         connection.close()
 
@@ -224,7 +255,8 @@ def test_a_baseline_that_cannot_be_read_is_an_error_of_every_check_using_it(
 ) -> None:
     workspace = workspace_copy("latency")
     _damage_stage_rows(workspace, "run:svc.baseline")
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         import pytest
 
         @pytest.fixture
@@ -239,15 +271,22 @@ def test_a_baseline_that_cannot_be_read_is_an_error_of_every_check_using_it(
 
         def test_through_user_fixture(contexta_run, previous):
             pass
-    """)
+    """
+    )
     report = pytester.path / "gate.json"
     result = pytester.runpytest(*_gate_args(workspace, f"--contexta-report={report}"))
     result.assert_outcomes(passed=1, errors=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    message = (f"contexta: cannot read the baseline run run:svc.baseline: {workspace}/metadata/ledger.db holds a "
-               f"Stage row that cannot be read (status: *): *restore it from a backup")
-    result.stdout.fnmatch_lines_random([f"*ERROR at setup of test_regression[[]{CANDIDATE}[]]*",
-                                        f"*ERROR at setup of test_through_user_fixture[[]{CANDIDATE}[]]*"])
+    message = (
+        f"contexta: cannot read the baseline run run:svc.baseline: {workspace}/metadata/ledger.db holds a "
+        f"Stage row that cannot be read (status: *): *restore it from a backup"
+    )
+    result.stdout.fnmatch_lines_random(
+        [
+            f"*ERROR at setup of test_regression[[]{CANDIDATE}[]]*",
+            f"*ERROR at setup of test_through_user_fixture[[]{CANDIDATE}[]]*",
+        ]
+    )
     output = result.stdout.str()
     assert "Traceback" not in output
     assert "During handling of the above exception" not in output
@@ -271,9 +310,15 @@ def test_a_candidate_that_cannot_be_read_fails_every_check_with_one_clear_reason
     # records and stage rows are read when a check first needs them (after collection), not at start-up
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=1, errors=3)
-    result.stdout.fnmatch_lines([(f"GATE FAILED for {CANDIDATE}: the run could not be read: {workspace}/"
-                                  f"metadata/ledger.db holds a Stage row that cannot be read (status: *"
-                                  f"restore it from a backup*")])
+    result.stdout.fnmatch_lines(
+        [
+            (
+                f"GATE FAILED for {CANDIDATE}: the run could not be read: {workspace}/"
+                f"metadata/ledger.db holds a Stage row that cannot be read (status: *"
+                f"restore it from a backup*"
+            )
+        ]
+    )
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
     written = _report(report)
     assert (written["verdict"], written["exit_status"]) == ("fail", pytest.ExitCode.TESTS_FAILED)
@@ -290,8 +335,14 @@ def test_records_that_cannot_be_read_stop_the_gate_with_a_clear_message(
     pytester.makepyfile(test_gate=GATE)
     result = pytester.runpytest(*_gate_args(workspace))
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines([(f"GATE FAILED for {CANDIDATE}: the run could not be read: {segment} is a folder, "
-                                  f"not a regular file: *copy the workspace again*")])
+    result.stdout.fnmatch_lines(
+        [
+            (
+                f"GATE FAILED for {CANDIDATE}: the run could not be read: {segment} is a folder, "
+                f"not a regular file: *copy the workspace again*"
+            )
+        ]
+    )
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
@@ -302,11 +353,17 @@ def test_fail_closed_holds_with_xdist(pytester: pytest.Pytester, plugin_args: li
     result = pytester.runpytest_subprocess(*_gate_args(LATENCY, f"--contexta-report={report}"), *plugin_args)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     written = _report(report)
-    outcomes = {check["nodeid"].split("::")[1].split("[")[0]: check["outcome"]
-                for check in written["candidates"][0]["checks"]}
+    outcomes = {
+        check["nodeid"].split("::")[1].split("[")[0]: check["outcome"] for check in written["candidates"][0]["checks"]
+    }
     assert outcomes == {
-        "test_skip_marker": "error", "test_skipif_marker": "error", "test_skip_inside": "failed",
-        "test_skip_in_user_fixture": "error", "test_xfail": "failed", "test_optional": "skipped",
-        "test_needs_baseline": "passed", "test_passes": "passed",
+        "test_skip_marker": "error",
+        "test_skipif_marker": "error",
+        "test_skip_inside": "failed",
+        "test_skip_in_user_fixture": "error",
+        "test_xfail": "failed",
+        "test_optional": "skipped",
+        "test_needs_baseline": "passed",
+        "test_passes": "passed",
     }
     assert written["verdict"] == "fail"

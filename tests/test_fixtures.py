@@ -8,8 +8,10 @@ from conftest import WORKSPACES
 
 CONFORMANCE = f"--contexta-workspace={WORKSPACES / 'conformance'}"
 DEPLOYMENTS = f"--contexta-workspace={WORKSPACES / 'deployments'}"
-NO_CANDIDATE = ("contexta: no candidate run to gate. Pass --contexta-candidate=run:<project>.<run-name> "
-                "(or set CONTEXTA_CANDIDATE, or ini contexta_candidate)")
+NO_CANDIDATE = (
+    "contexta: no candidate run to gate. Pass --contexta-candidate=run:<project>.<run-name> "
+    "(or set CONTEXTA_CANDIDATE, or ini contexta_candidate)"
+)
 CHECKS = """
 def test_candidate(contexta_run, contexta_candidate):
     assert contexta_run.ref == contexta_candidate
@@ -59,16 +61,25 @@ def test_ambiguous_bare_name_is_a_usage_error_listing_the_matches(pytester: pyte
     pytester.makepyfile(CHECKS)
     result = pytester.runpytest(CONFORMANCE, "--contexta-candidate=baseline")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: contexta: run name 'baseline' is ambiguous in workspace *: "
-                                 "run:fraud-model.baseline, run:shop-ranker.baseline; pass the full ref"])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: contexta: run name 'baseline' is ambiguous in workspace *: "
+            "run:fraud-model.baseline, run:shop-ranker.baseline; pass the full ref"
+        ]
+    )
 
 
-@pytest.mark.parametrize(("given", "message"), [
-    ("nope", "ERROR: contexta: no run named 'nope' in workspace *"),
-    ("run:ranker.nope", "ERROR: contexta: run run:ranker.nope is not in workspace * (project ranker has 5 runs*"),
-    ("ranker.cand-b", "ERROR: contexta: 'ranker.cand-b' is neither a run ref nor a run name "
-                      "(did you mean run:ranker.cand-b?)*"),
-])
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("nope", "ERROR: contexta: no run named 'nope' in workspace *"),
+        ("run:ranker.nope", "ERROR: contexta: run run:ranker.nope is not in workspace * (project ranker has 5 runs*"),
+        (
+            "ranker.cand-b",
+            "ERROR: contexta: 'ranker.cand-b' is neither a run ref nor a run name (did you mean run:ranker.cand-b?)*",
+        ),
+    ],
+)
 def test_unknown_candidate_is_a_usage_error(pytester: pytest.Pytester, given: str, message: str) -> None:
     pytester.makepyfile(CHECKS)
     result = pytester.runpytest(DEPLOYMENTS, f"--contexta-candidate={given}")
@@ -78,16 +89,23 @@ def test_unknown_candidate_is_a_usage_error(pytester: pytest.Pytester, given: st
 
 def test_each_candidate_gets_its_own_run_of_every_gate_check(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(CHECKS)
-    result = pytester.runpytest(DEPLOYMENTS, "--contexta-candidate=cand-b", "--contexta-candidate=run:ranker.r3",
-                                "-v")
-    result.stdout.fnmatch_lines([
-        "*::test_candidate[[]run:ranker.cand-b[]] PASSED*",
-        "*::test_candidate[[]run:ranker.r3[]] PASSED*",
-        "*::test_plain PASSED*",
-    ])
+    result = pytester.runpytest(DEPLOYMENTS, "--contexta-candidate=cand-b", "--contexta-candidate=run:ranker.r3", "-v")
+    result.stdout.fnmatch_lines(
+        [
+            "*::test_candidate[[]run:ranker.cand-b[]] PASSED*",
+            "*::test_candidate[[]run:ranker.r3[]] PASSED*",
+            "*::test_plain PASSED*",
+        ]
+    )
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["candidate: run:ranker.cand-b", "*GATE PASSED for run:ranker.cand-b",
-                                 "candidate: run:ranker.r3", "*GATE PASSED for run:ranker.r3"])
+    result.stdout.fnmatch_lines(
+        [
+            "candidate: run:ranker.cand-b",
+            "*GATE PASSED for run:ranker.cand-b",
+            "candidate: run:ranker.r3",
+            "*GATE PASSED for run:ranker.r3",
+        ]
+    )
 
 
 def test_a_candidate_named_twice_is_gated_once(pytester: pytest.Pytester) -> None:
@@ -107,8 +125,9 @@ def test_candidate_ids_combine_with_other_parameters(pytester: pytest.Pytester) 
     result = pytester.runpytest(DEPLOYMENTS, "--contexta-candidate=cand-b", "--contexta-candidate=r3", "-v")
     result.assert_outcomes(passed=4)
     # the candidate comes last: "-run:" starts it (a run ref holds no other ":"), whatever hyphens come before
-    result.stdout.fnmatch_lines(["*test_metric[[]accuracy-run:ranker.cand-b[]] PASSED*",
-                                 "*test_metric[[]loss-run:ranker.r3[]] PASSED*"])
+    result.stdout.fnmatch_lines(
+        ["*test_metric[[]accuracy-run:ranker.cand-b[]] PASSED*", "*test_metric[[]loss-run:ranker.r3[]] PASSED*"]
+    )
 
 
 def test_the_same_run_object_serves_every_check_of_a_candidate(pytester: pytest.Pytester) -> None:
@@ -139,9 +158,13 @@ def test_contexta_workspace_is_the_gated_workspace(pytester: pytest.Pytester) ->
 
 def _outcome_lines(result: pytest.RunResult) -> list[str]:
     """Lines that describe outcomes, without timings."""
-    return [line.split(" in ")[0] for line in result.outlines
-            if line.startswith(("test_", "FAILED", "ERROR", "SKIPPED", "XFAIL", "=")) and "session starts" not in line
-            and "rootdir" not in line]
+    return [
+        line.split(" in ")[0]
+        for line in result.outlines
+        if line.startswith(("test_", "FAILED", "ERROR", "SKIPPED", "XFAIL", "="))
+        and "session starts" not in line
+        and "rootdir" not in line
+    ]
 
 
 def test_without_a_candidate_an_unrelated_suite_behaves_as_without_the_plugin(pytester: pytest.Pytester) -> None:
@@ -150,8 +173,11 @@ def test_without_a_candidate_an_unrelated_suite_behaves_as_without_the_plugin(py
     without_plugin = pytester.runpytest("-rA", "-p", "no:contexta")
 
     assert with_plugin.ret == without_plugin.ret == pytest.ExitCode.TESTS_FAILED
-    assert with_plugin.parseoutcomes() == without_plugin.parseoutcomes() == {
-        "passed": 1, "failed": 1, "skipped": 1, "xfailed": 1, "errors": 1}
+    assert (
+        with_plugin.parseoutcomes()
+        == without_plugin.parseoutcomes()
+        == {"passed": 1, "failed": 1, "skipped": 1, "xfailed": 1, "errors": 1}
+    )
     assert _outcome_lines(with_plugin) == _outcome_lines(without_plugin)
     assert not [line for line in with_plugin.outlines if "contexta" in line and not line.startswith("plugins:")]
 
@@ -196,8 +222,12 @@ def test_contexta_workspace_without_a_workspace_errors_saying_which_path(pyteste
     pytester.makepyfile("def test_runs(contexta_workspace):\n    pass\n")
     result = pytester.runpytest()
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines([f"contexta: workspace {pytester.path / '.contexta'} does not exist: pass the "
-                                 f"folder that holds metadata/ and records/ with --contexta-workspace*"])
+    result.stdout.fnmatch_lines(
+        [
+            f"contexta: workspace {pytester.path / '.contexta'} does not exist: pass the "
+            f"folder that holds metadata/ and records/ with --contexta-workspace*"
+        ]
+    )
 
 
 # -- contexta_workspace: the same runs as contexta_run, and no lock left behind -------------------------
@@ -226,8 +256,9 @@ def test_contexta_workspace_hands_out_the_session_s_runs_with_hook_diagnostics(p
 
 
 @pytest.mark.parametrize("candidate", [["--contexta-candidate=run:svc.faster"], []], ids=["gating", "dormant"])
-def test_a_custom_check_s_reads_leave_the_ledger_unlocked(pytester: pytest.Pytester, workspace_copy,
-                                                          candidate: list[str]) -> None:
+def test_a_custom_check_s_reads_leave_the_ledger_unlocked(
+    pytester: pytest.Pytester, workspace_copy, candidate: list[str]
+) -> None:
     import sys
 
     workspace = workspace_copy("latency")
@@ -238,8 +269,8 @@ def test_a_custom_check_s_reads_leave_the_ledger_unlocked(pytester: pytest.Pytes
         def test_team_rule(contexta_workspace):
             assert contexta_workspace.list_runs("svc")
             assert contexta_workspace.list_deployments("svc")
-            writer = subprocess.run([{sys.executable!r}, "-c", {WRITER!r}, {str(workspace / "metadata" / "ledger.db")!r}],
-                                    capture_output=True, text=True)
+            ledger = {str(workspace / "metadata" / "ledger.db")!r}
+            writer = subprocess.run([{sys.executable!r}, "-c", {WRITER!r}, ledger], capture_output=True, text=True)
             assert writer.returncode == 0, writer.stderr  # was: "Conflicting lock is held" for the whole session
     """)
     result = pytester.runpytest(f"--contexta-workspace={workspace}", *candidate)
@@ -258,7 +289,8 @@ def test_the_lock_timeout_applies_without_a_candidate(pytester: pytest.Pytester,
 
 
 def test_a_dormant_contexta_workspace_waits_only_the_configured_lock_timeout(
-        pytester: pytest.Pytester, workspace_copy) -> None:
+    pytester: pytest.Pytester, workspace_copy
+) -> None:
     from test_lock import Holder
 
     workspace = workspace_copy("latency")

@@ -39,8 +39,7 @@ TARGETS = [("run:svc.faster", "accuracy", 6), ("run:svc.mixed", "error-count", 1
 LOCATION = RecordLocation(segment="segment-000001.jsonl", line=1, byte_offset=0)
 RESULT_TYPES = (MetricRecord, EventRecord, DegradedRecord, SpanRecord, DamagedLine)
 FUZZ = settings(max_examples=150, deadline=None, database=None)
-FUZZ_FILES = settings(max_examples=60, deadline=None, database=None,
-                      suppress_health_check=[HealthCheck.too_slow])
+FUZZ_FILES = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20),
@@ -79,9 +78,11 @@ def fuzzed_lines(line: bytes) -> st.SearchStrategy[bytes]:
         st.binary(max_size=400),
         st.integers(0, len(body) - 1).map(lambda cut: body[:cut]),
         st.tuples(st.integers(0, len(body)), st.binary(min_size=1, max_size=8)).map(
-            lambda change: body[: change[0]] + change[1] + body[change[0]:]),
+            lambda change: body[: change[0]] + change[1] + body[change[0] :]
+        ),
         st.tuples(st.integers(0, len(body) - 1), st.integers(0, 255)).map(
-            lambda change: body[: change[0]] + bytes([change[1]]) + body[change[0] + 1:]),
+            lambda change: body[: change[0]] + bytes([change[1]]) + body[change[0] + 1 :]
+        ),
         mutated_documents(body),
     )
     return fuzzed.map(lambda text: text.replace(b"\n", b" "))

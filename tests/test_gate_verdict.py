@@ -28,8 +28,12 @@ TWO_CHECKS = """
 
 def _run(pytester: pytest.Pytester, *args: str, candidates: tuple[str, ...] = (GOOD,)) -> tuple[pytest.RunResult, dict]:
     report = pytester.path / "gate.json"
-    result = pytester.runpytest(f"--contexta-workspace={LATENCY}", f"--contexta-report={report}",
-                                *(f"--contexta-candidate={c}" for c in candidates), *args)
+    result = pytester.runpytest(
+        f"--contexta-workspace={LATENCY}",
+        f"--contexta-report={report}",
+        *(f"--contexta-candidate={c}" for c in candidates),
+        *args,
+    )
     return result, json.loads(report.read_text(encoding="utf-8"))
 
 
@@ -56,10 +60,13 @@ def test_maxfail_leaves_the_other_candidates_checks_unrun_and_failed(pytester: p
 
 
 def test_a_module_skipped_at_collection_fails_the_gate(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_ok=TWO_CHECKS.format(first="pass"),
-                        test_skipped_module=(
-                            'import pytest\npytest.importorskip("no_such_module_for_the_gate")\n\n'
-                            "def test_would_fail(contexta_run):\n    assert False\n"))
+    pytester.makepyfile(
+        test_ok=TWO_CHECKS.format(first="pass"),
+        test_skipped_module=(
+            'import pytest\npytest.importorskip("no_such_module_for_the_gate")\n\n'
+            "def test_would_fail(contexta_run):\n    assert False\n"
+        ),
+    )
     result, report = _run(pytester)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     reasons = report["candidates"][0]["reasons"]
@@ -79,8 +86,9 @@ def test_verdict_is_fail_whenever_pytest_does_not_exit_zero(pytester: pytest.Pyt
 def test_an_unwritable_report_path_is_one_line_and_fails_the_gate(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(TWO_CHECKS.format(first="pass"))
     folder = pytester.mkdir("report-is-a-folder")
-    result = pytester.runpytest(f"--contexta-workspace={LATENCY}", f"--contexta-candidate={GOOD}",
-                                f"--contexta-report={folder}")
+    result = pytester.runpytest(
+        f"--contexta-workspace={LATENCY}", f"--contexta-candidate={GOOD}", f"--contexta-report={folder}"
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([f"contexta: cannot write the JSON report to {folder} (from --contexta-report): *"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
@@ -88,23 +96,33 @@ def test_an_unwritable_report_path_is_one_line_and_fails_the_gate(pytester: pyte
 
 def test_an_unwritable_report_path_on_a_usage_error_is_said_too(pytester: pytest.Pytester) -> None:
     folder = pytester.mkdir("report-is-a-folder")
-    result = pytester.runpytest(f"--contexta-workspace={LATENCY}", "--contexta-candidate=run:svc.nope",
-                                f"--contexta-report={folder}")
+    result = pytester.runpytest(
+        f"--contexta-workspace={LATENCY}", "--contexta-candidate=run:svc.nope", f"--contexta-report={folder}"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: contexta: run run:svc.nope is not in workspace*",
-                                 f"contexta: cannot write the JSON report to {folder}*"])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: contexta: run run:svc.nope is not in workspace*",
+            f"contexta: cannot write the JSON report to {folder}*",
+        ]
+    )
     assert "Traceback" not in result.stderr.str()
 
 
 @pytest.mark.parametrize("plugin_args", [[], ["-n", "2"]], ids=["serial", "xdist"])
-def test_reader_notes_of_the_baseline_reach_the_report(pytester: pytest.Pytester, workspace_copy,
-                                                       plugin_args: list[str]) -> None:
+def test_reader_notes_of_the_baseline_reach_the_report(
+    pytester: pytest.Pytester, workspace_copy, plugin_args: list[str]
+) -> None:
     workspace = workspace_copy("latency")
     (workspace / "records" / "indexes" / "run_ref" / "run__svc.baseline.jsonl").unlink()
     pytester.makepyfile(TWO_CHECKS.format(first="pass"))
     report_path = pytester.path / "gate.json"
-    result = pytester.runpytest(f"--contexta-workspace={workspace}", f"--contexta-candidate={GOOD}",
-                                f"--contexta-report={report_path}", *plugin_args)
+    result = pytester.runpytest(
+        f"--contexta-workspace={workspace}",
+        f"--contexta-candidate={GOOD}",
+        f"--contexta-report={report_path}",
+        *plugin_args,
+    )
     assert result.ret == pytest.ExitCode.OK
     notes = json.loads(report_path.read_text(encoding="utf-8"))["notes"]
     assert [note for note in notes if note.startswith("run:svc.baseline: ")], notes
@@ -123,8 +141,9 @@ def test_ini_direction_rules_apply_to_custom_checks_too(pytester: pytest.Pyteste
             baseline = contexta_workspace.load_run("run:product-ranker.baseline-v1")
             assert_no_regression(good, baseline, "accuracy", stage="evaluate", max_drop=0)
     """)
-    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
-                                "--contexta-candidate=run:product-ranker.candidate-v2-good")
+    result = pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}", "--contexta-candidate=run:product-ranker.candidate-v2-good"
+    )
     # accuracy rose 0.893 -> 0.901: under the ini rule "lower is better" that is a regression
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*accuracy*lower is better (ini contexta_lower_is_better 'accuracy')*"])

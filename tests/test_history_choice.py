@@ -47,8 +47,15 @@ PROD_HISTORY = """
 def _gate(pytester: pytest.Pytester, conftest: str, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
     pytester.makepyfile(test_gate=GATE)
     pytester.makeconftest(conftest)
-    result = pytester.runpytest(f"--contexta-workspace={WORKSPACE}", f"--contexta-candidate={CANDIDATE}",
-                                "--contexta-report=gate.json", "-s", "-p", "no:cacheprovider", *args)
+    result = pytester.runpytest(
+        f"--contexta-workspace={WORKSPACE}",
+        f"--contexta-candidate={CANDIDATE}",
+        "--contexta-report=gate.json",
+        "-s",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    )
     report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
     return result, report
 
@@ -66,18 +73,23 @@ def test_the_built_in_rule_names_its_deployments(pytester: pytest.Pytester, plug
     assert result.ret == pytest.ExitCode.OK
     assert plugin_args or "HISTORY ['cand-b', 'r3', 'r2', 'r1']" in result.stdout.str()  # workers print nowhere
     detail = _checks(report)["history"]["detail"]
-    assert detail.endswith("; history: the built-in rule: the runs behind the last 5 completed deployments "
-                           "(shadow-cand-b, prod-mar, prod-feb, prod-jan)")
+    assert detail.endswith(
+        "; history: the built-in rule: the runs behind the last 5 completed deployments "
+        "(shadow-cand-b, prod-mar, prod-feb, prod-jan)"
+    )
     regression = _checks(report)["regression"]
     assert regression["history_values"] == [0.86, 0.84, 0.82, 0.8]  # the trend, newest first
     assert regression["noise_source"] == "history spread of 4 runs (t, SE = √2·s)"  # the interval from the history
-    assert ("; history: the built-in rule: the runs behind the last 5 completed deployments (shadow-cand-b, prod-mar, "
-            "prod-feb, prod-jan);") in regression["detail"]
+    assert (
+        "; history: the built-in rule: the runs behind the last 5 completed deployments (shadow-cand-b, prod-mar, "
+        "prod-feb, prod-jan);"
+    ) in regression["detail"]
 
 
 @XDIST
-def test_a_baseline_hook_without_a_history_hook_is_said_plainly(pytester: pytest.Pytester,
-                                                                plugin_args: list[str]) -> None:
+def test_a_baseline_hook_without_a_history_hook_is_said_plainly(
+    pytester: pytest.Pytester, plugin_args: list[str]
+) -> None:
     result, report = _gate(pytester, PROD_BASELINE, *plugin_args)
     assert result.ret == pytest.ExitCode.OK
     assert report["candidates"][0]["baseline"]["run_ref"] == "run:ranker.r3"
@@ -86,12 +98,14 @@ def test_a_baseline_hook_without_a_history_hook_is_said_plainly(pytester: pytest
         "; history: the built-in rule: the runs behind the last 5 completed deployments (shadow-cand-b, prod-mar, "
         "prod-feb, prod-jan); the baseline was chosen by another rule (chosen by a pytest_contexta_select_baseline "
         "hook): implement pytest_contexta_select_history to choose the history by the same rule, or pass "
-        "--contexta-history=0")
+        "--contexta-history=0"
+    )
 
 
 @XDIST
-def test_a_history_hook_chooses_the_history_by_the_baseline_rule(pytester: pytest.Pytester,
-                                                                 plugin_args: list[str]) -> None:
+def test_a_history_hook_chooses_the_history_by_the_baseline_rule(
+    pytester: pytest.Pytester, plugin_args: list[str]
+) -> None:
     result, report = _gate(pytester, PROD_BASELINE + PROD_HISTORY, *plugin_args)
     assert result.ret == pytest.ExitCode.OK
     assert plugin_args or "HISTORY ['r3', 'r2', 'r1']" in result.stdout.str()
@@ -104,38 +118,57 @@ def test_a_history_hook_chooses_the_history_by_the_baseline_rule(pytester: pytes
 
 
 def test_the_history_hook_gets_the_baseline_and_the_count(pytester: pytest.Pytester) -> None:
-    result, _ = _gate(pytester, PROD_BASELINE + """
+    result, _ = _gate(
+        pytester,
+        PROD_BASELINE
+        + """
     def pytest_contexta_select_history(config, candidate, baseline, workspace, count):
         print("ASKED", candidate.ref, baseline.run_ref, baseline.source, count)
         return None  # the built-in rule
-    """, "--contexta-history=2")
+    """,
+        "--contexta-history=2",
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # 2 history runs: assert_within_history is inconclusive
     result.stdout.fnmatch_lines(["ASKED run:ranker.cand-a run:ranker.r3 hook 2"])
     assert "HISTORY ['cand-b', 'r3']" in result.stdout.str()
 
 
 def test_the_history_hook_is_not_asked_without_a_history(pytester: pytest.Pytester) -> None:
-    result, report = _gate(pytester, "def pytest_contexta_select_history(candidate):\n    raise RuntimeError\n",
-                           "--contexta-history=0")
+    result, report = _gate(
+        pytester, "def pytest_contexta_select_history(candidate):\n    raise RuntimeError\n", "--contexta-history=0"
+    )
     assert "HISTORY []" in result.stdout.str()
     assert _checks(report)["history"]["detail"].endswith("; history: --contexta-history=0: no history")
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # no history: assert_within_history is inconclusive
 
 
-@pytest.mark.parametrize(("answer", "message"), [
-    ("'r3'", "pytest_contexta_select_history returned 'r3' for run:ranker.cand-a: return a list of runs *"),
-    ("['no-such-run']", "pytest_contexta_select_history chose 'no-such-run' for the history of run:ranker.cand-a, "
-                        "which cannot be used: *"),
-    ("['cand-a']", "pytest_contexta_select_history chose the candidate run:ranker.cand-a for its own history*"),
-    ("['r1', 'r2', 'r3']", "pytest_contexta_select_history returned 3 runs for run:ranker.cand-a, more than "
-                           "--contexta-history=2*"),
-    ("1 / 0", "a pytest_contexta_select_history hook raised ZeroDivisionError for run:ranker.cand-a: *"),
-])
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("'r3'", "pytest_contexta_select_history returned 'r3' for run:ranker.cand-a: return a list of runs *"),
+        (
+            "['no-such-run']",
+            "pytest_contexta_select_history chose 'no-such-run' for the history of run:ranker.cand-a, "
+            "which cannot be used: *",
+        ),
+        ("['cand-a']", "pytest_contexta_select_history chose the candidate run:ranker.cand-a for its own history*"),
+        (
+            "['r1', 'r2', 'r3']",
+            "pytest_contexta_select_history returned 3 runs for run:ranker.cand-a, more than --contexta-history=2*",
+        ),
+        ("1 / 0", "a pytest_contexta_select_history hook raised ZeroDivisionError for run:ranker.cand-a: *"),
+    ],
+)
 @XDIST
-def test_an_unusable_history_answer_is_a_usage_error(pytester: pytest.Pytester, answer: str, message: str,
-                                                     plugin_args: list[str]) -> None:
-    result, report = _gate(pytester, f"def pytest_contexta_select_history(candidate):\n    return {answer}\n",
-                           "--contexta-history=2", *plugin_args)
+def test_an_unusable_history_answer_is_a_usage_error(
+    pytester: pytest.Pytester, answer: str, message: str, plugin_args: list[str]
+) -> None:
+    result, report = _gate(
+        pytester,
+        f"def pytest_contexta_select_history(candidate):\n    return {answer}\n",
+        "--contexta-history=2",
+        *plugin_args,
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stdout.fnmatch_lines([f"GATE FAILED for {CANDIDATE}: *{message}"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
@@ -143,7 +176,8 @@ def test_an_unusable_history_answer_is_a_usage_error(pytester: pytest.Pytester, 
 
 
 def test_the_built_in_history_is_read_in_the_same_pass_as_the_candidate_and_baseline(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pytest_contexta.reading.segments import RecordReader
 
     passes: list[list[str]] = []
@@ -166,4 +200,5 @@ def test_a_baseline_given_by_option_is_said_plainly_too(pytester: pytest.Pyteste
     assert _checks(report)["history"]["detail"].endswith(
         "(shadow-cand-b, prod-mar, prod-feb, prod-jan); the baseline was chosen by another rule (given by "
         "--contexta-baseline (from command line)): implement pytest_contexta_select_history to choose the history "
-        "by the same rule, or pass --contexta-history=0")
+        "by the same rule, or pass --contexta-history=0"
+    )

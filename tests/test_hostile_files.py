@@ -58,23 +58,30 @@ HOSTILE: dict[str, tuple[Path, Callable[[Path], None], str]] = {
     "index-fifo": (INDEX, _replace_with_fifo, "is a FIFO (named pipe), not a regular file"),
     "index-to-dev-zero": (INDEX, lambda path: _symlink(path, "/dev/zero"), "is a character device, not a regular file"),
     "segment-symlink-loop": (SEGMENT, _loop, "is a symlink loop"),
-    "segments-folder-is-a-file": (SEGMENTS, lambda path: (os.rename(path, path.with_name("moved")),
-                                                          path.write_bytes(b"")), "cannot be read (Not a directory)"),
+    "segments-folder-is-a-file": (
+        SEGMENTS,
+        lambda path: (os.rename(path, path.with_name("moved")), path.write_bytes(b"")),
+        "cannot be read (Not a directory)",
+    ),
     "ledger-wal-fifo": (Path("metadata") / "ledger.db.wal", os.mkfifo, "is a FIFO (named pipe), not a regular file"),
 }
 
 
 @pytest.mark.parametrize(("relative", "damage", "message"), HOSTILE.values(), ids=HOSTILE.keys())
 def test_a_file_that_is_not_regular_is_refused_by_name_and_nothing_changes(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path], relative: Path,
-    damage: Callable[[Path], None], message: str
+    pytester: pytest.Pytester,
+    workspace_copy: Callable[[str], Path],
+    relative: Path,
+    damage: Callable[[Path], None],
+    message: str,
 ) -> None:
     workspace = workspace_copy("latency")
     damage(workspace / relative)
     before = snapshot_tree(workspace)
     pytester.makepyfile(test_gate=GATE)
-    result = pytester.runpytest(f"--contexta-workspace={workspace}", f"--contexta-candidate={CANDIDATE}",
-                                "--contexta-lock-timeout=1")
+    result = pytester.runpytest(
+        f"--contexta-workspace={workspace}", f"--contexta-candidate={CANDIDATE}", "--contexta-lock-timeout=1"
+    )
     output = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in output and "INTERNALERROR" not in output
     if relative.parts[0] == "metadata":  # the ledger is read at start-up: nothing can run
@@ -82,8 +89,9 @@ def test_a_file_that_is_not_regular_is_refused_by_name_and_nothing_changes(
         result.stderr.fnmatch_lines([f"ERROR: contexta: {workspace / relative}*{message}*"])
     else:  # records are read after collection: every check of the run fails with the reason
         assert result.ret == pytest.ExitCode.TESTS_FAILED
-        result.stdout.fnmatch_lines([f"GATE FAILED for {CANDIDATE}: the run could not be read: "
-                                     f"{workspace / relative}*{message}*"])
+        result.stdout.fnmatch_lines(
+            [f"GATE FAILED for {CANDIDATE}: the run could not be read: {workspace / relative}*{message}*"]
+        )
     assert snapshot_tree(workspace) == before
 
 
@@ -105,7 +113,8 @@ def test_blank_lines_cost_nothing_and_lose_nothing(workspace_copy: Callable[[str
     _append(workspace, b"\n" * 4 * 2**20 + b"  \n\t\n")
     run = _load(workspace)
     assert [(m.key, m.value, m.location.line) for m in run.metrics] == [
-        (m.key, m.value, m.location.line) for m in intact.metrics]
+        (m.key, m.value, m.location.line) for m in intact.metrics
+    ]
     assert (run.damaged, run.reader_notes) == ((), ())
 
 
@@ -126,7 +135,8 @@ def test_garbage_is_one_damaged_line_that_may_be_any_runs(
     _append(workspace, garbage)
     run = _load(workspace)
     assert [(str(line.location), line.run_ref) for line in run.damaged] == [
-        ("records/segments/segment-000001.jsonl line 17", None if b"run_ref" not in garbage[:40] else CANDIDATE)]
+        ("records/segments/segment-000001.jsonl line 17", None if b"run_ref" not in garbage[:40] else CANDIDATE)
+    ]
     assert reason in run.damaged[0].reason
     assert find_metric(run, "accuracy", "evaluate").value is None
     assert len(run.metrics) == 4
@@ -148,9 +158,16 @@ def test_deeply_nested_payload_json_in_the_ledger_is_a_clear_error(workspace_cop
 
 
 STAGE_EDITS = {
-    "payload-renamed": ("payload_json", lambda payload: json.dumps({**json.loads(payload), "stage_name": "evaluate"}),
-                        "name is 'evaluate' in payload_json but 'train' in its column"),
-    "column-renamed": ("stage_name", lambda _: "evaluate", "name is 'train' in payload_json but 'evaluate' in its column"),
+    "payload-renamed": (
+        "payload_json",
+        lambda payload: json.dumps({**json.loads(payload), "stage_name": "evaluate"}),
+        "name is 'evaluate' in payload_json but 'train' in its column",
+    ),
+    "column-renamed": (
+        "stage_name",
+        lambda _: "evaluate",
+        "name is 'train' in payload_json but 'evaluate' in its column",
+    ),
     "both-renamed": (None, None, "its names make the ref 'stage:svc.faster.evaluate'"),
 }
 
@@ -166,8 +183,9 @@ def test_a_stage_row_that_contradicts_itself_is_an_error_of_its_run(
         (payload,) = connection.execute("SELECT payload_json FROM stage_executions WHERE ref = ?", [train]).fetchone()
         if column is None or edit is None:
             renamed = json.dumps({**json.loads(payload), "stage_name": "evaluate"})
-            connection.execute("UPDATE stage_executions SET stage_name = 'evaluate', payload_json = ? WHERE ref = ?",
-                               [renamed, train])
+            connection.execute(
+                "UPDATE stage_executions SET stage_name = 'evaluate', payload_json = ? WHERE ref = ?", [renamed, train]
+            )
         else:
             connection.execute(f"UPDATE stage_executions SET {column} = ? WHERE ref = ?", [edit(payload), train])
     finally:
@@ -178,8 +196,9 @@ def test_a_stage_row_that_contradicts_itself_is_an_error_of_its_run(
     assert _load(workspace, "run:svc.slower").stage("train") is not None  # the other runs are untouched
 
 
-@pytest.mark.parametrize("spelling", [b'"run_ref": "run:svc.faster"', b'"run\\u005fref":"run:svc.faster"'],
-                         ids=["spaced", "escaped-key"])
+@pytest.mark.parametrize(
+    "spelling", [b'"run_ref": "run:svc.faster"', b'"run\\u005fref":"run:svc.faster"'], ids=["spaced", "escaped-key"]
+)
 def test_a_record_of_the_run_in_non_canonical_json_is_still_found(
     workspace_copy: Callable[[str], Path], spelling: bytes
 ) -> None:
@@ -198,8 +217,11 @@ def test_a_non_canonical_record_among_blank_lines_is_still_found(workspace_copy:
     """Blank lines make the counts of a piece disagree by themselves: the piece is looked at line by line."""
     workspace = workspace_copy("latency")
     lines = (workspace / SEGMENT).read_bytes().splitlines(keepends=True)
-    edited = lines[5].replace(b'"run_ref":"run:svc.faster"', b'"run\\u005fref":"run:svc.faster"').replace(
-        b'"value":0.9,', b'"value":0.5,')
+    edited = (
+        lines[5]
+        .replace(b'"run_ref":"run:svc.faster"', b'"run\\u005fref":"run:svc.faster"')
+        .replace(b'"value":0.9,', b'"value":0.5,')
+    )
     (workspace / SEGMENT).write_bytes(b"".join([b"\n" * 3, *lines[:5], b"\n", edited, b"\n\n", *lines[6:]]))
     run = _load(workspace)
     assert find_metric(run, "accuracy", "evaluate").value == 0.5

@@ -32,11 +32,16 @@ def test_no_regression(contexta_run, baseline_run, metric):
 """
 
 
-def run_gate(pytester: pytest.Pytester, *args: str, workspace: Path = MARKUP_WORKSPACE,
-             candidates: tuple[str, ...] = (GOOD, REGRESSED, MARKUP)) -> pytest.RunResult:
+def run_gate(
+    pytester: pytest.Pytester,
+    *args: str,
+    workspace: Path = MARKUP_WORKSPACE,
+    candidates: tuple[str, ...] = (GOOD, REGRESSED, MARKUP),
+) -> pytest.RunResult:
     pytester.makepyfile(test_gate=GATE)
-    return pytester.runpytest(f"--contexta-workspace={workspace}", *args,
-                              *(f"--contexta-candidate={c}" for c in candidates))
+    return pytester.runpytest(
+        f"--contexta-workspace={workspace}", *args, *(f"--contexta-candidate={c}" for c in candidates)
+    )
 
 
 def sections(page: str) -> dict[str, str]:
@@ -54,16 +59,20 @@ def test_the_page_has_a_banner_checks_diagnostics_baseline_and_a_chart_per_metri
     by_run = sections(page)
     assert list(by_run) == [GOOD, REGRESSED, MARKUP]
     assert f'<div class="banner pass" role="status">GATE PASSED for {GOOD}</div>' in by_run[GOOD]
-    assert (f'<div class="banner fail" role="status">GATE FAILED for {REGRESSED}: 2 of 4 gate checks did not pass'
-            in by_run[REGRESSED])
+    assert (
+        f'<div class="banner fail" role="status">GATE FAILED for {REGRESSED}: 2 of 4 gate checks did not pass'
+        in by_run[REGRESSED]
+    )
     for run, section in by_run.items():
         assert section.count('<tr class="check ') == 4
         assert section.count("<svg") == 3, run  # accuracy, auc, latency-p95-ms
         assert "run:product-ranker.baseline-v1</code> — deployed as prod-v1" in section
     assert by_run[REGRESSED].count('data-outcome="failed"') == 2
-    assert '<td class="check" title="test_gate.py::test_no_regression[accuracy-run:product-ranker.candidate-v4-' \
-           'regressed]"><code>test_no_regression[accuracy]</code></td><td class="result">FAIL</td>' in by_run[REGRESSED]
-    assert "<li class=\"diagnostic info\">info missing_expected_stage" in by_run[GOOD]
+    assert (
+        '<td class="check" title="test_gate.py::test_no_regression[accuracy-run:product-ranker.candidate-v4-'
+        'regressed]"><code>test_no_regression[accuracy]</code></td><td class="result">FAIL</td>' in by_run[REGRESSED]
+    )
+    assert '<li class="diagnostic info">info missing_expected_stage' in by_run[GOOD]
 
 
 def test_the_page_is_self_contained_and_runs_nothing(pytester: pytest.Pytester) -> None:
@@ -85,12 +94,14 @@ def test_workspace_markup_is_shown_as_text(pytester: pytest.Pytester) -> None:
 
 
 @pytest.mark.parametrize("plugin_args", [[], ["-n", "2"]])
-def test_written_once_also_under_xdist_and_when_the_gate_fails(pytester: pytest.Pytester,
-                                                                plugin_args: list[str]) -> None:
+def test_written_once_also_under_xdist_and_when_the_gate_fails(
+    pytester: pytest.Pytester, plugin_args: list[str]
+) -> None:
     target = pytester.path / "gate.html"
     target.write_text("stale page from an earlier run", encoding="utf-8")
-    result = run_gate(pytester, f"--contexta-html={target}", *plugin_args, workspace=EXAMPLE_WORKSPACE,
-                      candidates=(REGRESSED,))
+    result = run_gate(
+        pytester, f"--contexta-html={target}", *plugin_args, workspace=EXAMPLE_WORKSPACE, candidates=(REGRESSED,)
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     page = target.read_text(encoding="utf-8")
     assert page.count("GATE FAILED for") == 1 and page.count("<svg") == 3
@@ -115,28 +126,48 @@ def test_a_page_inside_the_workspace_is_refused(pytester: pytest.Pytester, works
     assert not (workspace / "gate.html").exists()
 
 
-def test_without_matplotlib_the_option_says_what_to_install(pytester: pytest.Pytester,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_matplotlib_the_option_says_what_to_install(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # what find_spec reports when it is not installed
-    result = run_gate(pytester, f"--contexta-html={pytester.path / 'gate.html'}", workspace=EXAMPLE_WORKSPACE,
-                      candidates=(GOOD,))
+    result = run_gate(
+        pytester, f"--contexta-html={pytester.path / 'gate.html'}", workspace=EXAMPLE_WORKSPACE, candidates=(GOOD,)
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(['ERROR: contexta: --contexta-html draws its charts with matplotlib, which is not '
-                                 'installed: pip install "pytest-contexta[html]"'])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: contexta: --contexta-html draws its charts with matplotlib, which is not "
+            'installed: pip install "pytest-contexta[html]"'
+        ]
+    )
 
 
-@pytest.mark.parametrize(("low", "high", "band"), [
-    (0.49, None, (0.49, float("inf"))),
-    (None, 0.51, (float("-inf"), 0.51)),
-    (0.3, 1.0, (0.3, 1.0)),
-    (None, None, None),
-])
-def test_the_allowed_band_comes_from_the_check_fields(low: float | None, high: float | None,
-                                                      band: tuple[float, float] | None) -> None:
+@pytest.mark.parametrize(
+    ("low", "high", "band"),
+    [
+        (0.49, None, (0.49, float("inf"))),
+        (None, 0.51, (float("-inf"), 0.51)),
+        (0.3, 1.0, (0.3, 1.0)),
+        (None, None, None),
+    ],
+)
+def test_the_allowed_band_comes_from_the_check_fields(
+    low: float | None, high: float | None, band: tuple[float, float] | None
+) -> None:
     """The band is the check's allowed_low/allowed_high; the limit's words are never parsed."""
-    check = ReportCheck(nodeid="t.py::t", outcome="passed", kind="regression", detail="", metric="m",
-                        candidate_value=0.5, baseline_value=0.5, limit="worse by at most 90.00%",
-                        direction="higher is better", allowed_low=low, allowed_high=high)
+    check = ReportCheck(
+        nodeid="t.py::t",
+        outcome="passed",
+        kind="regression",
+        detail="",
+        metric="m",
+        candidate_value=0.5,
+        baseline_value=0.5,
+        limit="worse by at most 90.00%",
+        direction="higher is better",
+        allowed_low=low,
+        allowed_high=high,
+    )
     assert allowed_band(check) == band
     assert len(charts_of([check])) == (band is not None)
 
@@ -148,12 +179,20 @@ def test_a_gated_run_reports_its_band_interval_and_deployments() -> None:
     from pytest_contexta.checks.results import CheckContext, recording
 
     workspace = Workspace(EXAMPLE_WORKSPACE)
-    candidate, baseline = (workspace.load_run(f"run:product-ranker.{name}") for name in ("candidate-v2-good",
-                                                                                         "baseline-v1"))
+    candidate, baseline = (
+        workspace.load_run(f"run:product-ranker.{name}") for name in ("candidate-v2-good", "baseline-v1")
+    )
     history = [workspace.load_run(f"run:product-ranker.{name}") for name in ("baseline-v1", "baseline-v0")]
     with recording(CheckContext()) as context:
-        assert_no_regression(candidate, baseline, ["accuracy", "latency-p95-ms"], stage="evaluate", max_drop=0.02,
-                             history=history, confidence=None)
+        assert_no_regression(
+            candidate,
+            baseline,
+            ["accuracy", "latency-p95-ms"],
+            stage="evaluate",
+            max_drop=0.02,
+            history=history,
+            confidence=None,
+        )
         assert_metric_threshold(candidate, "latency-p95-ms", at_most=50, stage="evaluate")
     accuracy, latency, threshold = context.results
     assert accuracy.allowed_low == pytest.approx(0.893 * 0.98) and accuracy.allowed_high is None
@@ -161,15 +200,22 @@ def test_a_gated_run_reports_its_band_interval_and_deployments() -> None:
     assert (threshold.allowed_low, threshold.allowed_high) == (None, 50)
     assert [(p.deployment, p.run_ref, p.deployed_at, p.value) for p in accuracy.history or []] == [
         ("prod-v1", "run:product-ranker.baseline-v1", "2025-04-28T12:00:00Z", 0.893),
-        ("prod-v0", "run:product-ranker.baseline-v0", "2025-03-01T12:00:00Z", 0.871)]
+        ("prod-v0", "run:product-ranker.baseline-v0", "2025-03-01T12:00:00Z", 0.871),
+    ]
     assert accuracy.history_values == [0.893, 0.871]
 
 
 def test_a_chart_draws_the_deployed_history_when_it_is_known() -> None:
     from pytest_contexta.outputs.charts import MetricChart, svg
 
-    chart = MetricChart("accuracy @evaluate <b>$x$</b>", candidate=0.84, baseline=0.893, band=(0.875, float("inf")),
-                        passed=False, history=[("prod-v0", 0.87), ("prod-$1$", 0.893)])
+    chart = MetricChart(
+        "accuracy @evaluate <b>$x$</b>",
+        candidate=0.84,
+        baseline=0.893,
+        band=(0.875, float("inf")),
+        passed=False,
+        history=[("prod-v0", 0.87), ("prod-$1$", 0.893)],
+    )
     drawn = svg(chart)
     assert drawn.startswith("<svg") and drawn.rstrip().endswith("</svg>")
     assert ">prod-v0<" in drawn and ">prod-$1$<" in drawn  # labels as text, never read as mathtext
@@ -181,9 +227,20 @@ def test_a_chart_draws_the_deployed_history_when_it_is_known() -> None:
 def test_a_chart_draws_the_candidates_interval_from_the_check() -> None:
     from pytest_contexta.outputs.charts import svg
 
-    check = ReportCheck(nodeid="t.py::t", outcome="inconclusive", kind="regression", detail="", metric="accuracy",
-                        candidate_value=0.86, baseline_value=0.88, change_abs=-0.02, change_low=-0.05,
-                        change_high=0.01, confidence=0.95, allowed_low=0.8624)
+    check = ReportCheck(
+        nodeid="t.py::t",
+        outcome="inconclusive",
+        kind="regression",
+        detail="",
+        metric="accuracy",
+        candidate_value=0.86,
+        baseline_value=0.88,
+        change_abs=-0.02,
+        change_low=-0.05,
+        change_high=0.01,
+        confidence=0.95,
+        allowed_low=0.8624,
+    )
     (chart,) = charts_of([check])
     assert chart.interval == pytest.approx((0.83, 0.89)) and chart.band == (0.8624, float("inf"))
     assert ">95% interval<" in svg(chart)

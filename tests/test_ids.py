@@ -25,8 +25,9 @@ def test_regression(contexta_run, baseline_run, metric):
 
 def gate(pytester: pytest.Pytester, candidates: list[str], *args: str) -> pytest.RunResult:
     pytester.makepyfile(test_gate=GATE)
-    return pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
-                              *(f"--contexta-candidate={c}" for c in candidates), *args)
+    return pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}", *(f"--contexta-candidate={c}" for c in candidates), *args
+    )
 
 
 def ran(result: pytest.RunResult) -> list[str]:
@@ -36,8 +37,11 @@ def ran(result: pytest.RunResult) -> list[str]:
 
 def test_one_candidate_comes_after_the_parameters(pytester: pytest.Pytester) -> None:
     result = gate(pytester, [GOOD])
-    assert ran(result) == [f"test_gate.py::test_diagnostics[{GOOD}]", f"test_gate.py::test_regression[f1-{GOOD}]",
-                           f"test_gate.py::test_regression[latency-p95-ms-{GOOD}]"]
+    assert ran(result) == [
+        f"test_gate.py::test_diagnostics[{GOOD}]",
+        f"test_gate.py::test_regression[f1-{GOOD}]",
+        f"test_gate.py::test_regression[latency-p95-ms-{GOOD}]",
+    ]
     assert result.ret == pytest.ExitCode.OK
 
 
@@ -48,24 +52,32 @@ def test_three_candidates_each_id_ends_with_its_ref(pytester: pytest.Pytester) -
     for ref in (GOOD, REGRESSED, SLOWER):
         assert f"test_gate.py::test_regression[latency-p95-ms-{ref}]" in ids
     # everything after the last "-run:" is the run, whatever hyphens the parameter holds
-    assert {nodeid.rsplit("-run:", 1)[-1].rstrip("]") for nodeid in ids if "[f1-" in nodeid or "[lat" in nodeid} \
-        == {ref.removeprefix("run:") for ref in (GOOD, REGRESSED, SLOWER)}
+    assert {nodeid.rsplit("-run:", 1)[-1].rstrip("]") for nodeid in ids if "[f1-" in nodeid or "[lat" in nodeid} == {
+        ref.removeprefix("run:") for ref in (GOOD, REGRESSED, SLOWER)
+    }
     result.stdout.fnmatch_lines(["test_regression?latency-p95-ms? * FAIL *"])  # the table drops the candidate
 
 
 def test_k_selects_a_candidate_or_a_parameter(pytester: pytest.Pytester) -> None:
     """``]`` ends the candidate and ``[f1-`` starts a parameter, and -k accepts both."""
     by_run = gate(pytester, [GOOD, REGRESSED, SLOWER], "-k", "candidate-v4-regressed]", "--contexta-allow-partial")
-    assert ran(by_run) == [f"test_gate.py::test_diagnostics[{REGRESSED}]", f"test_gate.py::test_regression[f1-{REGRESSED}]",
-                           f"test_gate.py::test_regression[latency-p95-ms-{REGRESSED}]"]
+    assert ran(by_run) == [
+        f"test_gate.py::test_diagnostics[{REGRESSED}]",
+        f"test_gate.py::test_regression[f1-{REGRESSED}]",
+        f"test_gate.py::test_regression[latency-p95-ms-{REGRESSED}]",
+    ]
     by_metric = gate(pytester, [GOOD, REGRESSED], "-k", "[f1- and not v4", "--contexta-allow-partial")
     assert ran(by_metric) == [f"test_gate.py::test_regression[f1-{GOOD}]"]
     assert by_metric.ret == pytest.ExitCode.OK
 
 
 def test_deselect_and_last_failed_take_the_ids(pytester: pytest.Pytester) -> None:
-    deselected = gate(pytester, [GOOD, REGRESSED], f"--deselect=test_gate.py::test_regression[f1-{REGRESSED}]",
-                      "--contexta-allow-partial")
+    deselected = gate(
+        pytester,
+        [GOOD, REGRESSED],
+        f"--deselect=test_gate.py::test_regression[f1-{REGRESSED}]",
+        "--contexta-allow-partial",
+    )
     assert f"test_gate.py::test_regression[f1-{REGRESSED}]" not in ran(deselected)
     assert len(ran(deselected)) == 5
 

@@ -25,12 +25,21 @@ GATE = """
 
 def _gate(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Any], dict[str, str]]:
     pytester.makepyfile(test_gate=GATE)
-    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}", f"--contexta-candidate={NOISY}",
-                                "--contexta-report=gate.json", "--contexta-markdown=gate.md",
-                                "--junitxml=junit.xml", "-p", "no:cacheprovider", *args)
+    result = pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+        f"--contexta-candidate={NOISY}",
+        "--contexta-report=gate.json",
+        "--contexta-markdown=gate.md",
+        "--junitxml=junit.xml",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    )
     report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
-    cases = {case.get("name", ""): {p.get("name"): p.get("value") for p in case.iter("property")}
-             for case in ET.parse(pytester.path / "junit.xml").getroot().iter("testcase")}
+    cases = {
+        case.get("name", ""): {p.get("name"): p.get("value") for p in case.iter("property")}
+        for case in ET.parse(pytester.path / "junit.xml").getroot().iter("testcase")
+    }
     accuracy = next(props for name, props in cases.items() if name.startswith("test_accuracy"))
     return result, report, accuracy
 
@@ -44,24 +53,35 @@ def test_an_inconclusive_check_fails_closed_by_default(pytester: pytest.Pytester
     assert candidate["verdict"] == "inconclusive"
     assert candidate["reasons"] == [
         "1 of 2 gate checks are inconclusive: the data cannot tell whether they hold "
-        "(--contexta-inconclusive=fail, from default: the gate fails)"]
-    assert [(c["metric"], c["outcome"]) for c in candidate["checks"]] == [("accuracy", "inconclusive"),
-                                                                           ("auc", "passed")]
+        "(--contexta-inconclusive=fail, from default: the gate fails)"
+    ]
+    assert [(c["metric"], c["outcome"]) for c in candidate["checks"]] == [
+        ("accuracy", "inconclusive"),
+        ("auc", "passed"),
+    ]
     check = candidate["checks"][0]
     assert check["noise_source"] == "replicates (Welch)" and check["change_low"] < -0.018 < check["change_high"]
     assert (accuracy["contexta.outcome"], accuracy["contexta.noise_source"]) == ("inconclusive", "replicates (Welch)")
-    result.stdout.fnmatch_lines(["test_accuracy * INCONCLUSIVE * accuracy @evaluate *",
-                                 f"GATE INCONCLUSIVE for {NOISY}: 1 of 2 gate checks are inconclusive*"])
+    result.stdout.fnmatch_lines(
+        [
+            "test_accuracy * INCONCLUSIVE * accuracy @evaluate *",
+            f"GATE INCONCLUSIVE for {NOISY}: 1 of 2 gate checks are inconclusive*",
+        ]
+    )
     assert f"### ❔ `{NOISY}`" in (pytester.path / "gate.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize(("how", "source"), [
-    (["--contexta-inconclusive=pass"], "command line"),
-    (["env"], "env CONTEXTA_INCONCLUSIVE"),
-    (["ini"], "ini contexta_inconclusive"),
-])
-def test_inconclusive_pass_lets_the_gate_pass_and_says_so(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
-                                                          how: list[str], source: str) -> None:
+@pytest.mark.parametrize(
+    ("how", "source"),
+    [
+        (["--contexta-inconclusive=pass"], "command line"),
+        (["env"], "env CONTEXTA_INCONCLUSIVE"),
+        (["ini"], "ini contexta_inconclusive"),
+    ],
+)
+def test_inconclusive_pass_lets_the_gate_pass_and_says_so(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: list[str], source: str
+) -> None:
     if how == ["env"]:
         monkeypatch.setenv("CONTEXTA_INCONCLUSIVE", "pass")
     if how == ["ini"]:
@@ -71,15 +91,19 @@ def test_inconclusive_pass_lets_the_gate_pass_and_says_so(pytester: pytest.Pytes
     result.assert_outcomes(passed=2)
     (candidate,) = report["candidates"]
     # an accepted inconclusive candidate passes with warnings, never plainly
-    assert (report["verdict"], report["inconclusive"], candidate["verdict"]) == ("pass-with-warnings", "pass",
-                                                                                 "inconclusive")
+    assert (report["verdict"], report["inconclusive"], candidate["verdict"]) == (
+        "pass-with-warnings",
+        "pass",
+        "inconclusive",
+    )
     assert candidate["reasons"][0].endswith(f"(--contexta-inconclusive=pass, from {source}: the gate passes)")
 
 
 def test_a_bad_inconclusive_choice_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_gate=GATE)
-    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}", f"--contexta-candidate={NOISY}",
-                                "--contexta-inconclusive=warn")
+    result = pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}", f"--contexta-candidate={NOISY}", "--contexta-inconclusive=warn"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: contexta inconclusive 'warn' (from command line) must be 'fail' *"])
 
@@ -93,17 +117,27 @@ HISTORY_GATE = """
 """
 
 
-@pytest.mark.parametrize(("candidate", "args", "names", "passed"), [
-    ("seeds-within-noise", [], ["release-5", "release-4", "release-3", "release-2", "release-1"], True),
-    ("seeds-regressed", ["--contexta-history=3"], ["release-5", "release-4", "release-3"], False),
-    ("release-5", [], ["release-4", "release-3", "release-2", "release-1"], True),  # never the candidate itself
-    ("seeds-within-noise", ["--contexta-history=0"], [], False),  # no history: inconclusive, fails closed
-])
+@pytest.mark.parametrize(
+    ("candidate", "args", "names", "passed"),
+    [
+        ("seeds-within-noise", [], ["release-5", "release-4", "release-3", "release-2", "release-1"], True),
+        ("seeds-regressed", ["--contexta-history=3"], ["release-5", "release-4", "release-3"], False),
+        ("release-5", [], ["release-4", "release-3", "release-2", "release-1"], True),  # never the candidate itself
+        ("seeds-within-noise", ["--contexta-history=0"], [], False),  # no history: inconclusive, fails closed
+    ],
+)
 def test_history_runs_are_the_last_n_deployed_runs_newest_first(
-        pytester: pytest.Pytester, candidate: str, args: list[str], names: list[str], passed: bool) -> None:
+    pytester: pytest.Pytester, candidate: str, args: list[str], names: list[str], passed: bool
+) -> None:
     pytester.makepyfile(test_history=HISTORY_GATE)
-    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}", f"--contexta-candidate={candidate}",
-                                "-s", "-p", "no:cacheprovider", *args)
+    result = pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+        f"--contexta-candidate={candidate}",
+        "-s",
+        "-p",
+        "no:cacheprovider",
+        *args,
+    )
     assert f"HISTORY {names!r}" in result.stdout.str()
     assert result.ret == (pytest.ExitCode.OK if passed else pytest.ExitCode.TESTS_FAILED)
     if not names:
@@ -111,14 +145,19 @@ def test_history_runs_are_the_last_n_deployed_runs_newest_first(
 
 
 def test_a_regression_check_without_noise_of_its_own_uses_the_session_history(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         from pytest_contexta import assert_no_regression
 
         def test_seed_one(contexta_run, baseline_run):
             assert_no_regression(contexta_run, baseline_run, "accuracy", stage="evaluate", tags={"seed": "1"})
-    """)
-    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
-                                "--contexta-candidate=seeds-within-noise", "--contexta-report=gate.json")
+    """
+    )
+    result = pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+        "--contexta-candidate=seeds-within-noise",
+        "--contexta-report=gate.json",
+    )
     assert result.ret == pytest.ExitCode.OK
     check = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))["candidates"][0]["checks"][0]
     assert check["noise_source"] == "history spread of 5 runs (t, SE = √2·s)"
@@ -127,7 +166,8 @@ def test_a_regression_check_without_noise_of_its_own_uses_the_session_history(py
 
 def test_a_bad_history_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_history=HISTORY_GATE)
-    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}", "--contexta-candidate=release-5",
-                                "--contexta-history=-1")
+    result = pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}", "--contexta-candidate=release-5", "--contexta-history=-1"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: contexta history '-1' (from command line) must be a whole number *"])

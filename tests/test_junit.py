@@ -42,9 +42,13 @@ def properties(xml: Path) -> dict[str, dict[str, str]]:
 @pytest.fixture
 def junit(pytester: pytest.Pytester) -> tuple[dict[str, dict[str, str]], GateReport]:
     pytester.makepyfile(test_gate=GATE)
-    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
-                                f"--contexta-candidate={GOOD}", f"--contexta-candidate={REGRESSED}",
-                                "--junitxml=junit.xml", "--contexta-report=gate.json")
+    result = pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+        f"--contexta-candidate={GOOD}",
+        f"--contexta-candidate={REGRESSED}",
+        "--junitxml=junit.xml",
+        "--contexta-report=gate.json",
+    )
     result.assert_outcomes(passed=7, failed=1)
     report = GateReport.model_validate_json((pytester.path / "gate.json").read_text(encoding="utf-8"))
     return properties(pytester.path / "junit.xml"), report
@@ -61,8 +65,8 @@ def test_regression_checks_carry_candidate_and_baseline_values(junit) -> None:
         "contexta.run_ref": REGRESSED,
         "contexta.passed": "False",
         "contexta.detail": "accuracy: 0.893 -> 0.841, change -0.052 (-5.82%), higher is better (built-in: name part "
-                           "'accuracy'); allowed: worse by at most 2.00%; no noise estimate; the history has 2 "
-                           "usable values, 3 are needed; values from evaluate",
+        "'accuracy'); allowed: worse by at most 2.00%; no noise estimate; the history has 2 "
+        "usable values, 3 are needed; values from evaluate",
         "contexta.metric": "accuracy",
         "contexta.stage": "evaluate",
         "contexta.candidate_value": "0.841",
@@ -77,8 +81,12 @@ def test_regression_checks_carry_candidate_and_baseline_values(junit) -> None:
         "contexta.history_values": "[0.893, 0.871]",  # the trend: baseline-v1 (prod-v1), baseline-v0 (prod-v0)
     }
     latency = cases[f"test_regression[latency-p95-ms-{GOOD}]"]
-    assert (latency["contexta.passed"], latency["contexta.candidate_value"], latency["contexta.baseline_value"],
-            latency["contexta.change_abs"]) == ("True", "41.0", "42.0", "-1.0")
+    assert (
+        latency["contexta.passed"],
+        latency["contexta.candidate_value"],
+        latency["contexta.baseline_value"],
+        latency["contexta.change_abs"],
+    ) == ("True", "41.0", "42.0", "-1.0")
     assert latency["contexta.direction"] == "lower is better (built-in: name part 'latency')"
 
 
@@ -102,6 +110,9 @@ def test_threshold_checks_carry_their_limit_and_custom_tests_carry_none(junit) -
     cases, _ = junit
     threshold = cases[f"test_threshold[{GOOD}]"]
     assert (threshold["contexta.kind"], threshold["contexta.candidate_value"], threshold["contexta.limit"]) == (
-        "threshold", "0.933", ">= 0.85")
+        "threshold",
+        "0.933",
+        ">= 0.85",
+    )
     assert "contexta.baseline_value" not in threshold
     assert cases[f"test_named[{GOOD}]"] == {}

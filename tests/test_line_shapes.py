@@ -46,8 +46,11 @@ def _read(root: Path, refs: list[str], shapes: bool) -> dict[str, RunRecords]:
 
 
 def _dumped(found: RunRecords) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    return ([record.model_dump() for record in found.records], [line.model_dump() for line in found.damaged],
-            found.notes)
+    return (
+        [record.model_dump() for record in found.records],
+        [line.model_dump() for line in found.damaged],
+        found.notes,
+    )
 
 
 def _same_either_way(root: Path, refs: list[str]) -> dict[str, RunRecords]:
@@ -58,8 +61,9 @@ def _same_either_way(root: Path, refs: list[str]) -> dict[str, RunRecords]:
     return compact
 
 
-WRITTEN_BY_CONTEXTA = sorted(path for path in WORKSPACES.iterdir() if (path / "metadata" / "ledger.db").is_file()
-                             and _run_refs(path)) + [EXAMPLE_WORKSPACE]
+WRITTEN_BY_CONTEXTA = sorted(
+    path for path in WORKSPACES.iterdir() if (path / "metadata" / "ledger.db").is_file() and _run_refs(path)
+) + [EXAMPLE_WORKSPACE]
 
 
 @pytest.mark.parametrize("root", WRITTEN_BY_CONTEXTA, ids=lambda path: path.name)
@@ -86,7 +90,7 @@ def test_a_run_of_per_step_metrics_is_held_compact_and_built_on_demand() -> None
     assert run.records[-1] == decoded[-1] and run.records[100:103] == tuple(decoded[100:103])
     losses = run.metrics_with_key("train-loss")
     assert [loss.tags["step"] for loss in losses] == [str(step) for step in range(120)]
-    assert losses[0].value == 2.5 and losses[-1].value == round(2.5 * 0.9 ** 119, 8)
+    assert losses[0].value == 2.5 and losses[-1].value == round(2.5 * 0.9**119, 8)
     tokens = run.metrics_with_key("tokens-seen")
     assert tokens[7].value == 2**40 + 7 * 4096 and tokens[7].payload["value"] == 2**40 + 7 * 4096
     assert type(tokens[7].payload["value"]) is int
@@ -113,33 +117,38 @@ CHANGES: list[tuple[str, Callable[[bytes], bytes], bool]] = [
     ("value not finite", lambda line: re.sub(rb'"value":[^,]+', b'"value":1e999', line), True),
     ("value NaN", lambda line: re.sub(rb'"value":[^,]+', b'"value":NaN', line), True),
     ("value a string", lambda line: re.sub(rb'"value":[^,]+', b'"value":"0.5"', line), True),
-    ("recorded before observed", lambda line: line.replace(b'"recorded_at":"2025-05-02T09',
-                                                           b'"recorded_at":"2025-05-02T08'), True),
-    ("record_ref of another run", lambda line: line.replace(b'"record:steps.candidate.',
-                                                            b'"record:steps.baseline.'), True),
+    (
+        "recorded before observed",
+        lambda line: line.replace(b'"recorded_at":"2025-05-02T09', b'"recorded_at":"2025-05-02T08'),
+        True,
+    ),
+    (
+        "record_ref of another run",
+        lambda line: line.replace(b'"record:steps.candidate.', b'"record:steps.baseline.'),
+        True,
+    ),
     ("record_ref token not lowercase", lambda line: re.sub(rb'\.r(\d+)"', rb'.R\1"', line), True),
     ("tag value a number", lambda line: re.sub(rb'"step":"(\d+)"', rb'"step":\1', line), True),
     ("sequence zero", lambda line: re.sub(rb'"sequence":\d+', b'"sequence":0', line), True),
     ("truncated", lambda line: line[: len(line) // 2], True),
     ("time without Z", lambda line: re.sub(rb'("observed_at":"[^"]*)Z"', rb'\1"', line), True),
-    ("value repeated, the last wins", lambda line: line.replace(b',"value_type"', b',"value":0.5,"value_type"'),
-     False),
+    ("value repeated, the last wins", lambda line: line.replace(b',"value_type"', b',"value":0.5,"value_type"'), False),
     ("spaces after separators", lambda line: line.replace(b'","', b'", "'), False),
-    ("an unknown envelope field", lambda line: line.replace(b'"extensions":[]', b'"extensions":[],"extra":"x"'),
-     False),
+    ("an unknown envelope field", lambda line: line.replace(b'"extensions":[]', b'"extensions":[],"extra":"x"'), False),
     ("a long integer value", lambda line: re.sub(rb'"value":[^,]+', b'"value":123456789012345678901', line), False),
     ("an exponent value", lambda line: re.sub(rb'"value":[^,]+', b'"value":1E-7', line), False),
     ("minus zero", lambda line: re.sub(rb'"value":[^,]+', b'"value":-0', line), False),
     ("a tag in UTF-8", lambda line: re.sub(rb'"step":"(\d+)"', '"step":"é"'.encode(), line), False),
-    ("observed with nanoseconds", lambda line: re.sub(rb'("observed_at":"[^"]*)Z"', rb'\1.123456789Z"', line),
-     False),
+    ("observed with nanoseconds", lambda line: re.sub(rb'("observed_at":"[^"]*)Z"', rb'\1.123456789Z"', line), False),
 ]
 
 
-@pytest.mark.parametrize(("change", "damaged"), [(change, damaged) for _, change, damaged in CHANGES],
-                         ids=[what for what, _, _ in CHANGES])
-def test_a_changed_step_line_reads_as_if_decoded_in_full(tmp_path: Path, change: Callable[[bytes], bytes],
-                                                         damaged: bool) -> None:
+@pytest.mark.parametrize(
+    ("change", "damaged"), [(change, damaged) for _, change, damaged in CHANGES], ids=[what for what, _, _ in CHANGES]
+)
+def test_a_changed_step_line_reads_as_if_decoded_in_full(
+    tmp_path: Path, change: Callable[[bytes], bytes], damaged: bool
+) -> None:
     root = tmp_path / "steps"
     shutil.copytree(STEPS, root)
     segment, line = _line(root, r'"metric_key":"train-loss"')
@@ -186,8 +195,10 @@ def test_dense_and_sparse_searches_find_the_same_lines(run: str) -> None:
     by_lines = hit_lines(piece, [needle], None)  # the candidate's lines are most of the segment: split into lines
     by_search = hit_lines(piece, [needle], re.compile(re.escape(needle)))
     assert by_lines == by_search and len(by_lines) == (382 if run == CANDIDATE else 3)
-    assert all(needle in text and STEPS.joinpath(SEGMENT).read_bytes()[start:start + len(text)] == text
-               for start, _, text in by_lines)
+    assert all(
+        needle in text and STEPS.joinpath(SEGMENT).read_bytes()[start : start + len(text)] == text
+        for start, _, text in by_lines
+    )
 
 
 def test_a_run_with_compact_lines_dumps_and_validates_like_any_run() -> None:
@@ -214,7 +225,7 @@ def test_a_per_step_key_fails_with_a_short_list_of_its_series() -> None:
     assert problem.startswith("recorded as 120 series told apart by tags (step=0; step=1; step=10; ")
     assert "; … 110 more); a check never picks one" in problem
     last = find_metric(run, "train-loss", "train", selection=Selection(tags={"step": "119"}))
-    assert last.value == round(2.5 * 0.9 ** 119, 8)
+    assert last.value == round(2.5 * 0.9**119, 8)
 
 
 def test_records_concatenate_like_the_tuple_they_stand_for() -> None:

@@ -39,8 +39,9 @@ def _steps_with_step_50_loss(tmp_path: Path, pattern: bytes, replacement: bytes)
     shutil.copytree(STEPS, root)
     segment = root / SEGMENT
     lines = segment.read_bytes().split(b"\n")
-    number = [index for index, line in enumerate(lines)
-              if b'"metric_key":"train-loss"' in line and CANDIDATE.encode() in line][50]
+    number = [
+        index for index, line in enumerate(lines) if b'"metric_key":"train-loss"' in line and CANDIDATE.encode() in line
+    ][50]
     changed = re.sub(pattern, lambda _: replacement, lines[number], count=1)
     assert changed != lines[number]
     lines[number] = changed
@@ -48,8 +49,10 @@ def _steps_with_step_50_loss(tmp_path: Path, pattern: bytes, replacement: bytes)
     return root, number + 1
 
 
-HUGE_INTEGERS = {"401 digits (overflows a float)": b"1" + b"0" * 400,
-                 "5000 digits (beyond int's digit limit)": b"1" * 5000}
+HUGE_INTEGERS = {
+    "401 digits (overflows a float)": b"1" + b"0" * 400,
+    "5000 digits (beyond int's digit limit)": b"1" * 5000,
+}
 
 
 @pytest.mark.parametrize("value", HUGE_INTEGERS.values(), ids=HUGE_INTEGERS.keys())
@@ -72,11 +75,14 @@ def test_a_sequence_beyond_a_signed_64_bit_integer_is_ambiguous_not_a_crash(tmp_
         assert any(f"line {number}" in note for note in found.notes)
 
 
-@pytest.mark.parametrize("change", [(rb'"value":[^,]+', b'"value":1' + b'0' * 400),
-                                    (rb'"sequence":\d+', b'"sequence":99999999999999999999')],
-                         ids=["huge integer value", "20-digit sequence"])
+@pytest.mark.parametrize(
+    "change",
+    [(rb'"value":[^,]+', b'"value":1' + b"0" * 400), (rb'"sequence":\d+', b'"sequence":99999999999999999999')],
+    ids=["huge integer value", "20-digit sequence"],
+)
 def test_a_gate_over_such_a_line_fails_closed_without_an_internal_error(
-        pytester: pytest.Pytester, tmp_path: Path, change: tuple[bytes, bytes]) -> None:
+    pytester: pytest.Pytester, tmp_path: Path, change: tuple[bytes, bytes]
+) -> None:
     root, _ = _steps_with_step_50_loss(tmp_path, *change)
     pytester.makepyfile(test_gate=GATE)
 

@@ -37,8 +37,9 @@ class Holder:
     """A second process holding the ledger open read-write."""
 
     def __init__(self, ledger: Path) -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", HOLDER, str(ledger)], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(ledger)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.process.stdout is not None
         assert self.process.stdout.readline() == "holding\n", "the holder could not open the ledger"
 
@@ -71,8 +72,11 @@ def holder(workspace_copy: Callable[[str], Path]) -> Iterator[tuple[Path, Holder
 
 
 def _gate_args(workspace: Path, timeout: str) -> list[str]:
-    return [f"--contexta-workspace={workspace}", "--contexta-candidate=run:svc.faster",
-            f"--contexta-lock-timeout={timeout}"]
+    return [
+        f"--contexta-workspace={workspace}",
+        "--contexta-candidate=run:svc.faster",
+        f"--contexta-lock-timeout={timeout}",
+    ]
 
 
 @pytest.mark.parametrize("timeout", ["0", "0.3"])
@@ -87,11 +91,15 @@ def test_gate_fails_naming_the_holder_and_writes_nothing(
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     output = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in output
-    result.stderr.fnmatch_lines([
-        (f"ERROR: contexta: {workspace}/metadata/ledger.db is locked by another process (PID {held.pid}, *), "
-         f"e.g. a training job or 'contexta serve http' still holding the ledger; waited {timeout} s. Let it "
-         f"finish, or raise --contexta-lock-timeout"),
-    ])
+    result.stderr.fnmatch_lines(
+        [
+            (
+                f"ERROR: contexta: {workspace}/metadata/ledger.db is locked by another process (PID {held.pid}, *), "
+                f"e.g. a training job or 'contexta serve http' still holding the ledger; waited {timeout} s. Let it "
+                f"finish, or raise --contexta-lock-timeout"
+            ),
+        ]
+    )
 
 
 def test_gate_proceeds_when_the_holder_exits_within_the_timeout(
@@ -118,8 +126,9 @@ def test_gate_proceeds_when_the_holder_exits_within_the_timeout(
     assert refused and all(f"(PID {held.pid})" in message for message in refused)
     waiting = [line for line in result.stdout.lines if "waiting up to" in line]
     assert len(waiting) == 1  # said once, before the wait
-    assert waiting[0].startswith(f"contexta: {workspace}/metadata/ledger.db is locked by another process "
-                                 f"(PID {held.pid}, ")
+    assert waiting[0].startswith(
+        f"contexta: {workspace}/metadata/ledger.db is locked by another process (PID {held.pid}, "
+    )
     assert waiting[0].endswith(" s for it (--contexta-lock-timeout)")
 
 
@@ -138,8 +147,9 @@ else:
 
 def _writer_opens(ledger: Path) -> str:
     """What a second process says when it tries to open the ledger read-write, as a training job would."""
-    done = subprocess.run([sys.executable, "-c", WRITER, str(ledger)], capture_output=True, text=True, timeout=120,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER, str(ledger)], capture_output=True, text=True, timeout=120, check=True
+    )
     return done.stdout.strip()
 
 
@@ -147,8 +157,7 @@ def test_each_read_releases_the_ledger_and_a_reading_block_holds_it(workspace_co
     workspace = workspace_copy("latency")
     ledger = workspace / "metadata" / "ledger.db"
     opened = Workspace(workspace, lock_timeout=0)
-    assert opened.load_run("run:svc.faster").metric_keys("evaluate") == {"accuracy", "latency-p95-ms",
-                                                                          "error-count"}
+    assert opened.load_run("run:svc.faster").metric_keys("evaluate") == {"accuracy", "latency-p95-ms", "error-count"}
     assert _writer_opens(ledger) == "opened read-write"  # a read outside a block lets go at once
     with opened.reading():
         assert opened.load_run("run:svc.slower").ref == "run:svc.slower"
@@ -159,7 +168,7 @@ def test_each_read_releases_the_ledger_and_a_reading_block_holds_it(workspace_co
 
 
 def test_reopening_after_release_waits_for_a_writer_with_the_same_bounded_wait(
-    workspace_copy: Callable[[str], Path]
+    workspace_copy: Callable[[str], Path],
 ) -> None:
     workspace = workspace_copy("latency")
     opened = Workspace(workspace, lock_timeout=0)

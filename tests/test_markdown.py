@@ -24,8 +24,9 @@ def test_accuracy(contexta_run, baseline_run):
 
 def run_gate(pytester: pytest.Pytester, *candidates: str, args: tuple[str, ...] = ()) -> pytest.RunResult:
     pytester.makepyfile(test_gate=GATE)
-    return pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
-                              *(f"--contexta-candidate={c}" for c in candidates), *args)
+    return pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}", *(f"--contexta-candidate={c}" for c in candidates), *args
+    )
 
 
 def table_rows(markdown: str) -> list[list[str]]:
@@ -45,12 +46,28 @@ def test_step_summary_gets_one_table_per_candidate(pytester: pytest.Pytester, mo
     assert text.count("| check ") == 2
     good, regressed = text.split(f"### ✅ `{GOOD}`")[1].split(f"### ❌ `{REGRESSED}`")
     assert "**Baseline:** run:product-ranker.baseline-v1 — deployed as prod-v1" in good
-    assert table_rows(good) == [["test_accuracy", "PASS", "accuracy @evaluate", "0.901", "0.893", "+0.008 (+0.90%)",
-                                 "worse by at most 2.00%", "higher is better (built-in: name part 'accuracy') · trend "
-                                 "0.871 (prod-v0) ▁▆ 0.893 (prod-v1) → █ 0.901 (candidate)"]]
+    assert table_rows(good) == [
+        [
+            "test_accuracy",
+            "PASS",
+            "accuracy @evaluate",
+            "0.901",
+            "0.893",
+            "+0.008 (+0.90%)",
+            "worse by at most 2.00%",
+            "higher is better (built-in: name part 'accuracy') · trend "
+            "0.871 (prod-v0) ▁▆ 0.893 (prod-v1) → █ 0.901 (candidate)",
+        ]
+    ]
     assert "**Why it failed:** 1 of 1 gate checks did not pass" in regressed
-    assert table_rows(regressed)[0][:6] == ["test_accuracy", "FAIL", "accuracy @evaluate", "0.841", "0.893",
-                                            "-0.052 (-5.82%)"]
+    assert table_rows(regressed)[0][:6] == [
+        "test_accuracy",
+        "FAIL",
+        "accuracy @evaluate",
+        "0.841",
+        "0.893",
+        "-0.052 (-5.82%)",
+    ]
 
 
 def test_markdown_option_appends_to_its_file(pytester: pytest.Pytester) -> None:
@@ -65,7 +82,8 @@ def test_markdown_option_appends_to_its_file(pytester: pytest.Pytester) -> None:
 
 
 def test_option_and_step_summary_naming_one_file_write_it_once(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = pytester.path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(target))
     run_gate(pytester, "candidate-v2-good", args=("--contexta-markdown=summary.md",)).assert_outcomes(passed=1)
@@ -77,18 +95,27 @@ def test_usage_error_says_the_gate_could_not_decide(pytester: pytest.Pytester, m
     result = run_gate(pytester, "candidate-v2-good", args=("--contexta-baseline=no-such-run",))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     text = (pytester.path / "gate.md").read_text(encoding="utf-8")
-    assert text.startswith(MARKDOWN_MARKER + "\n## Contexta deployment gate: ❌ fail\n\nThe gate could not decide: no run named "
-                           "'no-such-run'")
+    assert text.startswith(
+        MARKDOWN_MARKER + "\n## Contexta deployment gate: ❌ fail\n\nThe gate could not decide: no run named "
+        "'no-such-run'"
+    )
 
 
 def test_table_cells_keep_pipes_from_breaking_the_row() -> None:
-    check = ReportCheck(nodeid="test_gate.py::test_flags[run:p.c]", outcome="failed", kind="custom",
-                        detail="assert (flags | 4) == 0")
-    candidate = CandidateReport(run_ref="run:p.c", verdict="fail", reasons=["1 of 1 gate checks did not pass"],
-                                baseline=BaselineChoice(run_ref=None, reason="first deployment", source="none"),
-                                diagnostics=[], checks=[check])
-    report = GateReport(verdict="fail", exit_status=1, workspace="ws", created_at="2025-01-01T00:00:00Z",
-                        candidates=[candidate])
+    check = ReportCheck(
+        nodeid="test_gate.py::test_flags[run:p.c]", outcome="failed", kind="custom", detail="assert (flags | 4) == 0"
+    )
+    candidate = CandidateReport(
+        run_ref="run:p.c",
+        verdict="fail",
+        reasons=["1 of 1 gate checks did not pass"],
+        baseline=BaselineChoice(run_ref=None, reason="first deployment", source="none"),
+        diagnostics=[],
+        checks=[check],
+    )
+    report = GateReport(
+        verdict="fail", exit_status=1, workspace="ws", created_at="2025-01-01T00:00:00Z", candidates=[candidate]
+    )
     row = next(line for line in markdown_table(report).splitlines() if line.startswith("| test_flags"))
     assert "assert (flags \\| 4) == 0" in row
     assert row.count(" | ") == 7

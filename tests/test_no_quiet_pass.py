@@ -21,8 +21,9 @@ def test_latency(contexta_run, baseline_run):
 
 
 def _gate(pytester: pytest.Pytester, *args: str, candidate: str = CANDIDATE) -> tuple[pytest.RunResult, dict]:
-    result = pytester.runpytest(f"--contexta-workspace={LATENCY}", f"--contexta-candidate={candidate}",
-                                "--contexta-report=gate.json", *args)
+    result = pytester.runpytest(
+        f"--contexta-workspace={LATENCY}", f"--contexta-candidate={candidate}", "--contexta-report=gate.json", *args
+    )
     return result, json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
 
 
@@ -33,15 +34,17 @@ def test_the_regression_fails_as_written(pytester: pytest.Pytester) -> None:
 
 
 @pytest.mark.parametrize("plugin_args", [[], ["-n", "2"]], ids=["plain", "xdist"])
-def test_a_check_that_swallows_its_helpers_failure_does_not_pass(pytester: pytest.Pytester,
-                                                                 plugin_args: list[str]) -> None:
+def test_a_check_that_swallows_its_helpers_failure_does_not_pass(
+    pytester: pytest.Pytester, plugin_args: list[str]
+) -> None:
     swallowing = REGRESSION.replace(
         '    assert_no_regression(contexta_run, baseline_run, "latency-p95-ms", stage="evaluate", confidence=None)',
-        '    try:\n'
+        "    try:\n"
         '        assert_no_regression(contexta_run, baseline_run, "latency-p95-ms", stage="evaluate",'
-        ' confidence=None)\n'
-        '    except AssertionError:\n'
-        '        pass')
+        " confidence=None)\n"
+        "    except AssertionError:\n"
+        "        pass",
+    )
     pytester.makepyfile(test_gate=swallowing)
     result, report = _gate(pytester, *plugin_args)
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # pytest itself saw a passing test
@@ -62,12 +65,17 @@ def pytest_collection_modifyitems(items):
     result, report = _gate(pytester, *plugin_args)
     assert result.ret == pytest.ExitCode.TESTS_FAILED  # was 0: the regressed check vanished uncounted
     (candidate,) = report["candidates"]
-    assert any("the selection left gate checks out (1 gate checks deselected and not run)" in reason
-               for reason in candidate["reasons"])
+    assert any(
+        "the selection left gate checks out (1 gate checks deselected and not run)" in reason
+        for reason in candidate["reasons"]
+    )
 
 
-@pytest.mark.parametrize("given", [("--contexta-candidate=svc.faster", "--contexta-candidate= "),
-                                   ("--contexta-candidate=run:svc.faster,,",)], ids=["repeated", "comma"])
+@pytest.mark.parametrize(
+    "given",
+    [("--contexta-candidate=svc.faster", "--contexta-candidate= "), ("--contexta-candidate=run:svc.faster,,",)],
+    ids=["repeated", "comma"],
+)
 def test_an_empty_candidate_among_others_is_a_usage_error(pytester: pytest.Pytester, given: tuple[str, ...]) -> None:
     pytester.makepyfile(test_gate="def test_ok(contexta_run):\n    pass\n")
     result = pytester.runpytest(f"--contexta-workspace={LATENCY}", *given)

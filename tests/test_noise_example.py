@@ -15,10 +15,15 @@ ACCURACY = "test_no_regression[accuracy]"
 # candidate: (the checks that do not pass, a line of the failure output that says why)
 CASES = {
     "seeds-within-noise": (set(), None),
-    "seeds-regressed": ({ACCURACY}, "*FAIL accuracy: 0.9 -> 0.86, change -0.04 (-4.44%) [[]95% CI -0.0458335, "
-                                    "-0.0341665]*n 5 vs 5, replicates (Welch), MDE 0.00808*"),
-    "seeds-too-noisy": ({ACCURACY}, "*INCONCLUSIVE accuracy: 0.9 -> 0.885, change -0.015 (-1.67%) [[]95% CI "
-                                    "-0.0396033, +0.0096033]*"),
+    "seeds-regressed": (
+        {ACCURACY},
+        "*FAIL accuracy: 0.9 -> 0.86, change -0.04 (-4.44%) [[]95% CI -0.0458335, "
+        "-0.0341665]*n 5 vs 5, replicates (Welch), MDE 0.00808*",
+    ),
+    "seeds-too-noisy": (
+        {ACCURACY},
+        "*INCONCLUSIVE accuracy: 0.9 -> 0.885, change -0.015 (-1.67%) [[]95% CI -0.0396033, +0.0096033]*",
+    ),
     "seeds-last-fine": ({ACCURACY}, "*FAIL accuracy: 0.9 -> 0.8448, *mean of 5 seeds, sd 0.023*"),
 }
 

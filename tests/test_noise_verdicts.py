@@ -27,8 +27,17 @@ from pytest_contexta.checks.stats import interval
 from pytest_contexta.errors import CheckArgumentError
 from pytest_contexta.runs.metrics import MetricLookup, Selection
 
-RUNS = ["release-1", "release-2", "release-3", "release-4", "release-5", "seeds-within-noise",
-        "seeds-regressed", "seeds-too-noisy", "seeds-last-fine"]
+RUNS = [
+    "release-1",
+    "release-2",
+    "release-3",
+    "release-4",
+    "release-5",
+    "seeds-within-noise",
+    "seeds-regressed",
+    "seeds-too-noisy",
+    "seeds-last-fine",
+]
 
 
 @pytest.fixture(scope="module")
@@ -56,12 +65,14 @@ def test_records_differing_only_in_seed_form_a_sample_whose_mean_counts(seeded: 
     assert found.source == "evaluate, mean of 5 seeds, sd 0.023"
 
 
-def test_series_told_apart_by_another_tag_are_never_picked_silently(seeded: dict[str, ContextaRun],
-                                                                    results: list[CheckResult]) -> None:
+def test_series_told_apart_by_another_tag_are_never_picked_silently(
+    seeded: dict[str, ContextaRun], results: list[CheckResult]
+) -> None:
     run = seeded["release-5"]
     assert find_metric(run, "ctr", "evaluate").problem == (
         "recorded as 2 series told apart by tags (market=eu; market=us); a check never picks one: pass "
-        "tags={...} to choose, or add the tag that tells replicates apart to ini contexta_replicate_tags")
+        "tags={...} to choose, or add the tag that tells replicates apart to ini contexta_replicate_tags"
+    )
     with pytest.raises(GateCheckFailed, match="market=eu; market=us"):
         assert_metrics_present(run, "ctr", stage="evaluate")
     assert_metric_threshold(run, "ctr", at_least=0.033, stage="evaluate", tags={"market": "us"})
@@ -89,22 +100,33 @@ def test_tags_must_be_a_mapping_of_strings(seeded: dict[str, ContextaRun]) -> No
 # -- interval verdicts ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("candidate", "outcome"), [
-    ("seeds-within-noise", "passed"), ("seeds-regressed", "failed"), ("seeds-too-noisy", "inconclusive"),
-    ("seeds-last-fine", "failed"),
-])
-def test_replicates_on_both_sides_give_a_welch_verdict(seeded: dict[str, ContextaRun], results: list[CheckResult],
-                                                       candidate: str, outcome: str) -> None:
+@pytest.mark.parametrize(
+    ("candidate", "outcome"),
+    [
+        ("seeds-within-noise", "passed"),
+        ("seeds-regressed", "failed"),
+        ("seeds-too-noisy", "inconclusive"),
+        ("seeds-last-fine", "failed"),
+    ],
+)
+def test_replicates_on_both_sides_give_a_welch_verdict(
+    seeded: dict[str, ContextaRun], results: list[CheckResult], candidate: str, outcome: str
+) -> None:
     try:
         assert_no_regression(seeded[candidate], seeded["release-5"], "accuracy", stage="evaluate")
     except GateCheckFailed as failure:
         assert outcome != "passed"
         assert ("INCONCLUSIVE: the interval of the change straddles the limit" in str(failure)) == (
-            outcome == "inconclusive")
+            outcome == "inconclusive"
+        )
     (result,) = results
     assert (result.outcome, result.passed) == (outcome, outcome == "passed")
     assert (result.noise_source, result.candidate_n, result.baseline_n, result.confidence) == (
-        "replicates (Welch)", 5, 5, 0.95)
+        "replicates (Welch)",
+        5,
+        5,
+        0.95,
+    )
     assert result.change_low is not None and result.change_high is not None
     assert result.change_low < result.change_abs < result.change_high  # type: ignore[operator]
     assert f"[95% CI {result.change_low:+.6g}, {result.change_high:+.6g}]" in result.detail
@@ -112,8 +134,14 @@ def test_replicates_on_both_sides_give_a_welch_verdict(seeded: dict[str, Context
 
 
 def test_the_point_comparison_of_the_last_seed_would_have_passed(seeded: dict[str, ContextaRun]) -> None:
-    assert_no_regression(seeded["seeds-last-fine"], seeded["release-5"], "accuracy", stage="evaluate",
-                         tags={"seed": "5"}, confidence=None)
+    assert_no_regression(
+        seeded["seeds-last-fine"],
+        seeded["release-5"],
+        "accuracy",
+        stage="evaluate",
+        tags={"seed": "5"},
+        confidence=None,
+    )
 
 
 def test_inconclusive_passes_the_test_only_when_the_session_says_so(seeded: dict[str, ContextaRun]) -> None:
@@ -123,8 +151,9 @@ def test_inconclusive_passes_the_test_only_when_the_session_says_so(seeded: dict
     assert not context.results[0].passed
 
 
-def test_standard_error_records_give_a_normal_interval(seeded: dict[str, ContextaRun],
-                                                       results: list[CheckResult]) -> None:
+def test_standard_error_records_give_a_normal_interval(
+    seeded: dict[str, ContextaRun], results: list[CheckResult]
+) -> None:
     assert_no_regression(seeded["seeds-within-noise"], seeded["release-5"], "ndcg", stage="evaluate")
     (result,) = results
     half = 1.959964 * math.sqrt(2) * 0.002
@@ -133,21 +162,30 @@ def test_standard_error_records_give_a_normal_interval(seeded: dict[str, Context
 
 
 def test_without_a_noise_estimate_the_point_comparison_decides_and_says_so(
-        seeded: dict[str, ContextaRun], results: list[CheckResult]) -> None:
+    seeded: dict[str, ContextaRun], results: list[CheckResult]
+) -> None:
     with pytest.raises(GateCheckFailed, match=r"FAIL recall \[segment.rare\]: .*; no noise estimate; values"):
         assert_no_regression(seeded["seeds-within-noise"], seeded["release-5"], "recall", slice="segment.rare")
     assert results[0].noise_source == "no noise estimate" and results[0].change_low is None
 
 
 def test_history_spread_gives_an_interval_when_nothing_else_does(
-        seeded: dict[str, ContextaRun], history: list[ContextaRun], results: list[CheckResult]) -> None:
+    seeded: dict[str, ContextaRun], history: list[ContextaRun], results: list[CheckResult]
+) -> None:
     # recall has one value per run; its history (release-1..4 log none) has too few values
     with pytest.raises(GateCheckFailed, match="no noise estimate; the history has 1 usable value, 3 are needed"):
-        assert_no_regression(seeded["seeds-within-noise"], seeded["release-5"], "recall",
-                             slice="segment.rare", history=history)
+        assert_no_regression(
+            seeded["seeds-within-noise"], seeded["release-5"], "recall", slice="segment.rare", history=history
+        )
     # accuracy with one chosen seed per run: the five releases' seed-1 values spread run to run
-    assert_no_regression(seeded["seeds-within-noise"], seeded["release-5"], "accuracy", stage="evaluate",
-                         tags={"seed": "1"}, history=history)
+    assert_no_regression(
+        seeded["seeds-within-noise"],
+        seeded["release-5"],
+        "accuracy",
+        stage="evaluate",
+        tags={"seed": "1"},
+        history=history,
+    )
     values = [find_metric(run, "accuracy", "evaluate", selection=Selection({"seed": "1"})).value for run in history]
     assert results[-1].noise_source == "history spread of 5 runs (t, SE = √2·s)"
     spread = interval(0.0, math.sqrt(2) * math.sqrt(sum((v - fmean(values)) ** 2 for v in values) / 4), 4, 0.95)
@@ -158,10 +196,14 @@ def test_history_spread_gives_an_interval_when_nothing_else_does(
 
 
 def test_a_slice_pattern_checks_every_slice_and_min_n_skips_small_ones(
-        seeded: dict[str, ContextaRun], results: list[CheckResult]) -> None:
+    seeded: dict[str, ContextaRun], results: list[CheckResult]
+) -> None:
     assert_no_regression(seeded["seeds-within-noise"], seeded["release-5"], "recall", slice="segment.*", min_n=30)
     assert [(r.slice, r.outcome) for r in results] == [
-        ("segment.rare", "skipped"), ("segment.card_present", "passed"), ("segment.online", "passed")]
+        ("segment.rare", "skipped"),
+        ("segment.card_present", "passed"),
+        ("segment.online", "passed"),
+    ]
     assert results[0].detail == "recall [segment.rare]: skipped, 11 examples < min_n=30"
 
 
@@ -174,7 +216,10 @@ def test_threshold_sweep_gives_one_row_per_slice(seeded: dict[str, ContextaRun],
     with pytest.raises(GateCheckFailed) as failure:
         assert_metric_threshold(seeded["seeds-within-noise"], "recall", at_least=0.6, slice="segment.*")
     assert [(r.slice, r.passed) for r in results] == [
-        ("segment.card_present", True), ("segment.online", True), ("segment.rare", False)]
+        ("segment.card_present", True),
+        ("segment.online", True),
+        ("segment.rare", False),
+    ]
     assert str(failure.value).splitlines()[1:] == ["  recall [segment.rare] = 0.55 (evaluate); required >= 0.6"]
 
 
@@ -186,21 +231,44 @@ def test_a_pattern_matching_no_slice_fails(seeded: dict[str, ContextaRun]) -> No
 def _assessment(p_beyond: float, worsening: float, lookup: MetricLookup) -> Assessment:
     change = -worsening
     found = interval(change, 0.01, None, 0.95)
-    common = {"kind": "regression", "run_ref": "run:p.c", "metric": "m", "slice": None, "baseline_ref": "run:p.b",
-              "candidate_value": 1 + change, "baseline_value": 1.0, "direction": "higher is better (argument)",
-              "limit": "worse by at most 2.00%", "value_source": "evaluate", "stage": None}
+    common = {
+        "kind": "regression",
+        "run_ref": "run:p.c",
+        "metric": "m",
+        "slice": None,
+        "baseline_ref": "run:p.b",
+        "candidate_value": 1 + change,
+        "baseline_value": 1.0,
+        "direction": "higher is better (argument)",
+        "limit": "worse by at most 2.00%",
+        "value_source": "evaluate",
+        "stage": None,
+    }
     from pytest_contexta.checks.regression import compare
 
-    return Assessment("m", common, [], lookup, lookup, compare(1.0, 1 + change, "higher", 0.02, None),
-                      Estimate(found, "standard errors (normal)", 100, 100), 0.02, p_beyond)
+    return Assessment(
+        "m",
+        common,
+        [],
+        lookup,
+        lookup,
+        compare(1.0, 1 + change, "higher", 0.02, None),
+        Estimate(found, "standard errors (normal)", 100, 100),
+        0.02,
+        p_beyond,
+    )
 
 
-@pytest.mark.parametrize(("correction", "outcomes"), [
-    ("holm", ["inconclusive", "inconclusive", "inconclusive"]),
-    ("bh", ["failed", "failed", "failed"]),
-])
-def test_a_family_of_slices_corrects_its_fail_calls(seeded: dict[str, ContextaRun], correction: str,
-                                                    outcomes: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("correction", "outcomes"),
+    [
+        ("holm", ["inconclusive", "inconclusive", "inconclusive"]),
+        ("bh", ["failed", "failed", "failed"]),
+    ],
+)
+def test_a_family_of_slices_corrects_its_fail_calls(
+    seeded: dict[str, ContextaRun], correction: str, outcomes: list[str]
+) -> None:
     # Each worsening 0.041 ± 0.0196 lies wholly beyond 0.02 on its own (p 0.018 < 0.025); Holm multiplies
     # the smallest p by 3, BH keeps 0.018 when all three are equal.
     lookup = find_metric(seeded["release-5"], "ndcg", "evaluate")
@@ -213,18 +281,24 @@ def test_a_family_of_slices_corrects_its_fail_calls(seeded: dict[str, ContextaRu
 # -- assert_within_history ------------------------------------------------------------------------
 
 
-def test_within_history_uses_the_median_and_mad(seeded: dict[str, ContextaRun], history: list[ContextaRun],
-                                                results: list[CheckResult]) -> None:
+def test_within_history_uses_the_median_and_mad(
+    seeded: dict[str, ContextaRun], history: list[ContextaRun], results: list[CheckResult]
+) -> None:
     assert_within_history(seeded["seeds-within-noise"], history, "accuracy", stage="evaluate")
-    with pytest.raises(GateCheckFailed, match=r"history median 0.898 of 5 runs, robust SD 0.00297 \(1.4826·MAD\); "
-                                              r"worse by 0.038 = 12.82 robust SD; allowed at most 3 \(0.0089\)"):
+    with pytest.raises(
+        GateCheckFailed,
+        match=r"history median 0.898 of 5 runs, robust SD 0.00297 \(1.4826·MAD\); "
+        r"worse by 0.038 = 12.82 robust SD; allowed at most 3 \(0.0089\)",
+    ):
         assert_within_history(seeded["seeds-regressed"], history, "accuracy", stage="evaluate")
     assert [r.outcome for r in results] == ["passed", "failed"]
 
 
 def test_within_history_with_fewer_than_three_values_is_inconclusive(
-        seeded: dict[str, ContextaRun], history: list[ContextaRun], results: list[CheckResult]) -> None:
+    seeded: dict[str, ContextaRun], history: list[ContextaRun], results: list[CheckResult]
+) -> None:
     with pytest.raises(GateCheckFailed, match="INCONCLUSIVE, 2 usable values in 3 history runs; at least 3 are"):
-        assert_within_history(seeded["seeds-regressed"], [seeded["seeds-regressed"], *history[:2]], "accuracy",
-                              stage="evaluate")
+        assert_within_history(
+            seeded["seeds-regressed"], [seeded["seeds-regressed"], *history[:2]], "accuracy", stage="evaluate"
+        )
     assert results[0].outcome == "inconclusive"

@@ -21,52 +21,88 @@ def _ini(pytester: pytest.Pytester, **values: str) -> None:
     pytester.makefile(".ini", pytest="\n".join(["[pytest]", *lines]))
 
 
-def test_help_lists_the_contexta_group_with_every_option(pytester: pytest.Pytester,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_help_lists_the_contexta_group_with_every_option(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "80")  # the help text wraps as in an 80-column terminal
     result = pytester.runpytest("--help")
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines([
-        "deployment gates on Contexta runs:",
-        "  --contexta-workspace=PATH",
-        "*",
-        "  --contexta-candidate=RUN",
-        "*Repeat to gate several runs*",
-        "*",
-        "  --contexta-baseline=RUN|latest-deployment|none",
-        "*",
-        "  --contexta-report=PATH",
-        "*",
-        "  --contexta-markdown=PATH",
-        "*",
-        "  --contexta-lock-timeout=SECONDS",
-    ])
-    for ini in ("workspace", "candidate", "baseline", "report", "markdown", "lock_timeout",
-                "lower_is_better", "higher_is_better"):
+    result.stdout.fnmatch_lines(
+        [
+            "deployment gates on Contexta runs:",
+            "  --contexta-workspace=PATH",
+            "*",
+            "  --contexta-candidate=RUN",
+            "*Repeat to gate several runs*",
+            "*",
+            "  --contexta-baseline=RUN|latest-deployment|none",
+            "*",
+            "  --contexta-report=PATH",
+            "*",
+            "  --contexta-markdown=PATH",
+            "*",
+            "  --contexta-lock-timeout=SECONDS",
+        ]
+    )
+    for ini in (
+        "workspace",
+        "candidate",
+        "baseline",
+        "report",
+        "markdown",
+        "lock_timeout",
+        "lower_is_better",
+        "higher_is_better",
+    ):
         result.stdout.fnmatch_lines([f"  contexta_{ini} (*):"])
 
 
 # A different valid value per source for every setting; "default" is what applies when none is given.
 SETTINGS = {
-    "workspace": ("--contexta-workspace", "CONTEXTA_WORKSPACE",
-                  {"command line": "ws-cmd", "env": "ws-env", "ini": "ws-ini", "default": ".contexta"}),
-    "candidate": ("--contexta-candidate", "CONTEXTA_CANDIDATE",
-                  {"command line": "cand-b", "env": "cand-a", "ini": "r3"}),
-    "baseline": ("--contexta-baseline", "CONTEXTA_BASELINE",
-                 {"command line": "run:ranker.r1", "env": "run:ranker.r2", "ini": "run:ranker.cand-a",
-                  "default": "latest-deployment"}),
-    "report": ("--contexta-report", "CONTEXTA_REPORT",
-               {"command line": "cmd.json", "env": "env.json", "ini": "ini.json"}),
-    "markdown": ("--contexta-markdown", "CONTEXTA_MARKDOWN",
-                 {"command line": "cmd.md", "env": "env.md", "ini": "ini.md"}),
-    "lock_timeout": ("--contexta-lock-timeout", "CONTEXTA_LOCK_TIMEOUT",
-                     {"command line": "1.5", "env": "2", "ini": "3", "default": "10"}),
+    "workspace": (
+        "--contexta-workspace",
+        "CONTEXTA_WORKSPACE",
+        {"command line": "ws-cmd", "env": "ws-env", "ini": "ws-ini", "default": ".contexta"},
+    ),
+    "candidate": (
+        "--contexta-candidate",
+        "CONTEXTA_CANDIDATE",
+        {"command line": "cand-b", "env": "cand-a", "ini": "r3"},
+    ),
+    "baseline": (
+        "--contexta-baseline",
+        "CONTEXTA_BASELINE",
+        {
+            "command line": "run:ranker.r1",
+            "env": "run:ranker.r2",
+            "ini": "run:ranker.cand-a",
+            "default": "latest-deployment",
+        },
+    ),
+    "report": (
+        "--contexta-report",
+        "CONTEXTA_REPORT",
+        {"command line": "cmd.json", "env": "env.json", "ini": "ini.json"},
+    ),
+    "markdown": (
+        "--contexta-markdown",
+        "CONTEXTA_MARKDOWN",
+        {"command line": "cmd.md", "env": "env.md", "ini": "ini.md"},
+    ),
+    "lock_timeout": (
+        "--contexta-lock-timeout",
+        "CONTEXTA_LOCK_TIMEOUT",
+        {"command line": "1.5", "env": "2", "ini": "3", "default": "10"},
+    ),
 }
 LEVELS = ("command line", "env", "ini", "default")
-SOURCES = {"command line": "command line", "env": "env {variable}", "ini": "ini contexta_{name}",
-           "default": "default"}
-BASELINE_OF = {"command line": "run:ranker.r1", "env": "run:ranker.r2", "ini": "run:ranker.cand-a",
-               "default": "run:ranker.r3"}
+SOURCES = {"command line": "command line", "env": "env {variable}", "ini": "ini contexta_{name}", "default": "default"}
+BASELINE_OF = {
+    "command line": "run:ranker.r1",
+    "env": "run:ranker.r2",
+    "ini": "run:ranker.cand-a",
+    "default": "run:ranker.r3",
+}
 
 
 @pytest.mark.parametrize("winner", LEVELS)
@@ -74,7 +110,7 @@ def test_command_line_beats_environment_beats_ini_beats_default(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, winner: str
 ) -> None:
     """Every setting is given at ``winner`` and at each level below it; the header names the winner."""
-    given = LEVELS[LEVELS.index(winner):-1]
+    given = LEVELS[LEVELS.index(winner) : -1]
     args, ini = ["-p", "no:cacheprovider"], {}
     for name, (option, variable, values) in SETTINGS.items():
         if "command line" in given:
@@ -112,16 +148,19 @@ def test_command_line_beats_environment_beats_ini_beats_default(
 
 def test_header_shows_every_setting_and_the_baseline_of_each_candidate(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(GATE_CHECK)
-    result = pytester.runpytest(f"--contexta-workspace={DEPLOYMENTS}", "--contexta-candidate=cand-b",
-                                "--contexta-candidate=r3")
-    result.stdout.fnmatch_lines([
-        f"contexta workspace: {DEPLOYMENTS} (from command line)",
-        "contexta candidate: cand-b,r3 (from command line)",
-        "contexta baseline: latest-deployment (from default)",
-        "contexta lock_timeout: 10 (from default)",
-        "contexta baseline of run:ranker.cand-b: run:ranker.r3 (deployed as prod-mar *)",
-        "contexta baseline of run:ranker.r3: run:ranker.cand-b (deployed as shadow-cand-b *)",
-    ])
+    result = pytester.runpytest(
+        f"--contexta-workspace={DEPLOYMENTS}", "--contexta-candidate=cand-b", "--contexta-candidate=r3"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            f"contexta workspace: {DEPLOYMENTS} (from command line)",
+            "contexta candidate: cand-b,r3 (from command line)",
+            "contexta baseline: latest-deployment (from default)",
+            "contexta lock_timeout: 10 (from default)",
+            "contexta baseline of run:ranker.cand-b: run:ranker.r3 (deployed as prod-mar *)",
+            "contexta baseline of run:ranker.r3: run:ranker.cand-b (deployed as shadow-cand-b *)",
+        ]
+    )
 
 
 def test_environment_candidates_may_be_comma_separated(
@@ -156,8 +195,12 @@ def test_ini_paths_resolve_relative_to_the_ini_file(pytester: pytest.Pytester, n
     shutil.copytree(DEPLOYMENTS, pytester.path / "ws")
     result = pytester.runpytest(str(pytester.path), "--contexta-candidate=cand-b")
     report = pytester.path / "reports" / "gate.json"
-    result.stdout.fnmatch_lines([f"contexta workspace: {pytester.path / 'ws'} (from ini contexta_workspace)",
-                                 f"contexta report: {report} (from ini contexta_report)"])
+    result.stdout.fnmatch_lines(
+        [
+            f"contexta workspace: {pytester.path / 'ws'} (from ini contexta_workspace)",
+            f"contexta report: {report} (from ini contexta_report)",
+        ]
+    )
     assert result.ret == pytest.ExitCode.OK
     assert (pytester.path / "reports" / "gate.json").is_file()
     assert not (nested / "reports").exists()
@@ -165,8 +208,9 @@ def test_ini_paths_resolve_relative_to_the_ini_file(pytester: pytest.Pytester, n
 
 def test_command_line_paths_resolve_relative_to_the_invocation_dir(pytester: pytest.Pytester, nested: Path) -> None:
     shutil.copytree(DEPLOYMENTS, nested / "ws")  # only here: the ini's ws/ does not exist
-    result = pytester.runpytest(str(pytester.path), "--contexta-candidate=cand-b", "--contexta-workspace=ws",
-                                "--contexta-report=gate.json")
+    result = pytester.runpytest(
+        str(pytester.path), "--contexta-candidate=cand-b", "--contexta-workspace=ws", "--contexta-report=gate.json"
+    )
     result.stdout.fnmatch_lines([f"contexta workspace: {nested / 'ws'} (from command line)"])
     assert result.ret == pytest.ExitCode.OK
     assert (nested / "gate.json").is_file()
@@ -186,14 +230,16 @@ def test_environment_paths_resolve_relative_to_the_invocation_dir(
 @pytest.mark.parametrize("value", ["abc", "-1", "nan", "inf", ""])
 def test_bad_lock_timeout_is_a_usage_error(pytester: pytest.Pytester, value: str) -> None:
     pytester.makepyfile(GATE_CHECK)
-    result = pytester.runpytest(f"--contexta-lock-timeout={value}", f"--contexta-workspace={DEPLOYMENTS}",
-                                "--contexta-candidate=cand-b")
+    result = pytester.runpytest(
+        f"--contexta-lock-timeout={value}", f"--contexta-workspace={DEPLOYMENTS}", "--contexta-candidate=cand-b"
+    )
     if value == "":  # an empty option counts as not given
         assert result.ret == pytest.ExitCode.OK
         return
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: contexta lock timeout '{value}' (from command line) must be a number "
-                                 f"of seconds >= 0"])
+    result.stderr.fnmatch_lines(
+        [f"ERROR: contexta lock timeout '{value}' (from command line) must be a number of seconds >= 0"]
+    )
     assert "Traceback" not in result.stderr.str()
 
 
@@ -217,11 +263,17 @@ def test_bad_ini_lock_timeout_is_a_usage_error(pytester: pytest.Pytester) -> Non
     result.stderr.fnmatch_lines(["ERROR: contexta lock timeout 'ten' (from ini contexta_lock_timeout) must be*"])
 
 
-@pytest.mark.parametrize(("option", "where"), [
-    ("--contexta-report", "metadata/gate.json"), ("--contexta-markdown", "records/manifest.json"),
-    ("GITHUB_STEP_SUMMARY", "records/segments/segment-000001.jsonl")])
+@pytest.mark.parametrize(
+    ("option", "where"),
+    [
+        ("--contexta-report", "metadata/gate.json"),
+        ("--contexta-markdown", "records/manifest.json"),
+        ("GITHUB_STEP_SUMMARY", "records/segments/segment-000001.jsonl"),
+    ],
+)
 def test_an_output_inside_the_gated_workspace_is_a_usage_error_naming_the_option(
-        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workspace_copy, option: str, where: str) -> None:
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, workspace_copy, option: str, where: str
+) -> None:
     from conftest import snapshot_tree
 
     workspace = workspace_copy("latency")
@@ -234,6 +286,7 @@ def test_an_output_inside_the_gated_workspace_is_a_usage_error_naming_the_option
         args.append(f"{option}={workspace / where}")
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"ERROR: contexta: {option} points inside the gated workspace "
-                                 f"({workspace / where} is in {workspace})*"])
+    result.stderr.fnmatch_lines(
+        [f"ERROR: contexta: {option} points inside the gated workspace ({workspace / where} is in {workspace})*"]
+    )
     assert snapshot_tree(workspace) == before

@@ -23,21 +23,33 @@ def _forged_event(workspace) -> None:
     lines = segment.read_text(encoding="utf-8").splitlines()
     template = json.loads(next(line for line in lines if '"run_ref":"run:svc.faster"' in line))
     envelope = {**template["record"]["envelope"], "record_type": "event", "record_ref": "record:svc.faster.r0099"}
-    payload = {"event_key": "forged", "level": "error", "message": FORGED, "subject_ref": None,
-               "origin_marker": "explicit_capture", "attributes": {}}
+    payload = {
+        "event_key": "forged",
+        "level": "error",
+        "message": FORGED,
+        "subject_ref": None,
+        "origin_marker": "explicit_capture",
+        "attributes": {},
+    }
     line = {**template, "record": {"envelope": envelope, "payload": payload}, "sequence": len(lines) + 1}
     with segment.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
-def test_a_record_cannot_forge_gate_passed(pytester: pytest.Pytester, workspace_copy,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_record_cannot_forge_gate_passed(
+    pytester: pytest.Pytester, workspace_copy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CI", "true")  # pytest then prints whole failure messages in its short summary
     workspace = workspace_copy("latency")
     _forged_event(workspace)
     pytester.makepyfile(test_gate=GATE)
-    result = pytester.runpytest(f"--contexta-workspace={workspace}", "--contexta-candidate=run:svc.faster",
-                                "--contexta-report=gate.json", "--contexta-markdown=gate.md", "--junitxml=junit.xml")
+    result = pytester.runpytest(
+        f"--contexta-workspace={workspace}",
+        "--contexta-candidate=run:svc.faster",
+        "--contexta-report=gate.json",
+        "--contexta-markdown=gate.md",
+        "--junitxml=junit.xml",
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "\x1b" not in result.stdout.str()  # not in pytest's own failure section either
     summary = result.stdout.str().split(" contexta gate ")[1]
@@ -48,7 +60,10 @@ def test_a_record_cannot_forge_gate_passed(pytester: pytest.Pytester, workspace_
     report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
     summaries = [d["summary"] for d in report["candidates"][0]["diagnostics"]]
     assert any("error event forged" in text and "GATE PASSED" in text for text in summaries)  # JSON-escaped
-    details = [p.get("value") for p in ET.parse(pytester.path / "junit.xml").getroot().iter("property")
-               if p.get("name") == "contexta.detail"]
+    details = [
+        p.get("value")
+        for p in ET.parse(pytester.path / "junit.xml").getroot().iter("property")
+        if p.get("name") == "contexta.detail"
+    ]
     assert details and all("\x1b" not in d and "\n" not in d for d in details)
     assert any("\\x1b[32mGATE PASSED" in d for d in details)

@@ -27,8 +27,10 @@ from pytest_contexta import assert_no_regression
 def test_regression(contexta_run, baseline_run, metric):
     assert_no_regression(contexta_run, baseline_run, metric, stage="evaluate")
 """
-WAIVERS = (f'[[waiver]]\ncheck = "*[latency-p95-ms-*"\ncandidate = "*"\nreason = "kept for the audit"\nowner = "ml-platform"\n'
-           f'expires = {(today() + timedelta(days=60)).isoformat()}\n')
+WAIVERS = (
+    f'[[waiver]]\ncheck = "*[latency-p95-ms-*"\ncandidate = "*"\nreason = "kept for the audit"\nowner = "ml-platform"\n'
+    f"expires = {(today() + timedelta(days=60)).isoformat()}\n"
+)
 
 
 def sha256(path: Path) -> str:
@@ -45,14 +47,21 @@ def make_gate(pytester: pytest.Pytester) -> Path:
 
 
 def run_gate(pytester: pytest.Pytester, *args: str) -> dict:
-    result = pytester.runpytest("gates", f"--contexta-workspace={EXAMPLE_WORKSPACE}", f"--contexta-candidate={REGRESSED}",
-                                "--contexta-report=gate.json", "--contexta-waivers=waivers.toml", *args)
+    result = pytester.runpytest(
+        "gates",
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+        f"--contexta-candidate={REGRESSED}",
+        "--contexta-report=gate.json",
+        "--contexta-waivers=waivers.toml",
+        *args,
+    )
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     return json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
 
 
-def test_provenance_fields_and_the_same_record_under_xdist(pytester: pytest.Pytester,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_provenance_fields_and_the_same_record_under_xdist(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gates = make_gate(pytester)
     monkeypatch.setenv("CONTEXTA_FAIL_ON", "failure")
     monkeypatch.delenv("GITHUB_SHA", raising=False)
@@ -63,18 +72,36 @@ def test_provenance_fields_and_the_same_record_under_xdist(pytester: pytest.Pyte
     assert xdist == plain
     ledger = EXAMPLE_WORKSPACE / "metadata" / "ledger.db"
     modified = datetime.fromtimestamp(ledger.stat().st_mtime, UTC).isoformat().replace("+00:00", "Z")
-    assert {name: plain[name] for name in ("plugin_version", "pytest_version", "python_version", "git_commit",
-                                           "git_commit_source", "workspace", "ledger")} == {
-        "plugin_version": version("pytest-contexta"), "pytest_version": pytest.__version__,
-        "python_version": platform.python_version(), "git_commit": "0123abcd" * 5,
-        "git_commit_source": "env CI_COMMIT_SHA", "workspace": str(EXAMPLE_WORKSPACE),
-        "ledger": {"path": str(ledger), "size": ledger.stat().st_size, "modified": modified}}
+    assert {
+        name: plain[name]
+        for name in (
+            "plugin_version",
+            "pytest_version",
+            "python_version",
+            "git_commit",
+            "git_commit_source",
+            "workspace",
+            "ledger",
+        )
+    } == {
+        "plugin_version": version("pytest-contexta"),
+        "pytest_version": pytest.__version__,
+        "python_version": platform.python_version(),
+        "git_commit": "0123abcd" * 5,
+        "git_commit_source": "env CI_COMMIT_SHA",
+        "workspace": str(EXAMPLE_WORKSPACE),
+        "ledger": {"path": str(ledger), "size": ledger.stat().st_size, "modified": modified},
+    }
     assert plain["gate_files"] == [
         {"path": "gates/conftest.py", "sha256": sha256(gates / "conftest.py"), "error": None},
         {"path": "gates/test_gate.py", "sha256": sha256(gates / "test_gate.py"), "error": None},
-        {"path": "tox.ini", "sha256": sha256(pytester.path / "tox.ini"), "error": None}]
-    assert plain["waiver_file"] == {"path": "waivers.toml", "sha256": sha256(pytester.path / "waivers.toml"),
-                                    "error": None}
+        {"path": "tox.ini", "sha256": sha256(pytester.path / "tox.ini"), "error": None},
+    ]
+    assert plain["waiver_file"] == {
+        "path": "waivers.toml",
+        "sha256": sha256(pytester.path / "waivers.toml"),
+        "error": None,
+    }
     settings = plain["settings"]
     assert settings["fail_on"] == {"value": "failure", "source": "env CONTEXTA_FAIL_ON"}
     assert settings["candidate"] == {"value": REGRESSED, "source": "command line"}
@@ -83,8 +110,9 @@ def test_provenance_fields_and_the_same_record_under_xdist(pytester: pytest.Pyte
     assert settings["waivers"] == {"value": str(pytester.path / "waivers.toml"), "source": "command line"}
 
 
-def test_git_commit_from_github_then_from_git_rev_parse(pytester: pytest.Pytester,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_git_commit_from_github_then_from_git_rev_parse(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_gate(pytester)
     monkeypatch.delenv("CI_COMMIT_SHA", raising=False)
     monkeypatch.setenv("GITHUB_SHA", "feedface" * 5)
@@ -102,7 +130,9 @@ def test_git_commit_from_github_then_from_git_rev_parse(pytester: pytest.Pyteste
     assert (provenance["git_commit"], provenance["git_commit_source"]) == (head, "git rev-parse HEAD")
 
 
-def test_explain_tells_a_stored_report_for_people(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_tells_a_stored_report_for_people(
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
     make_gate(pytester)
     run_gate(pytester)
     assert main(["--explain", str(pytester.path / "gate.json")]) == 0
@@ -127,8 +157,9 @@ def test_explain_refuses_what_is_not_a_report(tmp_path: Path, capsys: pytest.Cap
     path = tmp_path / "gate.json"
     path.write_text('{"schema_version": 1}', encoding="utf-8")
     assert main(["--explain", str(path)]) == 1
-    assert capsys.readouterr().err == (f"{path}: not a valid pytest-contexta report; see python -m "
-                                       f"pytest_contexta.report --validate {path}\n")
+    assert capsys.readouterr().err == (
+        f"{path}: not a valid pytest-contexta report; see python -m pytest_contexta.report --validate {path}\n"
+    )
     assert main(["--explain", str(tmp_path / "missing.json")]) == 1
 
 

@@ -58,9 +58,12 @@ def test_full_gate_run_changes_nothing(
         damage(workspace)
     pytester.makepyfile(test_gate=GATE)
     before = snapshot_tree(workspace)
-    result = pytester.runpytest(f"--contexta-workspace={workspace}", f"--contexta-candidate={candidate}",
-                                f"--contexta-report={pytester.path / 'gate.json'}",
-                                f"--contexta-markdown={pytester.path / 'gate.md'}")
+    result = pytester.runpytest(
+        f"--contexta-workspace={workspace}",
+        f"--contexta-candidate={candidate}",
+        f"--contexta-report={pytester.path / 'gate.json'}",
+        f"--contexta-markdown={pytester.path / 'gate.md'}",
+    )
     assert result.ret == exit_code
     assert snapshot_tree(workspace) == before
     assert len(before) > 10  # the comparison covered the whole workspace, folders included

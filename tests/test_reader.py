@@ -33,21 +33,31 @@ def reference() -> dict[str, Any]:
     return json.loads((REFERENCES / "conformance.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("ref", ["run:shop-ranker.baseline", "run:shop-ranker.candidate",
-                                 "run:shop-ranker.cancelled-run", "run:fraud-model.retrain",
-                                 "run:shop-ranker.no-stages"])
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "run:shop-ranker.baseline",
+        "run:shop-ranker.candidate",
+        "run:shop-ranker.cancelled-run",
+        "run:fraud-model.retrain",
+        "run:shop-ranker.no-stages",
+    ],
+)
 def test_load_run_returns_what_contexta_reports(reference: dict[str, Any], ref: str) -> None:
     expected = reference["runs"][ref]["snapshot"]
     run = _load(WORKSPACES / "conformance", ref)
 
     assert (run.ref, run.status) == (expected["run"]["run_id"], expected["run"]["status"])
     assert [(s.ref, s.name, s.status) for s in run.stages] == [
-        (s["stage_id"], s["name"], s["status"]) for s in expected["stages"]]
+        (s["stage_id"], s["name"], s["status"]) for s in expected["stages"]
+    ]
     assert [(d.ref, d.status, d.run_ref) for d in run.deployments] == [
-        (d["deployment_id"], d["status"], d["run_id"]) for d in expected["deployments"]]
+        (d["deployment_id"], d["status"], d["run_id"]) for d in expected["deployments"]
+    ]
     assert [(b.ref, b.status) for b in run.batches] == [(b["batch_id"], b["status"]) for b in expected["batches"]]
     assert [(r.ref, r.record_type, r.key, r.stage_ref, r.observed_at) for r in run.records] == [
-        (r["record_id"], r["record_type"], r["key"], r["stage_id"], r["observed_at"]) for r in expected["records"]]
+        (r["record_id"], r["record_type"], r["key"], r["stage_id"], r["observed_at"]) for r in expected["records"]
+    ]
     assert [r.value for r in run.metrics] == [r["value"] for r in expected["records"] if r["record_type"] == "metric"]
     assert run.damaged == ()
     assert run.reader_notes == ()
@@ -57,7 +67,9 @@ def test_load_run_reads_deployments_batches_and_environments() -> None:
     run = _load(WORKSPACES / "conformance", "run:shop-ranker.baseline")
     assert [(d.name, d.status) for d in run.deployments] == [("prod", "completed"), ("prod-rollback", "cancelled")]
     assert [(b.name, b.stage_ref) for b in run.batches if b.stage_ref.endswith(".train")] == [
-        ("epoch-1", "stage:shop-ranker.baseline.train"), ("epoch-2", "stage:shop-ranker.baseline.train")]
+        ("epoch-1", "stage:shop-ranker.baseline.train"),
+        ("epoch-2", "stage:shop-ranker.baseline.train"),
+    ]
     (environment,) = run.environments
     assert environment.packages == {"numpy": "2.0.0", "scikit-learn": "1.5.0"}
 
@@ -124,7 +136,7 @@ def test_lines_that_name_no_run_count_against_every_run(workspace_copy: Callable
 
 
 def test_a_run_whose_own_lines_were_overwritten_loads_as_damaged_not_empty(
-    workspace_copy: Callable[[str], Path]
+    workspace_copy: Callable[[str], Path],
 ) -> None:
     intact = _load(WORKSPACES / "conformance", "run:shop-ranker.baseline")
     root = workspace_copy("conformance")
@@ -149,8 +161,11 @@ def test_metrics_with_key_is_an_index_built_once_and_never_stale() -> None:
 
 
 def _found(found: Any) -> tuple[Any, ...]:
-    return ([record.model_dump() for record in found.records], [line.model_dump() for line in found.damaged],
-            found.notes)
+    return (
+        [record.model_dump() for record in found.records],
+        [line.model_dump() for line in found.damaged],
+        found.notes,
+    )
 
 
 @pytest.mark.parametrize("count", [2, 6])
@@ -160,8 +175,9 @@ def test_reading_several_runs_in_one_pass_finds_what_reading_each_finds(
     """One pass over the segments for several runs (one find per run, or one pattern for many): the same records,
     damaged lines (nameless garbage counts against every run) and notes as reading each run alone."""
     root = workspace_copy("conformance")
-    _overwrite_other_runs(root, "run:shop-ranker.baseline", lambda line: _nameless(line) if b".candidate" in line
-                          else line)
+    _overwrite_other_runs(
+        root, "run:shop-ranker.baseline", lambda line: _nameless(line) if b".candidate" in line else line
+    )
     workspace = Workspace(root)
     try:
         refs = [parse_run_ref(run.ref) for run in workspace.list_runs()][:count]
@@ -172,7 +188,8 @@ def test_reading_several_runs_in_one_pass_finds_what_reading_each_finds(
         workspace.close()
     assert list(together) == list(alone)
     assert {ref: _found(found) for ref, found in together.items()} == {
-        ref: _found(found) for ref, found in alone.items()}
+        ref: _found(found) for ref, found in alone.items()
+    }
     assert all(found.damaged for found in together.values())  # the garbage lines, against every run
     assert sum(bool(found.records) for found in together.values()) >= 2
 
@@ -203,11 +220,14 @@ def test_the_session_reads_the_candidate_and_its_baseline_in_one_pass(
         return read_runs(reader, runs)
 
     monkeypatch.setattr(RecordReader, "read_runs", counted)
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         def test_regression(contexta_run, baseline_run):
             assert (contexta_run.ref, baseline_run.ref) == ("run:svc.faster", "run:svc.baseline")
-    """)
-    result = pytester.runpytest_inprocess(f"--contexta-workspace={WORKSPACES / 'latency'}",
-                                          "--contexta-candidate=run:svc.faster")
+    """
+    )
+    result = pytester.runpytest_inprocess(
+        f"--contexta-workspace={WORKSPACES / 'latency'}", "--contexta-candidate=run:svc.faster"
+    )
     assert result.ret == pytest.ExitCode.OK
     assert passes == [["run:svc.faster", "run:svc.baseline"]]

@@ -28,20 +28,35 @@ FIXED_EXPIRY = "2099-12-31"
 RUNS = [
     "product-ranker." + name
     for name in (
-        "april-wrong-dataset", "baseline-v0", "baseline-v1", "candidate-v0-canary", "candidate-v2-good",
-        "candidate-v3-no-eval", "candidate-v4-regressed", "candidate-v5-slower", "candidate-v6-faster",
-        "march-wrong-stage", "may-eval-skipped",
+        "april-wrong-dataset",
+        "baseline-v0",
+        "baseline-v1",
+        "candidate-v0-canary",
+        "candidate-v2-good",
+        "candidate-v3-no-eval",
+        "candidate-v4-regressed",
+        "candidate-v5-slower",
+        "candidate-v6-faster",
+        "march-wrong-stage",
+        "may-eval-skipped",
     )
 ] + [
     "search-ranker." + name
     for name in (
-        "release-1", "release-5", "seeds-last-fine", "seeds-regressed", "seeds-too-noisy", "seeds-within-noise",
+        "release-1",
+        "release-5",
+        "seeds-last-fine",
+        "seeds-regressed",
+        "seeds-too-noisy",
+        "seeds-within-noise",
     )
 ]
 #: Sessions: a name and the candidates it gates (one session gating three candidates at once too).
 SESSIONS = {run: [run] for run in RUNS} | {
     "three-candidates": [
-        "product-ranker.candidate-v2-good", "product-ranker.candidate-v4-regressed", "search-ranker.seeds-too-noisy",
+        "product-ranker.candidate-v2-good",
+        "product-ranker.candidate-v4-regressed",
+        "search-ranker.seeds-too-noisy",
     ]
 }
 
@@ -92,8 +107,21 @@ def gate_outputs(session: str, example: Path, out: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTEXTA_", "PYTEST_", "GITHUB_"))}
     env |= {"COLUMNS": "80", "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     candidates = [f"--contexta-candidate=run:{run}" for run in SESSIONS[session]]
-    command = [sys.executable, "-m", "pytest", str(example), "-p", "pytest_contexta.plugin", "-p", "no:cacheprovider",
-               "-p", "no:randomly", f"--contexta-report={report}", f"--contexta-markdown={markdown}", *candidates]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(example),
+        "-p",
+        "pytest_contexta.plugin",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        f"--contexta-report={report}",
+        f"--contexta-markdown={markdown}",
+        *candidates,
+    ]
     done = subprocess.run(command, cwd=example, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode in (0, 1), done.stdout + done.stderr
     return {

@@ -35,8 +35,9 @@ def test_regression(contexta_run, baseline_run, metric):
 
 
 def run_gate(pytester: pytest.Pytester, *candidates: str, args: tuple[str, ...] = ()) -> pytest.RunResult:
-    return pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
-                              *(f"--contexta-candidate={c}" for c in candidates), *args)
+    return pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}", *(f"--contexta-candidate={c}" for c in candidates), *args
+    )
 
 
 def read_report(path: Path) -> GateReport:
@@ -65,20 +66,31 @@ def test_report_of_a_passing_gate_has_every_field(pytester: pytest.Pytester) -> 
     assert (candidate.baseline.run_ref, candidate.baseline.source) == (PRODUCTION, "latest-deployment")
     assert "prod-v1" in candidate.baseline.reason and "prod-v1-canary-retry (failed)" in candidate.baseline.reason
     assert [(d.code, d.severity, d.subject_ref) for d in candidate.diagnostics] == [
-        ("missing_expected_stage", "info", GOOD)]
+        ("missing_expected_stage", "info", GOOD)
+    ]
 
     checks = checks_of(report, GOOD)
-    assert list(checks) == [f"test_diagnostics[{GOOD}]", f"test_present[{GOOD}]",
-                            f"test_regression[accuracy-{GOOD}]", f"test_regression[latency-p95-ms-{GOOD}]"]
+    assert list(checks) == [
+        f"test_diagnostics[{GOOD}]",
+        f"test_present[{GOOD}]",
+        f"test_regression[accuracy-{GOOD}]",
+        f"test_regression[latency-p95-ms-{GOOD}]",
+    ]
     (diagnostics,) = checks[f"test_diagnostics[{GOOD}]"]
     assert (diagnostics.kind, diagnostics.outcome) == ("diagnostics", "passed")
     present = checks[f"test_present[{GOOD}]"]
     assert [(c.kind, c.metric, c.stage, c.candidate_value) for c in present] == [
-        ("metrics_present", "accuracy", "evaluate", 0.901), ("metrics_present", "latency-p95-ms", "evaluate", 41.0)]
+        ("metrics_present", "accuracy", "evaluate", 0.901),
+        ("metrics_present", "latency-p95-ms", "evaluate", 41.0),
+    ]
     (accuracy,) = checks[f"test_regression[accuracy-{GOOD}]"]
     assert accuracy.nodeid == f"test_gate.py::test_regression[accuracy-{GOOD}]"
     assert (accuracy.kind, accuracy.outcome, accuracy.metric, accuracy.stage) == (
-        "regression", "passed", "accuracy", "evaluate")
+        "regression",
+        "passed",
+        "accuracy",
+        "evaluate",
+    )
     assert (accuracy.candidate_value, accuracy.baseline_value, accuracy.baseline_ref) == (0.901, 0.893, PRODUCTION)
     assert math.isclose(accuracy.change_abs, 0.008) and math.isclose(accuracy.change_rel, 0.008 / 0.893)
     assert accuracy.limit == "worse by at most 2.00%" and accuracy.direction.startswith("higher is better")
@@ -90,7 +102,8 @@ def test_report_of_a_passing_gate_has_every_field(pytester: pytest.Pytester) -> 
     assert math.isclose(latency.allowed_high, 42 * 1.02) and latency.allowed_low is None
     assert [(p.deployment, p.deployed_at, p.run_ref, p.value) for p in accuracy.history] == [
         ("prod-v1", "2025-04-28T12:00:00Z", PRODUCTION, 0.893),
-        ("prod-v0", "2025-03-01T12:00:00Z", "run:product-ranker.baseline-v0", 0.871)]
+        ("prod-v0", "2025-03-01T12:00:00Z", "run:product-ranker.baseline-v0", 0.871),
+    ]
     assert accuracy.history_values == [0.893, 0.871]
 
 
@@ -109,7 +122,8 @@ def test_report_of_a_failing_gate_says_which_check_failed(pytester: pytest.Pytes
 
 
 def test_a_check_that_errors_is_reported_as_custom(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         import pytest
 
         @pytest.fixture
@@ -124,7 +138,8 @@ def test_a_check_that_errors_is_reported_as_custom(pytester: pytest.Pytester) ->
 
         def test_status(contexta_run):
             assert contexta_run.status == "completed"
-    """)
+    """
+    )
     result = run_gate(pytester, "candidate-v2-good", args=("--contexta-report=gate.json",))
     result.assert_outcomes(passed=1, failed=1, errors=1)
 
@@ -152,14 +167,14 @@ def test_a_usage_error_still_writes_a_report(pytester: pytest.Pytester) -> None:
 
 def test_baseline_none_says_why_there_is_none(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_gate=GATE)
-    result = run_gate(pytester, "candidate-v2-good",
-                      args=("--contexta-baseline=none", "--contexta-report=gate.json"))
+    result = run_gate(pytester, "candidate-v2-good", args=("--contexta-baseline=none", "--contexta-report=gate.json"))
     result.assert_outcomes(passed=2, skipped=2)
 
     (candidate,) = read_report(pytester.path / "gate.json").candidates
     assert candidate.verdict == "pass"
     assert candidate.baseline == BaselineChoice(
-        run_ref=None, source="none", reason="first deployment declared (--contexta-baseline=none, from command line)")
+        run_ref=None, source="none", reason="first deployment declared (--contexta-baseline=none, from command line)"
+    )
     regression = checks_of(read_report(pytester.path / "gate.json"), GOOD)[f"test_regression[accuracy-{GOOD}]"]
     assert [(c.kind, c.outcome) for c in regression] == [("custom", "skipped")]
 
@@ -209,7 +224,8 @@ def test_validate_command(pytester: pytest.Pytester, capsys: pytest.CaptureFixtu
     assert main(["--validate", str(broken)]) == 1
     assert capsys.readouterr().err == (
         f"{broken}: not a pytest-contexta report (schema version 2): candidates.0.baseline: Field required. "
-        f"Compare it with python -m pytest_contexta.report --schema\n")
+        f"Compare it with python -m pytest_contexta.report --schema\n"
+    )
 
 
 def test_validate_names_a_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -223,7 +239,8 @@ def _written(pytester: pytest.Pytester, name: str = "gate.json") -> dict:
 
 
 def test_an_unwritable_markdown_file_makes_the_json_report_say_fail_with_pytest_s_exit_status(
-        pytester: pytest.Pytester) -> None:
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(GATE)
     folder = pytester.mkdir("markdown-is-a-folder")
     result = run_gate(pytester, GOOD, args=("--contexta-report=gate.json", f"--contexta-markdown={folder}"))
@@ -234,11 +251,14 @@ def test_an_unwritable_markdown_file_makes_the_json_report_say_fail_with_pytest_
     assert not [path.name for path in pytester.path.iterdir() if path.name.startswith(".gate.json.")]
 
 
-@pytest.mark.parametrize("args", [["--contexta-lock-timeout=abc"], ["--contexta-lock-timeout=-1"],
-                                  ["--contexta-baseline=no-such-run"]],
-                         ids=["not-a-number", "negative", "at-session-start"])
+@pytest.mark.parametrize(
+    "args",
+    [["--contexta-lock-timeout=abc"], ["--contexta-lock-timeout=-1"], ["--contexta-baseline=no-such-run"]],
+    ids=["not-a-number", "negative", "at-session-start"],
+)
 def test_a_usage_error_before_any_test_still_writes_the_report_and_a_junit_file(
-        pytester: pytest.Pytester, args: list[str]) -> None:
+    pytester: pytest.Pytester, args: list[str]
+) -> None:
     pytester.makepyfile(GATE)
     passing = run_gate(pytester, GOOD, args=("--contexta-report=gate.json", "--junitxml=junit.xml"))
     assert passing.ret == pytest.ExitCode.OK and _written(pytester)["verdict"] == "pass"
@@ -249,7 +269,6 @@ def test_a_usage_error_before_any_test_still_writes_the_report_and_a_junit_file(
     junit = (pytester.path / "junit.xml").read_text(encoding="utf-8")
     assert '<property name="contexta.verdict" value="fail" />' in junit and "<error message=" in junit
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
-
 
 
 def test_an_output_that_is_not_permitted_says_permission_denied_and_who_the_gate_runs_as(tmp_path: Path) -> None:

@@ -29,14 +29,16 @@ LEFT_OUT = "GATE FAILED for run:svc.faster: the selection left gate checks out (
 
 
 def _gate(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
-    result = pytester.runpytest(f"--contexta-workspace={LATENCY}", f"--contexta-candidate={CANDIDATE}",
-                                "--contexta-report=gate.json", *args)
+    result = pytester.runpytest(
+        f"--contexta-workspace={LATENCY}", f"--contexta-candidate={CANDIDATE}", "--contexta-report=gate.json", *args
+    )
     return result, json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("rerun", [["--lf"], ["--sw"]], ids=["last-failed", "stepwise"])
-def test_a_rerun_of_what_failed_does_not_pass_the_gate(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
-                                                        rerun: list[str]) -> None:
+def test_a_rerun_of_what_failed_does_not_pass_the_gate(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, rerun: list[str]
+) -> None:
     pytester.makepyfile(test_gate=GATE)
 
     def fail_then_rerun(*extra: str) -> tuple[pytest.RunResult, dict]:
@@ -56,12 +58,16 @@ def test_a_rerun_of_what_failed_does_not_pass_the_gate(pytester: pytest.Pytester
     allowed.stdout.fnmatch_lines(["GATE PASSED for run:svc.faster", "note: partial run (--contexta-allow-partial)*"])
 
 
-@pytest.mark.parametrize("selection", [["-k", "not test_b"], ["-m", "not slow"], ["--deselect=test_gate.py::test_b"],
-                                       ["--ignore=test_more.py"]], ids=["k", "m", "deselect", "ignore"])
-def test_selection_options_leave_checks_out_only_when_allowed(pytester: pytest.Pytester,
-                                                              selection: list[str]) -> None:
-    pytester.makepyfile(test_gate=GATE.replace("def test_b", "import pytest\n\n@pytest.mark.slow\ndef test_b"),
-                        test_more="def test_d(contexta_run):\n    pass\n")
+@pytest.mark.parametrize(
+    "selection",
+    [["-k", "not test_b"], ["-m", "not slow"], ["--deselect=test_gate.py::test_b"], ["--ignore=test_more.py"]],
+    ids=["k", "m", "deselect", "ignore"],
+)
+def test_selection_options_leave_checks_out_only_when_allowed(pytester: pytest.Pytester, selection: list[str]) -> None:
+    pytester.makepyfile(
+        test_gate=GATE.replace("def test_b", "import pytest\n\n@pytest.mark.slow\ndef test_b"),
+        test_more="def test_d(contexta_run):\n    pass\n",
+    )
     pytester.makeini("[pytest]\nmarkers =\n    slow: a slow check\n")
     result, report = _gate(pytester, *selection)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -77,8 +83,13 @@ def test_collect_only_exits_zero_and_leaves_the_outputs_alone(pytester: pytest.P
     previous = '{"written by": "the last real run"}'
     for name in ("gate.json", "gate.md"):
         (pytester.path / name).write_text(previous, encoding="utf-8")
-    result = pytester.runpytest(f"--contexta-workspace={LATENCY}", f"--contexta-candidate={CANDIDATE}",
-                                "--contexta-report=gate.json", "--contexta-markdown=gate.md", "--collect-only")
+    result = pytester.runpytest(
+        f"--contexta-workspace={LATENCY}",
+        f"--contexta-candidate={CANDIDATE}",
+        "--contexta-report=gate.json",
+        "--contexta-markdown=gate.md",
+        "--collect-only",
+    )
     assert result.ret == pytest.ExitCode.OK
     for name in ("gate.json", "gate.md"):
         assert (pytester.path / name).read_text(encoding="utf-8") == previous
@@ -90,6 +101,10 @@ def test_continue_on_collection_errors_never_prints_gate_passed(pytester: pytest
     result, report = _gate(pytester, "--continue-on-collection-errors")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "GATE PASSED" not in result.stdout.str()
-    result.stdout.fnmatch_lines([f"GATE FAILED for {CANDIDATE}: collection error in test_broken.py "
-                                 f"(*no_such_module_for_the_gate*): gate checks in it were never collected*"])
+    result.stdout.fnmatch_lines(
+        [
+            f"GATE FAILED for {CANDIDATE}: collection error in test_broken.py "
+            f"(*no_such_module_for_the_gate*): gate checks in it were never collected*"
+        ]
+    )
     assert report["verdict"] == "fail"

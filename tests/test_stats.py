@@ -30,8 +30,23 @@ SLEEP_2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]
 
 # Benjamini & Hochberg (1995), section 4.2: 15 p-values; at level 0.05 their procedure rejects the
 # four smallest, a Bonferroni-type procedure (Holm's) the three smallest.
-BH_1995 = [0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240, 0.4262,
-           0.5719, 0.6528, 0.7590, 1.000]
+BH_1995 = [
+    0.0001,
+    0.0004,
+    0.0019,
+    0.0095,
+    0.0201,
+    0.0278,
+    0.0298,
+    0.0344,
+    0.0459,
+    0.3240,
+    0.4262,
+    0.5719,
+    0.6528,
+    0.7590,
+    1.000,
+]
 
 
 def test_welch_interval_matches_r_on_the_sleep_data() -> None:
@@ -43,8 +58,9 @@ def test_welch_interval_matches_r_on_the_sleep_data() -> None:
 
 
 def test_standard_errors_give_the_normal_interval() -> None:
-    found = change_interval(0.01, Spread(0.003, None, None, "standard error"),
-                            Spread(0.004, None, None, "standard error"), 0.95)
+    found = change_interval(
+        0.01, Spread(0.003, None, None, "standard error"), Spread(0.004, None, None, "standard error"), 0.95
+    )
     assert found.df is None and found.stderr == pytest.approx(0.005)
     assert found.quantile == pytest.approx(1.959964, abs=1e-6)  # the published 97.5 % point of N(0, 1)
     assert (found.low, found.high) == pytest.approx((0.01 - 1.959964 * 0.005, 0.01 + 1.959964 * 0.005))
@@ -94,20 +110,28 @@ def test_robust_sd_is_1_4826_times_the_mad() -> None:
 
 
 def _modules_after(code: str) -> str:
-    probe = (f"import sys\nfrom pytest_contexta import Workspace, assert_no_regression\n"
-             f"ws = Workspace({str(EXAMPLE_WORKSPACE)!r})\n{code}\nprint('scipy' in sys.modules)")
+    probe = (
+        f"import sys\nfrom pytest_contexta import Workspace, assert_no_regression\n"
+        f"ws = Workspace({str(EXAMPLE_WORKSPACE)!r})\n{code}\nprint('scipy' in sys.modules)"
+    )
     return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
 
 
-@pytest.mark.parametrize(("candidate", "baseline", "metric", "imported"), [
-    ("product-ranker.candidate-v2-good", "product-ranker.baseline-v1", "auc", "False"),  # no noise estimate
-    ("search-ranker.seeds-within-noise", "search-ranker.release-5", "ndcg", "False"),  # stderr: the normal
-    ("search-ranker.seeds-within-noise", "search-ranker.release-5", "auc", "True"),  # replicates: Welch's t
-])
-def test_scipy_is_imported_only_when_a_t_interval_is_computed(candidate: str, baseline: str, metric: str,
-                                                                imported: str) -> None:
-    code = (f"assert_no_regression(ws.load_run('run:{candidate}'), ws.load_run('run:{baseline}'), "
-            f"{metric!r}, stage='evaluate')")
+@pytest.mark.parametrize(
+    ("candidate", "baseline", "metric", "imported"),
+    [
+        ("product-ranker.candidate-v2-good", "product-ranker.baseline-v1", "auc", "False"),  # no noise estimate
+        ("search-ranker.seeds-within-noise", "search-ranker.release-5", "ndcg", "False"),  # stderr: the normal
+        ("search-ranker.seeds-within-noise", "search-ranker.release-5", "auc", "True"),  # replicates: Welch's t
+    ],
+)
+def test_scipy_is_imported_only_when_a_t_interval_is_computed(
+    candidate: str, baseline: str, metric: str, imported: str
+) -> None:
+    code = (
+        f"assert_no_regression(ws.load_run('run:{candidate}'), ws.load_run('run:{baseline}'), "
+        f"{metric!r}, stage='evaluate')"
+    )
     assert _modules_after(code) == imported
 
 
@@ -117,4 +141,5 @@ def test_the_normal_quantiles_agree_with_scipy() -> None:
     for probability in (0.5, 0.8, 0.9, 0.95, 0.975, 0.995, 0.9995):
         assert quantile(probability, None) == pytest.approx(float(special.ndtri(probability)), rel=1e-12)
         assert interval(1.0, 1.0, None, 0.95).p_beyond(1.0, 1.0 - special.ndtri(probability)) == pytest.approx(
-            1 - probability, rel=1e-9)
+            1 - probability, rel=1e-9
+        )

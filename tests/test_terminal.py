@@ -21,10 +21,12 @@ REGRESSED = "run:product-ranker.candidate-v4-regressed"
 
 def run_example(pytester: pytest.Pytester, *candidates: str) -> pytest.RunResult:
     """The example gate on a copy of example_gates/ (its workspace included)."""
-    shutil.copytree(EXAMPLE_GATES, pytester.path / "example_gates",
-                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    return pytester.runpytest("example_gates", "-p", "no:cacheprovider",
-                              *(f"--contexta-candidate={candidate}" for candidate in candidates))
+    shutil.copytree(
+        EXAMPLE_GATES, pytester.path / "example_gates", ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache")
+    )
+    return pytester.runpytest(
+        "example_gates", "-p", "no:cacheprovider", *(f"--contexta-candidate={candidate}" for candidate in candidates)
+    )
 
 
 def gate_block(output: str) -> list[str]:
@@ -36,8 +38,9 @@ def gate_block(output: str) -> list[str]:
 
 
 @pytest.mark.parametrize("columns", [80, 120])
-def test_the_example_verdict_fits_the_terminal(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
-                                               columns: int) -> None:
+def test_the_example_verdict_fits_the_terminal(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
     monkeypatch.setenv("COLUMNS", str(columns))
     result = run_example(pytester, REGRESSED, GOOD)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -49,35 +52,58 @@ def test_the_example_verdict_fits_the_terminal(pytester: pytest.Pytester, monkey
     assert f"GATE PASSED for {GOOD}" in text
     assert f"GATE FAILED for {REGRESSED}:" in text and "did not pass" in text
     accuracy = next(i for i, line in enumerate(block) if line.startswith("test_no_regression[accuracy]"))
-    assert block[accuracy].split()[1:] == ["FAIL", "0.841", "0.893", "-0.052", "(-5.82%)"] or \
-        block[accuracy].split()[1:] == ["FAIL", "accuracy", "@evaluate", "0.841", "0.893", "-0.052", "(-5.82%)"]
-    assert block[accuracy + 1].startswith("    ") and "higher is better" in "\n".join(block[accuracy + 1:accuracy + 3])
+    assert block[accuracy].split()[1:] == ["FAIL", "0.841", "0.893", "-0.052", "(-5.82%)"] or block[accuracy].split()[
+        1:
+    ] == ["FAIL", "accuracy", "@evaluate", "0.841", "0.893", "-0.052", "(-5.82%)"]
+    assert block[accuracy + 1].startswith("    ") and "higher is better" in "\n".join(
+        block[accuracy + 1 : accuracy + 3]
+    )
     assert "diagnostics:" in block
     assert any(line.startswith("  info missing_expected_stage") for line in block)
 
 
 def test_a_wide_terminal_keeps_every_column_on_one_line(pytester: pytest.Pytester) -> None:
     result = run_example(pytester, REGRESSED)
-    result.stdout.fnmatch_lines(["check * result * metric * candidate * baseline * change * limit * direction / detail",
-                                 "test_no_regression[[]accuracy[]] * FAIL * accuracy @evaluate * 0.841 * 0.893 * "
-                                 "-0.052 (-5.82%) * worse by at most 2.00% * higher is better*"])
+    result.stdout.fnmatch_lines(
+        [
+            "check * result * metric * candidate * baseline * change * limit * direction / detail",
+            "test_no_regression[[]accuracy[]] * FAIL * accuracy @evaluate * 0.841 * 0.893 * "
+            "-0.052 (-5.82%) * worse by at most 2.00% * higher is better*",
+        ]
+    )
 
 
 def _report(checks: list[ReportCheck], diagnostics: list[ReportDiagnostic]) -> GateReport:
-    candidate = CandidateReport(run_ref="run:p.c", verdict="fail", reasons=["1 of 1 gate checks did not pass"],
-                                baseline=BaselineChoice(run_ref="run:p.b", reason="given"), diagnostics=diagnostics,
-                                checks=checks)
-    return GateReport(verdict="fail", exit_status=1, workspace="/w", created_at="2026-01-01T00:00:00Z",
-                      candidates=[candidate])
+    candidate = CandidateReport(
+        run_ref="run:p.c",
+        verdict="fail",
+        reasons=["1 of 1 gate checks did not pass"],
+        baseline=BaselineChoice(run_ref="run:p.b", reason="given"),
+        diagnostics=diagnostics,
+        checks=checks,
+    )
+    return GateReport(
+        verdict="fail", exit_status=1, workspace="/w", created_at="2026-01-01T00:00:00Z", candidates=[candidate]
+    )
 
 
 @pytest.mark.parametrize("width", [40, 60, 80, 120])
 def test_no_line_is_wider_than_the_terminal_even_with_long_workspace_strings(width: int) -> None:
     long_metric = "a-very-long-metric-name-recorded-by-a-team-that-likes-long-names"
-    check = ReportCheck(nodeid=f"t.py::test_no_regression[run:p.c-{long_metric}]", outcome="failed",
-                        kind="regression", detail="x", metric=long_metric, stage="evaluate", candidate_value=0.5,
-                        baseline_value=0.75, change_abs=-0.25, change_rel=-1 / 3, limit="worse by at most 2.00%",
-                        direction="higher is better (ini contexta_higher_is_better: a-very-long-*)")
+    check = ReportCheck(
+        nodeid=f"t.py::test_no_regression[run:p.c-{long_metric}]",
+        outcome="failed",
+        kind="regression",
+        detail="x",
+        metric=long_metric,
+        stage="evaluate",
+        candidate_value=0.5,
+        baseline_value=0.75,
+        change_abs=-0.25,
+        change_rel=-1 / 3,
+        limit="worse by at most 2.00%",
+        direction="higher is better (ini contexta_higher_is_better: a-very-long-*)",
+    )
     lines = terminal_lines(_report([check], []), width)
     assert [line for line in lines if len(line) > width] == []
     assert "FAIL" in "\n".join(lines)
@@ -86,11 +112,22 @@ def test_no_line_is_wider_than_the_terminal_even_with_long_workspace_strings(wid
 
 def test_warning_and_info_diagnostics_are_listed_with_their_first_line_escaped() -> None:
     diagnostics = [
-        ReportDiagnostic(code="degraded_record", severity="warning", subject_ref="record:p.c.7",
-                         summary="sampled 10 % of the data\n\x1b[32mGATE PASSED", contexta_severity="warning",
-                         source="contexta"),
-        ReportDiagnostic(code="skipped_stage", severity="info", subject_ref=None, summary="stage package skipped",
-                         contexta_severity="info", source="contexta"),
+        ReportDiagnostic(
+            code="degraded_record",
+            severity="warning",
+            subject_ref="record:p.c.7",
+            summary="sampled 10 % of the data\n\x1b[32mGATE PASSED",
+            contexta_severity="warning",
+            source="contexta",
+        ),
+        ReportDiagnostic(
+            code="skipped_stage",
+            severity="info",
+            subject_ref=None,
+            summary="stage package skipped",
+            contexta_severity="info",
+            source="contexta",
+        ),
     ]
     lines = terminal_lines(_report([], diagnostics), 120)
     assert "diagnostics:" in lines
@@ -100,10 +137,19 @@ def test_warning_and_info_diagnostics_are_listed_with_their_first_line_escaped()
 
 
 def test_outcome_and_verdict_words_this_version_does_not_know_are_shown_as_they_are() -> None:
-    assert [result_word(word) for word in ("passed", "failed", "waived", "inconclusive", "new-word")] == \
-        ["PASS", "FAIL", "WAIVED", "INCONCLUSIVE", "NEW-WORD"]
-    assert [verdict_words(word) for word in ("pass", "fail", "pass-with-warnings", "inconclusive")] == \
-        ["GATE PASSED", "GATE FAILED", "GATE PASSED WITH WARNINGS", "GATE INCONCLUSIVE"]
+    assert [result_word(word) for word in ("passed", "failed", "waived", "inconclusive", "new-word")] == [
+        "PASS",
+        "FAIL",
+        "WAIVED",
+        "INCONCLUSIVE",
+        "NEW-WORD",
+    ]
+    assert [verdict_words(word) for word in ("pass", "fail", "pass-with-warnings", "inconclusive")] == [
+        "GATE PASSED",
+        "GATE FAILED",
+        "GATE PASSED WITH WARNINGS",
+        "GATE INCONCLUSIVE",
+    ]
 
 
 def test_a_table_that_cannot_fit_is_refused_and_columns_shrink_by_wrapping() -> None:
@@ -116,8 +162,12 @@ def test_a_table_that_cannot_fit_is_refused_and_columns_shrink_by_wrapping() -> 
 
 
 def point(value: float, deployment: str | None, run: str = "run:p.r") -> HistoryPoint:
-    return HistoryPoint(value=value, run_ref=run, deployment=deployment,
-                        deployed_at=None if deployment is None else "2025-04-28T12:00:00Z")
+    return HistoryPoint(
+        value=value,
+        run_ref=run,
+        deployment=deployment,
+        deployed_at=None if deployment is None else "2025-04-28T12:00:00Z",
+    )
 
 
 def test_a_trend_is_a_sparkline_of_the_deployed_values_then_the_candidate() -> None:
@@ -128,8 +178,10 @@ def test_a_trend_is_a_sparkline_of_the_deployed_values_then_the_candidate() -> N
     assert trend_line(history, 0.82) == "0.8 (prod-v1) ▁▆█ 0.88 (prod-v3) → ▃ 0.82 (candidate)"
     assert trend_line(history[:1], 0.82) == "0.8 (prod-v1) ▁ → █ 0.82 (candidate)"
     # a history run passed without a deployment is named by its run; a deployment name is escaped
-    assert trend_line([point(0.8, None, "run:p.nightly-3"), point(0.9, "prod\x1b[2J")], 0.85) == \
-        "0.8 (nightly-3) ▁█ 0.9 (prod\\x1b[2J) → ▄ 0.85 (candidate)"
+    assert (
+        trend_line([point(0.8, None, "run:p.nightly-3"), point(0.9, "prod\x1b[2J")], 0.85)
+        == "0.8 (nightly-3) ▁█ 0.9 (prod\\x1b[2J) → ▄ 0.85 (candidate)"
+    )
     assert trend_line([], 0.82) == ""
 
 
@@ -137,16 +189,29 @@ def test_a_regression_check_with_a_history_shows_its_trend_in_terminal_and_markd
     from pytest_contexta.outputs.charts import charts_of
     from pytest_contexta.outputs.summary import markdown_table
 
-    check = ReportCheck(nodeid="t.py::test_no_regression[run:p.c-accuracy]", outcome="failed", kind="regression",
-                        detail="x", metric="accuracy", candidate_value=0.82, baseline_value=0.88, change_abs=-0.06,
-                        change_rel=-0.068, limit="worse by at most 2.00%", direction="higher is better",
-                        history_values=[0.88, 0.86, 0.80],  # newest first, as the report carries them
-                        history=[point(0.88, "prod-v3"), point(0.86, "prod-v2"), point(0.80, "prod-v1")],
-                        allowed_low=0.8624)
+    check = ReportCheck(
+        nodeid="t.py::test_no_regression[run:p.c-accuracy]",
+        outcome="failed",
+        kind="regression",
+        detail="x",
+        metric="accuracy",
+        candidate_value=0.82,
+        baseline_value=0.88,
+        change_abs=-0.06,
+        change_rel=-0.068,
+        limit="worse by at most 2.00%",
+        direction="higher is better",
+        history_values=[0.88, 0.86, 0.80],  # newest first, as the report carries them
+        history=[point(0.88, "prod-v3"), point(0.86, "prod-v2"), point(0.80, "prod-v1")],
+        allowed_low=0.8624,
+    )
     report = _report([check], [])
     trend = "trend 0.8 (prod-v1) ▁▆█ 0.88 (prod-v3) → ▃ 0.82 (candidate)"
     assert any(trend in line for line in terminal_lines(report, 200))
     assert trend in markdown_table(report)
     (chart,) = charts_of([check])
-    assert chart.history == [("prod-v1\n2025-04-28", 0.80), ("prod-v2\n2025-04-28", 0.86),
-                             ("prod-v3\n2025-04-28", 0.88)]
+    assert chart.history == [
+        ("prod-v1\n2025-04-28", 0.80),
+        ("prod-v2\n2025-04-28", 0.86),
+        ("prod-v3\n2025-04-28", 0.88),
+    ]

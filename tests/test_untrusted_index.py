@@ -47,8 +47,9 @@ def _load(workspace: Path, ref: str) -> ContextaRun:
 def _gate(pytester: pytest.Pytester, workspace: Path, candidate: str) -> tuple[pytest.RunResult, dict]:
     pytester.makepyfile(test_gate=GATE)
     report = pytester.path / "gate.json"
-    result = pytester.runpytest(f"--contexta-workspace={workspace}", f"--contexta-candidate={candidate}",
-                                f"--contexta-report={report}")
+    result = pytester.runpytest(
+        f"--contexta-workspace={workspace}", f"--contexta-candidate={candidate}", f"--contexta-report={report}"
+    )
     output = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in output and "INTERNALERROR" not in output
     return result, json.loads(report.read_text(encoding="utf-8"))
@@ -56,8 +57,9 @@ def _gate(pytester: pytest.Pytester, workspace: Path, candidate: str) -> tuple[p
 
 def _failed(report: dict) -> dict[str, str]:
     """Detail of each check that did not pass, by kind (``diagnostics``, ``regression``)."""
-    return {check["kind"]: check["detail"] for check in report["candidates"][0]["checks"]
-            if check["outcome"] != "passed"}
+    return {
+        check["kind"]: check["detail"] for check in report["candidates"][0]["checks"] if check["outcome"] != "passed"
+    }
 
 
 def _lines(workspace: Path) -> list[bytes]:
@@ -70,8 +72,10 @@ def _location(line: int) -> str:
 
 # -- sequences restarted by a re-created manifest (written by Contexta) ----------------------------------
 
-AMBIGUOUS = (f"{_location(5)}: sequence 1 does not follow sequence 4 of the same metric at {_location(4)} "
-             f"(sequences restarted: was records/manifest.json re-created?), so which value is the latest is ambiguous")
+AMBIGUOUS = (
+    f"{_location(5)}: sequence 1 does not follow sequence 4 of the same metric at {_location(4)} "
+    f"(sequences restarted: was records/manifest.json re-created?), so which value is the latest is ambiguous"
+)
 
 
 @pytest.mark.parametrize("name", ["restarted", "restarted-rebuilt", "restarted-without-index"])
@@ -84,8 +88,11 @@ def test_a_reused_sequence_makes_the_metric_ambiguous_naming_both_lines(
     if name.endswith("-without-index"):
         shutil.rmtree(workspace / INDEXES)
     run = _load(workspace, "run:seq.reused")
-    assert [(m.sequence, m.key, m.value) for m in run.metrics] == [(3, "val-loss", 0.28), (4, "accuracy", 0.91),
-                                                                  (1, "accuracy", 0.5)]
+    assert [(m.sequence, m.key, m.value) for m in run.metrics] == [
+        (3, "val-loss", 0.28),
+        (4, "accuracy", 0.91),
+        (1, "accuracy", 0.5),
+    ]
     assert [(str(line.location), line.reason) for line in run.damaged] == [(_location(5), AMBIGUOUS.split(": ", 1)[1])]
     lookup = find_metric(run, "accuracy", "evaluate")
     assert (lookup.value, lookup.problem) == (None, f"a damaged record that may hold it ({_location(5)})")
@@ -101,9 +108,7 @@ def test_a_run_whose_sequences_collide_with_another_runs_is_read_whole() -> None
     assert _load(WORKSPACES / "restarted", "run:seq.baseline").damaged == ()
 
 
-def test_the_gate_fails_the_ambiguous_metric_with_both_locations(
-    pytester: pytest.Pytester
-) -> None:
+def test_the_gate_fails_the_ambiguous_metric_with_both_locations(pytester: pytest.Pytester) -> None:
     result, report = _gate(pytester, WORKSPACES / "restarted", "run:seq.reused")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     failed = _failed(report)
@@ -127,7 +132,8 @@ def test_a_duplicated_sequence_with_another_value_is_ambiguous(
     assert run.damaged[0].reason == (
         f"record_ref record:svc.faster.r0002 repeats {_location(6)} with other content; sequence 6 does not follow "
         f"sequence 6 of the same metric at {_location(6)} (sequences restarted: was records/manifest.json "
-        f"re-created?), so which value is the latest is ambiguous")
+        f"re-created?), so which value is the latest is ambiguous"
+    )
     assert find_metric(run, "accuracy", "evaluate").value is None
 
 
@@ -139,10 +145,12 @@ def test_a_line_duplicated_byte_for_byte_is_not_ambiguous(workspace_copy: Callab
     assert [m.value for m in run.metrics if m.key == "accuracy"] == [0.9, 0.9]
     assert run.damaged == ()
     assert find_metric(run, "accuracy", "evaluate").value == 0.9
-    assert run.reader_notes == ("1 record line(s) of this run are not in records/indexes/run_ref (written with "
-                                "indexes disabled, or an interrupted write); read from the segments",
-                                f"sequence 6 at {_location(17)} does not follow sequence 8 at {_location(8)}: "
-                                f"sequences restarted or repeat (records/manifest.json re-created?)")
+    assert run.reader_notes == (
+        "1 record line(s) of this run are not in records/indexes/run_ref (written with "
+        "indexes disabled, or an interrupted write); read from the segments",
+        f"sequence 6 at {_location(17)} does not follow sequence 8 at {_location(8)}: "
+        f"sequences restarted or repeat (records/manifest.json re-created?)",
+    )
 
 
 def test_a_record_ref_repeated_with_other_content_is_ambiguous(workspace_copy: Callable[[str], Path]) -> None:
@@ -154,8 +162,7 @@ def test_a_record_ref_repeated_with_other_content_is_ambiguous(workspace_copy: C
     run = _load(workspace, "run:svc.faster")
     reasons = [line.reason for line in run.damaged]
     assert f"record_ref record:svc.faster.r0002 repeats {_location(6)} with other content" in reasons
-    assert find_metric(run, "accuracy", "evaluate").problem == (
-        f"a damaged record that may hold it ({_location(17)})")
+    assert find_metric(run, "accuracy", "evaluate").problem == (f"a damaged record that may hold it ({_location(17)})")
 
 
 def test_a_record_appended_twice_unchanged_is_not_ambiguous(workspace_copy: Callable[[str], Path]) -> None:
@@ -174,10 +181,14 @@ def test_a_record_appended_twice_unchanged_is_not_ambiguous(workspace_copy: Call
 
 def test_a_degraded_record_written_without_indexes_fails_the_gate(pytester: pytest.Pytester) -> None:
     run = _load(WORKSPACES / "unindexed", "run:quiet.quiet")
-    assert [(r.record_type, r.key) for r in run.records][-2:] == [("degraded", "eval.labels_missing"),
-                                                                 ("event", "training.finished")]
-    assert run.reader_notes == ("1 record line(s) of this run are not in records/indexes/run_ref (written with "
-                                "indexes disabled, or an interrupted write); read from the segments",)
+    assert [(r.record_type, r.key) for r in run.records][-2:] == [
+        ("degraded", "eval.labels_missing"),
+        ("event", "training.finished"),
+    ]
+    assert run.reader_notes == (
+        "1 record line(s) of this run are not in records/indexes/run_ref (written with "
+        "indexes disabled, or an interrupted write); read from the segments",
+    )
     result, report = _gate(pytester, WORKSPACES / "unindexed", "run:quiet.quiet")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "degraded_record" in _failed(report)["diagnostics"]
@@ -201,8 +212,11 @@ def test_records_in_a_later_segment_are_read(workspace_copy: Callable[[str], Pat
     (workspace / SEGMENTS / "segment-000007.jsonl").write_bytes(b"".join(lines[6:]))
     run = _load(workspace, "run:svc.faster")
     assert [(m.key, m.location.segment) for m in run.metrics] == [
-        ("val-loss", "segment-000001.jsonl"), ("accuracy", "segment-000001.jsonl"),
-        ("latency-p95-ms", "segment-000007.jsonl"), ("error-count", "segment-000007.jsonl")]
+        ("val-loss", "segment-000001.jsonl"),
+        ("accuracy", "segment-000001.jsonl"),
+        ("latency-p95-ms", "segment-000007.jsonl"),
+        ("error-count", "segment-000007.jsonl"),
+    ]
     lost = [str(line.location) for line in run.damaged]  # the index says segment 1 held sequences 7 and 8
     assert lost == [_location(7), _location(8)]
 
@@ -210,10 +224,16 @@ def test_records_in_a_later_segment_are_read(workspace_copy: Callable[[str], Pat
 # -- records Contexta would refuse are damaged lines --------------------------------------------------
 
 REFUSED = {
-    "degraded-marker-none": (b'"degradation_marker":"capture_gap"', b'"degradation_marker":"none"',
-                             "a degraded record must carry a degradation_marker other than 'none'"),
-    "degraded-marker-missing": (b'"degradation_marker":"capture_gap",', b"",
-                                "a degraded record must carry a degradation_marker other than 'none'"),
+    "degraded-marker-none": (
+        b'"degradation_marker":"capture_gap"',
+        b'"degradation_marker":"none"',
+        "a degraded record must carry a degradation_marker other than 'none'",
+    ),
+    "degraded-marker-missing": (
+        b'"degradation_marker":"capture_gap",',
+        b"",
+        "a degraded record must carry a degradation_marker other than 'none'",
+    ),
 }
 
 

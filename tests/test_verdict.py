@@ -17,10 +17,14 @@ FAILED = {"setup": "passed", "call": "failed", "teardown": "passed"}
 
 def facts(**changes: object) -> GateFacts:
     """Two gate checks of GOOD, both passed, pytest exit 0: a passing gate unless a test changes it."""
-    base = GateFacts(workspace="/ws", created_at="2026-01-01T00:00:00Z", exit_status=0, candidates=[GOOD],
-                     selected={"t.py::a[run:p.good]": GOOD, "t.py::b[run:p.good]": GOOD},
-                     outcomes={n: CheckOutcome(n, GOOD, dict(PASSED)) for n in ("t.py::a[run:p.good]",
-                                                                                "t.py::b[run:p.good]")})
+    base = GateFacts(
+        workspace="/ws",
+        created_at="2026-01-01T00:00:00Z",
+        exit_status=0,
+        candidates=[GOOD],
+        selected={"t.py::a[run:p.good]": GOOD, "t.py::b[run:p.good]": GOOD},
+        outcomes={n: CheckOutcome(n, GOOD, dict(PASSED)) for n in ("t.py::a[run:p.good]", "t.py::b[run:p.good]")},
+    )
     for name, value in changes.items():
         setattr(base, name, value)
     return base
@@ -44,7 +48,8 @@ def test_deselected_checks_fail_the_gate_unless_a_partial_run_is_allowed() -> No
     assert (strict.verdict, strict.exit_status) == ("fail", 1)
     assert strict.candidates[0].reasons == [
         f"the selection left gate checks out (1 gate checks deselected and not run): a gate runs every check; "
-        f"pass {PARTIAL_OPTION} for a deliberate partial rerun"]
+        f"pass {PARTIAL_OPTION} for a deliberate partial rerun"
+    ]
     partial = decide(facts(deselected=left_out, allow_partial=True))
     assert (partial.verdict, partial.exit_status) == ("pass", 0)
     assert partial.notes == [f"partial run ({PARTIAL_OPTION}): 1 gate checks deselected and not run"]
@@ -60,8 +65,7 @@ def test_a_worker_crash_names_the_worker_and_the_check() -> None:
     crashed = "t.py::b[run:p.good]"
     outcomes = facts().outcomes
     del outcomes[crashed]
-    report = decide(facts(outcomes=outcomes, exit_status=1,
-                          crashes=[Crash("gw1", crashed, "Not properly terminated")]))
+    report = decide(facts(outcomes=outcomes, exit_status=1, crashes=[Crash("gw1", crashed, "Not properly terminated")]))
     reasons = report.candidates[0].reasons
     assert reasons[0] == f"xdist worker gw1 crashed while running {crashed}: Not properly terminated"
     assert "1 of 2 gate checks did not pass" in reasons
@@ -88,7 +92,8 @@ def test_checks_that_never_reported_are_counted() -> None:
     del outcomes["t.py::a[run:p.good]"]
     report = decide(facts(outcomes=outcomes))
     assert report.candidates[0].reasons == [
-        "1 of 2 gate checks never ran (the session stopped early: -x/--maxfail, pytest.exit or an interrupt)"]
+        "1 of 2 gate checks never ran (the session stopped early: -x/--maxfail, pytest.exit or an interrupt)"
+    ]
 
 
 def test_usage_errors_exit_four_and_errors_exit_one() -> None:
@@ -100,23 +105,33 @@ def test_usage_errors_exit_four_and_errors_exit_one() -> None:
 
 
 def test_an_unreadable_run_fails_with_the_reader_s_reason_and_notes_reach_the_report() -> None:
-    diagnostic = ReportDiagnostic(code="c", severity="info", subject_ref=None, summary="s",
-                                  contexta_severity=None, source="x")
-    report = decide(facts(candidates=[GOOD, OTHER],
-                          runs={GOOD: RunFacts(diagnostics=(diagnostic,), notes=("index is stale",)),
-                                OTHER: RunFacts(error="permission denied")}))
+    diagnostic = ReportDiagnostic(
+        code="c", severity="info", subject_ref=None, summary="s", contexta_severity=None, source="x"
+    )
+    report = decide(
+        facts(
+            candidates=[GOOD, OTHER],
+            runs={
+                GOOD: RunFacts(diagnostics=(diagnostic,), notes=("index is stale",)),
+                OTHER: RunFacts(error="permission denied"),
+            },
+        )
+    )
     good, other = report.candidates
     assert (report.verdict, good.verdict, good.diagnostics) == ("fail", "pass", [diagnostic])
     assert other.reasons[0] == "the run could not be read: permission denied"
     assert report.notes == [f"{GOOD}: index is stale"]
 
 
-@pytest.mark.parametrize(("phases", "outcome"), [
-    ({"setup": "failed"}, "error"),
-    ({"setup": "passed", "call": "skipped"}, "skipped"),
-    ({"setup": "passed"}, "error"),  # started, never finished
-    (FAILED, "failed"),
-])
+@pytest.mark.parametrize(
+    ("phases", "outcome"),
+    [
+        ({"setup": "failed"}, "error"),
+        ({"setup": "passed", "call": "skipped"}, "skipped"),
+        ({"setup": "passed"}, "error"),  # started, never finished
+        (FAILED, "failed"),
+    ],
+)
 def test_check_outcomes(phases: dict[str, str], outcome: str) -> None:
     assert CheckOutcome("n", GOOD, phases).outcome == outcome
 
@@ -132,8 +147,13 @@ def test_a_waiver_naming_no_collected_check_is_a_usage_error_unless_checks_may_b
     assert (report.verdict, report.exit_status) == ("fail", int(pytest.ExitCode.USAGE_ERROR))
     assert report.error is not None and "names no gate check of run:p.good" in report.error
     # a deselected check counts as collected; a waiver of another candidate concerns none of this session's
-    fine = decide(facts(waivers=[waiver("t.py::c[*"), waiver("*", candidate="other")],
-                        deselected={"t.py::c[run:p.good]": GOOD}, allow_partial=True))
+    fine = decide(
+        facts(
+            waivers=[waiver("t.py::c[*"), waiver("*", candidate="other")],
+            deselected={"t.py::c[run:p.good]": GOOD},
+            allow_partial=True,
+        )
+    )
     assert fine.error is None and not any("names no gate check" in note for note in fine.notes)
     for missing in ({"allow_partial": True}, {"collection_errors": ["t2.py (ImportError)"]}):
         report = decide(facts(waivers=[stale], **missing))

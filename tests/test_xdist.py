@@ -63,8 +63,12 @@ def plugin_args(request: pytest.FixtureRequest) -> list[str]:
 
 
 def run_gate(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}",
-                              f"--contexta-candidate={GOOD}", f"--contexta-candidate={REGRESSED}", *args)
+    return pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+        f"--contexta-candidate={GOOD}",
+        f"--contexta-candidate={REGRESSED}",
+        *args,
+    )
 
 
 def test_controller_decides_and_reports_once(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
@@ -87,11 +91,14 @@ def test_controller_decides_and_reports_once(pytester: pytest.Pytester, plugin_a
     assert {line for line, _ in decided} == {f"select {GOOD}", f"select {REGRESSED}"}
     assert all((int(pid) == controller) == (not plugin_args) for _, pid in decided), calls
     assert sorted(c for c in calls if not c.startswith("select ")) == sorted(
-        [f"finished fail {controller}", *[f"workerinput json-safe {controller}"] * workers])
+        [f"finished fail {controller}", *[f"workerinput json-safe {controller}"] * workers]
+    )
     assert (pytester.path / "gate.md").read_text(encoding="utf-8").count("## Contexta deployment gate") == 1
     report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
     assert [(c["run_ref"], c["verdict"], len(c["checks"])) for c in report["candidates"]] == [
-        (GOOD, "pass", 9), (REGRESSED, "fail", 9)]
+        (GOOD, "pass", 9),
+        (REGRESSED, "fail", 9),
+    ]
 
 
 def _report_without_time(path: Path) -> dict:
@@ -105,19 +112,30 @@ def _report_without_time(path: Path) -> dict:
 
 
 def _junit_properties(path: Path) -> dict[str, list[tuple[str, str]]]:
-    return {case.get("name"): [(p.get("name"), p.get("value")) for p in case.iter("property")]
-            for case in ET.parse(path).getroot().iter("testcase")}
+    return {
+        case.get("name"): [(p.get("name"), p.get("value")) for p in case.iter("property")]
+        for case in ET.parse(path).getroot().iter("testcase")
+    }
 
 
 def test_same_verdict_report_junit_and_markdown_with_and_without_xdist(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_gate=GATE)
     outputs = {}
     for name, args in (("plain", []), ("xdist", ["-n", "2"])):
-        result = run_gate(pytester, f"--contexta-report={name}.json", f"--junitxml={name}.xml",
-                          f"--contexta-markdown={name}.md", *args)
-        outputs[name] = (result.ret, result.parseoutcomes(), _report_without_time(pytester.path / f"{name}.json"),
-                         _junit_properties(pytester.path / f"{name}.xml"),
-                         (pytester.path / f"{name}.md").read_text(encoding="utf-8"))
+        result = run_gate(
+            pytester,
+            f"--contexta-report={name}.json",
+            f"--junitxml={name}.xml",
+            f"--contexta-markdown={name}.md",
+            *args,
+        )
+        outputs[name] = (
+            result.ret,
+            result.parseoutcomes(),
+            _report_without_time(pytester.path / f"{name}.json"),
+            _junit_properties(pytester.path / f"{name}.xml"),
+            (pytester.path / f"{name}.md").read_text(encoding="utf-8"),
+        )
 
     assert outputs["plain"][1] == {"passed": 15, "failed": 3}
     kinds = {check["kind"] for candidate in outputs["plain"][2]["candidates"] for check in candidate["checks"]}
@@ -126,7 +144,8 @@ def test_same_verdict_report_junit_and_markdown_with_and_without_xdist(pytester:
 
 
 def test_a_worker_crash_names_the_worker_and_the_check(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_gate="""
+    pytester.makepyfile(
+        test_gate="""
         import os
 
         def test_fine(contexta_run):
@@ -134,16 +153,25 @@ def test_a_worker_crash_names_the_worker_and_the_check(pytester: pytest.Pytester
 
         def test_crashes(contexta_run):
             os._exit(3)
-    """)
-    result = pytester.runpytest(f"--contexta-workspace={EXAMPLE_WORKSPACE}", f"--contexta-candidate={GOOD}",
-                                "--contexta-report=gate.json", "-n", "2", "--max-worker-restart=0")
+    """
+    )
+    result = pytester.runpytest(
+        f"--contexta-workspace={EXAMPLE_WORKSPACE}",
+        f"--contexta-candidate={GOOD}",
+        "--contexta-report=gate.json",
+        "-n",
+        "2",
+        "--max-worker-restart=0",
+    )
     assert result.ret != pytest.ExitCode.OK
     report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
     (candidate,) = report["candidates"]
     crashed = f"test_gate.py::test_crashes[{GOOD}]"
     assert candidate["verdict"] == "fail"
-    assert any(re.fullmatch(rf"xdist worker gw\d crashed while running {re.escape(crashed)}: .*", reason)
-               for reason in candidate["reasons"]), candidate["reasons"]
+    assert any(
+        re.fullmatch(rf"xdist worker gw\d crashed while running {re.escape(crashed)}: .*", reason)
+        for reason in candidate["reasons"]
+    ), candidate["reasons"]
     assert not any("none was collected" in reason for reason in candidate["reasons"])
     result.stdout.fnmatch_lines([f"GATE FAILED for {GOOD}: *xdist worker gw? crashed while running {crashed}*"])
 
@@ -163,8 +191,12 @@ def test_under_xdist_each_run_is_read_once_per_worker_and_never_by_the_controlle
     assert len(reads) == len(set(reads)), reads  # at most once per run and process
     assert str(os.getpid()) not in {line.split()[1] for line in reads}  # the controller reads no run
     # the candidates, the baseline and the history (the run behind prod-v0; prod-v1 is the baseline's)
-    assert {line.split()[0] for line in reads} == {GOOD, REGRESSED, "run:product-ranker.baseline-v1",
-                                                   "run:product-ranker.baseline-v0"}
+    assert {line.split()[0] for line in reads} == {
+        GOOD,
+        REGRESSED,
+        "run:product-ranker.baseline-v1",
+        "run:product-ranker.baseline-v0",
+    }
 
 
 def test_workers_that_choose_different_baselines_are_a_usage_error(pytester: pytest.Pytester) -> None:
@@ -179,5 +211,7 @@ def test_workers_that_choose_different_baselines_are_a_usage_error(pytester: pyt
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     report = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
     assert report["verdict"] == "fail"
-    assert f"xdist workers chose different baselines for {GOOD} (gw0: run:product-ranker.baseline-v0; gw1: " \
-           f"run:product-ranker.baseline-v1)" in report["error"]
+    assert (
+        f"xdist workers chose different baselines for {GOOD} (gw0: run:product-ranker.baseline-v0; gw1: "
+        f"run:product-ranker.baseline-v1)" in report["error"]
+    )

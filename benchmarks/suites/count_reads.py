@@ -19,6 +19,7 @@ try:
 except (ImportError, AttributeError) as exc:
     _reads = {"unavailable": f"pytest_contexta.reading.segments.RecordReader.read_run not found ({exc})"}
 else:
+
     def _count(runs):
         for run in runs:
             _reads[run.text] = _reads.get(run.text, 0) + 1
@@ -32,6 +33,7 @@ else:
 
         segments.RecordReader.read_runs = _counting_read_runs
     else:
+
         def _counting_read_run(self, run):
             _count([run])
             return _read_run(self, run)

@@ -47,14 +47,21 @@ class Recorder:
     def stage_ref(self, stage: str) -> str:
         return f"stage:{PROJECT}.{self.run_ref.split('.', 1)[1]}.{stage}"
 
-    def envelope(self, record_type: str, at: str, stage: str | None, *,
-                 completeness: str = "complete", degradation: str = "none") -> RecordEnvelope:
+    def envelope(
+        self, record_type: str, at: str, stage: str | None, *, completeness: str = "complete", degradation: str = "none"
+    ) -> RecordEnvelope:
         self.count += 1
         return RecordEnvelope(
-            record_ref=f"record:{self.run_ref.removeprefix('run:')}.r{self.count:04d}", record_type=record_type,
-            recorded_at=at, observed_at=at, producer_ref=PRODUCER, run_ref=self.run_ref,
+            record_ref=f"record:{self.run_ref.removeprefix('run:')}.r{self.count:04d}",
+            record_type=record_type,
+            recorded_at=at,
+            observed_at=at,
+            producer_ref=PRODUCER,
+            run_ref=self.run_ref,
             stage_execution_ref=None if stage is None else self.stage_ref(stage),
-            completeness_marker=completeness, degradation_marker=degradation)
+            completeness_marker=completeness,
+            degradation_marker=degradation,
+        )
 
     def append(self, record: object) -> None:
         result = self.ctx.record_store.append(record)
@@ -62,18 +69,38 @@ class Recorder:
             raise RuntimeError(f"Contexta rejected a record: {result.rejected}")
 
     def metric(self, key: str, value: float, at: str, stage: str, slice_ref: str | None = None) -> None:
-        self.append(MetricRecord(envelope=self.envelope("metric", at, stage), payload=MetricPayload(
-            metric_key=key, value=value, value_type="float64", aggregation_scope="stage", slice_ref=slice_ref)))
+        self.append(
+            MetricRecord(
+                envelope=self.envelope("metric", at, stage),
+                payload=MetricPayload(
+                    metric_key=key, value=value, value_type="float64", aggregation_scope="stage", slice_ref=slice_ref
+                ),
+            )
+        )
 
     def event(self, key: str, message: str, at: str, stage: str, level: str = "info") -> None:
-        self.append(StructuredEventRecord(envelope=self.envelope("event", at, stage), payload=StructuredEventPayload(
-            event_key=key, level=level, message=message, origin_marker="explicit_capture")))
+        self.append(
+            StructuredEventRecord(
+                envelope=self.envelope("event", at, stage),
+                payload=StructuredEventPayload(
+                    event_key=key, level=level, message=message, origin_marker="explicit_capture"
+                ),
+            )
+        )
 
     def degraded(self, key: str, summary: str, at: str, stage: str) -> None:
-        self.append(DegradedRecord(
-            envelope=self.envelope("degraded", at, stage, completeness="partial", degradation="capture_gap"),
-            payload=DegradedPayload(issue_key=key, category="capture", severity="warning", summary=summary,
-                                    origin_marker="explicit_capture")))
+        self.append(
+            DegradedRecord(
+                envelope=self.envelope("degraded", at, stage, completeness="partial", degradation="capture_gap"),
+                payload=DegradedPayload(
+                    issue_key=key,
+                    category="capture",
+                    severity="warning",
+                    summary=summary,
+                    origin_marker="explicit_capture",
+                ),
+            )
+        )
 
 
 def train(ctx: Contexta, name: str, day: str, accuracy_per_seed: list[float], *, leaky: bool = False) -> str:
@@ -81,12 +108,28 @@ def train(ctx: Contexta, name: str, day: str, accuracy_per_seed: list[float], *,
     run = Recorder(ctx, name)
     store = ctx.metadata_store
     # 1. the run row, then its stages (their refs are stage:<project>.<run>.<stage>)
-    store.runs.put_run(Run(run_ref=run.run_ref, project_ref=f"project:{PROJECT}", name=name, status="completed",
-                           started_at=f"{day}T09:00:00Z", ended_at=f"{day}T11:00:00Z"))
+    store.runs.put_run(
+        Run(
+            run_ref=run.run_ref,
+            project_ref=f"project:{PROJECT}",
+            name=name,
+            status="completed",
+            started_at=f"{day}T09:00:00Z",
+            ended_at=f"{day}T11:00:00Z",
+        )
+    )
     for order, (stage, start, end) in enumerate([("train", "09", "10"), ("evaluate", "10", "11")]):
-        store.stages.put_stage_execution(StageExecution(
-            stage_execution_ref=run.stage_ref(stage), run_ref=run.run_ref, stage_name=stage, status="completed",
-            started_at=f"{day}T{start}:00:00Z", ended_at=f"{day}T{end}:00:00Z", order_index=order))
+        store.stages.put_stage_execution(
+            StageExecution(
+                stage_execution_ref=run.stage_ref(stage),
+                run_ref=run.run_ref,
+                stage_name=stage,
+                status="completed",
+                started_at=f"{day}T{start}:00:00Z",
+                ended_at=f"{day}T{end}:00:00Z",
+                order_index=order,
+            )
+        )
     # 2. training metrics belong to train: a gate on evaluate never mistakes them for evaluation results
     run.metric("loss", 0.31, f"{day}T09:59:00Z", "train")
     # 3. evaluation: one value per seed (a slice each), and the overall value the gate compares
@@ -97,8 +140,13 @@ def train(ctx: Contexta, name: str, day: str, accuracy_per_seed: list[float], *,
     # 4. events: warning and error events are gate diagnostics; an error fails assert_no_error_diagnostics
     run.event("evaluate.dataset", "evaluated on holdout v2025-06", f"{day}T10:00:00Z", "evaluate")
     if leaky:
-        run.event("features.leakage-check", "label column found among features: churned", f"{day}T10:01:00Z",
-                  "evaluate", level="error")
+        run.event(
+            "features.leakage-check",
+            "label column found among features: churned",
+            f"{day}T10:01:00Z",
+            "evaluate",
+            level="error",
+        )
     # 5. data you could not capture completely: a DegradedRecord says so (a warning the gate lists)
     run.degraded("evaluate.capture", "2 of 40 evaluation shards were not captured", f"{day}T10:59:00Z", "evaluate")
     return run.run_ref
@@ -114,14 +162,23 @@ def main(argv: list[str]) -> int:
         return 2
     ctx = Contexta(config=UnifiedConfig(project_name=PROJECT, workspace=WorkspaceConfig(root_path=root)))
     try:
-        ctx.metadata_store.projects.put_project(Project(project_ref=f"project:{PROJECT}", name=PROJECT,
-                                                        created_at="2025-06-01T00:00:00Z"))
+        ctx.metadata_store.projects.put_project(
+            Project(project_ref=f"project:{PROJECT}", name=PROJECT, created_at="2025-06-01T00:00:00Z")
+        )
         baseline = train(ctx, "baseline", "2025-06-02", [0.861, 0.866, 0.858])
         # 6. a deployment: the gate's default baseline is the run behind the latest completed one
-        ctx.metadata_store.deployments.put_deployment_execution(DeploymentExecution(
-            deployment_execution_ref=f"deployment:{PROJECT}.prod-2025-06-03", project_ref=f"project:{PROJECT}",
-            deployment_name="prod-2025-06-03", status="completed", started_at="2025-06-03T12:00:00Z",
-            ended_at="2025-06-03T12:05:00Z", run_ref=baseline, order_index=1))
+        ctx.metadata_store.deployments.put_deployment_execution(
+            DeploymentExecution(
+                deployment_execution_ref=f"deployment:{PROJECT}.prod-2025-06-03",
+                project_ref=f"project:{PROJECT}",
+                deployment_name="prod-2025-06-03",
+                status="completed",
+                started_at="2025-06-03T12:00:00Z",
+                ended_at="2025-06-03T12:05:00Z",
+                run_ref=baseline,
+                order_index=1,
+            )
+        )
         train(ctx, "candidate", "2025-06-10", [0.872, 0.869, 0.875])
         train(ctx, "candidate-leaky", "2025-06-11", [0.931, 0.929, 0.933], leaky=True)
     finally:

@@ -24,7 +24,8 @@ def metric_keys(metrics: str | Iterable[str]) -> list[str]:
     __tracebackhide__ = True
     if isinstance(metrics, (bytes, bytearray, Mapping)) or not isinstance(metrics, (str, Iterable)):
         raise CheckArgumentError(
-            f"metrics must be a metric key or a list of keys, not {type(metrics).__name__}: {metrics!r}")
+            f"metrics must be a metric key or a list of keys, not {type(metrics).__name__}: {metrics!r}"
+        )
     keys = [metrics] if isinstance(metrics, str) else list(metrics)
     if not keys:
         raise CheckArgumentError("the metric list is empty: name at least one metric to check")
@@ -86,10 +87,8 @@ def _shown(value: object) -> str:
 
 def check_share(name: str, share: float | None) -> None:
     __tracebackhide__ = True
-    if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float))
-                              or not 0 <= share < 1):
-        raise CheckArgumentError(
-            f"{name} must be a fraction from 0 to below 1 (0.05 means 5 %), not {_shown(share)}")
+    if share is not None and (isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share < 1):
+        raise CheckArgumentError(f"{name} must be a fraction from 0 to below 1 (0.05 means 5 %), not {_shown(share)}")
 
 
 def check_limits(max_drop: float | None, max_abs_drop: float | None) -> None:
@@ -101,7 +100,8 @@ def check_limits(max_drop: float | None, max_abs_drop: float | None) -> None:
     if max_drop is not None and max_drop >= 1:
         raise CheckArgumentError(
             f"max_drop must be a fraction below 1, not {max_drop!r}: 0.02 means 2 %; use max_abs_drop for "
-            f"larger changes (in the metric's units)")
+            f"larger changes (in the metric's units)"
+        )
     if max_drop is None and max_abs_drop is None:
         raise CheckArgumentError("give max_drop, max_abs_drop or both: without a limit nothing can regress")
 
@@ -126,20 +126,27 @@ def check_tags(tags: object) -> dict[str, str] | None:
     __tracebackhide__ = True
     if tags is None:
         return None
-    if not isinstance(tags, Mapping) or not tags or not all(
-            isinstance(name, str) and isinstance(value, str) for name, value in tags.items()):
-        raise CheckArgumentError(f"tags must be a non-empty mapping of tag names to values, such as "
-                                 f"{{'dataset': 'eu'}}, not {tags!r}")
+    if (
+        not isinstance(tags, Mapping)
+        or not tags
+        or not all(isinstance(name, str) and isinstance(value, str) for name, value in tags.items())
+    ):
+        raise CheckArgumentError(
+            f"tags must be a non-empty mapping of tag names to values, such as {{'dataset': 'eu'}}, not {tags!r}"
+        )
     return dict(tags)
 
 
 def check_confidence(confidence: object) -> float | None:
     """``confidence=``: a level strictly between 0.5 and 1 (0.95 means a 95 % interval), or None."""
     __tracebackhide__ = True
-    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
-                                   or not 0.5 <= confidence < 1):
-        raise CheckArgumentError(f"confidence must be a level from 0.5 to below 1 (0.95 means a 95 % interval), "
-                                 f"or None for a point comparison, not {confidence!r}")
+    if confidence is not None and (
+        isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0.5 <= confidence < 1
+    ):
+        raise CheckArgumentError(
+            f"confidence must be a level from 0.5 to below 1 (0.95 means a 95 % interval), "
+            f"or None for a point comparison, not {confidence!r}"
+        )
     return None if confidence is None else float(confidence)
 
 

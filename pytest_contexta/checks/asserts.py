@@ -33,9 +33,11 @@ class GateCheckFailed(AssertionError):
     """A gate check found the run not fit to deploy."""
 
 
-INCONCLUSIVE_NOTE = ("INCONCLUSIVE: the interval of the change straddles the limit, so the data cannot tell "
-                      "whether it holds; an inconclusive check fails closed. More replicates (a smaller MDE) "
-                      "can decide it.")
+INCONCLUSIVE_NOTE = (
+    "INCONCLUSIVE: the interval of the change straddles the limit, so the data cannot tell "
+    "whether it holds; an inconclusive check fails closed. More replicates (a smaller MDE) "
+    "can decide it."
+)
 
 
 def _fail_unless(results: list[CheckResult], message: str, advisory: bool = False) -> None:
@@ -79,22 +81,38 @@ def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = (),
     else:
         waived_count = sum(d.severity == "error" and d.code in waived for d in run.diagnostics)
         waived_note = f", {waived_count} error(s) waived" if waived_count else ""
-        detail = (f"no error diagnostics ({sum(d.severity == 'warning' for d in others)} warning, "
-                  f"{sum(d.severity == 'info' for d in others)} info{waived_note})")
+        detail = (
+            f"no error diagnostics ({sum(d.severity == 'warning' for d in others)} warning, "
+            f"{sum(d.severity == 'info' for d in others)} info{waived_note})"
+        )
     lines = [f"{run.ref} has {len(errors)} error diagnostic(s):"]
     for d in errors:
-        stricter = (f"; Contexta says {d.contexta_severity}" if d.contexta_severity not in (None, d.severity)
-                    else "")
+        stricter = f"; Contexta says {d.contexta_severity}" if d.contexta_severity not in (None, d.severity) else ""
         lines.append(f"  {d.code} [{printable(str(d.subject_ref))}]{stricter}: {printable(d.summary)}")
     lines.append("Waive a code only when it is known to be harmless: assert_no_error_diagnostics(run, ignore=[...])")
-    _fail_unless([CheckResult(kind="diagnostics", run_ref=run.ref, passed=not errors, detail=detail,
-                              ignored=sorted(waived) or None)], "\n".join(lines), advisory)
+    _fail_unless(
+        [
+            CheckResult(
+                kind="diagnostics", run_ref=run.ref, passed=not errors, detail=detail, ignored=sorted(waived) or None
+            )
+        ],
+        "\n".join(lines),
+        advisory,
+    )
 
 
-def assert_metrics_present(run: ContextaRun, metrics: str | Iterable[str], *, stage: str | None = None,
-                           slice: str | None = None, samples: str | None = None, batches: str | None = None,
-                           accept_incomplete: bool = False, tags: Mapping[str, str] | None = None,
-                           advisory: bool = False) -> None:
+def assert_metrics_present(
+    run: ContextaRun,
+    metrics: str | Iterable[str],
+    *,
+    stage: str | None = None,
+    slice: str | None = None,
+    samples: str | None = None,
+    batches: str | None = None,
+    accept_incomplete: bool = False,
+    tags: Mapping[str, str] | None = None,
+    advisory: bool = False,
+) -> None:
     """Fail unless every metric has a usable value; with ``stage``, only values recorded in that stage count.
 
     Only complete overall values count (records without a ``slice_ref`` or a sample); with ``slice``, only
@@ -110,29 +128,61 @@ def assert_metrics_present(run: ContextaRun, metrics: str | Iterable[str], *, st
     selection = _selection(tags)
     results = []
     for key in keys:
-        common: dict[str, Any] = {"kind": "metrics_present", "run_ref": run.ref, "metric": key, "stage": stage,
-                                  "slice": slice}
+        common: dict[str, Any] = {
+            "kind": "metrics_present",
+            "run_ref": run.ref,
+            "metric": key,
+            "stage": stage,
+            "slice": slice,
+        }
         units = find_units(run, key, stage, slice, samples, batches, accept_incomplete, selection)
         if units is None:
-            lookup = find_metric(run, key, stage, slice=slice, accept_incomplete=accept_incomplete,
-                                 selection=selection)
-            detail = f"{label(key, slice)} = {number(lookup.value)} ({lookup.source})" if lookup.problem is None \
+            lookup = find_metric(run, key, stage, slice=slice, accept_incomplete=accept_incomplete, selection=selection)
+            detail = (
+                f"{label(key, slice)} = {number(lookup.value)} ({lookup.source})"
+                if lookup.problem is None
                 else f"{label(key, slice)}: {lookup.problem}"
-            results.append(CheckResult(passed=lookup.problem is None, candidate_value=lookup.value, detail=detail,
-                                       value_source=lookup.source if lookup.record else None, **common))
+            )
+            results.append(
+                CheckResult(
+                    passed=lookup.problem is None,
+                    candidate_value=lookup.value,
+                    detail=detail,
+                    value_source=lookup.source if lookup.record else None,
+                    **common,
+                )
+            )
             continue
         asked, found = units
         for unit in found:
             if unit.lookup.problem is not None:
-                results.append(CheckResult(passed=False, detail=f"{label(key, slice)} [{unit.kind} {unit.name}]: "
-                                           f"{unit.lookup.problem}", **unit.fields(), **common))
+                results.append(
+                    CheckResult(
+                        passed=False,
+                        detail=f"{label(key, slice)} [{unit.kind} {unit.name}]: {unit.lookup.problem}",
+                        **unit.fields(),
+                        **common,
+                    )
+                )
         usable = sum(unit.lookup.problem is None for unit in found)
-        results.append(CheckResult(passed=bool(found) and usable == len(found), **common, detail=(
-            f"{label(key, slice)}: usable values for {usable} of {len(found)} {asked}" if found
-            else f"{label(key, slice)}: no {asked} hold it")))
+        results.append(
+            CheckResult(
+                passed=bool(found) and usable == len(found),
+                **common,
+                detail=(
+                    f"{label(key, slice)}: usable values for {usable} of {len(found)} {asked}"
+                    if found
+                    else f"{label(key, slice)}: no {asked} hold it"
+                ),
+            )
+        )
     missing = [r.detail for r in results if not r.passed]
-    message = "\n".join([f"{run.ref} lacks {len(missing)} required metric(s){_where(stage, slice)}:",
-                         *(f"  {line}" for line in missing)])
+    message = "\n".join(
+        [
+            f"{run.ref} lacks {len(missing)} required metric(s){_where(stage, slice)}:",
+            *(f"  {line}" for line in missing),
+        ]
+    )
     _fail_unless(results, message, advisory)
 
 
@@ -184,8 +234,17 @@ def assert_no_regression(
         raise CheckArgumentError(f"correction must be 'holm' or 'bh', not {correction!r}")
     context = recorded.current()
     history = context.history if history is None else tuple(require_run(run, "history run") for run in history)
-    question = Question(candidate, baseline, stage, max_drop, max_abs_drop, accept_incomplete, _selection(tags),
-                        check_confidence(confidence), history)
+    question = Question(
+        candidate,
+        baseline,
+        stage,
+        max_drop,
+        max_abs_drop,
+        accept_incomplete,
+        _selection(tags),
+        check_confidence(confidence),
+        history,
+    )
     min_n = check_min_n(min_n)
     verdicts: list[Verdict] = []
     for key in keys:
@@ -193,19 +252,25 @@ def assert_no_regression(
         common = {"kind": "regression", "run_ref": candidate.ref, "stage": stage, "baseline_ref": baseline.ref}
         slices = slices_of((candidate, baseline), key, stage, slice)
         sized = {s: size_row(candidate, key, stage, s, question.selection, min_n, common) for s in slices}
-        verdicts += [Verdict(row, f"  {'skip' if row.passed else 'FAIL'} {row.detail}")
-                     for row in sized.values() if row is not None]
-        verdicts += decide([assess(question, key, s, resolved) for s in slices if sized[s] is None],
-                           question.confidence, correction)
+        verdicts += [
+            Verdict(row, f"  {'skip' if row.passed else 'FAIL'} {row.detail}")
+            for row in sized.values()
+            if row is not None
+        ]
+        verdicts += decide(
+            [assess(question, key, s, resolved) for s in slices if sized[s] is None], question.confidence, correction
+        )
         if not slices:
             row = no_slice_row(key, slice, common)
             verdicts.append(Verdict(row, f"  FAIL {row.detail}"))
     why = context.baseline_reasons.get(baseline.ref)
     header = f"{candidate.ref} vs baseline {baseline.ref}{f' ({why})' if why else ''}{_where(stage, slice)}:"
     undecided = any(v.result.outcome == "inconclusive" for v in verdicts)
-    _fail_unless([v.result for v in verdicts],
-                 "\n".join([header, *(v.line for v in verdicts), *([INCONCLUSIVE_NOTE] if undecided else [])]),
-                 advisory)
+    _fail_unless(
+        [v.result for v in verdicts],
+        "\n".join([header, *(v.line for v in verdicts), *([INCONCLUSIVE_NOTE] if undecided else [])]),
+        advisory,
+    )
 
 
 def assert_metric_threshold(
@@ -252,20 +317,32 @@ def assert_metric_threshold(
         raise CheckArgumentError("aggregate= and max_failing_share= need samples= or batches=")
     if aggregate == "mean" and max_failing_share is not None:
         raise CheckArgumentError("give aggregate='mean' or max_failing_share=, not both")
-    common: dict[str, Any] = {"kind": "threshold", "run_ref": run.ref, "metric": key, "stage": stage,
-                              "slice": slice, "limit": limit, "allowed_low": at_least, "allowed_high": at_most}
+    common: dict[str, Any] = {
+        "kind": "threshold",
+        "run_ref": run.ref,
+        "metric": key,
+        "stage": stage,
+        "slice": slice,
+        "limit": limit,
+        "allowed_low": at_least,
+        "allowed_high": at_most,
+    }
     name = label(key, slice)
     if units is None:
         slices = slices_of((run,), key, stage, slice)
-        rows = [size_row(run, key, stage, s, selection, min_n, common) or
-                threshold_row(run, key, stage, s, accept_incomplete, selection, at_least, at_most, common)
-                for s in slices] or [no_slice_row(key, slice, common)]
+        rows = [
+            size_row(run, key, stage, s, selection, min_n, common)
+            or threshold_row(run, key, stage, s, accept_incomplete, selection, at_least, at_most, common)
+            for s in slices
+        ] or [no_slice_row(key, slice, common)]
         lines = [r.detail for r in rows if not r.passed]
         head = f"{run.ref}{_where(stage, slice)}:"
-        _fail_unless(rows, f"{head} {rows[0].detail}" if len(rows) == 1 else
-                     "\n".join([head, *(f"  {line}" for line in lines)]), advisory)
+        _fail_unless(
+            rows,
+            f"{head} {rows[0].detail}" if len(rows) == 1 else "\n".join([head, *(f"  {line}" for line in lines)]),
+            advisory,
+        )
         return
     results = unit_rows(name, *units, at_least, at_most, aggregate, max_failing_share, common)
     lines = [r.detail for r in results if not r.passed]
-    _fail_unless(results, "\n".join([f"{run.ref}{_where(stage, slice)}:", *(f"  {line}" for line in lines)]),
-                 advisory)
+    _fail_unless(results, "\n".join([f"{run.ref}{_where(stage, slice)}:", *(f"  {line}" for line in lines)]), advisory)

@@ -17,8 +17,9 @@ def _deployment(run: ContextaRun) -> Deployment | None:
     return max(completed, key=lambda d: (parse_time(d.started_at), d.order_index or 0, d.ref), default=None)
 
 
-def history_points(history: Sequence[ContextaRun], exclude: str, key: str, stage: str | None, slice: str | None,
-                   selection: Selection) -> list[HistoryPoint]:
+def history_points(
+    history: Sequence[ContextaRun], exclude: str, key: str, stage: str | None, slice: str | None, selection: Selection
+) -> list[HistoryPoint]:
     """The metric's usable value in every history run but ``exclude`` (the candidate), in the history's order."""
     points = []
     for run in history:
@@ -27,7 +28,12 @@ def history_points(history: Sequence[ContextaRun], exclude: str, key: str, stage
         found = find_metric(run, key, stage, slice=slice, selection=selection)
         if found.value is not None and found.problem is None:
             deployment = _deployment(run)
-            points.append(HistoryPoint(value=found.value, run_ref=run.ref,
-                                       deployment=deployment.name if deployment else None,
-                                       deployed_at=deployment.started_at if deployment else None))
+            points.append(
+                HistoryPoint(
+                    value=found.value,
+                    run_ref=run.ref,
+                    deployment=deployment.name if deployment else None,
+                    deployed_at=deployment.started_at if deployment else None,
+                )
+            )
     return points

@@ -26,31 +26,182 @@ DirectionArgument = Direction | Mapping[str, Direction] | None
 
 #: Name parts, or runs of them joined by ``-``, of metrics whose higher values are better.
 HIGHER_IS_BETTER = (
-    "accuracy", "acc", "balanced-accuracy", "precision", "recall", "sensitivity", "specificity", "f1", "fbeta",
-    "auc", "roc-auc", "auroc", "pr-auc", "auprc", "average-precision", "map", "ndcg", "mrr", "hit-rate", "hits",
-    "bleu", "sacrebleu", "rouge", "rouge1", "rouge2", "rougel", "rougelsum", "meteor", "chrf", "bertscore",
-    "exact-match", "r2", "r-squared", "explained-variance", "iou", "miou", "jaccard", "dice", "psnr", "ssim",
-    "tpr", "tnr", "true-positive-rate", "true-negative-rate", "mcc", "kappa", "log-likelihood", "likelihood",
-    "elbo", "reward", "win-rate", "relevance", "faithfulness", "groundedness", "throughput", "qps", "rps",
-    "bandwidth", "speedup", "savings", "reduction", "gain", "uplift", "lift", "left", "remaining", "headroom",
+    "accuracy",
+    "acc",
+    "balanced-accuracy",
+    "precision",
+    "recall",
+    "sensitivity",
+    "specificity",
+    "f1",
+    "fbeta",
+    "auc",
+    "roc-auc",
+    "auroc",
+    "pr-auc",
+    "auprc",
+    "average-precision",
+    "map",
+    "ndcg",
+    "mrr",
+    "hit-rate",
+    "hits",
+    "bleu",
+    "sacrebleu",
+    "rouge",
+    "rouge1",
+    "rouge2",
+    "rougel",
+    "rougelsum",
+    "meteor",
+    "chrf",
+    "bertscore",
+    "exact-match",
+    "r2",
+    "r-squared",
+    "explained-variance",
+    "iou",
+    "miou",
+    "jaccard",
+    "dice",
+    "psnr",
+    "ssim",
+    "tpr",
+    "tnr",
+    "true-positive-rate",
+    "true-negative-rate",
+    "mcc",
+    "kappa",
+    "log-likelihood",
+    "likelihood",
+    "elbo",
+    "reward",
+    "win-rate",
+    "relevance",
+    "faithfulness",
+    "groundedness",
+    "throughput",
+    "qps",
+    "rps",
+    "bandwidth",
+    "speedup",
+    "savings",
+    "reduction",
+    "gain",
+    "uplift",
+    "lift",
+    "left",
+    "remaining",
+    "headroom",
 )
 #: Name parts, or runs of them joined by ``-``, of metrics whose lower values are better.
 LOWER_IS_BETTER = (
-    "loss", "logloss", "log-loss", "nll", "negative-log-likelihood", "cross-entropy", "crossentropy", "bce",
-    "kl", "kld", "kl-divergence", "divergence", "psi", "error", "errors", "err", "error-rate", "eer", "mae",
-    "mse", "rmse", "msle", "rmsle", "mape", "smape", "wape", "huber", "hinge", "brier", "ece", "wer", "cer",
-    "ter", "perplexity", "ppl", "fpr", "fnr", "fdr", "false-positive", "false-positives", "false-negative",
-    "false-negatives", "miss-rate", "distance", "fid", "lpips", "toxicity", "regret", "latency", "duration",
-    "time", "seconds", "secs", "sec", "ms", "minutes", "hours", "size", "bytes", "kb", "mb", "gb", "memory",
-    "cost", "costs", "spend", "energy", "emissions", "failures", "timeouts", "violations",
+    "loss",
+    "logloss",
+    "log-loss",
+    "nll",
+    "negative-log-likelihood",
+    "cross-entropy",
+    "crossentropy",
+    "bce",
+    "kl",
+    "kld",
+    "kl-divergence",
+    "divergence",
+    "psi",
+    "error",
+    "errors",
+    "err",
+    "error-rate",
+    "eer",
+    "mae",
+    "mse",
+    "rmse",
+    "msle",
+    "rmsle",
+    "mape",
+    "smape",
+    "wape",
+    "huber",
+    "hinge",
+    "brier",
+    "ece",
+    "wer",
+    "cer",
+    "ter",
+    "perplexity",
+    "ppl",
+    "fpr",
+    "fnr",
+    "fdr",
+    "false-positive",
+    "false-positives",
+    "false-negative",
+    "false-negatives",
+    "miss-rate",
+    "distance",
+    "fid",
+    "lpips",
+    "toxicity",
+    "regret",
+    "latency",
+    "duration",
+    "time",
+    "seconds",
+    "secs",
+    "sec",
+    "ms",
+    "minutes",
+    "hours",
+    "size",
+    "bytes",
+    "kb",
+    "mb",
+    "gb",
+    "memory",
+    "cost",
+    "costs",
+    "spend",
+    "energy",
+    "emissions",
+    "failures",
+    "timeouts",
+    "violations",
 )
 #: Name parts that turn what the other parts measure into something else (a change, a spread, a sign flip:
 #: ``accuracy-drop``, ``auc-std``, ``neg-log-loss`` as scikit-learn's scorers name it, ``time-saved``): a
 #: key holding one besides an entry is undecided, whichever way the entry points.
 CHANGES_MEANING = (
-    "neg", "negative", "inv", "inverse", "minus", "drop", "drops", "delta", "diff", "difference", "change",
-    "gap", "std", "stdev", "stddev", "var", "variance", "spread", "drift", "degradation", "improvement",
-    "regression", "increase", "decrease", "saved", "free", "avoided", "fixed", "ci", "width",
+    "neg",
+    "negative",
+    "inv",
+    "inverse",
+    "minus",
+    "drop",
+    "drops",
+    "delta",
+    "diff",
+    "difference",
+    "change",
+    "gap",
+    "std",
+    "stdev",
+    "stddev",
+    "var",
+    "variance",
+    "spread",
+    "drift",
+    "degradation",
+    "improvement",
+    "regression",
+    "increase",
+    "decrease",
+    "saved",
+    "free",
+    "avoided",
+    "fixed",
+    "ci",
+    "width",
 )
 #: Entries that measure a change themselves: alone they decide, beside another entry they do not
 #: (``accuracy-reduction`` is a loss of accuracy, although both parts say higher).
@@ -88,10 +239,10 @@ def _matches(parts: list[str]) -> tuple[list[tuple[str, Direction]], list[str]]:
     for length in range(min(_LONGEST, len(parts)), 0, -1):
         for start in range(len(parts) - length + 1):
             span = set(range(start, start + length))
-            direction = _ENTRIES.get(tuple(parts[start:start + length]))
+            direction = _ENTRIES.get(tuple(parts[start : start + length]))
             if direction is not None and not span & taken:
                 taken |= span
-                found.append((start, "-".join(parts[start:start + length]), direction))
+                found.append((start, "-".join(parts[start : start + length]), direction))
     changers = [part for index, part in enumerate(parts) if index not in taken and part in CHANGES_MEANING]
     return [(entry, direction) for _, entry, direction in sorted(found)], changers
 
@@ -104,8 +255,11 @@ def builtin_direction(key: str) -> ResolvedDirection:
     if len(directions) == 1 and (changers or (relative and len(matches) > 1)):
         changer = changers[0] if changers else relative[0]
         measured = ", ".join(repr(entry) for entry, _ in matches if entry != changer)
-        return ResolvedDirection(None, f"built-in name part {changer!r} changes what {measured} measures, so "
-                                       f"its direction ({directions.pop()} is better) does not carry over")
+        return ResolvedDirection(
+            None,
+            f"built-in name part {changer!r} changes what {measured} measures, so "
+            f"its direction ({directions.pop()} is better) does not carry over",
+        )
     if len(directions) == 1:
         entry, direction = matches[0]
         return ResolvedDirection(direction, f"built-in: name part {entry!r}")
@@ -117,9 +271,11 @@ def builtin_direction(key: str) -> ResolvedDirection:
 
 def how_to_declare(key: str) -> str:
     """How a team declares the direction of ``key``: the exact ini line, or the argument."""
-    return (f"declare it under [pytest] in the ini file with the line 'contexta_lower_is_better = {key}' or "
-            f"'contexta_higher_is_better = {key}' (one name per line when the option lists several), or pass "
-            f"direction={{{key!r}: 'lower'}} or 'higher'")
+    return (
+        f"declare it under [pytest] in the ini file with the line 'contexta_lower_is_better = {key}' or "
+        f"'contexta_higher_is_better = {key}' (one name per line when the option lists several), or pass "
+        f"direction={{{key!r}: 'lower'}} or 'higher'"
+    )
 
 
 def check_direction_argument(direction: DirectionArgument, keys: Iterable[str] = ()) -> None:
@@ -136,7 +292,8 @@ def check_direction_argument(direction: DirectionArgument, keys: Iterable[str] =
             if name not in checked:
                 raise CheckArgumentError(
                     f"direction names {name!r}, which is not among the checked metrics "
-                    f"({', '.join(checked)}){did_you_mean(str(name), checked)}")
+                    f"({', '.join(checked)}){did_you_mean(str(name), checked)}"
+                )
 
 
 def resolve_direction(

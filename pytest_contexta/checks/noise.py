@@ -49,8 +49,9 @@ def _spread(lookup: MetricLookup, slice: str | None, selection: Selection) -> Sp
     return Spread(stderr, None, None if count is None else int(count), "standard error")
 
 
-def history_values(history: Sequence[ContextaRun], exclude: str, key: str, stage: str | None,
-                   slice: str | None, selection: Selection) -> list[float]:
+def history_values(
+    history: Sequence[ContextaRun], exclude: str, key: str, stage: str | None, slice: str | None, selection: Selection
+) -> list[float]:
     """The metric's usable value in every history run but ``exclude`` (the candidate)."""
     values = []
     for run in history:
@@ -62,8 +63,14 @@ def history_values(history: Sequence[ContextaRun], exclude: str, key: str, stage
     return values
 
 
-def estimate(mine: MetricLookup, theirs: MetricLookup, slice: str | None, selection: Selection,
-             confidence: float, history: Sequence[float] | None) -> Estimate:
+def estimate(
+    mine: MetricLookup,
+    theirs: MetricLookup,
+    slice: str | None,
+    selection: Selection,
+    confidence: float,
+    history: Sequence[float] | None,
+) -> Estimate:
     """The best available interval for candidate − baseline: both sides' spreads (Welch, normal or a mix),
     else the run-to-run spread of the ``history`` values (at least 3; None: no history runs), else none."""
     from . import stats
@@ -74,16 +81,29 @@ def estimate(mine: MetricLookup, theirs: MetricLookup, slice: str | None, select
     if candidate is not None and baseline is not None:
         sides = (candidate, baseline)
         kinds = {side.source for side in sides}
-        source = ("replicates (Welch)" if kinds == {"replicates"} else
-                  "standard errors (normal)" if kinds == {"standard error"} else
-                  "replicates and a standard error (Welch–Satterthwaite)")
-        mine_n, theirs_n = (len(lookup.values) if side.source == "replicates" else side.n
-                            for lookup, side in zip((mine, theirs), sides))
+        source = (
+            "replicates (Welch)"
+            if kinds == {"replicates"}
+            else "standard errors (normal)"
+            if kinds == {"standard error"}
+            else "replicates and a standard error (Welch–Satterthwaite)"
+        )
+        mine_n, theirs_n = (
+            len(lookup.values) if side.source == "replicates" else side.n for lookup, side in zip((mine, theirs), sides)
+        )
         return Estimate(stats.change_interval(change, candidate, baseline, confidence), source, mine_n, theirs_n)
     found = list(history or ())
     if len(found) >= MIN_HISTORY:
-        return Estimate(stats.history_interval(change, found, confidence),
-                        f"history spread of {len(found)} runs (t, SE = √2·s)", 1, 1, True)
-    missing = (f"; the history has {len(found)} usable value{'' if len(found) == 1 else 's'}, "
-               f"{MIN_HISTORY} are needed" if history is not None else "")
+        return Estimate(
+            stats.history_interval(change, found, confidence),
+            f"history spread of {len(found)} runs (t, SE = √2·s)",
+            1,
+            1,
+            True,
+        )
+    missing = (
+        f"; the history has {len(found)} usable value{'' if len(found) == 1 else 's'}, {MIN_HISTORY} are needed"
+        if history is not None
+        else ""
+    )
     return Estimate(None, NO_ESTIMATE + missing)

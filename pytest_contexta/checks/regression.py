@@ -28,8 +28,9 @@ class Comparison(NamedTuple):
     limit: str
 
 
-def compare(baseline: float, candidate: float, direction: str,
-            max_drop: float | None, max_abs_drop: float | None) -> Comparison:
+def compare(
+    baseline: float, candidate: float, direction: str, max_drop: float | None, max_abs_drop: float | None
+) -> Comparison:
     """Decide whether ``candidate`` is no worse than ``baseline`` allows.
 
     Worsening is a fall for higher-is-better metrics and a rise for lower-is-better ones;
@@ -112,23 +113,40 @@ def allowed_worsening(baseline: float, max_drop: float | None, max_abs_drop: flo
 
 def assess(question: Question, key: str, slice: str | None, direction: ResolvedDirection) -> Assessment:
     """Look the metric up on both sides and, when both have a value, compare them (with an interval when asked)."""
-    mine, theirs = (find_metric(run, key, question.stage, slice=slice, accept_incomplete=question.accept_incomplete,
-                                selection=question.selection) for run in (question.candidate, question.baseline))
+    mine, theirs = (
+        find_metric(
+            run,
+            key,
+            question.stage,
+            slice=slice,
+            accept_incomplete=question.accept_incomplete,
+            selection=question.selection,
+        )
+        for run in (question.candidate, question.baseline)
+    )
     common: dict[str, Any] = {
-        "kind": "regression", "run_ref": question.candidate.ref, "metric": key, "stage": question.stage,
-        "slice": slice, "baseline_ref": question.baseline.ref, "candidate_value": mine.value,
-        "baseline_value": theirs.value, "direction": str(direction),
+        "kind": "regression",
+        "run_ref": question.candidate.ref,
+        "metric": key,
+        "stage": question.stage,
+        "slice": slice,
+        "baseline_ref": question.baseline.ref,
+        "candidate_value": mine.value,
+        "baseline_value": theirs.value,
+        "direction": str(direction),
         "limit": limit_text(question.max_drop, question.max_abs_drop),
         "value_source": mine.source if mine.record is not None else None,
     }
     if question.history:
-        points = history_points(question.history, question.candidate.ref, key, question.stage, slice,
-                                question.selection)
+        points = history_points(
+            question.history, question.candidate.ref, key, question.stage, slice, question.selection
+        )
         common.update(history=points, history_values=[point.value for point in points])
     else:
         common["history_values"] = None
-    problems = [f"{side}: {lookup.problem}" for side, lookup in (("candidate", mine), ("baseline", theirs))
-                if lookup.problem]
+    problems = [
+        f"{side}: {lookup.problem}" for side, lookup in (("candidate", mine), ("baseline", theirs)) if lookup.problem
+    ]
     if direction.direction is None:
         problems.append(f"{direction}; {how_to_declare(key)}")
     found = Assessment(label(key, slice), common, problems, mine, theirs)
@@ -139,16 +157,20 @@ def assess(question: Question, key: str, slice: str | None, direction: ResolvedD
     found = found._replace(comparison=comparison)
     if question.max_drop is not None or question.max_abs_drop is not None:  # the band the candidate had to stay in
         worst = allowed_worsening(theirs.value, question.max_drop, question.max_abs_drop)
-        common.update({"allowed_low": theirs.value - worst} if direction.direction == "higher" else
-                      {"allowed_high": theirs.value + worst})
+        common.update(
+            {"allowed_low": theirs.value - worst}
+            if direction.direction == "higher"
+            else {"allowed_high": theirs.value + worst}
+        )
     if question.confidence is None:
         return found
     noise = estimate(mine, theirs, slice, question.selection, question.confidence, common["history_values"])
     allowed = allowed_worsening(theirs.value, question.max_drop, question.max_abs_drop)
     sign = -1.0 if direction.direction == "higher" else 1.0
     p_beyond = noise.interval.p_beyond(sign * comparison.change_abs, allowed) if noise.interval else 1.0
-    return found._replace(estimate=noise, allowed=allowed, p_beyond=p_beyond,
-                          history_by=getattr(question.history, "chosen_by", None))
+    return found._replace(
+        estimate=noise, allowed=allowed, p_beyond=p_beyond, history_by=getattr(question.history, "chosen_by", None)
+    )
 
 
 def decide(assessments: Sequence[Assessment], confidence: float | None, correction: str) -> list[Verdict]:
@@ -165,14 +187,18 @@ def decide(assessments: Sequence[Assessment], confidence: float | None, correcti
     return [_verdict(a, confidence, adjusted.get(id(a)), correction, len(intervals)) for a in assessments]
 
 
-def _verdict(found: Assessment, confidence: float | None, adjusted: float | None, correction: str,
-             family: int) -> Verdict:
+def _verdict(
+    found: Assessment, confidence: float | None, adjusted: float | None, correction: str, family: int
+) -> Verdict:
     if found.problems or found.comparison is None:
         detail = f"{found.name}: cannot compare ({'; '.join(found.problems)})"
         return Verdict(CheckResult(passed=False, detail=detail, **found.common), f"  {detail}")
     mine, theirs, comparison = found.mine, found.theirs, found.comparison
-    sources = (f"values from {mine.source}" if mine.source == theirs.source
-               else f"candidate value from {mine.source}, baseline value from {theirs.source}")
+    sources = (
+        f"values from {mine.source}"
+        if mine.source == theirs.source
+        else f"candidate value from {mine.source}, baseline value from {theirs.source}"
+    )
     change = _change_text(comparison)
     fields: dict[str, Any] = {"change_abs": comparison.change_abs, "change_rel": comparison.change_rel}
     outcome: CheckOutcome = "passed" if comparison.passed else "failed"
@@ -183,17 +209,25 @@ def _verdict(found: Assessment, confidence: float | None, adjusted: float | None
         fields.update(confidence=confidence, noise_source=found.estimate.source)
         if interval is not None:
             outcome, change, noise = _interval_outcome(found, interval, adjusted, correction, family)
-            fields.update(change_low=interval.low, change_high=interval.high, mde=interval.mde,
-                          candidate_n=found.estimate.candidate_n, baseline_n=found.estimate.baseline_n)
-    detail = (f"{found.name}: {number(theirs.value)} -> {number(mine.value)}, change {change}, "
-              f"{found.common['direction']}; allowed: {comparison.limit}{noise}; {sources}")
+            fields.update(
+                change_low=interval.low,
+                change_high=interval.high,
+                mde=interval.mde,
+                candidate_n=found.estimate.candidate_n,
+                baseline_n=found.estimate.baseline_n,
+            )
+    detail = (
+        f"{found.name}: {number(theirs.value)} -> {number(mine.value)}, change {change}, "
+        f"{found.common['direction']}; allowed: {comparison.limit}{noise}; {sources}"
+    )
     result = CheckResult(outcome=outcome, passed=outcome == "passed", detail=detail, **fields, **found.common)
     mark = {"passed": "ok  ", "failed": "FAIL", "inconclusive": "INCONCLUSIVE"}[outcome]
     return Verdict(result, f"  {mark} {detail}")
 
 
-def _interval_outcome(found: Assessment, interval: Interval, adjusted: float | None, correction: str,
-                      family: int) -> tuple[CheckOutcome, str, str]:
+def _interval_outcome(
+    found: Assessment, interval: Interval, adjusted: float | None, correction: str, family: int
+) -> tuple[CheckOutcome, str, str]:
     assert found.comparison is not None and found.estimate is not None
     higher = found.common["direction"].startswith("higher")
     worst = -interval.low if higher else interval.high
@@ -201,8 +235,9 @@ def _interval_outcome(found: Assessment, interval: Interval, adjusted: float | N
     alpha_half = (1 - interval.confidence) / 2
     beyond = (adjusted < alpha_half) if adjusted is not None else best > found.allowed + _TOLERANCE
     outcome: CheckOutcome = "passed" if worst <= found.allowed + _TOLERANCE else "failed" if beyond else "inconclusive"
-    change = (f"{_change_text(found.comparison)} [{interval.confidence:.0%} CI {interval.low:+.6g}, "
-              f"{interval.high:+.6g}]")
+    change = (
+        f"{_change_text(found.comparison)} [{interval.confidence:.0%} CI {interval.low:+.6g}, {interval.high:+.6g}]"
+    )
     estimate = found.estimate
     counts = f"n {estimate.candidate_n or '?'} vs {estimate.baseline_n or '?'}"
     noise = f"; {counts}, {estimate.source}, MDE {interval.mde:.3g}"

@@ -87,11 +87,11 @@ def quantile(probability: float, df: float | None) -> float:
 def satterthwaite(sides: Sequence[Spread]) -> float | None:
     """Welch–Satterthwaite degrees of freedom of a sum of independent variances; ``None`` when every
     side's standard error is taken as known (the normal interval)."""
-    total = sum(side.stderr ** 2 for side in sides)
-    terms = [side.stderr ** 4 / side.df for side in sides if side.df is not None and side.df > 0]
+    total = sum(side.stderr**2 for side in sides)
+    terms = [side.stderr**4 / side.df for side in sides if side.df is not None and side.df > 0]
     if not terms or total == 0:
         return None
-    return total ** 2 / sum(terms)
+    return total**2 / sum(terms)
 
 
 def interval(change: float, stderr: float, df: float | None, confidence: float) -> Interval:
@@ -103,7 +103,7 @@ def interval(change: float, stderr: float, df: float | None, confidence: float) 
 
 def change_interval(change: float, candidate: Spread, baseline: Spread, confidence: float) -> Interval:
     """Welch's interval (replicates on both sides), the normal one (standard errors), or a mix of the two."""
-    stderr = math.sqrt(candidate.stderr ** 2 + baseline.stderr ** 2)
+    stderr = math.sqrt(candidate.stderr**2 + baseline.stderr**2)
     return interval(change, stderr, satterthwaite([candidate, baseline]), confidence)
 
 

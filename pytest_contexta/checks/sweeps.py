@@ -27,8 +27,10 @@ def check_slice_argument(slice: str | None) -> None:
     if not is_pattern(slice):
         check_slice(slice)
     elif not isinstance(slice, str) or _SLICE_PATTERN.fullmatch(slice) is None:
-        raise CheckArgumentError(f"slice pattern {slice!r} cannot match a Contexta slice_ref: use lowercase "
-                                 f"letters, digits, '_', '.' and the wildcards '*', '?', '[...]'")
+        raise CheckArgumentError(
+            f"slice pattern {slice!r} cannot match a Contexta slice_ref: use lowercase "
+            f"letters, digits, '_', '.' and the wildcards '*', '?', '[...]'"
+        )
 
 
 def slices_of(runs: Iterable[ContextaRun], key: str, stage: str | None, slice: str | None) -> list[str | None]:
@@ -36,9 +38,14 @@ def slices_of(runs: Iterable[ContextaRun], key: str, stage: str | None, slice: s
     if not is_pattern(slice):
         return [slice]
     assert slice is not None
-    found: set[str | None] = {record.slice_ref for run in runs for record in run.metrics_with_key(key)
-                   if record.slice_ref is not None
-                   and (stage is None or record.stage_name == stage) and fnmatchcase(record.slice_ref, slice)}
+    found: set[str | None] = {
+        record.slice_ref
+        for run in runs
+        for record in run.metrics_with_key(key)
+        if record.slice_ref is not None
+        and (stage is None or record.stage_name == stage)
+        and fnmatchcase(record.slice_ref, slice)
+    }
     return sorted(found, key=str)
 
 
@@ -46,8 +53,15 @@ def no_slice_row(key: str, pattern: str | None, common: dict[str, Any]) -> Check
     return CheckResult(passed=False, detail=f"{key}: no slice matches {pattern!r}", **{**common, "metric": key})
 
 
-def size_row(run: ContextaRun, key: str, stage: str | None, slice: str | None, selection: Selection,
-             min_n: int | None, common: dict[str, Any]) -> CheckResult | None:
+def size_row(
+    run: ContextaRun,
+    key: str,
+    stage: str | None,
+    slice: str | None,
+    selection: Selection,
+    min_n: int | None,
+    common: dict[str, Any],
+) -> CheckResult | None:
     """A row that skips the slice (fewer than ``min_n`` examples) or fails it (its size is unknown);
     ``None`` when it is to be checked."""
     if min_n is None:
@@ -56,10 +70,19 @@ def size_row(run: ContextaRun, key: str, stage: str | None, slice: str | None, s
     name = f"{key} [{slice}]" if slice else key
     fields = {**common, "metric": key, "slice": slice}
     if found.value is None:
-        return CheckResult(passed=False, **fields, detail=(
-            f"{name}: min_n={min_n} needs the number of examples, and {key}.n gives none "
-            f"({found.problem}); log it with the metric"))
+        return CheckResult(
+            passed=False,
+            **fields,
+            detail=(
+                f"{name}: min_n={min_n} needs the number of examples, and {key}.n gives none "
+                f"({found.problem}); log it with the metric"
+            ),
+        )
     if found.value < min_n:
-        return CheckResult(outcome="skipped", passed=True, **fields, detail=(
-            f"{name}: skipped, {found.value:g} examples < min_n={min_n}"))
+        return CheckResult(
+            outcome="skipped",
+            passed=True,
+            **fields,
+            detail=(f"{name}: skipped, {found.value:g} examples < min_n={min_n}"),
+        )
     return None

@@ -49,8 +49,14 @@ def assert_within_history(
     values = history_values(runs, run.ref, key, stage, slice, selection)
     name = label(key, slice)
     common: dict[str, Any] = {
-        "kind": "history", "run_ref": run.ref, "metric": key, "stage": stage, "slice": slice,
-        "candidate_value": lookup.value, "direction": str(resolved), "baseline_n": len(values),
+        "kind": "history",
+        "run_ref": run.ref,
+        "metric": key,
+        "stage": stage,
+        "slice": slice,
+        "candidate_value": lookup.value,
+        "direction": str(resolved),
+        "baseline_n": len(values),
         "limit": f"worse than the history median by at most {k:g} robust SD",
         "value_source": lookup.source if lookup.record is not None else None,
     }
@@ -59,9 +65,15 @@ def assert_within_history(
     if problems:
         result = CheckResult(passed=False, detail=f"{name}: cannot compare ({'; '.join(problems)})", **common)
     elif len(values) < MIN_HISTORY:
-        result = CheckResult(outcome="inconclusive", passed=False, **common, detail=(
-            f"{name}: INCONCLUSIVE, {len(values)} usable value{'' if len(values) == 1 else 's'} in "
-            f"{len(runs)} history run{'' if len(runs) == 1 else 's'}; at least {MIN_HISTORY} are needed"))
+        result = CheckResult(
+            outcome="inconclusive",
+            passed=False,
+            **common,
+            detail=(
+                f"{name}: INCONCLUSIVE, {len(values)} usable value{'' if len(values) == 1 else 's'} in "
+                f"{len(runs)} history run{'' if len(runs) == 1 else 's'}; at least {MIN_HISTORY} are needed"
+            ),
+        )
     else:
         result = _verdict(name, lookup.value, values, k, resolved.direction == "higher", common)
     chosen_by = getattr(history, "chosen_by", None)
@@ -70,8 +82,9 @@ def assert_within_history(
     _fail_unless([result], f"{run.ref}{' in stage ' + repr(stage) if stage else ''}: {result.detail}")
 
 
-def _verdict(name: str, value: float | None, values: list[float], k: float, higher: bool,
-             common: dict[str, Any]) -> CheckResult:
+def _verdict(
+    name: str, value: float | None, values: list[float], k: float, higher: bool, common: dict[str, Any]
+) -> CheckResult:
     assert value is not None
     center, robust = robust_center(values)
     worsening = center - value if higher else value - center
@@ -79,9 +92,17 @@ def _verdict(name: str, value: float | None, values: list[float], k: float, high
     passed = worsening <= allowed + 1e-12 * max(1.0, abs(center))
     score = worsening / robust if robust > 0 else (math.inf if worsening > 0 else 0.0)
     flat = "; the history has no spread (MAD 0), so any worsening fails" if robust == 0 else ""
-    detail = (f"{name} = {number(value)}; history median {number(center)} of {len(values)} runs, robust SD "
-              f"{robust:.3g} (1.4826·MAD); {'worse' if worsening > 0 else 'not worse'} by {abs(worsening):.3g} "
-              f"= {score:.2f} robust SD; allowed at most {k:g} ({allowed:.3g}){flat}; {common['direction']}")
-    return CheckResult(passed=passed, detail=detail, baseline_value=center, change_abs=value - center,
-                       allowed_low=center - allowed if higher else None,
-                       allowed_high=None if higher else center + allowed, **common)
+    detail = (
+        f"{name} = {number(value)}; history median {number(center)} of {len(values)} runs, robust SD "
+        f"{robust:.3g} (1.4826·MAD); {'worse' if worsening > 0 else 'not worse'} by {abs(worsening):.3g} "
+        f"= {score:.2f} robust SD; allowed at most {k:g} ({allowed:.3g}){flat}; {common['direction']}"
+    )
+    return CheckResult(
+        passed=passed,
+        detail=detail,
+        baseline_value=center,
+        change_abs=value - center,
+        allowed_low=center - allowed if higher else None,
+        allowed_high=None if higher else center + allowed,
+        **common,
+    )

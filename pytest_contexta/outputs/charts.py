@@ -37,8 +37,10 @@ def allowed_band(check: ReportCheck) -> tuple[float, float] | None:
     """The values ``check`` allows (its ``allowed_low``/``allowed_high``); None when it states neither."""
     if check.allowed_low is None and check.allowed_high is None:
         return None
-    return (-math.inf if check.allowed_low is None else check.allowed_low,
-            math.inf if check.allowed_high is None else check.allowed_high)
+    return (
+        -math.inf if check.allowed_low is None else check.allowed_low,
+        math.inf if check.allowed_high is None else check.allowed_high,
+    )
 
 
 def band_text(band: tuple[float, float]) -> str:
@@ -63,13 +65,28 @@ def charts_of(checks: Sequence[ReportCheck]) -> list[MetricChart]:
         band = allowed_band(check)
         if check.kind not in ("regression", "threshold") or band is None or check.candidate_value is None:
             continue
-        where = "".join(part for part in (f" @{check.stage}" if check.stage else "",
-                                          f" [{check.slice}]" if check.slice else "",
-                                          f" sample {check.sample}" if check.sample else "",
-                                          f" batch {check.batch}" if check.batch else ""))
+        where = "".join(
+            part
+            for part in (
+                f" @{check.stage}" if check.stage else "",
+                f" [{check.slice}]" if check.slice else "",
+                f" sample {check.sample}" if check.sample else "",
+                f" batch {check.batch}" if check.batch else "",
+            )
+        )
         history = [(f"{point_label(p)}\n{(p.deployed_at or '')[:10]}".strip(), p.value) for p in history_points(check)]
-        charts.append(MetricChart(f"{check.metric}{where}", check.candidate_value, check.baseline_value, band,
-                                  check.outcome == "passed", history, candidate_interval(check), check.confidence))
+        charts.append(
+            MetricChart(
+                f"{check.metric}{where}",
+                check.candidate_value,
+                check.baseline_value,
+                band,
+                check.outcome == "passed",
+                history,
+                candidate_interval(check),
+                check.confidence,
+            )
+        )
     return charts
 
 
@@ -82,22 +99,30 @@ def svg(chart: MetricChart) -> str:
         figure = Figure(figsize=(5.2, 2.9))
         axes = figure.subplots()
         colour = _PASSED if chart.passed else _FAILED
-        points = [*((name, value, _NEUTRAL, "o") for name, value in chart.history),
-                  *([("baseline", chart.baseline, _NEUTRAL, "s")] if chart.baseline is not None else []),
-                  ("candidate", chart.candidate, colour, "D")]
+        points = [
+            *((name, value, _NEUTRAL, "o") for name, value in chart.history),
+            *([("baseline", chart.baseline, _NEUTRAL, "s")] if chart.baseline is not None else []),
+            ("candidate", chart.candidate, colour, "D"),
+        ]
         if chart.history:
-            axes.plot(range(len(chart.history)), [value for _, value in chart.history], color=_NEUTRAL,
-                      label="deployed")
+            axes.plot(
+                range(len(chart.history)), [value for _, value in chart.history], color=_NEUTRAL, label="deployed"
+            )
         for position, (name, value, marker_colour, marker) in enumerate(points):
             label = f"{name} {value:.6g}" if name in ("baseline", "candidate") else None
-            axes.plot([position], [value], marker=marker, markersize=7, linestyle="", color=marker_colour,
-                      label=label)
+            axes.plot([position], [value], marker=marker, markersize=7, linestyle="", color=marker_colour, label=label)
         known = [value for _, value, *_ in points]
         if chart.interval is not None:
             low, high = chart.interval
-            axes.errorbar([len(points) - 1], [chart.candidate], color=colour, capsize=5, linestyle="",
-                          yerr=[[chart.candidate - low], [high - chart.candidate]],
-                          label=f"{chart.confidence:.0%} interval" if chart.confidence else "interval")
+            axes.errorbar(
+                [len(points) - 1],
+                [chart.candidate],
+                color=colour,
+                capsize=5,
+                linestyle="",
+                yerr=[[chart.candidate - low], [high - chart.candidate]],
+                label=f"{chart.confidence:.0%} interval" if chart.confidence else "interval",
+            )
             known += [low, high]
         axes.set_xticks(range(len(points)), [name for name, *_ in points], parse_math=False)
         axes.tick_params(axis="x", labelsize=7)
@@ -114,4 +139,4 @@ def svg(chart: MetricChart) -> str:
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return text[text.index("<svg") :]

@@ -19,8 +19,14 @@ class Column:
 
 def wrap(text: str, width: int, indent: str = "", first: str = "") -> list[str]:
     """``first + text`` wrapped to ``width``, continuation lines prefixed with ``indent`` (long words broken)."""
-    lines = textwrap.wrap(text, max(width, len(indent) + 8), initial_indent=first, subsequent_indent=indent,
-                          break_long_words=True, break_on_hyphens=False)
+    lines = textwrap.wrap(
+        text,
+        max(width, len(indent) + 8),
+        initial_indent=first,
+        subsequent_indent=indent,
+        break_long_words=True,
+        break_on_hyphens=False,
+    )
     return lines or [first.rstrip()]
 
 
@@ -34,8 +40,9 @@ def table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) 
     headers = [columns[i].header for i in keep]
     cells = [[row[i] for i in keep] for row in rows]
     widths = [max(len(headers[j]), *(len(row[j]) for row in cells)) for j in range(len(keep))]
-    floors = [max(len(headers[j]), columns[i].shrink_to) if columns[i].shrink_to else widths[j]
-              for j, i in enumerate(keep)]
+    floors = [
+        max(len(headers[j]), columns[i].shrink_to) if columns[i].shrink_to else widths[j] for j, i in enumerate(keep)
+    ]
     while sum(widths) + len(_GAP) * (len(widths) - 1) > width:
         shrinkable = [j for j in range(len(widths)) if widths[j] > floors[j]]
         if not shrinkable:
@@ -51,7 +58,8 @@ def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
 
 
 def _wrapped_row(cells: Sequence[str], widths: Sequence[int]) -> list[str]:
-    pieces = [textwrap.wrap(cell, w, break_long_words=True) if len(cell) > w else [cell]
-              for cell, w in zip(cells, widths)]
+    pieces = [
+        textwrap.wrap(cell, w, break_long_words=True) if len(cell) > w else [cell] for cell, w in zip(cells, widths)
+    ]
     height = max(len(piece) for piece in pieces)
     return [_row([piece[k] if k < len(piece) else "" for piece in pieces], widths) for k in range(height)]

@@ -9,11 +9,28 @@ from ..verdict.report import CandidateReport, GateReport, ReportCheck, ReportDia
 from .layout import Column, table, wrap
 from .trend import history_points, trend_line
 
-_RESULT = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP", "warning": "WARN",
-           "waived": "WAIVED", "inconclusive": "INCONCLUSIVE"}
+_RESULT = {
+    "passed": "PASS",
+    "failed": "FAIL",
+    "error": "ERROR",
+    "skipped": "SKIP",
+    "warning": "WARN",
+    "waived": "WAIVED",
+    "inconclusive": "INCONCLUSIVE",
+}
 #: Markdown icons of the outcome and verdict words the report may carry; an unknown word gets none.
-ICONS = {"passed": "✅", "pass": "✅", "failed": "❌", "fail": "❌", "error": "💥", "skipped": "⏭️",
-         "warning": "⚠️", "pass-with-warnings": "⚠️", "waived": "🔕", "inconclusive": "❔"}
+ICONS = {
+    "passed": "✅",
+    "pass": "✅",
+    "failed": "❌",
+    "fail": "❌",
+    "error": "💥",
+    "skipped": "⏭️",
+    "warning": "⚠️",
+    "pass-with-warnings": "⚠️",
+    "waived": "🔕",
+    "inconclusive": "❔",
+}
 _HEADERS = ["check", "result", "metric", "candidate", "baseline", "change", "limit", "direction / detail"]
 _DETAIL_WIDTH = 100
 _COLUMNS = [Column(header) for header in _HEADERS]
@@ -76,9 +93,19 @@ def detail_text(check: ReportCheck, clip: bool = False) -> str:
 
 
 def _rows(candidate: CandidateReport) -> list[list[str]]:
-    return [[printable(short_name(check.nodeid, candidate.run_ref)), result_word(check.outcome), _metric(check),
-             number_text(check.candidate_value), number_text(check.baseline_value), change_text(check),
-             printable(check.limit or ""), detail_text(check, clip=True)] for check in candidate.checks]
+    return [
+        [
+            printable(short_name(check.nodeid, candidate.run_ref)),
+            result_word(check.outcome),
+            _metric(check),
+            number_text(check.candidate_value),
+            number_text(check.baseline_value),
+            change_text(check),
+            printable(check.limit or ""),
+            detail_text(check, clip=True),
+        ]
+        for check in candidate.checks
+    ]
 
 
 def _baseline_line(candidate: CandidateReport) -> str:
@@ -141,8 +168,9 @@ def terminal_lines(report: GateReport, width: int = 80) -> list[str]:
         lines += wrap(f"candidate: {printable(candidate.run_ref)}", width, " " * 11)
         lines += wrap(_baseline_line(candidate), width, " " * 11)
         if errors:
-            lines += wrap("errors:    " + printable("; ".join(f"{d.code} ({d.summary})" for d in errors)),
-                          width, " " * 11)
+            lines += wrap(
+                "errors:    " + printable("; ".join(f"{d.code} ({d.summary})" for d in errors)), width, " " * 11
+            )
         if candidate.checks:
             lines += _check_table(candidate, width)
         if others:
@@ -157,6 +185,7 @@ def terminal_lines(report: GateReport, width: int = 80) -> list[str]:
     for note in report.notes:
         lines += wrap(f"note: {printable(note)}", width, "      ")
     return lines
+
 
 #: The first line of every markdown verdict: CI finds the pull-request comment to update by it (docs/ci-recipes.md).
 MARKDOWN_MARKER = "<!-- pytest-contexta:gate-verdict -->"

@@ -55,8 +55,10 @@ class Outputs:
                 handle, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
                 os.close(handle)
             except OSError as exc:
-                self.errors.append(f"contexta: cannot write {what} to {target} (from {origin}): "
-                                   f"{_why(exc)}; fix the path, the gate counts as failed")
+                self.errors.append(
+                    f"contexta: cannot write {what} to {target} (from {origin}): "
+                    f"{_why(exc)}; fix the path, the gate counts as failed"
+                )
                 continue
             self._staged.append(_Staged(target, Path(name), what, origin))
         return self.errors
@@ -71,12 +73,16 @@ class Outputs:
                 os.replace(item.temporary, item.target)
             except OSError as exc:
                 item.temporary.unlink(missing_ok=True)
-                self.errors.append(f"contexta: cannot write {item.what} to {item.target} (from {item.origin}): "
-                                   f"{_why(exc)}; the gate counts as failed")
+                self.errors.append(
+                    f"contexta: cannot write {item.what} to {item.target} (from {item.origin}): "
+                    f"{_why(exc)}; the gate counts as failed"
+                )
             except Exception as exc:  # a rendering bug must not become an INTERNALERROR: the gate fails, says why
                 item.temporary.unlink(missing_ok=True)
-                self.errors.append(f"contexta: cannot render {item.what} for {item.target} (from {item.origin}): "
-                                   f"{type(exc).__name__}: {exc}; the gate counts as failed")
+                self.errors.append(
+                    f"contexta: cannot render {item.what} for {item.target} (from {item.origin}): "
+                    f"{type(exc).__name__}: {exc}; the gate counts as failed"
+                )
         return self.errors
 
 
@@ -137,8 +143,15 @@ def write_error_junit(config: pytest.Config, message: str) -> str | None:
         return None
     target = Path(config.invocation_params.dir, xmlpath).resolve()
     suites = ET.Element("testsuites")
-    suite = ET.SubElement(suites, "testsuite", name=str(config.getini("junit_suite_name")), tests="1",
-                          errors="1", failures="0", skipped="0")
+    suite = ET.SubElement(
+        suites,
+        "testsuite",
+        name=str(config.getini("junit_suite_name")),
+        tests="1",
+        errors="1",
+        failures="0",
+        skipped="0",
+    )
     ET.SubElement(ET.SubElement(suite, "properties"), "property", name="contexta.verdict", value="fail")
     case = ET.SubElement(suite, "testcase", classname="contexta", name="gate")
     ET.SubElement(case, "error", message=printable(message)).text = printable(message)

@@ -28,11 +28,12 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "contexta_optional: this gate check may be skipped without failing the gate")
     config.addinivalue_line(
-        "markers", "contexta_optional: this gate check may be skipped without failing the gate")
-    config.addinivalue_line(
-        "markers", "contexta_advisory: a gate check that only warns: when it does not pass, the candidate's "
-                   "verdict is pass-with-warnings (exit 0) unless --contexta-fail-on=warning")
+        "markers",
+        "contexta_advisory: a gate check that only warns: when it does not pass, the candidate's "
+        "verdict is pass-with-warnings (exit 0) unless --contexta-fail-on=warning",
+    )
     try:
         settings = resolve_settings(config)
     except pytest.UsageError as exc:

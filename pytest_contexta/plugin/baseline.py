@@ -28,13 +28,19 @@ def fixed_choice(settings: Settings, workspace: Workspace, candidates: list[str]
     if settings.baseline == BASELINE_LATEST:
         return None
     if settings.baseline == BASELINE_NONE:
-        return BaselineChoice(run_ref=None, source="none",
-                              reason=f"first deployment declared (--contexta-baseline=none, from {source})")
-    choice = BaselineChoice(run_ref=workspace.resolve_run(settings.baseline).text, source="option",
-                            reason=f"given by --contexta-baseline (from {source})")
+        return BaselineChoice(
+            run_ref=None, source="none", reason=f"first deployment declared (--contexta-baseline=none, from {source})"
+        )
+    choice = BaselineChoice(
+        run_ref=workspace.resolve_run(settings.baseline).text,
+        source="option",
+        reason=f"given by --contexta-baseline (from {source})",
+    )
     if choice.run_ref in candidates:
-        raise GateError(f"candidate {choice.run_ref} is also its own baseline ({choice.reason}): "
-                        f"choose another run with --contexta-baseline")
+        raise GateError(
+            f"candidate {choice.run_ref} is also its own baseline ({choice.reason}): "
+            f"choose another run with --contexta-baseline"
+        )
     return choice
 
 
@@ -58,9 +64,15 @@ class BaselineChooser:
 
     def shared(self) -> list[dict[str, Any]]:
         """The deployment lookups made so far, JSON-safe, for xdist workers."""
-        return [{"project": project, "exclude": exclude, "passed_over": passed_over,
-                 "deployment": None if deployment is None else deployment.model_dump(mode="json")}
-                for (project, exclude), (deployment, passed_over) in self._latest.items()]
+        return [
+            {
+                "project": project,
+                "exclude": exclude,
+                "passed_over": passed_over,
+                "deployment": None if deployment is None else deployment.model_dump(mode="json"),
+            }
+            for (project, exclude), (deployment, passed_over) in self._latest.items()
+        ]
 
     def take(self, shared: list[dict[str, Any]]) -> None:
         for entry in shared:
@@ -76,16 +88,21 @@ class BaselineChooser:
     def choose(self, candidate: ContextaRun) -> BaselineChoice:
         try:
             answer = self._config.hook.pytest_contexta_select_baseline(
-                config=self._config, candidate=candidate, workspace=self._workspace)
+                config=self._config, candidate=candidate, workspace=self._workspace
+            )
         except GateError:
             raise
         except Exception as exc:
-            raise GateHookError(f"a pytest_contexta_select_baseline hook raised {type(exc).__name__} for "
-                            f"{candidate.ref}: {first_line(str(exc))}") from exc
+            raise GateHookError(
+                f"a pytest_contexta_select_baseline hook raised {type(exc).__name__} for "
+                f"{candidate.ref}: {first_line(str(exc))}"
+            ) from exc
         choice = self._hook_choice(answer, candidate.ref) if answer is not None else self.latest_deployment(candidate)
         if choice.run_ref == candidate.ref:
-            raise GateError(f"candidate {candidate.ref} is also its own baseline ({choice.reason}): "
-                            f"choose another run with --contexta-baseline")
+            raise GateError(
+                f"candidate {candidate.ref} is also its own baseline ({choice.reason}): "
+                f"choose another run with --contexta-baseline"
+            )
         return choice
 
     def _hook_choice(self, answer: object, candidate: str) -> BaselineChoice:
@@ -93,13 +110,17 @@ class BaselineChooser:
             return answer
         text = answer if isinstance(answer, str) else answer.run_ref if isinstance(answer, BaselineChoice) else None
         if text is None:
-            raise GateHookError(f"pytest_contexta_select_baseline returned {answer!r} for {candidate}: return a "
-                            f"BaselineChoice, a run ref, or None to leave the choice to the default rule")
+            raise GateHookError(
+                f"pytest_contexta_select_baseline returned {answer!r} for {candidate}: return a "
+                f"BaselineChoice, a run ref, or None to leave the choice to the default rule"
+            )
         try:
             ref = self._workspace.resolve_run(text).text
         except RunLookupError as exc:
-            raise GateHookError(f"pytest_contexta_select_baseline chose {answer!r} as the baseline of {candidate}, "
-                            f"which cannot be used: {exc}") from exc
+            raise GateHookError(
+                f"pytest_contexta_select_baseline chose {answer!r} as the baseline of {candidate}, "
+                f"which cannot be used: {exc}"
+            ) from exc
         if isinstance(answer, BaselineChoice):
             return answer.model_copy(update={"run_ref": ref})
         return BaselineChoice(run_ref=ref, reason="chosen by a pytest_contexta_select_baseline hook", source="hook")
@@ -115,14 +136,18 @@ class BaselineChooser:
         skipped = f"; passed over newer {', '.join(passed_over)}" if passed_over else ""
         if deployment is None:
             return BaselineChoice(
-                run_ref=None, source="latest-deployment",
+                run_ref=None,
+                source="latest-deployment",
                 reason=f"project {candidate.project} has no completed deployment of another run{skipped}. "
-                       f"Choose one with --contexta-baseline=RUN, or --contexta-baseline=none for a "
-                       f"first deployment")
+                f"Choose one with --contexta-baseline=RUN, or --contexta-baseline=none for a "
+                f"first deployment",
+            )
         return BaselineChoice(
-            run_ref=self._known(deployment.run_ref), source="latest-deployment",
+            run_ref=self._known(deployment.run_ref),
+            source="latest-deployment",
             reason=f"deployed as {deployment.name} ({deployment.started_at}), the latest completed "
-                   f"deployment of {candidate.project}{skipped}")
+            f"deployment of {candidate.project}{skipped}",
+        )
 
     def _latest_completed(self, project: str, candidate: str) -> Latest:
         """Once per project: the newest completed deployment; again only for a candidate that is that deployment."""
@@ -139,13 +164,20 @@ class BaselineChooser:
     def _latest_known(self, project: str, candidate: str) -> Latest:
         """The slow path, taken only when a deployment's run is gone: walk every deployment, newest first."""
         passed_over: list[str] = []
-        for deployment in sorted(self._workspace.list_deployments(project), reverse=True, key=lambda d: (
-                parse_time(d.started_at), d.order_index or 0, d.ref)):
+        for deployment in sorted(
+            self._workspace.list_deployments(project),
+            reverse=True,
+            key=lambda d: (parse_time(d.started_at), d.order_index or 0, d.ref),
+        ):
             problem = ("" if deployment.status == "completed" else deployment.status) or (
-                "records no run" if deployment.run_ref is None else
-                "deployed the candidate itself" if deployment.run_ref == candidate else
-                f"its run {deployment.run_ref} is not in the workspace" if self._known(deployment.run_ref) is None
-                else "")
+                "records no run"
+                if deployment.run_ref is None
+                else "deployed the candidate itself"
+                if deployment.run_ref == candidate
+                else f"its run {deployment.run_ref} is not in the workspace"
+                if self._known(deployment.run_ref) is None
+                else ""
+            )
             if not problem:
                 return deployment, passed_over
             passed_over.append(f"{deployment.name} ({problem})")

@@ -30,8 +30,14 @@ from .tracking import CheckTracker
 
 def error_outputs(config: pytest.Config, message: str, paths: OutputPaths) -> list[str]:
     """A usage error: the report and markdown say fail, a JUnit file says why, the hooks hear it."""
-    report = GateReport(verdict="fail", exit_status=int(pytest.ExitCode.USAGE_ERROR), error=message,
-                        workspace=str(paths.workspace), created_at=_now(), candidates=[])
+    report = GateReport(
+        verdict="fail",
+        exit_status=int(pytest.ExitCode.USAGE_ERROR),
+        error=message,
+        workspace=str(paths.workspace),
+        created_at=_now(),
+        candidates=[],
+    )
     outputs = Outputs(paths)
     outputs.stage()
     errors = outputs.commit(report)
@@ -134,8 +140,10 @@ class GateController:
             session.exitstatus = self.report.exit_status
             reporter = self.session.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
-                reporter.write_line(f"contexta: a pytest_sessionfinish hook set the exit status to 0 after the gate "
-                                    f"failed; the gate's exit status {self.report.exit_status} stands")
+                reporter.write_line(
+                    f"contexta: a pytest_sessionfinish hook set the exit status to 0 after the gate "
+                    f"failed; the gate's exit status {self.report.exit_status} stands"
+                )
         return result
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -149,22 +157,33 @@ class GateController:
     def _facts(self, exit_status: int) -> GateFacts:
         settings = self.session.settings
         facts = GateFacts(
-            workspace=str(settings.workspace), created_at=_now(), exit_status=exit_status,
-            candidates=list(self.session.candidates), selected=self.tracker.selected,
-            deselected=self.tracker.deselected, outcomes=self.tracker.outcomes, left_out=self._left_out,
-            allow_partial=settings.allow_partial, collection_errors=self.tracker.collection_errors,
-            inconclusive=settings.inconclusive, inconclusive_source=settings.sources["inconclusive"].source,
-            collection_skips=self.tracker.collection_skips, crashes=self.tracker.crashes,
-            fail_on=settings.fail_on, today=today().isoformat(),
-            waivers=list(settings.waiver_file.waivers) if settings.waiver_file else [])
+            workspace=str(settings.workspace),
+            created_at=_now(),
+            exit_status=exit_status,
+            candidates=list(self.session.candidates),
+            selected=self.tracker.selected,
+            deselected=self.tracker.deselected,
+            outcomes=self.tracker.outcomes,
+            left_out=self._left_out,
+            allow_partial=settings.allow_partial,
+            collection_errors=self.tracker.collection_errors,
+            inconclusive=settings.inconclusive,
+            inconclusive_source=settings.sources["inconclusive"].source,
+            collection_skips=self.tracker.collection_skips,
+            crashes=self.tracker.crashes,
+            fail_on=settings.fail_on,
+            today=today().isoformat(),
+            waivers=list(settings.waiver_file.waivers) if settings.waiver_file else [],
+        )
         for candidate in facts.candidates:
             choice = self._baseline(candidate, facts)
             if choice is not None:
                 facts.baselines[candidate] = choice
         refs = [*facts.candidates, *(c.run_ref for c in facts.baselines.values() if c.run_ref)]
         facts.runs = {ref: self._run_facts(ref) for ref in dict.fromkeys(refs)}
-        facts.usage_errors = list(dict.fromkeys(
-            facts.usage_errors + self.session.usage_errors + self._worker_usage_errors))
+        facts.usage_errors = list(
+            dict.fromkeys(facts.usage_errors + self.session.usage_errors + self._worker_usage_errors)
+        )
         facts.provenance = collect_provenance(self.session.config, settings, [*facts.selected, *facts.deselected])
         return facts
 
@@ -175,7 +194,8 @@ class GateController:
             facts.usage_errors.append(
                 f"xdist workers chose different baselines for {candidate} "
                 f"({'; '.join(f'{w}: {c.run_ref}' for w, c in sorted(chosen.items()))}): a "
-                f"pytest_contexta_select_baseline hook must give the same answer in every process")
+                f"pytest_contexta_select_baseline hook must give the same answer in every process"
+            )
         if chosen:
             return next(iter(chosen.values()))
         try:
@@ -206,10 +226,11 @@ def _left_out(config: pytest.Config) -> list[str]:
 
 
 def _hook_error(exc: Exception) -> str:
-    return (f"contexta: a pytest_contexta_gate_finished hook raised {type(exc).__name__}: "
-            f"{first_line(str(exc)) or 'no message'}; the gate counts as failed")
+    return (
+        f"contexta: a pytest_contexta_gate_finished hook raised {type(exc).__name__}: "
+        f"{first_line(str(exc)) or 'no message'}; the gate counts as failed"
+    )
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-

@@ -13,8 +13,10 @@ if TYPE_CHECKING:
     from ..runs.workspace import Workspace
     from .session import GateSession
 
-NO_CANDIDATE = ("contexta: no candidate run to gate. Pass --contexta-candidate=run:<project>.<run-name> "
-                "(or set CONTEXTA_CANDIDATE, or ini contexta_candidate)")
+NO_CANDIDATE = (
+    "contexta: no candidate run to gate. Pass --contexta-candidate=run:<project>.<run-name> "
+    "(or set CONTEXTA_CANDIDATE, or ini contexta_candidate)"
+)
 
 
 def _session(request: pytest.FixtureRequest) -> GateSession:

@@ -16,8 +16,14 @@ class GateWorkspace(Workspace):
     """The gated workspace as checks and hooks see it: ``load_run()`` hands out the session's runs, read once,
     with the diagnostics of the ``pytest_contexta_diagnostics`` hooks, exactly as ``contexta_run`` gets them."""
 
-    def __init__(self, root: Path, *, lock_timeout: float, cached: Callable[[str], ContextaRun],
-                 on_wait: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        lock_timeout: float,
+        cached: Callable[[str], ContextaRun],
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(root, lock_timeout=lock_timeout, on_wait=on_wait)
         self._cached = cached
         self._resolved: dict[str, RunRef | RunLookupError] = {}

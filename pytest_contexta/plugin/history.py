@@ -86,19 +86,28 @@ class DeployedRuns:
         return self._known[run]
 
 
-def builtin_history(deployed: DeployedRuns, candidate: str, count: int,
-                    baseline: BaselineChoice | None) -> HistoryChoice:
+def builtin_history(
+    deployed: DeployedRuns, candidate: str, count: int, baseline: BaselineChoice | None
+) -> HistoryChoice:
     runs = deployed(candidate, count)
     names = ", ".join(printable(name) for name, _ in runs) or "none found"
     chosen_by = f"the built-in rule: the runs behind the last {count} completed deployments ({names})"
     if baseline is not None and baseline.source != "latest-deployment":
-        chosen_by += (f"; the baseline was chosen by another rule ({first_line(baseline.reason)}): implement "
-                      f"{HOOK} to choose the history by the same rule, or pass --contexta-history=0")
+        chosen_by += (
+            f"; the baseline was chosen by another rule ({first_line(baseline.reason)}): implement "
+            f"{HOOK} to choose the history by the same rule, or pass --contexta-history=0"
+        )
     return HistoryChoice([ref for _, ref in runs], chosen_by)
 
 
-def choose_history(config: pytest.Config, deployed: DeployedRuns, workspace: Workspace, candidate: ContextaRun,
-                   baseline: BaselineChoice | None, count: int) -> HistoryChoice:
+def choose_history(
+    config: pytest.Config,
+    deployed: DeployedRuns,
+    workspace: Workspace,
+    candidate: ContextaRun,
+    baseline: BaselineChoice | None,
+    count: int,
+) -> HistoryChoice:
     """Ask the team's ``pytest_contexta_select_history`` hooks, then the built-in rule; ``count`` 0: no history.
 
     Raises :class:`GateHookError` when a hook raises or answers what cannot be used.
@@ -107,39 +116,48 @@ def choose_history(config: pytest.Config, deployed: DeployedRuns, workspace: Wor
         return HistoryChoice([], "--contexta-history=0: no history")
     try:
         answer = config.hook.pytest_contexta_select_history(
-            config=config, candidate=candidate, baseline=baseline, workspace=workspace, count=count)
+            config=config, candidate=candidate, baseline=baseline, workspace=workspace, count=count
+        )
     except GateError:
         raise
     except Exception as exc:
-        raise GateHookError(f"a {HOOK} hook raised {type(exc).__name__} for {candidate.ref}: "
-                            f"{first_line(str(exc))}") from exc
+        raise GateHookError(
+            f"a {HOOK} hook raised {type(exc).__name__} for {candidate.ref}: {first_line(str(exc))}"
+        ) from exc
     if answer is None:
         return builtin_history(deployed, candidate.ref, count, baseline)
-    return HistoryChoice(_hook_refs(answer, workspace, candidate.ref, count),
-                         f"chosen by a {HOOK} hook")
+    return HistoryChoice(_hook_refs(answer, workspace, candidate.ref, count), f"chosen by a {HOOK} hook")
 
 
 def _hook_refs(answer: object, workspace: Workspace, candidate: str, count: int) -> list[str]:
     if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence):
-        raise GateHookError(f"{HOOK} returned {answer!r} for {candidate}: return a list of runs (refs, names or "
-                            f"ContextaRun), newest first, or None to leave the choice to the built-in rule")
+        raise GateHookError(
+            f"{HOOK} returned {answer!r} for {candidate}: return a list of runs (refs, names or "
+            f"ContextaRun), newest first, or None to leave the choice to the built-in rule"
+        )
     if len(answer) > count:
-        raise GateHookError(f"{HOOK} returned {len(answer)} runs for {candidate}, more than --contexta-history="
-                            f"{count}: return at most the count it is given")
+        raise GateHookError(
+            f"{HOOK} returned {len(answer)} runs for {candidate}, more than --contexta-history="
+            f"{count}: return at most the count it is given"
+        )
     refs: list[str] = []
     for item in answer:
         text = item if isinstance(item, str) else getattr(item, "ref", None)
         if not isinstance(text, str):
-            raise GateHookError(f"{HOOK} returned {item!r} among the runs of {candidate}: each must be a run ref, a "
-                                f"unique run name or a ContextaRun")
+            raise GateHookError(
+                f"{HOOK} returned {item!r} among the runs of {candidate}: each must be a run ref, a "
+                f"unique run name or a ContextaRun"
+            )
         try:
             ref = workspace.resolve_run(text).text
         except RunLookupError as exc:
-            raise GateHookError(f"{HOOK} chose {text!r} for the history of {candidate}, which cannot be used: "
-                                f"{exc}") from exc
+            raise GateHookError(
+                f"{HOOK} chose {text!r} for the history of {candidate}, which cannot be used: {exc}"
+            ) from exc
         if ref == candidate:
-            raise GateHookError(f"{HOOK} chose the candidate {candidate} for its own history: the history holds "
-                                f"other runs only")
+            raise GateHookError(
+                f"{HOOK} chose the candidate {candidate} for its own history: the history holds other runs only"
+            )
         if ref not in refs:
             refs.append(ref)
     return refs

@@ -29,31 +29,31 @@ INCONCLUSIVE_CHOICES = (INCONCLUSIVE_FAIL, "pass")
 _HELP = {
     "workspace": "Contexta workspace folder, the one holding metadata/ and records/ (default: .contexta).",
     "candidate": "Run to gate: run:<project>.<run-name> or a unique run name. Repeat to gate several runs; "
-                 "every check then runs once per candidate. Without it the plugin stays dormant.",
+    "every check then runs once per candidate. Without it the plugin stays dormant.",
     "baseline": "What candidates are compared against: a run, 'latest-deployment' (the run behind the "
-                "project's most recent completed deployment; default) or 'none' (a first deployment: "
-                "regression checks are skipped).",
+    "project's most recent completed deployment; default) or 'none' (a first deployment: "
+    "regression checks are skipped).",
     "report": "Write the gate verdict as JSON to this file (schema: python -m pytest_contexta.report --schema).",
     "markdown": "Append a markdown verdict table to this file (also written to $GITHUB_STEP_SUMMARY when set).",
     "html": "Write the gate verdict as one self-contained HTML page to this file, with a chart per gated metric "
-            "(needs the html extra: pip install \"pytest-contexta[html]\").",
+    '(needs the html extra: pip install "pytest-contexta[html]").',
     "lock_timeout": "Seconds to wait while another process holds the ledger locked before failing (default: 10).",
     "allow_partial": "Let a deliberate partial rerun (-k, -m, --deselect, --lf, --sw, --ignore) pass on the checks it "
-                     "ran; without it, gate checks the selection leaves out fail the gate. Shown in the verdict.",
+    "ran; without it, gate checks the selection leaves out fail the gate. Shown in the verdict.",
     "fail_on": "What fails the gate: 'failure' (default; advisory checks that do not pass only warn) or "
-               "'warning' (a warning of an advisory check fails the gate too).",
+    "'warning' (a warning of an advisory check fails the gate too).",
     "waivers": "TOML file of waivers: accepted failures, each with check, candidate, reason, owner and expires "
-               "(see docs/tiers-and-waivers.md).",
+    "(see docs/tiers-and-waivers.md).",
     "lower_is_better": "Metric name patterns (fnmatch) whose lower values are better, one per line.",
     "higher_is_better": "Metric name patterns (fnmatch) whose higher values are better, one per line; "
-                        "they win over the built-in lower-is-better names.",
+    "they win over the built-in lower-is-better names.",
     "history": "How many past deployments give the history: the runs behind the last N completed deployments "
-               "of the candidate's project (never the candidate), a run-to-run noise estimate for metrics "
-               "without replicates or standard errors (default: 5; 0: no history).",
+    "of the candidate's project (never the candidate), a run-to-run noise estimate for metrics "
+    "without replicates or standard errors (default: 5; 0: no history).",
     "inconclusive": "What an INCONCLUSIVE check (its interval straddles the limit) does to the gate: 'fail' "
-                    "(default: the gate fails closed) or 'pass'. Shown in the verdict.",
+    "(default: the gate fails closed) or 'pass'. Shown in the verdict.",
     "replicate_tags": "Metric tag names that tell replicates of one value apart (their records form a sample "
-                      "whose mean counts), one per line (default: seed, fold, replicate, bootstrap, shard).",
+    "whose mean counts), one per line (default: seed, fold, replicate, bootstrap, shard).",
 }
 _ENV = {
     "workspace": "CONTEXTA_WORKSPACE",
@@ -74,24 +74,39 @@ def add_options(parser: pytest.Parser) -> None:
     """Register the ``contexta`` option group and its ini twins."""
     group = parser.getgroup("contexta", "deployment gates on Contexta runs")
     group.addoption("--contexta-workspace", dest="contexta_workspace", metavar="PATH", help=_HELP["workspace"])
-    group.addoption("--contexta-candidate", dest="contexta_candidate", metavar="RUN", action="append",
-                    help=_HELP["candidate"])
-    group.addoption("--contexta-baseline", dest="contexta_baseline", metavar="RUN|latest-deployment|none",
-                    help=_HELP["baseline"])
+    group.addoption(
+        "--contexta-candidate", dest="contexta_candidate", metavar="RUN", action="append", help=_HELP["candidate"]
+    )
+    group.addoption(
+        "--contexta-baseline", dest="contexta_baseline", metavar="RUN|latest-deployment|none", help=_HELP["baseline"]
+    )
     group.addoption("--contexta-report", dest="contexta_report", metavar="PATH", help=_HELP["report"])
     group.addoption("--contexta-markdown", dest="contexta_markdown", metavar="PATH", help=_HELP["markdown"])
     group.addoption("--contexta-html", dest="contexta_html", metavar="PATH", help=_HELP["html"])
-    group.addoption("--contexta-lock-timeout", dest="contexta_lock_timeout", metavar="SECONDS",
-                    help=_HELP["lock_timeout"])
+    group.addoption(
+        "--contexta-lock-timeout", dest="contexta_lock_timeout", metavar="SECONDS", help=_HELP["lock_timeout"]
+    )
     group.addoption("--contexta-history", dest="contexta_history", metavar="N", help=_HELP["history"])
-    group.addoption("--contexta-inconclusive", dest="contexta_inconclusive", metavar="fail|pass",
-                    help=_HELP["inconclusive"])
-    group.addoption("--contexta-allow-partial", dest="contexta_allow_partial", action="store_true",
-                    help=_HELP["allow_partial"])
+    group.addoption(
+        "--contexta-inconclusive", dest="contexta_inconclusive", metavar="fail|pass", help=_HELP["inconclusive"]
+    )
+    group.addoption(
+        "--contexta-allow-partial", dest="contexta_allow_partial", action="store_true", help=_HELP["allow_partial"]
+    )
     group.addoption("--contexta-fail-on", dest="contexta_fail_on", metavar="failure|warning", help=_HELP["fail_on"])
     group.addoption("--contexta-waivers", dest="contexta_waivers", metavar="PATH", help=_HELP["waivers"])
-    for name in ("workspace", "baseline", "report", "markdown", "html", "lock_timeout", "history", "inconclusive",
-                 "fail_on", "waivers"):
+    for name in (
+        "workspace",
+        "baseline",
+        "report",
+        "markdown",
+        "html",
+        "lock_timeout",
+        "history",
+        "inconclusive",
+        "fail_on",
+        "waivers",
+    ):
         parser.addini(f"contexta_{name}", _HELP[name])
     parser.addini("contexta_candidate", _HELP["candidate"], type="linelist")
     parser.addini("contexta_lower_is_better", _HELP["lower_is_better"], type="linelist")
@@ -142,10 +157,18 @@ class Settings:
 
     def header_lines(self) -> list[str]:
         """One line per setting: its value (paths resolved) and where it came from."""
-        resolved = {"workspace": self.workspace, "report": self.report, "markdown": self.markdown,
-                    "html": self.html, "waivers": self.waivers}
-        return [f"contexta {name}: {resolved.get(name) or setting.value} (from {setting.source})"
-                for name, setting in self.sources.items() if setting.value is not None]
+        resolved = {
+            "workspace": self.workspace,
+            "report": self.report,
+            "markdown": self.markdown,
+            "html": self.html,
+            "waivers": self.waivers,
+        }
+        return [
+            f"contexta {name}: {resolved.get(name) or setting.value} (from {setting.source})"
+            for name, setting in self.sources.items()
+            if setting.value is not None
+        ]
 
 
 def _lookup(config: pytest.Config, name: str) -> Setting:
@@ -177,9 +200,11 @@ def _candidates(setting: Setting) -> tuple[str, ...]:
         return ()
     parts = tuple(part.strip() for part in setting.value.replace("\n", ",").split(","))
     if not all(parts):
-        raise pytest.UsageError(f"contexta candidate {setting.value!r} (from {setting.source}) names no run"
-                                f"{' in one of its parts' if any(parts) else ''}: give run:<project>.<run-name> or "
-                                f"a unique run name for each candidate")
+        raise pytest.UsageError(
+            f"contexta candidate {setting.value!r} (from {setting.source}) names no run"
+            f"{' in one of its parts' if any(parts) else ''}: give run:<project>.<run-name> or "
+            f"a unique run name for each candidate"
+        )
     return parts
 
 
@@ -206,9 +231,14 @@ def output_paths(config: pytest.Config) -> OutputPaths:
     """Where the verdict goes, resolved without checking any other setting, so that even a usage error can write
     its report."""
     workspace = _path(config, _lookup(config, "workspace")) or config.invocation_params.dir / DEFAULT_WORKSPACE
-    markdown = {path: origin for path, origin in (
-        (_path(config, _lookup(config, "markdown")), "--contexta-markdown"),
-        (_step_summary(), "GITHUB_STEP_SUMMARY")) if path is not None}
+    markdown = {
+        path: origin
+        for path, origin in (
+            (_path(config, _lookup(config, "markdown")), "--contexta-markdown"),
+            (_step_summary(), "GITHUB_STEP_SUMMARY"),
+        )
+        if path is not None
+    }
     report, html = (_path(config, _lookup(config, name)) for name in ("report", "html"))
     return OutputPaths(workspace, report, markdown, html)
 
@@ -220,14 +250,21 @@ def resolve_settings(config: pytest.Config) -> Settings:
         settings.read_lock_timeout()
         settings = _with_tiers(settings)
         outputs = output_paths(config)
-        for path, origin in [(outputs.report, "--contexta-report"), *outputs.markdown.items(),
-                             (outputs.html, "--contexta-html")]:
+        for path, origin in [
+            (outputs.report, "--contexta-report"),
+            *outputs.markdown.items(),
+            (outputs.html, "--contexta-html"),
+        ]:
             if path is not None and outputs.inside_workspace(path):
-                raise pytest.UsageError(f"contexta: {origin} points inside the gated workspace ({path} is in "
-                                        f"{outputs.workspace}); the gate never writes there: choose a path outside it")
+                raise pytest.UsageError(
+                    f"contexta: {origin} points inside the gated workspace ({path} is in "
+                    f"{outputs.workspace}); the gate never writes there: choose a path outside it"
+                )
         if settings.html is not None and importlib.util.find_spec("matplotlib") is None:
-            raise pytest.UsageError('contexta: --contexta-html draws its charts with matplotlib, which is not '
-                                    'installed: pip install "pytest-contexta[html]"')
+            raise pytest.UsageError(
+                "contexta: --contexta-html draws its charts with matplotlib, which is not "
+                'installed: pip install "pytest-contexta[html]"'
+            )
     return settings
 
 
@@ -235,14 +272,16 @@ def _with_tiers(settings: Settings) -> Settings:
     """Check --contexta-fail-on and read the waiver file (a usage error naming the line when malformed)."""
     fail_on = settings.sources["fail_on"]
     if fail_on.value not in FAIL_ON:
-        raise pytest.UsageError(f"contexta fail-on {fail_on.value!r} (from {fail_on.source}) must be one of "
-                                f"{', '.join(FAIL_ON)}")
+        raise pytest.UsageError(
+            f"contexta fail-on {fail_on.value!r} (from {fail_on.source}) must be one of {', '.join(FAIL_ON)}"
+        )
     if settings.waivers is None:
         return replace(settings, fail_on=fail_on.value)
     from ..verdict.waivers import load_waivers
 
-    return replace(settings, fail_on=fail_on.value,
-                   waiver_file=load_waivers(settings.waivers, settings.sources["waivers"].source))
+    return replace(
+        settings, fail_on=fail_on.value, waiver_file=load_waivers(settings.waivers, settings.sources["waivers"].source)
+    )
 
 
 def _resolve(config: pytest.Config) -> Settings:
@@ -284,14 +323,18 @@ def _resolve(config: pytest.Config) -> Settings:
 def _history(setting: Setting) -> int:
     text = (setting.value or "").strip()
     if not text.isdigit():
-        raise pytest.UsageError(f"contexta history {setting.value!r} (from {setting.source}) must be a whole number "
-                                f"of deployments >= 0 (default {DEFAULT_HISTORY}; 0: no history)")
+        raise pytest.UsageError(
+            f"contexta history {setting.value!r} (from {setting.source}) must be a whole number "
+            f"of deployments >= 0 (default {DEFAULT_HISTORY}; 0: no history)"
+        )
     return int(text)
 
 
 def _inconclusive(setting: Setting) -> str:
     choice = (setting.value or "").strip().lower()
     if choice not in INCONCLUSIVE_CHOICES:
-        raise pytest.UsageError(f"contexta inconclusive {setting.value!r} (from {setting.source}) must be 'fail' "
-                                f"(an inconclusive check fails the gate; the default) or 'pass'")
+        raise pytest.UsageError(
+            f"contexta inconclusive {setting.value!r} (from {setting.source}) must be 'fail' "
+            f"(an inconclusive check fails the gate; the default) or 'pass'"
+        )
     return choice

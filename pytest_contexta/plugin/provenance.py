@@ -30,27 +30,39 @@ def collect(config: pytest.Config, settings: Settings, nodeids: Iterable[str]) -
     root = config.rootpath
     commit, commit_source = _git_commit(root)
     return Provenance(
-        plugin_version=version("pytest-contexta"), pytest_version=pytest.__version__,
-        python_version=platform.python_version(), settings=_settings(config, settings),
+        plugin_version=version("pytest-contexta"),
+        pytest_version=pytest.__version__,
+        python_version=platform.python_version(),
+        settings=_settings(config, settings),
         gate_files=[_digest(path, root) for path in _gate_files(config, nodeids)],
         waiver_file=_digest(settings.waivers, root) if settings.waivers else None,
-        git_commit=commit, git_commit_source=commit_source, workspace=str(settings.workspace),
-        ledger=_ledger(settings.workspace / "metadata" / "ledger.db"))
+        git_commit=commit,
+        git_commit_source=commit_source,
+        workspace=str(settings.workspace),
+        ledger=_ledger(settings.workspace / "metadata" / "ledger.db"),
+    )
 
 
 def _settings(config: pytest.Config, settings: Settings) -> dict[str, SettingRecord]:
-    records = {name: SettingRecord(value=setting.value, source=setting.source)
-               for name, setting in settings.sources.items()}
-    for name, path in (("workspace", settings.workspace), ("report", settings.report),
-                       ("markdown", settings.markdown), ("waivers", settings.waivers)):
+    records = {
+        name: SettingRecord(value=setting.value, source=setting.source) for name, setting in settings.sources.items()
+    }
+    for name, path in (
+        ("workspace", settings.workspace),
+        ("report", settings.report),
+        ("markdown", settings.markdown),
+        ("waivers", settings.waivers),
+    ):
         if path is not None:
             records[name] = SettingRecord(value=str(path), source=settings.sources[name].source)
-    records["allow_partial"] = SettingRecord(value=str(settings.allow_partial).lower(),
-                                             source="command line" if settings.allow_partial else "default")
+    records["allow_partial"] = SettingRecord(
+        value=str(settings.allow_partial).lower(), source="command line" if settings.allow_partial else "default"
+    )
     for name in ("lower_is_better", "higher_is_better"):
         patterns = tuple(config.getini(f"contexta_{name}"))
-        records[name] = SettingRecord(value=",".join(patterns) or None,
-                                      source=f"ini contexta_{name}" if patterns else "default")
+        records[name] = SettingRecord(
+            value=",".join(patterns) or None, source=f"ini contexta_{name}" if patterns else "default"
+        )
     return dict(sorted(records.items()))
 
 
@@ -85,8 +97,13 @@ def _git_commit(root: Path) -> tuple[str | None, str]:
         if value:
             return value, f"env {variable}"
     try:
-        done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=GIT_TIMEOUT, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None, "none (git not available)"
     if done.returncode != 0:

@@ -89,8 +89,10 @@ class CheckRunner:
             report.outcome = "failed"
             if hasattr(report, "wasxfail"):
                 del report.wasxfail
-            report.longrepr = (f"contexta: gate check skipped ({reason}); a skipped check does not pass the "
-                               f"gate. Mark it @pytest.mark.{OPTIONAL_MARKER} if it may be skipped.")
+            report.longrepr = (
+                f"contexta: gate check skipped ({reason}); a skipped check does not pass the "
+                f"gate. Mark it @pytest.mark.{OPTIONAL_MARKER} if it may be skipped."
+            )
         if item.get_closest_marker(ADVISORY_MARKER) is not None:
             report.contexta_advisory = True  # type: ignore[attr-defined]
         if report.failed:
@@ -115,11 +117,16 @@ class CheckRunner:
         report.contexta_failure = failure  # type: ignore[attr-defined]
         if waiver is not None:
             report.contexta_waiver = waiver.as_json()  # type: ignore[attr-defined]
-            reason = (f"contexta: WAIVED by {waiver.owner} until {waiver.expires} (waiver line {waiver.line}): "
-                      f"{waiver.reason}")
-            item.user_properties += [("contexta.outcome", "waived"), ("contexta.waiver.owner", waiver.owner),
-                                     ("contexta.waiver.reason", waiver.reason),
-                                     ("contexta.waiver.expires", waiver.expires)]
+            reason = (
+                f"contexta: WAIVED by {waiver.owner} until {waiver.expires} (waiver line {waiver.line}): "
+                f"{waiver.reason}"
+            )
+            item.user_properties += [
+                ("contexta.outcome", "waived"),
+                ("contexta.waiver.owner", waiver.owner),
+                ("contexta.waiver.reason", waiver.reason),
+                ("contexta.waiver.expires", waiver.expires),
+            ]
         else:
             reason = f"contexta: advisory check did not pass (a warning): {failure}"
             item.user_properties.append(("contexta.outcome", "warning"))
@@ -131,10 +138,12 @@ def _junit_properties(results: list[CheckResult]) -> list[tuple[str, object]]:
     """The helper verdicts as JUnit properties; strings that may come from the workspace are escaped."""
     properties: list[tuple[str, object]] = []
     for result in results:
-        data: Mapping[str, object] = result.model_dump(mode="json", exclude_none=True, exclude_defaults=True,
-                                                       exclude={"history"})  # history_values carries its numbers
-        properties.extend((f"contexta.{name}", printable(value) if isinstance(value, str) else value)
-                          for name, value in data.items())
+        data: Mapping[str, object] = result.model_dump(
+            mode="json", exclude_none=True, exclude_defaults=True, exclude={"history"}
+        )  # history_values carries its numbers
+        properties.extend(
+            (f"contexta.{name}", printable(value) if isinstance(value, str) else value) for name, value in data.items()
+        )
     return properties
 
 

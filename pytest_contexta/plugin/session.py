@@ -62,8 +62,12 @@ class GateSession:
 
         Raises :class:`GateError`; only ledger rows are read here, no records, and no gate hook is asked.
         """
-        self.workspace = GateWorkspace(self.settings.workspace, lock_timeout=self.settings.read_lock_timeout(),
-                                       cached=self.load, on_wait=self._say_waiting)
+        self.workspace = GateWorkspace(
+            self.settings.workspace,
+            lock_timeout=self.settings.read_lock_timeout(),
+            cached=self.load,
+            on_wait=self._say_waiting,
+        )
         self._chooser = BaselineChooser(self.config, self.workspace)
         self._deployed = DeployedRuns(self.workspace)
         if shared is not None:
@@ -97,7 +101,8 @@ class GateSession:
             where = getattr(plugin, "__file__", None) or repr(plugin)
             self.usage_errors.append(
                 f"{', '.join(late)} in {where} was registered after the gate had asked its hooks, so it could not "
-                f"take part: define it in a conftest.py under the gate folder or in a plugin loaded at start-up")
+                f"take part: define it in a conftest.py under the gate folder or in a plugin loaded at start-up"
+            )
 
     def baseline(self, candidate: str) -> BaselineChoice:
         """The baseline of ``candidate``, decided once; raises :class:`GateError` when it cannot be decided."""
@@ -140,8 +145,9 @@ class GateSession:
             candidate = candidate_of(item)
             if candidate is not None:
                 fixtures = getattr(item, "fixturenames", ())
-                needs[candidate] = needs.get(candidate, False) or "baseline_run" in fixtures \
-                    or "history_runs" in fixtures
+                needs[candidate] = (
+                    needs.get(candidate, False) or "baseline_run" in fixtures or "history_runs" in fixtures
+                )
         if not needs or self.workspace is None:
             return
         with self.workspace.reading():
@@ -175,10 +181,17 @@ class GateSession:
                     with suppress(GateError):
                         baseline = self.baseline(candidate)
                     self._hooks_consulted = True
-                    choice = choose_history(self.config, self._deployed, self.workspace, self.load(candidate),
-                                            baseline, self.settings.history)
-                    self.workspace.prefetch([ref for ref in choice.refs
-                                             if ref not in self._runs and ref not in self._unhooked])
+                    choice = choose_history(
+                        self.config,
+                        self._deployed,
+                        self.workspace,
+                        self.load(candidate),
+                        baseline,
+                        self.settings.history,
+                    )
+                    self.workspace.prefetch(
+                        [ref for ref in choice.refs if ref not in self._runs and ref not in self._unhooked]
+                    )
                     for ref in choice.refs:
                         with suppress(GateError):
                             runs.append(self.load(ref))
@@ -196,8 +209,11 @@ class GateSession:
             if wants_baseline and candidate not in self._baselines:
                 with suppress(GateError):
                     assert self._chooser is not None
-                    likely = (self.fixed_baseline.run_ref if self.fixed_baseline is not None
-                              else self._chooser.likely(candidate))
+                    likely = (
+                        self.fixed_baseline.run_ref
+                        if self.fixed_baseline is not None
+                        else self._chooser.likely(candidate)
+                    )
                     if likely is not None:
                         runs.append(likely)
             if wants_baseline:
@@ -253,21 +269,26 @@ class GateSession:
         try:
             answers = self.config.hook.pytest_contexta_diagnostics(run=run)
         except Exception as exc:
-            raise GateHookError(f"a pytest_contexta_diagnostics hook raised {type(exc).__name__} for {run.ref}: "
-                            f"{first_line(str(exc))}") from exc
+            raise GateHookError(
+                f"a pytest_contexta_diagnostics hook raised {type(exc).__name__} for {run.ref}: {first_line(str(exc))}"
+            ) from exc
         extra: list[Diagnostic] = []
         for answer in answers:
             if isinstance(answer, (Diagnostic, dict)):
                 answer = [answer]
             if isinstance(answer, str) or not isinstance(answer, (Iterable, type(None))):
-                raise GateHookError(f"pytest_contexta_diagnostics returned {answer!r} for {run.ref}: return a list "
-                                f"of Diagnostic objects, or None when there is nothing to add")
+                raise GateHookError(
+                    f"pytest_contexta_diagnostics returned {answer!r} for {run.ref}: return a list "
+                    f"of Diagnostic objects, or None when there is nothing to add"
+                )
             for item in answer or ():
                 try:
                     extra.append(item if isinstance(item, Diagnostic) else Diagnostic.model_validate(item))
                 except ValidationError as exc:
-                    raise GateHookError(f"pytest_contexta_diagnostics returned {item!r} for {run.ref}, which is not "
-                                    f"a Diagnostic: {first_problem(exc)}") from exc
+                    raise GateHookError(
+                        f"pytest_contexta_diagnostics returned {item!r} for {run.ref}, which is not "
+                        f"a Diagnostic: {first_problem(exc)}"
+                    ) from exc
         return run.model_copy(update={"diagnostics": run.diagnostics + tuple(extra)})
 
     def run_facts(self, ref: str) -> RunFacts | None:
@@ -277,9 +298,17 @@ class GateSession:
             return None
         if isinstance(loaded, GateError):
             return RunFacts(error=str(loaded))
-        diagnostics = tuple(ReportDiagnostic(code=d.code, severity=d.severity, subject_ref=d.subject_ref,
-                                             summary=d.summary, contexta_severity=d.contexta_severity,
-                                             source=d.source) for d in loaded.diagnostics)
+        diagnostics = tuple(
+            ReportDiagnostic(
+                code=d.code,
+                severity=d.severity,
+                subject_ref=d.subject_ref,
+                summary=d.summary,
+                contexta_severity=d.contexta_severity,
+                source=d.source,
+            )
+            for d in loaded.diagnostics
+        )
         return RunFacts(diagnostics=diagnostics, notes=loaded.reader_notes)
 
     def loaded_refs(self) -> list[str]:
@@ -299,4 +328,3 @@ def _out_of_the_collectors_sight() -> None:
 
 
 _froze: list[bool] = []  # whether this process froze its objects: the collector is the process's, not the session's
-

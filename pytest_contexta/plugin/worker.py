@@ -32,9 +32,16 @@ class WorkerPlugin:
         for ref in self.session.loaded_refs():
             facts = self.session.run_facts(ref)
             if facts is not None:
-                runs[ref] = {"diagnostics": [d.model_dump(mode="json") for d in facts.diagnostics],
-                             "notes": list(facts.notes), "error": facts.error}
+                runs[ref] = {
+                    "diagnostics": [d.model_dump(mode="json") for d in facts.diagnostics],
+                    "notes": list(facts.notes),
+                    "error": facts.error,
+                }
         baselines = {ref: c.model_dump(mode="json") for ref, c in self.session.decided_baselines().items()}
-        output = {**self.tracker.worker_output(), "baselines": baselines, "runs": runs,
-                  "usage_errors": self.session.usage_errors}
+        output = {
+            **self.tracker.worker_output(),
+            "baselines": baselines,
+            "runs": runs,
+            "usage_errors": self.session.usage_errors,
+        }
         self.session.config.workeroutput[SHARED_KEY] = output  # type: ignore[attr-defined]

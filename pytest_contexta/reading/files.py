@@ -15,8 +15,13 @@ from pathlib import Path
 from ..errors import WorkspaceError
 from ..text import printable
 
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def running_user() -> str:
@@ -33,13 +38,18 @@ def unreadable(path: Path, exc: OSError, what: str = "") -> WorkspaceError:
     """A clear error for an OSError met while reading ``path`` (permission denied names the gate's user)."""
     where = printable(str(path))
     if exc.errno in (errno.EACCES, errno.EPERM):
-        return WorkspaceError(f"{where}{what}: permission denied for {running_user()}, who runs the gate: give that "
-                              f"user read access to the workspace folder and its files")
+        return WorkspaceError(
+            f"{where}{what}: permission denied for {running_user()}, who runs the gate: give that "
+            f"user read access to the workspace folder and its files"
+        )
     if exc.errno == errno.ELOOP:
-        return WorkspaceError(f"{where}{what} is a symlink loop: point it at the real file, or copy the workspace "
-                              f"again")
-    return WorkspaceError(f"{where}{what} cannot be read ({printable(exc.strerror or str(exc))}): check the file, or "
-                          f"copy the whole workspace again")
+        return WorkspaceError(
+            f"{where}{what} is a symlink loop: point it at the real file, or copy the workspace again"
+        )
+    return WorkspaceError(
+        f"{where}{what} cannot be read ({printable(exc.strerror or str(exc))}): check the file, or "
+        f"copy the whole workspace again"
+    )
 
 
 def open_regular(path: Path) -> tuple[int, int]:
@@ -68,8 +78,10 @@ def _stat(path: Path) -> os.stat_result:
 def _check_regular(path: Path, status: os.stat_result) -> None:
     if not stat.S_ISREG(status.st_mode):
         kind = next((name for test, name in _KINDS if test(status.st_mode)), "not a regular file")
-        raise WorkspaceError(f"{printable(str(path))} is {kind}, not a regular file: Contexta writes only regular "
-                             f"files there; replace it with the real file, or copy the workspace again")
+        raise WorkspaceError(
+            f"{printable(str(path))} is {kind}, not a regular file: Contexta writes only regular "
+            f"files there; replace it with the real file, or copy the workspace again"
+        )
 
 
 def read_regular(path: Path, limit: int) -> bytearray:
@@ -77,8 +89,10 @@ def read_regular(path: Path, limit: int) -> bytearray:
     descriptor, size = open_regular(path)
     try:
         if size > limit:
-            raise WorkspaceError(f"{printable(str(path))} is {size} bytes, more than the {limit} bytes such a file "
-                                 f"can hold: it is damaged; restore it from a backup")
+            raise WorkspaceError(
+                f"{printable(str(path))} is {size} bytes, more than the {limit} bytes such a file "
+                f"can hold: it is damaged; restore it from a backup"
+            )
         data = bytearray()  # grown in place: never the file twice in memory (a run_ref index can be 60 MB)
         remaining = limit + 1
         while remaining > 0:
@@ -92,8 +106,9 @@ def read_regular(path: Path, limit: int) -> bytearray:
     finally:
         os.close(descriptor)
     if len(data) > limit:
-        raise WorkspaceError(f"{printable(str(path))} grew past {limit} bytes while being read: retry when the "
-                             f"writer has finished")
+        raise WorkspaceError(
+            f"{printable(str(path))} grew past {limit} bytes while being read: retry when the writer has finished"
+        )
     return data
 
 

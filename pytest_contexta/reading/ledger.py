@@ -22,20 +22,55 @@ from .rows import Batch, Deployment, EnvironmentSnapshot, Run, Stage
 SUPPORTED_SCHEMA_VERSION = "1"
 _PID = re.compile(r"Conflicting lock is held in (.*) \(PID (\d+)\)")
 
-_RUN_FIELDS = {"run_ref": "ref", "project_ref": "project_ref", "name": "name", "status": "status",
-               "started_at": "started_at", "ended_at": "ended_at", "description": "description"}
-_STAGE_FIELDS = {"stage_execution_ref": "ref", "run_ref": "run_ref", "stage_name": "name", "status": "status",
-                 "order_index": "order_index", "started_at": "started_at", "ended_at": "ended_at"}
-_BATCH_FIELDS = {"batch_execution_ref": "ref", "run_ref": "run_ref", "stage_execution_ref": "stage_ref",
-                 "batch_name": "name", "status": "status", "order_index": "order_index",
-                 "started_at": "started_at", "ended_at": "ended_at"}
-_DEPLOYMENT_FIELDS = {"deployment_execution_ref": "ref", "project_ref": "project_ref",
-                      "deployment_name": "name", "status": "status", "run_ref": "run_ref",
-                      "order_index": "order_index", "started_at": "started_at", "ended_at": "ended_at",
-                      "artifact_ref": "artifact_ref", "environment_snapshot_ref": "environment_snapshot_ref"}
-_ENVIRONMENT_FIELDS = {"environment_snapshot_ref": "ref", "run_ref": "run_ref", "captured_at": "captured_at",
-                       "python_version": "python_version", "platform": "platform", "packages": "packages",
-                       "environment_variables": "environment_variables"}
+_RUN_FIELDS = {
+    "run_ref": "ref",
+    "project_ref": "project_ref",
+    "name": "name",
+    "status": "status",
+    "started_at": "started_at",
+    "ended_at": "ended_at",
+    "description": "description",
+}
+_STAGE_FIELDS = {
+    "stage_execution_ref": "ref",
+    "run_ref": "run_ref",
+    "stage_name": "name",
+    "status": "status",
+    "order_index": "order_index",
+    "started_at": "started_at",
+    "ended_at": "ended_at",
+}
+_BATCH_FIELDS = {
+    "batch_execution_ref": "ref",
+    "run_ref": "run_ref",
+    "stage_execution_ref": "stage_ref",
+    "batch_name": "name",
+    "status": "status",
+    "order_index": "order_index",
+    "started_at": "started_at",
+    "ended_at": "ended_at",
+}
+_DEPLOYMENT_FIELDS = {
+    "deployment_execution_ref": "ref",
+    "project_ref": "project_ref",
+    "deployment_name": "name",
+    "status": "status",
+    "run_ref": "run_ref",
+    "order_index": "order_index",
+    "started_at": "started_at",
+    "ended_at": "ended_at",
+    "artifact_ref": "artifact_ref",
+    "environment_snapshot_ref": "environment_snapshot_ref",
+}
+_ENVIRONMENT_FIELDS = {
+    "environment_snapshot_ref": "ref",
+    "run_ref": "run_ref",
+    "captured_at": "captured_at",
+    "python_version": "python_version",
+    "platform": "platform",
+    "packages": "packages",
+    "environment_variables": "environment_variables",
+}
 
 
 _Row = TypeVar("_Row", bound=BaseModel)
@@ -44,8 +79,11 @@ _DEPLOYMENT_COLUMNS = "ref, project_ref, deployment_name, status, run_ref, paylo
 _PER_RUN = {
     "runs": ("ref, project_ref, name, payload_json", "ref", "ref"),
     "stage_executions": ("ref, run_ref, stage_name, payload_json", "run_ref", "order_index, started_at, ref"),
-    "batch_executions": ("ref, run_ref, stage_ref, batch_name, payload_json", "run_ref",
-                         "stage_ref, order_index, started_at, ref"),
+    "batch_executions": (
+        "ref, run_ref, stage_ref, batch_name, payload_json",
+        "run_ref",
+        "stage_ref, order_index, started_at, ref",
+    ),
     "deployment_executions": (_DEPLOYMENT_COLUMNS, "run_ref", "order_index, started_at, ref"),
     "environment_snapshots": ("payload_json", "run_ref", "captured_at, ref"),
 }
@@ -100,8 +138,9 @@ class Ledger:
                 continue
             columns, key, order = _PER_RUN[table]
             by_run: dict[str, list[tuple[Any, ...]]] = {ref: [] for ref in wanted}
-            for row in self._rows(f"SELECT {key}, {columns} FROM {table} WHERE list_contains(?, {key}) "
-                                  f"ORDER BY {key}, {order}", wanted):
+            for row in self._rows(
+                f"SELECT {key}, {columns} FROM {table} WHERE list_contains(?, {key}) ORDER BY {key}, {order}", wanted
+            ):
                 by_run[row[0]].append(row[1:])
             self._prefetched.setdefault(table, {}).update(by_run)
 
@@ -129,8 +168,11 @@ class Ledger:
         try:
             return connection.execute(sql, list(params)).fetchall()
         except duckdb.Error as exc:
-            lacks = (" lacks a table or column Contexta 1.x writes, so it"
-                     if isinstance(exc, (duckdb.CatalogException, duckdb.BinderException)) else "")
+            lacks = (
+                " lacks a table or column Contexta 1.x writes, so it"
+                if isinstance(exc, (duckdb.CatalogException, duckdb.BinderException))
+                else ""
+            )
             raise WorkspaceError(
                 f"{self.path} cannot be queried ({first_problem(exc)}): it{lacks} is damaged or was not written by "
                 f"Contexta 1.x; restore it from a backup, or copy the whole workspace again"
@@ -149,8 +191,11 @@ class Ledger:
 
     def _checked(self, row: _Row, columns: dict[str, object], expected_ref: str) -> _Row:
         """``row`` unless its payload contradicts its own columns, or its ref is not the one its names make."""
-        problems = [f"{field} is {getattr(row, field)!r} in payload_json but {value!r} in its column"
-                    for field, value in columns.items() if getattr(row, field) != value]
+        problems = [
+            f"{field} is {getattr(row, field)!r} in payload_json but {value!r} in its column"
+            for field, value in columns.items()
+            if getattr(row, field) != value
+        ]
         if getattr(row, "ref") != expected_ref:
             problems.append(f"its names make the ref {expected_ref!r}")
         if problems:
@@ -158,13 +203,15 @@ class Ledger:
             raise WorkspaceError(
                 f"{self.path} holds a {type(row).__name__} row '{shown}' that contradicts "
                 f"itself ({printable('; '.join(problems))}): the ledger was edited or is damaged; restore it from a "
-                f"backup")
+                f"backup"
+            )
         return row
 
     def _run(self, ref: str, project_ref: str, name: str, payload_json: str) -> Run:
         run = self._decode(Run, payload_json, _RUN_FIELDS)
-        return self._checked(run, {"ref": ref, "project_ref": project_ref, "name": name},
-                             f"run:{project_ref.partition(':')[2]}.{name}")
+        return self._checked(
+            run, {"ref": ref, "project_ref": project_ref, "name": name}, f"run:{project_ref.partition(':')[2]}.{name}"
+        )
 
     def run(self, ref: str) -> Run | None:
         rows = self._run_rows("runs", ref)
@@ -173,8 +220,10 @@ class Ledger:
     def runs(self, project_ref: str | None = None) -> list[Run]:
         """All runs, or one project's, in Contexta's order (project, start time, ref)."""
         where, params = ("WHERE project_ref = ?", [project_ref]) if project_ref else ("", [])
-        rows = self._rows(f"SELECT ref, project_ref, name, payload_json FROM runs {where} "
-                          f"ORDER BY project_ref, started_at, ref", *params)
+        rows = self._rows(
+            f"SELECT ref, project_ref, name, payload_json FROM runs {where} ORDER BY project_ref, started_at, ref",
+            *params,
+        )
         return [self._run(*row) for row in rows]
 
     def run_refs_named(self, name: str) -> list[str]:
@@ -184,18 +233,29 @@ class Ledger:
     def stages(self, run_ref: str) -> list[Stage]:
         rows = self._run_rows("stage_executions", run_ref)
         run_value = run_ref.partition(":")[2]
-        return [self._checked(self._decode(Stage, payload, _STAGE_FIELDS), {"ref": ref, "run_ref": run, "name": name},
-                              f"stage:{run_value}.{name}") for ref, run, name, payload in rows]
+        return [
+            self._checked(
+                self._decode(Stage, payload, _STAGE_FIELDS),
+                {"ref": ref, "run_ref": run, "name": name},
+                f"stage:{run_value}.{name}",
+            )
+            for ref, run, name, payload in rows
+        ]
 
     def batches(self, run_ref: str) -> list[Batch]:
         """A run's batches in Contexta's order: grouped by stage ref, then order, start time and ref."""
         rows = self._run_rows("batch_executions", run_ref)
         run_value = run_ref.partition(":")[2]
-        return [self._checked(self._decode(Batch, payload, _BATCH_FIELDS),
-                              {"ref": ref, "run_ref": run, "stage_ref": stage, "name": name},
-                              f"batch:{stage.partition(':')[2]}.{name}" if stage.startswith(f"stage:{run_value}.")
-                              else f"batch:<a stage of {run_ref}>.{name}")
-                for ref, run, stage, name, payload in rows]
+        return [
+            self._checked(
+                self._decode(Batch, payload, _BATCH_FIELDS),
+                {"ref": ref, "run_ref": run, "stage_ref": stage, "name": name},
+                f"batch:{stage.partition(':')[2]}.{name}"
+                if stage.startswith(f"stage:{run_value}.")
+                else f"batch:<a stage of {run_ref}>.{name}",
+            )
+            for ref, run, stage, name, payload in rows
+        ]
 
     def deployments(self, *, run_ref: str | None = None, project_ref: str | None = None) -> list[Deployment]:
         """Deployments of a run (Contexta's snapshot order) or of a project."""
@@ -210,11 +270,15 @@ class Ledger:
         rows = self._rows(f"SELECT {_DEPLOYMENT_COLUMNS} FROM deployment_executions {sql}", *params)
         return [self._deployment(*row) for row in rows]
 
-    def _deployment(self, ref: str, project_ref: str, name: str, status: str, run_ref: str | None,
-                    payload_json: str) -> Deployment:
+    def _deployment(
+        self, ref: str, project_ref: str, name: str, status: str, run_ref: str | None, payload_json: str
+    ) -> Deployment:
         deployment = self._decode(Deployment, payload_json, _DEPLOYMENT_FIELDS)
-        return self._checked(deployment, {"ref": ref, "project_ref": project_ref, "name": name, "status": status,
-                                          "run_ref": run_ref}, f"deployment:{project_ref.partition(':')[2]}.{name}")
+        return self._checked(
+            deployment,
+            {"ref": ref, "project_ref": project_ref, "name": name, "status": status, "run_ref": run_ref},
+            f"deployment:{project_ref.partition(':')[2]}.{name}",
+        )
 
     def deployments_newest_first(self, project_ref: str) -> list[DeploymentRow]:
         """A project's deployments ordered newest first by real start time in SQL, without decoding payloads.
@@ -225,7 +289,8 @@ class Ledger:
             "SELECT ref, deployment_name, status, run_ref, TRY_CAST(started_at AS TIMESTAMPTZ) IS NULL "
             "FROM deployment_executions WHERE project_ref = ? "
             "ORDER BY TRY_CAST(started_at AS TIMESTAMPTZ) DESC NULLS FIRST, COALESCE(order_index, 0) DESC, ref DESC",
-            project_ref)
+            project_ref,
+        )
         return [DeploymentRow(*row) for row in rows]
 
     def deployment(self, ref: str) -> Deployment | None:
@@ -256,8 +321,9 @@ def _check_schema(path: Path, connection: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _connect(path: Path, lock_timeout: float,
-             on_wait: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+def _connect(
+    path: Path, lock_timeout: float, on_wait: Callable[[str], None] | None = None
+) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + lock_timeout
     for file in (path, path.with_name(path.name + ".wal")):
         regular_file_exists(file)  # DuckDB would block on a FIFO there, holding the gate past any timeout
@@ -280,23 +346,32 @@ def _connect(path: Path, lock_timeout: float,
                 ) from exc
             if on_wait is not None and not told:
                 told = True
-                on_wait(f"{path} is locked by another process (PID {holder.group(2)}, {holder.group(1)}); "
-                        f"waiting up to {remaining:.3g} s for it (--contexta-lock-timeout)")
+                on_wait(
+                    f"{path} is locked by another process (PID {holder.group(2)}, {holder.group(1)}); "
+                    f"waiting up to {remaining:.3g} s for it (--contexta-lock-timeout)"
+                )
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 1.0)
 
 
 def _translate_open_error(path: Path, message: str) -> WorkspaceError:
     if "version number" in message or "storage version" in message.lower():
-        upgrade = ("upgrade it (pip install -U duckdb)" if sys.version_info >= (3, 11)
-                   else "duckdb 2 needs Python 3.11 or newer, so run the gate on Python 3.11+")
+        upgrade = (
+            "upgrade it (pip install -U duckdb)"
+            if sys.version_info >= (3, 11)
+            else "duckdb 2 needs Python 3.11 or newer, so run the gate on Python 3.11+"
+        )
         return WorkspaceError(
             f"{path} was written by a newer DuckDB than the installed duckdb {duckdb.__version__}: "
             f"{upgrade}. DuckDB said: {message.splitlines()[0]}"
         )
     if "permission denied" in message.lower():
-        return WorkspaceError(f"{path} cannot be opened: permission denied for {running_user()}, who runs the gate: "
-                              f"give that user read access to the ledger and its folder (DuckDB said: "
-                              f"{printable(message.splitlines()[0])})")
-    return WorkspaceError(f"{path} cannot be opened as a DuckDB ledger ({message.splitlines()[0]}): it is damaged "
-                          f"or not a ledger; restore it from a backup, or copy the whole workspace again")
+        return WorkspaceError(
+            f"{path} cannot be opened: permission denied for {running_user()}, who runs the gate: "
+            f"give that user read access to the ledger and its folder (DuckDB said: "
+            f"{printable(message.splitlines()[0])})"
+        )
+    return WorkspaceError(
+        f"{path} cannot be opened as a DuckDB ledger ({message.splitlines()[0]}): it is damaged "
+        f"or not a ledger; restore it from a backup, or copy the whole workspace again"
+    )

@@ -20,28 +20,41 @@ from typing import Any, NamedTuple
 
 from .records import MetricRecord, RecordLocation, trusted
 
-_TEXT = rb'[ !#-\[\]-~]*'  # printable ASCII without '"' and '\': a JSON string's content that needs no escape
+_TEXT = rb"[ !#-\[\]-~]*"  # printable ASCII without '"' and '\': a JSON string's content that needs no escape
 _PAIR = rb'"[a-z_]+":(?:"' + _TEXT + rb'"|\{\}|\[\])'
 _TEXT_PAIR = rb'"[a-z_]+":"' + _TEXT + rb'"'
-_TIME = rb'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z'
-_NUMBER = rb'-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?'
+_TIME = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z"
+_NUMBER = rb"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?"
 _TAGS = rb'\{(?:"' + _TEXT + rb'":"' + _TEXT + rb'"(?:,"' + _TEXT + rb'":"' + _TEXT + rb'")*)?\}'
-_TOKEN = rb'[a-z0-9]+(?:-[a-z0-9]+)*'
-_SEQUENCE = rb'[1-9]\d{0,17}'
+_TOKEN = rb"[a-z0-9]+(?:-[a-z0-9]+)*"
+_SEQUENCE = rb"[1-9]\d{0,17}"
 
 #: The parts of a line a shape leaves open, in line order, with what each may hold.
-_OPEN = (("appended", _TEXT), ("observed", _TIME), ("token", _TOKEN), ("recorded", _TIME), ("tags", _TAGS),
-         ("value", _NUMBER), ("sequence", _SEQUENCE))
+_OPEN = (
+    ("appended", _TEXT),
+    ("observed", _TIME),
+    ("token", _TOKEN),
+    ("recorded", _TIME),
+    ("tags", _TAGS),
+    ("value", _NUMBER),
+    ("sequence", _SEQUENCE),
+)
 
 #: A canonical metric line whose envelope and payload are flat (strings, ``{}``, ``[]``): where its open parts are.
 _FLAT_METRIC_LINE = re.compile(
-    rb'\{"appended_at":"(?P<appended>' + _TEXT + rb')","record":\{"envelope":\{(?:' + _PAIR + rb',)*'
-    rb'"observed_at":"(?P<observed>' + _TIME + rb')",(?:' + _TEXT_PAIR + rb',)*'
+    rb'\{"appended_at":"(?P<appended>' + _TEXT + rb')","record":\{"envelope":\{(?:' + _PAIR + rb",)*"
+    rb'"observed_at":"(?P<observed>' + _TIME + rb')",(?:' + _TEXT_PAIR + rb",)*"
     rb'"record_ref":"record:[a-z0-9.-]+\.(?P<token>' + _TOKEN + rb')","record_type":"metric",'
-    rb'"recorded_at":"(?P<recorded>' + _TIME + rb')"(?:,' + _PAIR + rb')*\},'
-    rb'"payload":\{(?:' + _TEXT_PAIR + rb',)*"tags":(?P<tags>' + _TAGS + rb'),(?:' + _TEXT_PAIR + rb',)*'
-    rb'"value":(?P<value>' + _NUMBER + rb')(?:,' + _TEXT_PAIR + rb')*\}\},"sequence":(?P<sequence>' + _SEQUENCE
-    + rb')\}')
+    rb'"recorded_at":"(?P<recorded>' + _TIME + rb')"(?:,' + _PAIR + rb")*\},"
+    rb'"payload":\{(?:' + _TEXT_PAIR + rb',)*"tags":(?P<tags>' + _TAGS + rb"),(?:" + _TEXT_PAIR + rb",)*"
+    rb'"value":(?P<value>'
+    + _NUMBER
+    + rb")(?:,"
+    + _TEXT_PAIR
+    + rb')*\}\},"sequence":(?P<sequence>'
+    + _SEQUENCE
+    + rb")\}"
+)
 
 _KEY_FIELD = b'"metric_key":"'
 #: Integers longer than this may not survive a float: such values are decoded in full.
@@ -98,9 +111,16 @@ class LineShape:
         payload["value"] = int(parts.value) if parts.integral else parts.value
         fields = self.fields.copy()
         observed = parts.observed.decode()
-        fields.update(ref=self.prefix + parts.token.decode(), observed_at=observed,
-                      recorded_at=observed if parts.recorded == parts.observed else parts.recorded.decode(),
-                      sequence=parts.sequence, value=parts.value, tags=tags, payload=payload, location=location)
+        fields.update(
+            ref=self.prefix + parts.token.decode(),
+            observed_at=observed,
+            recorded_at=observed if parts.recorded == parts.observed else parts.recorded.decode(),
+            sequence=parts.sequence,
+            value=parts.value,
+            tags=tags,
+            payload=payload,
+            location=location,
+        )
         return trusted(MetricRecord, fields)
 
 
@@ -151,10 +171,16 @@ _PER_LINE = frozenset({"ref", "observed_at", "recorded_at", "sequence", "value",
 def _same_record(found: re.Match[bytes], record: MetricRecord) -> bool:
     """Whether the open parts the expression found are the fields the full decode read (belt and braces)."""
     value = json.loads(found["value"])
-    return (record.observed_at == found["observed"].decode() and record.recorded_at == found["recorded"].decode()
-            and record.ref.endswith("." + found["token"].decode()) and record.sequence == int(found["sequence"])
-            and record.value == float(value) and record.tags == json.loads(found["tags"])
-            and record.payload.get("value") == value and type(record.payload.get("value")) is type(value))
+    return (
+        record.observed_at == found["observed"].decode()
+        and record.recorded_at == found["recorded"].decode()
+        and record.ref.endswith("." + found["token"].decode())
+        and record.sequence == int(found["sequence"])
+        and record.value == float(value)
+        and record.tags == json.loads(found["tags"])
+        and record.payload.get("value") == value
+        and type(record.payload.get("value")) is type(value)
+    )
 
 
 class _RepeatedKey(ValueError):
@@ -195,7 +221,7 @@ class ShapeBook:
     def match(self, line: bytes) -> tuple[LineShape, tuple[bytes, bytes, bytes, bytes, float, bool, int]] | None:
         """The shape ``line`` has and its open parts, when it has a learnt shape."""
         start = line.rfind(_KEY_FIELD) + len(_KEY_FIELD)
-        shapes = self._by_key.get(line[start:line.find(b'"', start)]) if start >= len(_KEY_FIELD) else None
+        shapes = self._by_key.get(line[start : line.find(b'"', start)]) if start >= len(_KEY_FIELD) else None
         for number, shape in enumerate(shapes or ()):
             parts = shape.read(line)
             if parts is not None:
@@ -204,8 +230,9 @@ class ShapeBook:
                 return shape, parts
         return None
 
-    def hold(self, hits: list[tuple[int, int, bytes]], found: Mapping[str, Any], segment: int
-             ) -> Iterator[tuple[int, int, bytes]]:
+    def hold(
+        self, hits: list[tuple[int, int, bytes]], found: Mapping[str, Any], segment: int
+    ) -> Iterator[tuple[int, int, bytes]]:
         """Add each hit (byte offset, line number, line) that has a learnt shape to ``found[run].held`` (the
         :class:`~.run_records.RunLines` of its run, if read); yield the others, to be decoded in full."""
         match = self.match

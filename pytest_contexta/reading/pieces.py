@@ -117,7 +117,8 @@ def hit_lines(piece: Piece, needles: list[bytes], pattern: re.Pattern[bytes] | N
     data, size = piece.data, piece.size
     sample = min(size, _SAMPLE)
     if pattern is None and sum(data.count(needle, 0, sample) for needle in needles) * _DENSE > data.count(
-            b"\n", 0, sample):
+        b"\n", 0, sample
+    ):
         return _lines_holding(piece, needles)
     spans: dict[int, int] = {}
     if pattern is not None:
@@ -171,7 +172,7 @@ def unattributed_lines(piece: Piece) -> Iterator[tuple[int, int, bytes]]:
     escapes need no search of their own: they make the counts disagree.
     """
     data, size = piece.data, piece.size
-    count = piece.newlines + (data[size - 1:size] != b"\n")
+    count = piece.newlines + (data[size - 1 : size] != b"\n")
     if data.count(_ANY_RUN_REF, 0, size) == count == data.count(_RUN_REF_KEY, 0, size):
         return
     lines = piece.text(0, size).split(b"\n")

@@ -38,8 +38,15 @@ _LEVELS = ("debug", "info", "warning", "error", "critical")
 _CATEGORIES = ("capture", "store", "import", "compatibility", "verification", "recovery")
 _SPAN_STATUSES = ("ok", "error", "cancelled", "timeout")
 #: Components of each core ref kind (Contexta's ``validate_core_stable_ref``).
-_COMPONENTS = {"run": (2,), "record": (3,), "stage": (3,), "deployment": (2,), "batch": (4,), "sample": (4, 5),
-               "op": (4, 5)}
+_COMPONENTS = {
+    "run": (2,),
+    "record": (3,),
+    "stage": (3,),
+    "deployment": (2,),
+    "batch": (4,),
+    "sample": (4, 5),
+    "op": (4, 5),
+}
 
 
 class RefusedRecord(ValueError):
@@ -66,15 +73,22 @@ def damaged(line: bytes, location: RecordLocation, reason: str) -> DamagedLine:
     """A damaged line, with the run, record type and key that can still be read from its bytes."""
     run = _RUN_REF.search(line)
     record = _RECORD_REF.search(line)
-    run_ref = run.group(1).decode() if run else (
-        f"run:{record.group(1).decode()}.{record.group(2).decode()}" if record else None)
+    run_ref = (
+        run.group(1).decode()
+        if run
+        else (f"run:{record.group(1).decode()}.{record.group(2).decode()}" if record else None)
+    )
     record_type = _RECORD_TYPE.search(line)
     key = _KEY.search(line)
     sequence = _SEQUENCE_AT_END.search(line)
-    return DamagedLine(location=location, reason=reason, run_ref=run_ref,
-                       record_type=record_type.group(1).decode() if record_type else None,
-                       key=key.group(1).decode() if key else None,
-                       sequence=int(sequence.group(1)) if sequence else None)
+    return DamagedLine(
+        location=location,
+        reason=reason,
+        run_ref=run_ref,
+        record_type=record_type.group(1).decode() if record_type else None,
+        key=key.group(1).decode() if key else None,
+        sequence=int(sequence.group(1)) if sequence else None,
+    )
 
 
 def _quoted(value: object, limit: int = 80) -> str:
@@ -119,15 +133,26 @@ def _record(document: dict[str, Any], location: RecordLocation) -> Record:
 
 
 #: Envelope fields that repeat across a run's records: validated once per distinct combination.
-_CONTEXT_FIELDS = ("run_ref", "stage_execution_ref", "batch_execution_ref", "sample_observation_ref",
-                   "operation_context_ref", "deployment_execution_ref", "producer_ref", "record_type",
-                   "completeness_marker", "degradation_marker", "schema_version")
+_CONTEXT_FIELDS = (
+    "run_ref",
+    "stage_execution_ref",
+    "batch_execution_ref",
+    "sample_observation_ref",
+    "operation_context_ref",
+    "deployment_execution_ref",
+    "producer_ref",
+    "record_type",
+    "completeness_marker",
+    "degradation_marker",
+    "schema_version",
+)
 _MAX_CACHED = 100_000
 _Checked = TypeVar("_Checked")
 
 
-def _remembered(cache: dict[tuple[Any, ...], _Checked], key: tuple[Any, ...],
-                check: Callable[[], _Checked]) -> _Checked:
+def _remembered(
+    cache: dict[tuple[Any, ...], _Checked], key: tuple[Any, ...], check: Callable[[], _Checked]
+) -> _Checked:
     """``check()`` done once per distinct ``key`` (a bounded cache): repeated field values are validated once.
 
     A key holding a list or object where a string belongs cannot be cached: ``check()`` runs and says which.
@@ -142,17 +167,25 @@ def _remembered(cache: dict[tuple[Any, ...], _Checked], key: tuple[Any, ...],
             cache.clear()
         cache[key] = found
     return found
+
+
 _contexts: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}  # -> (record_ref prefix, fields)
 
 
 def _envelope(envelope: dict[str, Any]) -> dict[str, Any]:
     prefix, shared = _remembered(_contexts, tuple(map(envelope.get, _CONTEXT_FIELDS)), lambda: _context(envelope))
     record_ref = envelope.get("record_ref")
-    token = record_ref[len(prefix):] if isinstance(record_ref, str) else ""
-    if not (isinstance(record_ref, str) and record_ref.startswith(prefix) and len(record_ref) <= 255
-            and len(token) <= 63 and _COMPONENT.fullmatch(token)):
-        _same_prefix(_ref(envelope, "record_ref", "record", required=True), shared["run_ref"], 2, "record_ref",
-                     "run_ref")
+    token = record_ref[len(prefix) :] if isinstance(record_ref, str) else ""
+    if not (
+        isinstance(record_ref, str)
+        and record_ref.startswith(prefix)
+        and len(record_ref) <= 255
+        and len(token) <= 63
+        and _COMPONENT.fullmatch(token)
+    ):
+        _same_prefix(
+            _ref(envelope, "record_ref", "record", required=True), shared["run_ref"], 2, "record_ref", "run_ref"
+        )
     observed_at = _timestamp(envelope, "observed_at")
     if envelope.get("recorded_at") == observed_at:
         recorded_at = observed_at  # valid as observed_at is, and one string object for both (memory per record)
@@ -190,9 +223,12 @@ def _context(envelope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if not isinstance(schema_version, str) or not schema_version.strip():
         raise RefusedRecord("schema_version is not a non-blank string")
     return f"record:{run_ref.partition(':')[2]}.", {
-        "record_type": record_type, "run_ref": run_ref,
+        "record_type": record_type,
+        "run_ref": run_ref,
         "producer_ref": _token(envelope, "producer_ref", _DOT_TOKEN, required=True),
-        "stage_ref": stage_ref, "batch_ref": batch_ref, "sample_ref": sample_ref,
+        "stage_ref": stage_ref,
+        "batch_ref": batch_ref,
+        "sample_ref": sample_ref,
         "deployment_ref": _ref(envelope, "deployment_execution_ref", "deployment"),
         "completeness_marker": completeness,
         "degradation_marker": _choice(envelope, "degradation_marker", _DEGRADATION) or "none",
@@ -215,8 +251,11 @@ def _metric(payload: dict[str, Any], fields: dict[str, Any]) -> None:
     if tags and not all(map(_is_text, tags.values())):
         raise RefusedRecord("tags values are not all strings")
     kind = _remembered(_metric_kinds, tuple(map(payload.get, _METRIC_FIELDS)), lambda: _metric_kind(payload))
-    for field, name in (("metric_key", "key"), ("value_type", "value_type"),
-                        ("aggregation_scope", "aggregation_scope")):
+    for field, name in (
+        ("metric_key", "key"),
+        ("value_type", "value_type"),
+        ("aggregation_scope", "aggregation_scope"),
+    ):
         if field in payload:
             payload[field] = kind[name]  # share the validated strings across a run's records (memory per record)
     fields.update(kind)
@@ -226,29 +265,39 @@ def _metric(payload: dict[str, Any], fields: dict[str, Any]) -> None:
 
 def _metric_kind(payload: dict[str, Any]) -> dict[str, Any]:
     """A metric payload's repeated fields, validated as Contexta's MetricPayload does."""
-    return {"key": _token(payload, "metric_key", _DOT_TOKEN, required=True),
-            "value_type": _token(payload, "value_type", _SNAKE_TOKEN, required=True),
-            "unit": _text(payload, "unit"),
-            "aggregation_scope": _choice(payload, "aggregation_scope", _SCOPES) or "step",
-            "slice_ref": _token(payload, "slice_ref", _DOT_OR_SNAKE)}
+    return {
+        "key": _token(payload, "metric_key", _DOT_TOKEN, required=True),
+        "value_type": _token(payload, "value_type", _SNAKE_TOKEN, required=True),
+        "unit": _text(payload, "unit"),
+        "aggregation_scope": _choice(payload, "aggregation_scope", _SCOPES) or "step",
+        "slice_ref": _token(payload, "slice_ref", _DOT_OR_SNAKE),
+    }
 
 
 def _event(payload: dict[str, Any]) -> dict[str, Any]:
-    return {"key": _token(payload, "event_key", _DOT_TOKEN, required=True),
-            "level": _choice(payload, "level", _LEVELS, required=True),
-            "message": _text(payload, "message", required=True), "attributes": _mapping(payload, "attributes")}
+    return {
+        "key": _token(payload, "event_key", _DOT_TOKEN, required=True),
+        "level": _choice(payload, "level", _LEVELS, required=True),
+        "message": _text(payload, "message", required=True),
+        "attributes": _mapping(payload, "attributes"),
+    }
 
 
 def _degraded(payload: dict[str, Any]) -> dict[str, Any]:
-    return {"key": _token(payload, "issue_key", _DOT_OR_SNAKE, required=True),
-            "category": _choice(payload, "category", _CATEGORIES, required=True),
-            "severity": _choice(payload, "severity", ("warning", "error"), required=True),
-            "summary": _text(payload, "summary", required=True), "attributes": _mapping(payload, "attributes")}
+    return {
+        "key": _token(payload, "issue_key", _DOT_OR_SNAKE, required=True),
+        "category": _choice(payload, "category", _CATEGORIES, required=True),
+        "severity": _choice(payload, "severity", ("warning", "error"), required=True),
+        "summary": _text(payload, "summary", required=True),
+        "attributes": _mapping(payload, "attributes"),
+    }
 
 
 def _span(payload: dict[str, Any]) -> dict[str, Any]:
-    return {"key": _text(payload, "span_name", required=True),
-            "status": _choice(payload, "status", _SPAN_STATUSES, required=True)}
+    return {
+        "key": _text(payload, "span_name", required=True),
+        "status": _choice(payload, "status", _SPAN_STATUSES, required=True),
+    }
 
 
 def _present(document: dict[str, Any], field: str, required: bool) -> Any:
@@ -303,8 +352,11 @@ def _ref(document: dict[str, Any], field: str, kind: str, *, required: bool = Fa
         raise RefusedRecord(f"{field} is not a ref")
     prefix, _, rest = value.partition(":")
     components = rest.split(".")
-    if prefix != kind or len(components) not in _COMPONENTS[kind] or not all(
-            len(part) <= 63 and _COMPONENT.fullmatch(part) for part in components):
+    if (
+        prefix != kind
+        or len(components) not in _COMPONENTS[kind]
+        or not all(len(part) <= 63 and _COMPONENT.fullmatch(part) for part in components)
+    ):
         raise RefusedRecord(f"{field} {_quoted(value)} is not a valid {kind} ref")
     return value
 

@@ -126,9 +126,7 @@ class SpanRecord(_Record):
     status: str
 
 
-Record = Annotated[
-    MetricRecord | EventRecord | DegradedRecord | SpanRecord, Field(discriminator="record_type")
-]
+Record = Annotated[MetricRecord | EventRecord | DegradedRecord | SpanRecord, Field(discriminator="record_type")]
 
 
 class DamagedLine(FrozenModel):

@@ -95,6 +95,7 @@ def suggest(name: str, choices: Iterable[str]) -> list[str]:
 
     ``suggest("rocauc", ["roc-auc", "f1"])`` gives ``["roc-auc"]``; no choice close enough gives ``[]``.
     """
+
     def plain(text: str) -> str:
         return re.sub(r"[-_\s]", "", text.lower())
 

@@ -44,8 +44,9 @@ class CompactLines:
     def __len__(self) -> int:
         return len(self.sequences)
 
-    def extend(self, held: list[tuple[LineShape, tuple[bytes, bytes, bytes, bytes, float, bool, int], int, int, int]]
-               ) -> None:
+    def extend(
+        self, held: list[tuple[LineShape, tuple[bytes, bytes, bytes, bytes, float, bool, int], int, int, int]]
+    ) -> None:
         """Hold lines, each given as (shape, open parts as :class:`OpenParts` fields, segment, line, byte offset)."""
         if not held:
             return
@@ -83,11 +84,24 @@ class CompactLines:
 
     def record(self, index: int) -> MetricRecord:
         start = self._ends[index - 1] if index else 0
-        token, observed, recorded, tags = bytes(self._text[start:self._ends[index] - 1]).split(b"\x00")
-        parts = OpenParts(token, observed, recorded or observed, tags, self.values[index],
-                          bool(self.integral[index]), self.sequences[index])
-        location = trusted(RecordLocation, {"segment": self.segment_names[self.segment_of[index]],
-                                            "line": self.line_numbers[index], "byte_offset": self.offsets[index]})
+        token, observed, recorded, tags = bytes(self._text[start : self._ends[index] - 1]).split(b"\x00")
+        parts = OpenParts(
+            token,
+            observed,
+            recorded or observed,
+            tags,
+            self.values[index],
+            bool(self.integral[index]),
+            self.sequences[index],
+        )
+        location = trusted(
+            RecordLocation,
+            {
+                "segment": self.segment_names[self.segment_of[index]],
+                "line": self.line_numbers[index],
+                "byte_offset": self.offsets[index],
+            },
+        )
         return self.shapes[self.shape_of[index]].record(parts, location)
 
 
@@ -155,10 +169,16 @@ class RunRecordList(Sequence[Record]):
     def with_key(self, key: str) -> tuple[MetricRecord, ...]:
         """The metric records of ``key`` in append order, built once."""
         if key not in self._keyed:
-            decoded = [(at, record) for at, record in zip(self._decoded_at, self._decoded)
-                       if isinstance(record, MetricRecord) and record.key == key]
-            lines = [self.compact.lines_of_shape(index) for index, shape in enumerate(self.compact.shapes)
-                     if shape.fields["key"] == key]
+            decoded = [
+                (at, record)
+                for at, record in zip(self._decoded_at, self._decoded)
+                if isinstance(record, MetricRecord) and record.key == key
+            ]
+            lines = [
+                self.compact.lines_of_shape(index)
+                for index, shape in enumerate(self.compact.shapes)
+                if shape.fields["key"] == key
+            ]
             indices = list(merge(*lines)) if len(lines) > 1 else list(lines[0]) if lines else []
             positions = self._positions_of(indices)
             held = [(position, self.compact.record(index)) for position, index in zip(positions, indices)]
@@ -181,13 +201,17 @@ class RunRecordList(Sequence[Record]):
     def metric_keys(self, stage_name: str | None = None) -> set[str]:
         shapes = [shape.fields for shape in self.compact.shapes]
         records = [record.__dict__ for record in self._decoded if isinstance(record, MetricRecord)]
-        return {fields["key"] for fields in shapes + records
-                if stage_name is None or _stage_name(fields["stage_ref"]) == stage_name}
+        return {
+            fields["key"]
+            for fields in shapes + records
+            if stage_name is None or _stage_name(fields["stage_ref"]) == stage_name
+        }
 
     def metric_stage_refs(self) -> set[str | None]:
         """The stage refs (None for run level) that hold at least one metric record."""
-        return ({shape.fields["stage_ref"] for shape in self.compact.shapes}
-                | {record.stage_ref for record in self._decoded if isinstance(record, MetricRecord)})
+        return {shape.fields["stage_ref"] for shape in self.compact.shapes} | {
+            record.stage_ref for record in self._decoded if isinstance(record, MetricRecord)
+        }
 
     def batch_refs(self, stage_ref: str) -> set[str]:
         """The batch refs the records of ``stage_ref`` carry."""
@@ -196,8 +220,9 @@ class RunRecordList(Sequence[Record]):
 
     def marked_degraded(self) -> list[Record]:
         """The records whose ``degradation_marker`` is not ``none``, in append order."""
-        marked = [(at, record) for at, record in zip(self._decoded_at, self._decoded)
-                  if record.degradation_marker != "none"]
+        marked = [
+            (at, record) for at, record in zip(self._decoded_at, self._decoded) if record.degradation_marker != "none"
+        ]
         for index, shape in enumerate(self.compact.shapes):
             if shape.fields["degradation_marker"] != "none":
                 lines = list(self.compact.lines_of_shape(index))
@@ -221,7 +246,7 @@ class RunRecordList(Sequence[Record]):
         taken = 0  # compact lines merged so far
         for position, value in zip(self._decoded_at, decoded):
             before = position - len(merged)  # compact lines between the last decoded record and this one
-            merged.extend(compact[taken:taken + before])
+            merged.extend(compact[taken : taken + before])
             taken += before
             merged.append(value)
         merged.extend(compact[taken:])
@@ -234,13 +259,14 @@ class RunRecordList(Sequence[Record]):
         if len(tokens) != len(self.compact) or len(refs) != len(self._decoded):
             return False
         prefixes = {shape.prefix for shape in self.compact.shapes}
-        return not any(ref.startswith(prefix) and ref[len(prefix):].encode() in tokens
-                       for ref in refs for prefix in prefixes)
+        return not any(
+            ref.startswith(prefix) and ref[len(prefix) :].encode() in tokens for ref in refs for prefix in prefixes
+        )
 
 
 _TOKENS = re.compile(rb"([^\x00\x01]*)\x00[^\x01]*\x01")
 _plus_one = (1).__add__
-_SIGNED_64 = (-2**63, 2**63)
+_SIGNED_64 = (-(2**63), 2**63)
 
 
 def _first(pair: tuple[int, Any]) -> int:

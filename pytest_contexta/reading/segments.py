@@ -81,8 +81,10 @@ class RecordReader:
         try:
             names = sorted(entry.name for entry in os.scandir(folder) if _SEGMENT_NAME.fullmatch(entry.name))
         except FileNotFoundError as exc:
-            raise WorkspaceError(f"{printable(str(folder))} is missing: Contexta creates it with the record store, "
-                                 f"so the workspace was copied only in part; copy the whole workspace again") from exc
+            raise WorkspaceError(
+                f"{printable(str(folder))} is missing: Contexta creates it with the record store, "
+                f"so the workspace was copied only in part; copy the whole workspace again"
+            ) from exc
         except OSError as exc:
             raise unreadable(folder, exc) from exc
         return names
@@ -124,16 +126,23 @@ class RecordReader:
             for piece in segment.pieces():
                 if not piece.whole:  # its run is guessed from its first bytes, once per session
                     if known is None:
-                        unattributed.append(damaged(piece.text(0, piece.size), _location(name, piece.line, piece.start),
-                                                    f"longer than {MAX_LINE_BYTES // 2**20} MiB"))
+                        unattributed.append(
+                            damaged(
+                                piece.text(0, piece.size),
+                                _location(name, piece.line, piece.start),
+                                f"longer than {MAX_LINE_BYTES // 2**20} MiB",
+                            )
+                        )
                     continue
                 for start, line, text in self._shapes.hold(hit_lines(piece, needles, pattern), found, number):
                     self._decode(text, found, name, line, start)
                 for lines in found.values():
                     lines.flush()
                 if known is None:
-                    unattributed += [parse_line(text, _location(name, line, start))
-                                     for start, line, text in unattributed_lines(piece)]
+                    unattributed += [
+                        parse_line(text, _location(name, line, start))
+                        for start, line, text in unattributed_lines(piece)
+                    ]
             if known is None:
                 known = self._unattributed[key] = unattributed
             for item in known:
@@ -156,8 +165,11 @@ class RecordReader:
         records, found_damaged = lines.finish(extra)
         sequences = records.sequences()
         lost, notes = self._cross_check(run, records, sequences, found_damaged)
-        return RunRecords(records, found_damaged + ambiguous_lines(records, sequences) + lost,
-                          notes + sequence_notes(records, sequences))
+        return RunRecords(
+            records,
+            found_damaged + ambiguous_lines(records, sequences) + lost,
+            notes + sequence_notes(records, sequences),
+        )
 
     @staticmethod
     def _index_agrees(data: bytearray, records: RunRecordList, sequences: Sequence[int]) -> bool:
@@ -172,29 +184,32 @@ class RecordReader:
         while start < len(data):
             end = data.find(b"\n", start + _INDEX_CHUNK) + 1 or len(data)
             if _CANONICAL_INDEX.fullmatch(view[start:end]) is None:  # per chunk: the expression's memory grows
-                return False                                          # with the entries it matches at once
+                return False  # with the entries it matches at once
             listed = list(map(int, _INDEX_SEQUENCE.findall(view[start:end])))
-            if listed != list(sequences[position:position + len(listed)]):
+            if listed != list(sequences[position : position + len(listed)]):
                 return False
             written = _INDEX_SEGMENT.findall(view[start:end])
             for segment in set(written).difference(numbers):
                 numbers[segment] = number.get(segment_name(int(segment)), -1)
-            if list(map(numbers.__getitem__, written)) != list(segments[position:position + len(written)]):
+            if list(map(numbers.__getitem__, written)) != list(segments[position : position + len(written)]):
                 return False
             start, position = end, position + len(listed)
         return True
 
-    def _cross_check(self, run: RunRef, records: RunRecordList, sequences: Sequence[int],
-                     found_damaged: list[DamagedLine]) -> tuple[list[DamagedLine], list[str]]:
+    def _cross_check(
+        self, run: RunRef, records: RunRecordList, sequences: Sequence[int], found_damaged: list[DamagedLine]
+    ) -> tuple[list[DamagedLine], list[str]]:
         """Index entries the segments do not hold (lost records), and a note on records the index lacks."""
         family = self.root / "indexes" / "run_ref"
         path = family / f"run__{run.value}.jsonl"
         if not family.is_dir():
-            return [], ["records/indexes/run_ref is missing (indexes disabled?); nothing to cross-check, every "
-                        "segment was read"] if records or found_damaged else []
+            return [], [
+                "records/indexes/run_ref is missing (indexes disabled?); nothing to cross-check, every segment was read"
+            ] if records or found_damaged else []
         if not regular_file_exists(path):
-            return [], [f"records/indexes/run_ref/{path.name} is missing; every segment was read"
-                        ] if records or found_damaged else []
+            return [], [
+                f"records/indexes/run_ref/{path.name} is missing; every segment was read"
+            ] if records or found_damaged else []
         data = read_regular(path, _MAX_INDEX_BYTES)
         if not found_damaged and self._index_agrees(data, records, sequences):
             return [], []  # the index lists exactly the records read, in the same order, and nothing else
@@ -206,25 +221,34 @@ class RecordReader:
             notes.append(f"records/indexes/run_ref/{path.name} has unreadable lines; the segments were read in full")
         segments = records.compact.segment_names
         held = Counter(zip(map(segments.__getitem__, records.segment_numbers()), sequences))
-        held.update((item.location.segment, sequence) for item in found_damaged
-                    if (sequence := item.sequence) is not None)
-        unsequenced = {(item.location.segment, item.location.line) for item in found_damaged
-                       if item.sequence is None}
+        held.update(
+            (item.location.segment, sequence) for item in found_damaged if (sequence := item.sequence) is not None
+        )
+        unsequenced = {(item.location.segment, item.location.line) for item in found_damaged if item.sequence is None}
         lost = []
         for (segment, sequence, offset), count in sorted(entries.items()):
             missing = count - held[segment, sequence]
             held[segment, sequence] = max(0, -missing)
             if missing > 0 and (segment, offset) in unsequenced:  # a damaged line at the entry's place lost its
-                unsequenced.discard((segment, offset))              # sequence: it already stands for the record
+                unsequenced.discard((segment, offset))  # sequence: it already stands for the record
                 missing -= 1
             if missing > 0:
-                lost += [DamagedLine(
-                    location=RecordLocation(segment=segment, line=offset), run_ref=run.text, sequence=sequence,
-                    reason=(f"listed in the run_ref index (sequence {sequence}) but missing from the segment: "
+                lost += [
+                    DamagedLine(
+                        location=RecordLocation(segment=segment, line=offset),
+                        run_ref=run.text,
+                        sequence=sequence,
+                        reason=(
+                            f"listed in the run_ref index (sequence {sequence}) but missing from the segment: "
                             f"records lost? Restore the segments from a backup, or let Contexta rebuild_indexes() "
-                            f"if the index is what is wrong"))] * missing
+                            f"if the index is what is wrong"
+                        ),
+                    )
+                ] * missing
         unindexed = sum(held.values())
         if unindexed:
-            notes.append(f"{unindexed} record line(s) of this run are not in records/indexes/run_ref (written with "
-                         f"indexes disabled, or an interrupted write); read from the segments")
+            notes.append(
+                f"{unindexed} record line(s) of this run are not in records/indexes/run_ref (written with "
+                f"indexes disabled, or an interrupted write); read from the segments"
+            )
         return lost, notes

@@ -38,20 +38,37 @@ def ambiguous_lines(records: RunRecordList, sequences: Sequence[int]) -> list[Da
                 reasons.append(
                     f"sequence {record.sequence} does not follow sequence {previous.sequence} of the same metric at "
                     f"{previous.location} (sequences restarted: was records/manifest.json re-created?), so which "
-                    f"value is the latest is ambiguous")
+                    f"value is the latest is ambiguous"
+                )
                 others.append(previous)
         if reasons:
             same_key = all(other.key == record.key for other in others)
-            problems.append(DamagedLine(location=record.location, reason="; ".join(reasons), run_ref=record.run_ref,
-                                        record_type=record.record_type, key=record.key if same_key else None,
-                                        sequence=record.sequence))
+            problems.append(
+                DamagedLine(
+                    location=record.location,
+                    reason="; ".join(reasons),
+                    run_ref=record.run_ref,
+                    record_type=record.record_type,
+                    key=record.key if same_key else None,
+                    sequence=record.sequence,
+                )
+            )
     return problems
 
 
 def _content(record: Record) -> tuple[object, ...]:
-    return (record.record_type, record.key, record.observed_at, record.recorded_at, record.stage_ref,
-            record.batch_ref, record.sample_ref, record.payload, record.completeness_marker,
-            record.degradation_marker)
+    return (
+        record.record_type,
+        record.key,
+        record.observed_at,
+        record.recorded_at,
+        record.stage_ref,
+        record.batch_ref,
+        record.sample_ref,
+        record.payload,
+        record.completeness_marker,
+        record.degradation_marker,
+    )
 
 
 def sequence_notes(records: RunRecordList, sequences: Sequence[int]) -> list[str]:
@@ -60,6 +77,8 @@ def sequence_notes(records: RunRecordList, sequences: Sequence[int]) -> list[str
     for position, (before, after) in enumerate(zip(sequences, sequences[1:]), start=1):
         if after <= before:
             last, record = records[position - 1], records[position]
-            return [f"sequence {record.sequence} at {record.location} does not follow sequence {last.sequence} at "
-                    f"{last.location}: sequences restarted or repeat (records/manifest.json re-created?)"]
+            return [
+                f"sequence {record.sequence} at {record.location} does not follow sequence {last.sequence} at "
+                f"{last.location}: sequences restarted or repeat (records/manifest.json re-created?)"
+            ]
     return []

@@ -23,10 +23,23 @@ SOURCE = "pytest-contexta"
 EVENT_SEVERITY: dict[str, Severity] = {"critical": "error", "error": "error", "warning": "warning"}
 
 
-def _issue(code: str, severity: Severity, summary: str, subject: str | None, details: dict[str, object],
-           contexta_severity: Severity | None) -> Diagnostic:
-    return Diagnostic(code=code, severity=severity, summary=summary, subject_ref=subject, details=details,
-                      contexta_severity=contexta_severity, source=SOURCE)
+def _issue(
+    code: str,
+    severity: Severity,
+    summary: str,
+    subject: str | None,
+    details: dict[str, object],
+    contexta_severity: Severity | None,
+) -> Diagnostic:
+    return Diagnostic(
+        code=code,
+        severity=severity,
+        summary=summary,
+        subject_ref=subject,
+        details=details,
+        contexta_severity=contexta_severity,
+        source=SOURCE,
+    )
 
 
 def builtin_diagnostics(run: ContextaRun) -> list[Diagnostic]:
@@ -35,52 +48,130 @@ def builtin_diagnostics(run: ContextaRun) -> list[Diagnostic]:
     issues = []
     for record in run.marked_degraded():
         own_error = isinstance(record, DegradedRecord) and record.severity == "error"
-        issues.append(_issue(
-            "degraded_record", "error" if own_error else "warning",
-            f"degraded record detected for {record.key}", record.ref,
-            {"record_type": record.record_type, "degradation_marker": record.degradation_marker,
-             "stage_id": record.stage_ref},
-            "warning",
-        ))
+        issues.append(
+            _issue(
+                "degraded_record",
+                "error" if own_error else "warning",
+                f"degraded record detected for {record.key}",
+                record.ref,
+                {
+                    "record_type": record.record_type,
+                    "degradation_marker": record.degradation_marker,
+                    "stage_id": record.stage_ref,
+                },
+                "warning",
+            )
+        )
     stages_with_metrics = run.metric_stage_refs()
     for stage in run.stages:
         if stage.status != "completed":
-            issues.append(_issue("incomplete_stage", "warning", f"stage {stage.name} is not completed",
-                                 stage.ref, {"status": stage.status, "run_id": run_ref}, "warning"))
+            issues.append(
+                _issue(
+                    "incomplete_stage",
+                    "warning",
+                    f"stage {stage.name} is not completed",
+                    stage.ref,
+                    {"status": stage.status, "run_id": run_ref},
+                    "warning",
+                )
+            )
         elif stage.ref not in stages_with_metrics:
-            issues.append(_issue("missing_stage_metrics", "info",
-                                 f"completed stage {stage.name} has no metric records", stage.ref,
-                                 {"stage_name": stage.name, "run_id": run_ref}, "info"))
+            issues.append(
+                _issue(
+                    "missing_stage_metrics",
+                    "info",
+                    f"completed stage {stage.name} has no metric records",
+                    stage.ref,
+                    {"stage_name": stage.name, "run_id": run_ref},
+                    "info",
+                )
+            )
     for batch in run.batches:
         if batch.status == "failed":
-            issues.append(_issue("failed_batch", "error", f"batch {batch.name} failed", batch.ref,
-                                 {"batch_id": batch.ref, "stage_id": batch.stage_ref, "run_id": run_ref}, "error"))
+            issues.append(
+                _issue(
+                    "failed_batch",
+                    "error",
+                    f"batch {batch.name} failed",
+                    batch.ref,
+                    {"batch_id": batch.ref, "stage_id": batch.stage_ref, "run_id": run_ref},
+                    "error",
+                )
+            )
         elif batch.status not in ("completed", "open"):
-            issues.append(_issue("incomplete_batch", "warning", f"batch {batch.name} ended with status {batch.status}",
-                                 batch.ref, {"batch_id": batch.ref, "status": batch.status, "run_id": run_ref},
-                                 "warning"))
+            issues.append(
+                _issue(
+                    "incomplete_batch",
+                    "warning",
+                    f"batch {batch.name} ended with status {batch.status}",
+                    batch.ref,
+                    {"batch_id": batch.ref, "status": batch.status, "run_id": run_ref},
+                    "warning",
+                )
+            )
     for deployment in run.deployments:
         if deployment.status == "failed":
-            issues.append(_issue("failed_deployment", "error", f"deployment {deployment.name} failed", deployment.ref,
-                                 {"deployment_id": deployment.ref, "run_id": run_ref}, "error"))
+            issues.append(
+                _issue(
+                    "failed_deployment",
+                    "error",
+                    f"deployment {deployment.name} failed",
+                    deployment.ref,
+                    {"deployment_id": deployment.ref, "run_id": run_ref},
+                    "error",
+                )
+            )
     present = {stage.name for stage in run.stages}
     for expected in EXPECTED_TERMINAL_STAGES:
         if expected not in present:
-            issues.append(_issue("missing_expected_stage", "info", f"expected terminal stage {expected} is missing",
-                                 run_ref, {"expected_stage_name": expected, "run_id": run_ref}, "info"))
+            issues.append(
+                _issue(
+                    "missing_expected_stage",
+                    "info",
+                    f"expected terminal stage {expected} is missing",
+                    run_ref,
+                    {"expected_stage_name": expected, "run_id": run_ref},
+                    "info",
+                )
+            )
     if run.status != "completed":
-        issues.append(_issue("run_not_completed", "error", f"run {run.name} is {run.status}, not completed",
-                             run_ref, {"status": run.status}, None))
-    issues += [_event_issue(event, EVENT_SEVERITY[event.level]) for event in run.events
-               if event.level in EVENT_SEVERITY]
+        issues.append(
+            _issue(
+                "run_not_completed",
+                "error",
+                f"run {run.name} is {run.status}, not completed",
+                run_ref,
+                {"status": run.status},
+                None,
+            )
+        )
+    issues += [
+        _event_issue(event, EVENT_SEVERITY[event.level]) for event in run.events if event.level in EVENT_SEVERITY
+    ]
     for line in run.damaged:
-        issues.append(_issue("unreadable_record", "error", f"{line.location} cannot be read: {line.reason}",
-                             run_ref, {"segment": line.location.segment, "line": line.location.line,
-                                       "byte_offset": line.location.byte_offset}, None))
+        issues.append(
+            _issue(
+                "unreadable_record",
+                "error",
+                f"{line.location} cannot be read: {line.reason}",
+                run_ref,
+                {
+                    "segment": line.location.segment,
+                    "line": line.location.line,
+                    "byte_offset": line.location.byte_offset,
+                },
+                None,
+            )
+        )
     return issues
 
 
 def _event_issue(event: EventRecord, severity: Severity) -> Diagnostic:
-    return _issue(f"{severity}_event", severity,
-                  f"{event.level} event {printable(event.key)}: {printable(first_line(event.message))}", event.ref,
-                  {"event_key": event.key, "level": event.level, "stage_id": event.stage_ref}, None)
+    return _issue(
+        f"{severity}_event",
+        severity,
+        f"{event.level} event {printable(event.key)}: {printable(first_line(event.message))}",
+        event.ref,
+        {"event_key": event.key, "level": event.level, "stage_id": event.stage_ref},
+        None,
+    )

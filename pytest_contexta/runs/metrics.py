@@ -84,14 +84,20 @@ class Selection(NamedTuple):
     replicate_tags: Sequence[str] = DEFAULT_REPLICATE_TAGS
 
 
-def _chosen(run: ContextaRun, key: str, stage: str | None, records: list[MetricRecord],
-            selection: Selection) -> MetricLookup:
+def _chosen(
+    run: ContextaRun, key: str, stage: str | None, records: list[MetricRecord], selection: Selection
+) -> MetricLookup:
     chosen = choose(records, selection.tags, selection.replicate_tags)
     if chosen.problem is not None:
         return MetricLookup(run, key, stage, problem=chosen.problem)
-    return MetricLookup(run, key, stage, latest(chosen.records),
-                        replicates=chosen.records if chosen.is_sample else (),
-                        replicate_tags=chosen.replicate_tags)
+    return MetricLookup(
+        run,
+        key,
+        stage,
+        latest(chosen.records),
+        replicates=chosen.records if chosen.is_sample else (),
+        replicate_tags=chosen.replicate_tags,
+    )
 
 
 def _scope_of(record: MetricRecord) -> str:
@@ -105,8 +111,9 @@ def stage_batches(run: ContextaRun, stage_ref: str | None) -> set[str]:
     return {batch.ref for batch in run.batches if batch.stage_ref == stage_ref} | run.batch_refs_in(stage_ref)
 
 
-def _placement(run: ContextaRun, slice: str | None, sample: str | None,
-               batch: str | None) -> Callable[[MetricRecord], bool]:
+def _placement(
+    run: ContextaRun, slice: str | None, sample: str | None, batch: str | None
+) -> Callable[[MetricRecord], bool]:
     """Which records a lookup takes: one slice's (None: overall), and one sample's, one batch's, or the scope's.
 
     A batch's record stands for its stage only when the stage has exactly one batch.
@@ -141,11 +148,15 @@ def _not_recorded(others: list[MetricRecord], slice: str | None, where: str = ""
     batches = {m.batch_ref for m in mine if m.batch_ref is not None and m.sample_ref is None}
     value = "overall value" if slice is None else f"value for slice {slice!r}"
     if samples:
-        return (f"only recorded per sample ({_count(len(samples), 'sample')}){where}; a sample's value never "
-                f"stands for the {value} (pass samples='*' to check each sample)")
+        return (
+            f"only recorded per sample ({_count(len(samples), 'sample')}){where}; a sample's value never "
+            f"stands for the {value} (pass samples='*' to check each sample)"
+        )
     if batches:
-        return (f"recorded per batch ({_count(len(batches), 'batch')}){where}; a batch's value stands for its "
-                f"stage only when the stage has one batch (pass batches='*' to check each batch)")
+        return (
+            f"recorded per batch ({_count(len(batches), 'batch')}){where}; a batch's value stands for its "
+            f"stage only when the stage has one batch (pass batches='*' to check each batch)"
+        )
     sliced = ", ".join(sorted({m.slice_ref for m in others if m.slice_ref is not None}))
     if slice is None and sliced:
         return f"only recorded per slice ({sliced}){where}; the overall value is missing"
@@ -172,15 +183,27 @@ def _incomplete(lookup: MetricLookup, record: MetricRecord, accept_incomplete: b
     if marks and accept_incomplete:
         return lookup._replace(flags=(f"{' and '.join(marks)} accepted",))
     if marks:
-        return lookup._replace(record=None, problem=(
-            f"its value {record.value:.6g} ({record.ref}, {record.location}) is marked {' and '.join(marks)}, "
-            f"so it is not a complete value; pass accept_incomplete=True to accept it for this check"))
+        return lookup._replace(
+            record=None,
+            problem=(
+                f"its value {record.value:.6g} ({record.ref}, {record.location}) is marked {' and '.join(marks)}, "
+                f"so it is not a complete value; pass accept_incomplete=True to accept it for this check"
+            ),
+        )
     return lookup._replace(flags=("sampled",)) if record.completeness_marker == "sampled" else lookup
 
 
-def find_metric(run: ContextaRun, key: str, stage: str | None = None, *, slice: str | None = None,
-                sample: str | None = None, batch: str | None = None,
-                accept_incomplete: bool = False, selection: Selection = Selection()) -> MetricLookup:
+def find_metric(
+    run: ContextaRun,
+    key: str,
+    stage: str | None = None,
+    *,
+    slice: str | None = None,
+    sample: str | None = None,
+    batch: str | None = None,
+    accept_incomplete: bool = False,
+    selection: Selection = Selection(),
+) -> MetricLookup:
     """Select the value of ``key``: in ``stage`` when given, else at run level or in its only stage.
 
     A stage's value counts only when the stage has a ledger row and is completed, whether it was
@@ -205,8 +228,9 @@ def find_metric(run: ContextaRun, key: str, stage: str | None = None, *, slice: 
     elif run_level := [m for m in records if m.stage_ref is None]:
         found = _chosen(run, key, stage, run_level, selection)
     elif len(scopes) > 1:
-        found = MetricLookup(run, key, stage,
-                             problem=f"recorded in several stages ({', '.join(scopes)}); pass stage= to choose one")
+        found = MetricLookup(
+            run, key, stage, problem=f"recorded in several stages ({', '.join(scopes)}); pass stage= to choose one"
+        )
     else:
         found = _find_in_stage(run, key, scopes[0], slice, keyed, [], takes, selection)._replace(stage=None)
     if not keyed and found.problem is not None and found.problem.startswith("not recorded"):
@@ -214,8 +238,16 @@ def find_metric(run: ContextaRun, key: str, stage: str | None = None, *, slice: 
     return _complete(found, accept_incomplete)
 
 
-def _find_in_stage(run: ContextaRun, key: str, stage: str, slice: str | None, keyed: list[MetricRecord],
-                   scopes: list[str], takes: Callable[[MetricRecord], bool], selection: Selection) -> MetricLookup:
+def _find_in_stage(
+    run: ContextaRun,
+    key: str,
+    stage: str,
+    slice: str | None,
+    keyed: list[MetricRecord],
+    scopes: list[str],
+    takes: Callable[[MetricRecord], bool],
+    selection: Selection,
+) -> MetricLookup:
     elsewhere = f"; found in {', '.join(scopes)}" if scopes else ""
     stage_row = run.stage(stage)
     if stage_row is None:
@@ -230,14 +262,15 @@ def _find_in_stage(run: ContextaRun, key: str, stage: str, slice: str | None, ke
         return MetricLookup(run, key, stage, problem=problem + elsewhere)
     if stage_row.status != "completed":
         return MetricLookup(
-            run, key, stage,
+            run,
+            key,
+            stage,
             problem=f"stage {stage!r} is {stage_row.status}, so its metrics do not count",
         )
     return _chosen(run, key, stage, chosen, selection)
 
 
-def placements(run: ContextaRun, key: str, stage: str | None, slice: str | None, kind: str,
-               pattern: str) -> list[str]:
+def placements(run: ContextaRun, key: str, stage: str | None, slice: str | None, kind: str, pattern: str) -> list[str]:
     """The refs of the samples (``kind="sample"``) or batches of ``run`` whose records hold ``key``
     (in ``stage`` when given) and whose name matches the fnmatch ``pattern``, in ref order."""
     refs = set()

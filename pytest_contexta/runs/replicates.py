@@ -59,8 +59,7 @@ def tags_text(tags: Mapping[str, str]) -> str:
     return "{" + ", ".join(f"{name!r}: {value!r}" for name, value in sorted(tags.items())) + "}"
 
 
-def choose(records: Sequence[MetricRecord], tags: Mapping[str, str] | None,
-           replicate_tags: Sequence[str]) -> Chosen:
+def choose(records: Sequence[MetricRecord], tags: Mapping[str, str] | None, replicate_tags: Sequence[str]) -> Chosen:
     """The records of the one series ``tags`` leaves (every series when ``tags`` is None must be one).
 
     Within it, records without replicate tags give the latest value; records with them give the latest
@@ -77,10 +76,13 @@ def choose(records: Sequence[MetricRecord], tags: Mapping[str, str] | None,
         keys = sorted(series)
         found = "; ".join(describe_series(key) for key in keys[:_SHOWN_SERIES])
         found += f"; … {len(keys) - _SHOWN_SERIES} more" if len(keys) > _SHOWN_SERIES else ""
-        return Chosen(problem=(
-            f"recorded as {len(series)} series told apart by tags ({found}); a check never picks one: pass "
-            f"tags={{...}} to choose, or add the tag that tells replicates apart to ini contexta_replicate_tags"))
-    ((_, names), members), = series.items()
+        return Chosen(
+            problem=(
+                f"recorded as {len(series)} series told apart by tags ({found}); a check never picks one: pass "
+                f"tags={{...}} to choose, or add the tag that tells replicates apart to ini contexta_replicate_tags"
+            )
+        )
+    (((_, names), members),) = series.items()
     if not names:
         return Chosen((latest(members),))
     by_replicate: dict[tuple[str, ...], list[MetricRecord]] = {}

@@ -73,8 +73,9 @@ def _check_layout(root: Path) -> None:
 class Workspace:
     """A Contexta workspace, read without creating, changing or locking anything in it."""
 
-    def __init__(self, root: str | Path, *, lock_timeout: float = 10.0,
-                 on_wait: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, root: str | Path, *, lock_timeout: float = 10.0, on_wait: Callable[[str], None] | None = None
+    ) -> None:
         self.root = Path(root)
         check_layout(self.root)
         self._ledger = Ledger(self.root / LEDGER, lock_timeout=lock_timeout, on_wait=on_wait)
@@ -117,25 +118,27 @@ class Workspace:
             try:
                 ref = parse_run_ref(text)
             except RefError as exc:
-                raise RunLookupError(f"invalid run ref: {exc}; give run:<project>.<run-name> or a unique run name"
-                                     ) from exc
+                raise RunLookupError(
+                    f"invalid run ref: {exc}; give run:<project>.<run-name> or a unique run name"
+                ) from exc
             return ref, self._row(ref)
         if not is_component(text):
             hint = f" (did you mean run:{text}?)" if text.count(".") == 1 and text.isprintable() else ""
-            raise RunLookupError(
-                f"{text!r} is neither a run ref nor a run name{hint}: give run:<project>.<run-name>"
-            )
+            raise RunLookupError(f"{text!r} is neither a run ref nor a run name{hint}: give run:<project>.<run-name>")
         matches = self._ledger.run_refs_named(text)
         if not matches:
             raise RunLookupError(f"no run named {text!r} in workspace {self.root}")
         if len(matches) > 1:
-            raise RunLookupError(f"run name {text!r} is ambiguous in workspace {self.root}: "
-                                 f"{', '.join(matches)}; pass the full ref")
+            raise RunLookupError(
+                f"run name {text!r} is ambiguous in workspace {self.root}: {', '.join(matches)}; pass the full ref"
+            )
         try:
             ref = parse_run_ref(matches[0])
         except RefError as exc:
-            raise RunLookupError(f"run name {text!r} matches {matches[0]!r} in {self.root / LEDGER}, which is not "
-                                 f"a valid run ref ({exc}): the ledger is damaged; restore it from a backup") from exc
+            raise RunLookupError(
+                f"run name {text!r} matches {matches[0]!r} in {self.root / LEDGER}, which is not "
+                f"a valid run ref ({exc}): the ledger is damaged; restore it from a backup"
+            ) from exc
         return ref, self._row(ref)
 
     def _row(self, ref: RunRef) -> Run:
@@ -192,8 +195,9 @@ class Workspace:
             try:
                 ref = parse_run_ref(run.text)  # a RunRef built by hand is checked before it names an index file
             except RefError as exc:
-                raise RunLookupError(f"invalid run ref: {exc}; build RunRef values with parse_run_ref(), or "
-                                     f"pass the ref as text") from exc
+                raise RunLookupError(
+                    f"invalid run ref: {exc}; build RunRef values with parse_run_ref(), or pass the ref as text"
+                ) from exc
             row = self._row(ref)
         else:
             ref, row = self._resolve(run)
@@ -201,8 +205,11 @@ class Workspace:
             found = self._prefetched.pop(ref.text, None)
             found = self._records.read_run(ref) if found is None else found
         except OSError as exc:  # the checks in files.py turn the expected ones into WorkspaceError first
-            raise unreadable(Path(exc.filename) if exc.filename else self.root / "records", exc,
-                             f" (reading the records of {ref.text})") from exc
+            raise unreadable(
+                Path(exc.filename) if exc.filename else self.root / "records",
+                exc,
+                f" (reading the records of {ref.text})",
+            ) from exc
         loaded = ContextaRun.model_construct(  # the records were validated line by line: not again, one by one
             run=row,
             stages=tuple(self._ledger.stages(ref.text)),

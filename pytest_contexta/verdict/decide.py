@@ -23,21 +23,34 @@ def decide(facts: GateFacts) -> GateReport:
     problems = usage_errors + facts.errors
     candidates = [_candidate_report(facts, ref, problems) for ref in facts.candidates]
     undecided_fails = facts.inconclusive == "fail"
-    failed = bool(problems) or not candidates or any(
-        c.verdict == "fail" or (c.verdict == "inconclusive" and undecided_fails) for c in candidates)
+    failed = (
+        bool(problems)
+        or not candidates
+        or any(c.verdict == "fail" or (c.verdict == "inconclusive" and undecided_fails) for c in candidates)
+    )
     status = facts.exit_status
     if usage_errors:
         status = int(pytest.ExitCode.USAGE_ERROR)
     elif failed and status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         status = int(pytest.ExitCode.TESTS_FAILED)
-    waivers = waiver_reports(facts.waivers, facts.candidates, facts.outcomes.values(),
-                             date.fromisoformat(facts.today) if facts.today else today())
-    return GateReport(verdict=_overall(candidates) if status == pytest.ExitCode.OK else "fail", exit_status=status,
-                      workspace=facts.workspace, created_at=facts.created_at, candidates=candidates,
-                      error="; ".join(problems) or None, notes=_notes(facts) + tier_notes(candidates, waivers)
-                      + (stale if missing else []),
-                      waivers=waivers, provenance=facts.provenance,
-                      inconclusive="fail" if undecided_fails else "pass")
+    waivers = waiver_reports(
+        facts.waivers,
+        facts.candidates,
+        facts.outcomes.values(),
+        date.fromisoformat(facts.today) if facts.today else today(),
+    )
+    return GateReport(
+        verdict=_overall(candidates) if status == pytest.ExitCode.OK else "fail",
+        exit_status=status,
+        workspace=facts.workspace,
+        created_at=facts.created_at,
+        candidates=candidates,
+        error="; ".join(problems) or None,
+        notes=_notes(facts) + tier_notes(candidates, waivers) + (stale if missing else []),
+        waivers=waivers,
+        provenance=facts.provenance,
+        inconclusive="fail" if undecided_fails else "pass",
+    )
 
 
 def _overall(candidates: list[CandidateReport]) -> Verdict:
@@ -75,26 +88,32 @@ def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> Candid
     reported = {o.nodeid for o in outcomes}
     deselected = {nodeid for nodeid, candidate in facts.deselected.items() if candidate == ref}
     total = len(selected | reported | deselected)
-    reasons += [f"collection error in {module}: gate checks in it were never collected"
-                for module in facts.collection_errors]
+    reasons += [
+        f"collection error in {module}: gate checks in it were never collected" for module in facts.collection_errors
+    ]
     reasons += [_crash_reason(c) for c in facts.crashes if facts.selected.get(c.nodeid or "") in (ref, None)]
     if not total and not facts.collection_errors and not facts.crashes:
         reasons.append("no gate check ran for this candidate: none was collected — check the path")
     if not facts.allow_partial and (deselected or facts.left_out):
-        reasons.append(f"the selection left gate checks out ({_left_out(facts, ref)}): a gate runs every check; "
-                       f"pass {PARTIAL_OPTION} for a deliberate partial rerun")
+        reasons.append(
+            f"the selection left gate checks out ({_left_out(facts, ref)}): a gate runs every check; "
+            f"pass {PARTIAL_OPTION} for a deliberate partial rerun"
+        )
     never_ran = selected - reported
     if never_ran:
-        reasons.append(f"{len(never_ran)} of {total} gate checks never ran (the session stopped early: "
-                       f"{_stop_cause(facts)})")
+        reasons.append(
+            f"{len(never_ran)} of {total} gate checks never ran (the session stopped early: {_stop_cause(facts)})"
+        )
     settled = {o.nodeid: _settled(o, facts.inconclusive) for o in outcomes}
     bad = [o for o in outcomes if settled[o.nodeid] in ("failed", "error")]
     if bad:
         reasons.append(f"{len(bad)} of {total} gate checks did not pass")
     swallowed = [o.nodeid for o in bad if o.outcome == "passed"]
     if swallowed:
-        reasons.append(f"a helper failed in {', '.join(swallowed)} but the test passed (its AssertionError was "
-                       f"caught): the helper's verdict counts")
+        reasons.append(
+            f"a helper failed in {', '.join(swallowed)} but the test passed (its AssertionError was "
+            f"caught): the helper's verdict counts"
+        )
     if outcomes and all(settled[o.nodeid] == "skipped" for o in outcomes):
         reasons.append("no gate check passed (all were skipped)")
     if facts.collection_skips:
@@ -107,15 +126,25 @@ def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> Candid
         reasons.append(f"{len(advisory)} advisory gate check(s) did not pass and --contexta-fail-on is warning")
     reasons += problems
     undecided = sum(outcome == "inconclusive" for outcome in settled.values())
-    verdict: Verdict = ("fail" if reasons else "inconclusive" if undecided
-                        else "pass-with-warnings" if warnings else "pass")
+    verdict: Verdict = (
+        "fail" if reasons else "inconclusive" if undecided else "pass-with-warnings" if warnings else "pass"
+    )
     if undecided:
         effect = "fails" if facts.inconclusive == "fail" else "passes"
-        reasons.append(f"{undecided} of {total} gate checks are inconclusive: the data cannot tell whether they hold "
-                       f"(--contexta-inconclusive={facts.inconclusive}, from {facts.inconclusive_source}: the gate "
-                       f"{effect})")
-    return CandidateReport(run_ref=ref, verdict=verdict, reasons=reasons, warnings=warnings,
-                           baseline=facts.baselines.get(ref), diagnostics=list(run.diagnostics), checks=checks)
+        reasons.append(
+            f"{undecided} of {total} gate checks are inconclusive: the data cannot tell whether they hold "
+            f"(--contexta-inconclusive={facts.inconclusive}, from {facts.inconclusive_source}: the gate "
+            f"{effect})"
+        )
+    return CandidateReport(
+        run_ref=ref,
+        verdict=verdict,
+        reasons=reasons,
+        warnings=warnings,
+        baseline=facts.baselines.get(ref),
+        diagnostics=list(run.diagnostics),
+        checks=checks,
+    )
 
 
 def _settled(outcome: CheckOutcome, inconclusive: str) -> Outcome:
@@ -166,12 +195,25 @@ def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
     for data in outcome.results:
         result = CheckResult(**data)
         advisory = result.advisory or outcome.advisory
-        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=entry_outcome(result.outcome, advisory, outcome),
-                                   advisory=advisory, waiver=None if result.passed else waiver,
-                                   **result.model_dump(exclude={"passed", "run_ref", "advisory", "outcome"})))
+        entries.append(
+            ReportCheck(
+                nodeid=outcome.nodeid,
+                outcome=entry_outcome(result.outcome, advisory, outcome),
+                advisory=advisory,
+                waiver=None if result.passed else waiver,
+                **result.model_dump(exclude={"passed", "run_ref", "advisory", "outcome"}),
+            )
+        )
     shown = {e.outcome for e in entries}
     if not entries or (outcome.outcome not in shown | {"passed"} and shown <= {"passed", "warning"}):
-        entries.append(ReportCheck(nodeid=outcome.nodeid, outcome=outcome.outcome, kind="custom",
-                                   detail=outcome.explanation or "passed", advisory=outcome.advisory,
-                                   waiver=None if outcome.outcome == "passed" else waiver))
+        entries.append(
+            ReportCheck(
+                nodeid=outcome.nodeid,
+                outcome=outcome.outcome,
+                kind="custom",
+                detail=outcome.explanation or "passed",
+                advisory=outcome.advisory,
+                waiver=None if outcome.outcome == "passed" else waiver,
+            )
+        )
     return entries

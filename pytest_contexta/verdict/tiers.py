@@ -18,31 +18,48 @@ def warnings_of(checks: list[ReportCheck]) -> list[str]:
     advisory = list(dict.fromkeys(c.nodeid for c in checks if c.outcome == "warning"))
     warnings = [f"{len(advisory)} advisory gate check(s) did not pass: {', '.join(advisory)}"] if advisory else []
     waived = {c.nodeid: c.waiver for c in checks if c.outcome == "waived" and c.waiver is not None}
-    warnings += [f"WAIVED {nodeid}: owner {w.owner}, expires {w.expires} (waiver line {w.line}): {w.reason}"
-                 for nodeid, w in waived.items()]
+    warnings += [
+        f"WAIVED {nodeid}: owner {w.owner}, expires {w.expires} (waiver line {w.line}): {w.reason}"
+        for nodeid, w in waived.items()
+    ]
     return warnings
 
 
 def expired_reasons(outcomes: list[CheckOutcome]) -> list[str]:
-    return [f"the waiver at line {w['line']} for {o.nodeid} (owner {w['owner']}) expired on {w['expires']}, "
-            f"so its failure counts" for o in outcomes if o.outcome in ("failed", "error")
-            for w in o.expired_waivers[:1]]
+    return [
+        f"the waiver at line {w['line']} for {o.nodeid} (owner {w['owner']}) expired on {w['expires']}, "
+        f"so its failure counts"
+        for o in outcomes
+        if o.outcome in ("failed", "error")
+        for w in o.expired_waivers[:1]
+    ]
 
 
-def waiver_reports(waivers: Iterable[Waiver], candidates: list[str], outcomes: Iterable[CheckOutcome],
-                   on: date) -> list[ReportWaiver]:
+def waiver_reports(
+    waivers: Iterable[Waiver], candidates: list[str], outcomes: Iterable[CheckOutcome], on: date
+) -> list[ReportWaiver]:
     """Each waiver of the file: applied, unused (matched no failing check) or expired on ``on``, days left, and
     which of the gated candidates it covers."""
     outcomes = list(outcomes)
     reports = []
     for waiver in waivers:
-        waived = [o.nodeid for o in outcomes
-                  if o.outcome == "waived" and o.waiver is not None and o.waiver["line"] == waiver.line]
+        waived = [
+            o.nodeid
+            for o in outcomes
+            if o.outcome == "waived" and o.waiver is not None and o.waiver["line"] == waiver.line
+        ]
         days = waiver.days_left(on)
         status: Literal["applied", "unused", "expired"] = "expired" if days < 0 else "applied" if waived else "unused"
-        reports.append(ReportWaiver(**waiver.as_json(), status=status, days_left=days,
-                                    expires_soon=0 <= days <= SOON_DAYS, waived=waived,
-                                    gated=[ref for ref in candidates if waiver.covers(ref)]))
+        reports.append(
+            ReportWaiver(
+                **waiver.as_json(),
+                status=status,
+                days_left=days,
+                expires_soon=0 <= days <= SOON_DAYS,
+                waived=waived,
+                gated=[ref for ref in candidates if waiver.covers(ref)],
+            )
+        )
     return reports
 
 
@@ -54,14 +71,19 @@ def tier_notes(candidates: list[CandidateReport], waivers: list[ReportWaiver]) -
         if w.status == "expired":
             notes.append(f"{label} expired on {w.expires}; it no longer applies")
         elif w.status == "unused" and w.gated:
-            notes.append(f"{label} matched no failing check of {', '.join(w.gated)}: it waived nothing; remove it "
-                         f"if it is stale")
+            notes.append(
+                f"{label} matched no failing check of {', '.join(w.gated)}: it waived nothing; remove it if it is stale"
+            )
         elif w.status == "unused":
             notes.append(f"{label} covers none of the gated candidates, so it waived nothing in this session")
         if w.expires_soon:
             notes.append(f"{label} expires in {w.days_left} day(s), on {w.expires}")
-    notes += [f"{c.run_ref}: {check.nodeid} waives error diagnostics in code: ignore={check.ignored}"
-              for c in candidates for check in c.checks if check.ignored]
+    notes += [
+        f"{c.run_ref}: {check.nodeid} waives error diagnostics in code: ignore={check.ignored}"
+        for c in candidates
+        for check in c.checks
+        if check.ignored
+    ]
     return notes
 
 

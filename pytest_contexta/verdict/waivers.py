@@ -81,13 +81,16 @@ def unmatched_waivers(waivers: Iterable[Waiver], collected: Mapping[str, str]) -
     problems = []
     for waiver in waivers:
         covered = {candidate for candidate in collected.values() if waiver.covers(candidate)}
-        if covered and not any(waiver.matches(nodeid, candidate) for nodeid, candidate in collected.items()
-                               if candidate in covered):
+        if covered and not any(
+            waiver.matches(nodeid, candidate) for nodeid, candidate in collected.items() if candidate in covered
+        ):
             ids = [nodeid for nodeid, candidate in collected.items() if candidate in covered]
             example = next((nodeid for nodeid in ids if "-run:" in nodeid), ids[0])  # one with parameters, if any
-            problems.append(f"the {waiver.label()} names no gate check of {', '.join(sorted(covered))} collected in "
-                            f"this session; gate check ids name the candidate last, e.g. {example}: correct its "
-                            f"check pattern or remove the waiver")
+            problems.append(
+                f"the {waiver.label()} names no gate check of {', '.join(sorted(covered))} collected in "
+                f"this session; gate check ids name the candidate last, e.g. {example}: correct its "
+                f"check pattern or remove the waiver"
+            )
     return problems
 
 
@@ -115,33 +118,47 @@ def load_waivers(path: Path, origin: str) -> WaiverFile:
     starts = [number for number, content in enumerate(lines, 1) if content.strip().startswith("[[waiver]]")]
     unknown = sorted(set(document) - {"waiver"})
     if unknown:
-        raise pytest.UsageError(f"{where} line {_key_line(lines, 1, len(lines), unknown[0])}: unknown table or key "
-                                f"{unknown[0]!r}; the file holds only [[waiver]] entries")
+        raise pytest.UsageError(
+            f"{where} line {_key_line(lines, 1, len(lines), unknown[0])}: unknown table or key "
+            f"{unknown[0]!r}; the file holds only [[waiver]] entries"
+        )
     entries = document.get("waiver", [])
     if not isinstance(entries, list) or len(entries) != len(starts):
         raise pytest.UsageError(f"{where} line {starts[0] if starts else 1}: write each waiver as a [[waiver]] table")
     bounds = [*starts[1:], len(lines) + 1]
-    return WaiverFile(path, tuple(_waiver(where, lines, entry, start, end)
-                                  for entry, start, end in zip(entries, starts, bounds, strict=True)))
+    return WaiverFile(
+        path,
+        tuple(
+            _waiver(where, lines, entry, start, end) for entry, start, end in zip(entries, starts, bounds, strict=True)
+        ),
+    )
 
 
 def _waiver(where: str, lines: list[str], entry: dict[str, Any], start: int, end: int) -> Waiver:
     for key in entry:
         if key not in _FIELDS:
-            raise pytest.UsageError(f"{where} line {_key_line(lines, start, end, key)}: unknown key {key!r} "
-                                    f"(a waiver has {', '.join(_FIELDS)})")
+            raise pytest.UsageError(
+                f"{where} line {_key_line(lines, start, end, key)}: unknown key {key!r} "
+                f"(a waiver has {', '.join(_FIELDS)})"
+            )
     for key in _FIELDS:
         if key not in entry:
-            raise pytest.UsageError(f"{where} line {start}: the waiver has no {key!r} (a waiver needs "
-                                    f"{', '.join(_FIELDS)})")
+            raise pytest.UsageError(
+                f"{where} line {start}: the waiver has no {key!r} (a waiver needs {', '.join(_FIELDS)})"
+            )
         value = entry[key]
         problem = _problem(key, value)
         if problem:
             raise pytest.UsageError(f"{where} line {_key_line(lines, start, end, key)}: {key} {problem}")
     expires = entry["expires"]
-    return Waiver(line=start, check=entry["check"].strip(), candidate=entry["candidate"].strip(),
-                  reason=entry["reason"].strip(), owner=entry["owner"].strip(),
-                  expires=(expires if isinstance(expires, date) else date.fromisoformat(expires)).isoformat())
+    return Waiver(
+        line=start,
+        check=entry["check"].strip(),
+        candidate=entry["candidate"].strip(),
+        reason=entry["reason"].strip(),
+        owner=entry["owner"].strip(),
+        expires=(expires if isinstance(expires, date) else date.fromisoformat(expires)).isoformat(),
+    )
 
 
 def _problem(key: str, value: object) -> str | None:

@@ -36,8 +36,15 @@ def main() -> int:
         run = add_run(writer, MARKUP_RUN, "2025-06-02", metrics=quality(0.9, 0.932, 0.888, 41.0), loss=0.27)
         writer.event(run, "evaluate.note", SCRIPT, "2025-06-02T10:30:00Z", stage="evaluate", level="warning")
         writer.event(run, "evaluate.preview", IMAGE, "2025-06-02T10:30:30Z", stage="evaluate", level="warning")
-        writer.degraded(run, "evaluate.capture", f"preview lost: {IMAGE}", "2025-06-02T10:31:00Z", category="capture",
-                        severity="warning", stage="evaluate")
+        writer.degraded(
+            run,
+            "evaluate.capture",
+            f"preview lost: {IMAGE}",
+            "2025-06-02T10:31:00Z",
+            category="capture",
+            severity="warning",
+            stage="evaluate",
+        )
     finally:
         writer.close()
     print(f"Wrote {OUT}")

@@ -45,12 +45,22 @@ from generate_workspace import ContextaWriter, stage_ref  # noqa: E402
 
 #: metric: (baseline value, direction that is truly better)
 METRICS = {
-    "cross-entropy": (0.40, "lower"), "val-nll": (0.40, "lower"), "nll": (0.40, "lower"),
-    "kl-divergence": (0.40, "lower"), "psi": (0.40, "lower"), "model-size-mb": (40.0, "lower"),
-    "gpu-hours": (4.0, "lower"), "throughput-bytes-per-second": (4000.0, "higher"),
-    "requests-per-ms": (4.0, "higher"), "memory-bandwidth": (400.0, "higher"), "error-reduction": (0.4, "higher"),
-    "cost-savings": (400.0, "higher"), "error-budget-left": (0.4, "higher"), "accuracy": (0.8, "higher"),
-    "roc-auc": (0.8, "higher"), "latency-p95-ms": (40.0, "lower"),
+    "cross-entropy": (0.40, "lower"),
+    "val-nll": (0.40, "lower"),
+    "nll": (0.40, "lower"),
+    "kl-divergence": (0.40, "lower"),
+    "psi": (0.40, "lower"),
+    "model-size-mb": (40.0, "lower"),
+    "gpu-hours": (4.0, "lower"),
+    "throughput-bytes-per-second": (4000.0, "higher"),
+    "requests-per-ms": (4.0, "higher"),
+    "memory-bandwidth": (400.0, "higher"),
+    "error-reduction": (0.4, "higher"),
+    "cost-savings": (400.0, "higher"),
+    "error-budget-left": (0.4, "higher"),
+    "accuracy": (0.8, "higher"),
+    "roc-auc": (0.8, "higher"),
+    "latency-p95-ms": (40.0, "lower"),
 }
 LOG_LOSS = (0.40, 0.4504)  # +12.6 %
 DAY = "2025-06-01"
@@ -61,24 +71,52 @@ class Writer(ContextaWriter):
 
     def batch(self, run_ref: str, stage: str, name: str, order: int, at: str) -> str:
         ref = f"batch:{run_ref.removeprefix('run:')}.{stage}.{name}"
-        self.store.batches.put_batch_execution(BatchExecution(
-            batch_execution_ref=ref, run_ref=run_ref, stage_execution_ref=stage_ref(run_ref, stage),
-            batch_name=name, status="completed", started_at=at, ended_at=at, order_index=order))
+        self.store.batches.put_batch_execution(
+            BatchExecution(
+                batch_execution_ref=ref,
+                run_ref=run_ref,
+                stage_execution_ref=stage_ref(run_ref, stage),
+                batch_name=name,
+                status="completed",
+                started_at=at,
+                ended_at=at,
+                order_index=order,
+            )
+        )
         return ref
 
     def sample(self, run_ref: str, stage: str, name: str, at: str) -> str:
         ref = f"sample:{stage_ref(run_ref, stage).removeprefix('stage:')}.{name}"
-        self.store.samples.put_sample_observation(SampleObservation(
-            sample_observation_ref=ref, run_ref=run_ref, stage_execution_ref=stage_ref(run_ref, stage),
-            sample_name=name, observed_at=at))
+        self.store.samples.put_sample_observation(
+            SampleObservation(
+                sample_observation_ref=ref,
+                run_ref=run_ref,
+                stage_execution_ref=stage_ref(run_ref, stage),
+                sample_name=name,
+                observed_at=at,
+            )
+        )
         return ref
 
-    def placed_metric(self, run_ref: str, key: str, value: float, at: str, stage: str, *,
-                      batch: str | None = None, sample: str | None = None) -> None:
+    def placed_metric(
+        self,
+        run_ref: str,
+        key: str,
+        value: float,
+        at: str,
+        stage: str,
+        *,
+        batch: str | None = None,
+        sample: str | None = None,
+    ) -> None:
         envelope = self._envelope(run_ref, "metric", at, stage, "complete", "none")
         envelope = dataclasses.replace(envelope, batch_execution_ref=batch, sample_observation_ref=sample)
-        self._append(MetricRecord(envelope=envelope, payload=MetricPayload(
-            metric_key=key, value=value, value_type="float64", aggregation_scope="stage")))
+        self._append(
+            MetricRecord(
+                envelope=envelope,
+                payload=MetricPayload(metric_key=key, value=value, value_type="float64", aggregation_scope="stage"),
+            )
+        )
 
 
 def evaluated_run(w: Writer, project: str, name: str, hour: int) -> str:
@@ -104,10 +142,16 @@ def build_churn(w: Writer) -> None:
     for key, (value, direction) in METRICS.items():
         w.metric(bad, key, worse(value, direction), at % 2, stage="evaluate")
     w.metric(bad, "log-loss", LOG_LOSS[1], at % 2, stage="evaluate")
-    w.event(bad, "features.leakage-check", "label column found among features: churned", at % 2,
-            stage="evaluate", level="error", attributes={"column": "churned"})
-    w.event(bad, "features.drift-check", "3 features drifted beyond PSI 0.2", at % 2, stage="evaluate",
-            level="warning")
+    w.event(
+        bad,
+        "features.leakage-check",
+        "label column found among features: churned",
+        at % 2,
+        stage="evaluate",
+        level="error",
+        attributes={"column": "churned"},
+    )
+    w.event(bad, "features.drift-check", "3 features drifted beyond PSI 0.2", at % 2, stage="evaluate", level="warning")
 
     incomplete = evaluated_run(w, "churn", "incomplete", 3)
     w.metric(incomplete, "accuracy", 0.84, at % 3, stage="evaluate", completeness="partial")
@@ -130,8 +174,11 @@ def prompt_scores(index: int) -> tuple[float, float, float]:
     """Case study 09's (relevance, faithfulness, answer length) of prompt ``index`` (1-based)."""
     if index in (7, 12, 17):
         return round(0.05 + (index % 3) * 0.07, 3), round(0.12 + (index % 5) * 0.04, 3), 18.0 + (index % 4) * 3
-    return (round(0.78 + (index % 7) * 0.02 + (index % 3) * 0.01, 3), round(0.81 + (index % 5) * 0.02, 3),
-            45.0 + (index % 8) * 5)
+    return (
+        round(0.78 + (index % 7) * 0.02 + (index % 3) * 0.01, 3),
+        round(0.81 + (index % 5) * 0.02, 3),
+        45.0 + (index % 8) * 5,
+    )
 
 
 def build_chatbot(w: Writer) -> None:

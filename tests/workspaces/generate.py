@@ -16,7 +16,8 @@ Every workspace is written through Contexta's low-level stores with the ``Contex
     Projects ``shop-ranker`` and ``fraud-model``, both with a run ``baseline`` (ambiguous bare
     name). Completed, failed, open and cancelled runs, stages, batches and deployments; metric,
     event and degraded records (degraded severity warning and error, stage-level and run-level);
-    run-level metrics (one key also logged in a stage); duplicate metrics with mixed whole/fractional-second ``observed_at``; a
+    run-level metrics (one key also logged in a stage); duplicate metrics with mixed whole/fractional-second
+    ``observed_at``; a
     ``partial_failure`` metric; a record on a stage ref that has no stage row; tags, units,
     ``slice_ref`` (including a sliced metric that shares its key with the overall one); stages
     with a NULL and a tied ``order_index``; environment snapshots; a wrong-stage run, a run with
@@ -393,8 +394,15 @@ def build_unindexed(w: FixtureWriter) -> None:
     quiet = two_stage_run(w, "quiet", "quiet", "2025-05-02", {"val-loss": 0.28}, {"accuracy": 0.91})
     indexed = w.records
     w.records = RecordStore(StoreConfig(root_path=w.root / "records", enable_indexes=False))
-    w.degraded(quiet, "eval.labels_missing", "half of the evaluation labels are missing", "2025-05-02T11:00:00Z",
-               category="capture", severity="error", stage="evaluate")
+    w.degraded(
+        quiet,
+        "eval.labels_missing",
+        "half of the evaluation labels are missing",
+        "2025-05-02T11:00:00Z",
+        category="capture",
+        severity="error",
+        stage="evaluate",
+    )
     w.records = indexed
     w.event(quiet, "training.finished", "done", "2025-05-02T11:00:00Z")
 
@@ -408,8 +416,9 @@ def build_steps(w: FixtureWriter) -> None:
     evaluate ``accuracy`` per seed (5), ``latency-p95-ms`` and ``recall`` per slice, some at fractional seconds.
     """
     w.project("steps", "2025-01-01T00:00:00Z")
-    baseline = two_stage_run(w, "steps", "baseline", "2025-05-01", {"train-loss": 0.3},
-                             {"accuracy": 0.9, "latency-p95-ms": 120.0})
+    baseline = two_stage_run(
+        w, "steps", "baseline", "2025-05-01", {"train-loss": 0.3}, {"accuracy": 0.9, "latency-p95-ms": 120.0}
+    )
     w.deployment("steps", "prod", "2025-05-01T12:00:00Z", "2025-05-01T12:10:00Z", run_ref=baseline)
     run = w.run("steps", "candidate", "2025-05-02T09:00:00Z", "2025-05-02T11:00:00Z")
     w.stage(run, "train", 0, "2025-05-02T09:00:00Z", "2025-05-02T10:00:00Z")
@@ -417,17 +426,31 @@ def build_steps(w: FixtureWriter) -> None:
     for step in range(120):
         at = f"2025-05-02T09:{step // 2:02d}:{(step % 2) * 30:02d}Z"
         tags = {"step": str(step)}
-        w.metric(run, "train-loss", round(2.5 * 0.9 ** step, 8), at, stage="train", scope="step", tags=tags)
+        w.metric(run, "train-loss", round(2.5 * 0.9**step, 8), at, stage="train", scope="step", tags=tags)
         w.metric(run, "lr", 0.001 * (1 - step / 120), at, stage="train", scope="step", unit="1/step", tags=tags)
         w.metric(run, "tokens-seen", 2**40 + step * 4096, at, stage="train", scope="step", tags=tags)
         if step % 10 == 0:
-            w.metric(run, "grad-norm", 1.0 + step / 100, at, stage="train", scope="step", tags=tags,
-                     degradation="partial_failure")
+            w.metric(
+                run,
+                "grad-norm",
+                1.0 + step / 100,
+                at,
+                stage="train",
+                scope="step",
+                tags=tags,
+                degradation="partial_failure",
+            )
         if step == 60:
             w.event(run, "training.checkpoint", "checkpoint written", at, stage="train")
     for seed in range(5):
-        w.metric(run, "accuracy", 0.9 + seed / 1000, f"2025-05-02T10:59:0{seed}.5Z", stage="evaluate",
-                 tags={"seed": str(seed)})
+        w.metric(
+            run,
+            "accuracy",
+            0.9 + seed / 1000,
+            f"2025-05-02T10:59:0{seed}.5Z",
+            stage="evaluate",
+            tags={"seed": str(seed)},
+        )
     w.metric(run, "latency-p95-ms", 110.0, "2025-05-02T11:00:00Z", stage="evaluate", unit="ms")
     for part in ("a", "b", "c"):
         w.metric(run, "recall", 0.8, "2025-05-02T11:00:00Z", stage="evaluate", slice_ref=f"segment.{part}")
@@ -482,8 +505,9 @@ WORKSPACES = (
     ),
     WorkspaceSpec("empty", "empty-project", build_empty, bare_names=("baseline",)),
     WorkspaceSpec("restarted", "seq", build_restarted, bare_names=(), reference=False),
-    WorkspaceSpec("restarted-rebuilt", "seq", functools.partial(build_restarted, rebuild=True), bare_names=(),
-                  reference=False),
+    WorkspaceSpec(
+        "restarted-rebuilt", "seq", functools.partial(build_restarted, rebuild=True), bare_names=(), reference=False
+    ),
     WorkspaceSpec("unindexed", "quiet", build_unindexed, bare_names=(), reference=False),
     WorkspaceSpec("steps", "steps", build_steps, bare_names=(), reference=False),
 )
