@@ -1,4 +1,4 @@
-"""Generate the workspace of tests/test_html.py: the example's product-ranker story plus one run whose records
+"""Generate the workspace of tests/outputs/test_html.py: the example's product-ranker story plus one run whose records
 carry markup, to prove the HTML report shows workspace strings as text.
 
 Run with the Python that has contexta 1.0.0 installed (it replaces ``tests/html_workspace/.contexta``)::

@@ -1,4 +1,4 @@
-"""Generate the workspace of tests/test_guesses.py: runs a gate used to pass by guessing.
+"""Generate the workspace of tests/checks/test_guesses.py: runs a gate used to pass by guessing.
 
 Run with the Python that has contexta 1.0.0 installed (it replaces ``tests/semantic_workspace/.contexta``)::
 

@@ -7,7 +7,7 @@ Run with the Python that has contexta 1.0.0 installed::
     python tests/workspaces/generate.py --check --out DIR  # the same, keeping the regenerated tree in DIR
 
 ``--out DIR`` (an empty or absent folder) receives ``<name>/`` workspaces and ``references/``, the
-layout of ``tests/workspaces``: ``CONTEXTA_CONFORMANCE_DIR=DIR`` runs tests/test_conformance.py on it.
+layout of ``tests/workspaces``: ``CONTEXTA_CONFORMANCE_DIR=DIR`` runs tests/reading/test_conformance.py on it.
 
 Every workspace is written through Contexta's low-level stores with the ``ContextaWriter`` of
 ``example_gates/generate_workspace.py``; all timestamps are fixed. Workspaces:

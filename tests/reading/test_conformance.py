@@ -31,10 +31,10 @@ from pytest_contexta.runs.metrics import find_metric
 from pytest_contexta.runs.models import ContextaRun
 from pytest_contexta.runs.workspace import Workspace
 
-REPOSITORY = Path(__file__).resolve().parents[1]
+REPOSITORY = Path(__file__).resolve().parents[2]
 DIFFERENCES_DOC = REPOSITORY / "docs" / "differences.md"
 CONFORMANCE_DIR_VARIABLE = "CONTEXTA_CONFORMANCE_DIR"
-ROOT = Path(os.environ.get(CONFORMANCE_DIR_VARIABLE) or Path(__file__).parent / "workspaces")
+ROOT = Path(os.environ.get(CONFORMANCE_DIR_VARIABLE) or Path(__file__).parents[1] / "workspaces")
 
 
 def _load_references(root: Path) -> dict[str, dict[str, Any]]:
@@ -861,7 +861,9 @@ def documented_rows() -> list[tuple[str, str]]:
     """(difference id, pinning test) of each row of the table in docs/differences.md."""
     rows = []
     for line in DIFFERENCES_DOC.read_text(encoding="utf-8").splitlines():
-        match = re.match(r"\|\s*`([a-z-]+)`\s*\|.*`tests/test_conformance\.py::(test_[a-z_]+)`[^|]*\|\s*$", line)
+        match = re.match(
+            r"\|\s*`([a-z-]+)`\s*\|.*`tests/reading/test_conformance\.py::(test_[a-z_]+)`[^|]*\|\s*$", line
+        )
         if match:
             rows.append((match.group(1), match.group(2)))
     return rows

@@ -1,6 +1,6 @@
 """--contexta-html: one self-contained page per session, written like the other outputs, every string escaped.
 
-The page is opened in a real browser by tests/test_browser.py.
+The page is opened in a real browser by tests/outputs/test_browser.py.
 """
 
 from __future__ import annotations

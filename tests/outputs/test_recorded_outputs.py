@@ -1,11 +1,11 @@
 """The example gate's outputs, byte for byte: JSON report, markdown and the plugin's terminal lines of every run
-of the example workspace gated as the candidate, compared with the copies recorded in tests/recorded_outputs/.
+of the example workspace gated as the candidate, compared with the copies recorded in tests/outputs/recorded/.
 
 Only what changes from one machine or moment to the next is masked (paths, the report's time, versions, the
 git commit, the ledger's mtime); pytest's own lines (header, tracebacks, summary) are left out, they differ
 between pytest versions. After a deliberate change of an output, record them again and review the diff:
 
-    .venv/bin/python tests/test_recorded_outputs.py
+    .venv/bin/python tests/outputs/test_recorded_outputs.py
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).parent
-RECORDED = TESTS / "recorded_outputs"
+TESTS = Path(__file__).parents[1]
+RECORDED = Path(__file__).parent / "recorded"
 EXAMPLE_GATES = TESTS.parent / "example_gates"
 SHIPPED_EXPIRY = "2027-06-30"
 FIXED_EXPIRY = "2099-12-31"
