@@ -13,7 +13,7 @@ _EXPORTS = {
     "assert_no_error_diagnostics": "checks.asserts",
     "assert_metrics_present": "checks.asserts",
     "assert_no_regression": "checks.asserts",
-    "assert_metric_threshold": "checks.asserts",
+    "assert_metric_threshold": "checks.threshold",
     "assert_within_history": "checks.within_history",
     "GateCheckFailed": "checks.asserts",
     "CheckArgumentError": "errors",
@@ -56,12 +56,12 @@ if TYPE_CHECKING:
     __version__: str
     from .checks.asserts import (
         GateCheckFailed,
-        assert_metric_threshold,
         assert_metrics_present,
         assert_no_error_diagnostics,
         assert_no_regression,
     )
     from .checks.direction import resolve_direction
+    from .checks.threshold import assert_metric_threshold
     from .checks.within_history import assert_within_history
     from .errors import CheckArgumentError, GateError
     from .reading.records import DegradedRecord, EventRecord, MetricRecord

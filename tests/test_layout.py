@@ -1,5 +1,6 @@
 """The package's layout: each stage of the data path imports only the stages before it (imports inside functions
-and ``if TYPE_CHECKING:`` blocks count too), and the pytest glue is imported by no stage."""
+and ``if TYPE_CHECKING:`` blocks count too), the pytest glue is imported by no stage, and no function is too
+complex to read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import ast
 from pathlib import Path
 
 import pytest
+from radon.complexity import add_inner_blocks, cc_visit
+from radon.visitors import Function
 
 PACKAGE = Path(__file__).parent.parent / "pytest_contexta"
 SHARED = {"errors", "text", "frozen"}
@@ -19,6 +22,8 @@ MAY_IMPORT = {
     "outputs": {"reading", "runs", "checks", "verdict"},
     "plugin": {"reading", "runs", "checks", "verdict", "outputs"},
 }
+#: The most cyclomatic complexity (as ``radon cc`` counts it) a function of the package may have.
+MAX_COMPLEXITY = 15
 
 
 def imported_entries(path: Path) -> set[str]:
@@ -61,3 +66,14 @@ def test_the_shared_modules_import_only_each_other() -> None:
 def test_every_module_lives_in_a_stage_or_is_shared() -> None:
     top = {p.stem for p in PACKAGE.glob("*.py")} | {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
     assert top == {"__init__", "report"} | SHARED | set(MAY_IMPORT)
+
+
+def test_no_function_is_more_complex_than_the_limit() -> None:
+    """Every function, method and nested function, as ``radon cc -s pytest_contexta`` measures it."""
+    too_complex = [
+        f"{path.relative_to(PACKAGE)}:{block.lineno} {block.fullname} ({block.complexity})"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for block in add_inner_blocks(cc_visit(path.read_text(encoding="utf-8")))
+        if isinstance(block, Function) and block.complexity > MAX_COMPLEXITY
+    ]
+    assert not too_complex

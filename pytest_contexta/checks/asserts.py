@@ -7,26 +7,24 @@ from typing import Any, Literal
 
 from ..errors import CheckArgumentError
 from ..runs.metrics import Selection, find_metric
-from ..runs.models import ContextaRun
+from ..runs.models import ContextaRun, Diagnostic
 from ..text import printable
 from . import results as recorded
 from .arguments import (
-    bounds_text,
     check_confidence,
     check_limits,
     check_min_n,
-    check_share,
     check_slice,
     check_stage,
     check_tags,
     metric_keys,
     require_run,
 )
-from .direction import DirectionArgument, check_direction_argument, resolve_direction
+from .direction import DirectionArgument, ResolvedDirection, check_direction_argument, resolve_direction
 from .regression import Question, Verdict, assess, decide, label, number
 from .results import CheckResult
-from .sweeps import check_slice_argument, is_pattern, no_slice_row, size_row, slices_of
-from .units import find_units, threshold_row, unit_rows
+from .sweeps import check_slice_argument, no_slice_row, size_row, slices_of
+from .units import find_units
 
 
 class GateCheckFailed(AssertionError):
@@ -40,7 +38,7 @@ INCONCLUSIVE_NOTE = (
 )
 
 
-def _fail_unless(results: list[CheckResult], message: str, advisory: bool = False) -> None:
+def fail_unless(results: list[CheckResult], message: str, advisory: bool = False) -> None:
     """Record ``results``; fail when one failed, or is inconclusive while inconclusive checks fail (the default).
 
     An advisory call records them as advisory and never raises: not passing is a warning.
@@ -54,12 +52,12 @@ def _fail_unless(results: list[CheckResult], message: str, advisory: bool = Fals
         raise GateCheckFailed(message)
 
 
-def _selection(tags: Mapping[str, str] | None) -> Selection:
+def tag_selection(tags: Mapping[str, str] | None) -> Selection:
     __tracebackhide__ = True
     return Selection(check_tags(tags), recorded.current().replicate_tags)
 
 
-def _where(stage: str | None, slice: str | None) -> str:
+def scope_text(stage: str | None, slice: str | None) -> str:
     return (f" in stage {stage!r}" if stage else "") + (f" for slice {slice!r}" if slice else "")
 
 
@@ -71,34 +69,43 @@ def assert_no_error_diagnostics(run: ContextaRun, *, ignore: Iterable[str] = (),
     """
     __tracebackhide__ = True
     run = require_run(run, "run")
+    waived = _waived_codes(ignore)
+    errors = [d for d in run.diagnostics if d.severity == "error" and d.code not in waived]
+    result = CheckResult(
+        kind="diagnostics",
+        run_ref=run.ref,
+        passed=not errors,
+        detail=_diagnostics_detail(run, errors, waived),
+        ignored=sorted(waived) or None,
+    )
+    fail_unless([result], _diagnostics_message(run, errors), advisory)
+
+
+def _waived_codes(ignore: Iterable[str]) -> set[str]:
+    __tracebackhide__ = True
     if ignore is None or not isinstance(ignore, (str, Iterable)):
         raise CheckArgumentError(f"ignore must be a diagnostic code or a list of codes, not {ignore!r}")
-    waived = {ignore} if isinstance(ignore, str) else set(ignore)
-    errors = [d for d in run.diagnostics if d.severity == "error" and d.code not in waived]
-    others = [d for d in run.diagnostics if d not in errors]
+    return {ignore} if isinstance(ignore, str) else set(ignore)
+
+
+def _diagnostics_detail(run: ContextaRun, errors: list[Diagnostic], waived: set[str]) -> str:
+    """The errors' codes and summaries; without errors, how many warnings, infos and waived errors there are."""
     if errors:
-        detail = "; ".join(f"{d.code}: {d.summary}" for d in errors)
-    else:
-        waived_count = sum(d.severity == "error" and d.code in waived for d in run.diagnostics)
-        waived_note = f", {waived_count} error(s) waived" if waived_count else ""
-        detail = (
-            f"no error diagnostics ({sum(d.severity == 'warning' for d in others)} warning, "
-            f"{sum(d.severity == 'info' for d in others)} info{waived_note})"
-        )
+        return "; ".join(f"{d.code}: {d.summary}" for d in errors)
+    waived_count = sum(d.severity == "error" and d.code in waived for d in run.diagnostics)
+    waived_note = f", {waived_count} error(s) waived" if waived_count else ""
+    warnings = sum(d.severity == "warning" for d in run.diagnostics)
+    infos = sum(d.severity == "info" for d in run.diagnostics)
+    return f"no error diagnostics ({warnings} warning, {infos} info{waived_note})"
+
+
+def _diagnostics_message(run: ContextaRun, errors: list[Diagnostic]) -> str:
     lines = [f"{run.ref} has {len(errors)} error diagnostic(s):"]
     for d in errors:
         stricter = f"; Contexta says {d.contexta_severity}" if d.contexta_severity not in (None, d.severity) else ""
         lines.append(f"  {d.code} [{printable(str(d.subject_ref))}]{stricter}: {printable(d.summary)}")
     lines.append("Waive a code only when it is known to be harmless: assert_no_error_diagnostics(run, ignore=[...])")
-    _fail_unless(
-        [
-            CheckResult(
-                kind="diagnostics", run_ref=run.ref, passed=not errors, detail=detail, ignored=sorted(waived) or None
-            )
-        ],
-        "\n".join(lines),
-        advisory,
-    )
+    return "\n".join(lines)
 
 
 def assert_metrics_present(
@@ -125,7 +132,7 @@ def assert_metrics_present(
     keys = metric_keys(metrics)
     check_stage(stage)
     check_slice(slice)
-    selection = _selection(tags)
+    selection = tag_selection(tags)
     results = []
     for key in keys:
         common: dict[str, Any] = {
@@ -179,11 +186,11 @@ def assert_metrics_present(
     missing = [r.detail for r in results if not r.passed]
     message = "\n".join(
         [
-            f"{run.ref} lacks {len(missing)} required metric(s){_where(stage, slice)}:",
+            f"{run.ref} lacks {len(missing)} required metric(s){scope_text(stage, slice)}:",
             *(f"  {line}" for line in missing),
         ]
     )
-    _fail_unless(results, message, advisory)
+    fail_unless(results, message, advisory)
 
 
 def assert_no_regression(
@@ -241,7 +248,7 @@ def assert_no_regression(
         max_drop,
         max_abs_drop,
         accept_incomplete,
-        _selection(tags),
+        tag_selection(tags),
         check_confidence(confidence),
         history,
     )
@@ -249,100 +256,37 @@ def assert_no_regression(
     verdicts: list[Verdict] = []
     for key in keys:
         resolved = resolve_direction(key, direction, context.lower_is_better, context.higher_is_better)
-        common = {"kind": "regression", "run_ref": candidate.ref, "stage": stage, "baseline_ref": baseline.ref}
-        slices = slices_of((candidate, baseline), key, stage, slice)
-        sized = {s: size_row(candidate, key, stage, s, question.selection, min_n, common) for s in slices}
-        verdicts += [
-            Verdict(row, f"  {'skip' if row.passed else 'FAIL'} {row.detail}")
-            for row in sized.values()
-            if row is not None
-        ]
-        verdicts += decide(
-            [assess(question, key, s, resolved) for s in slices if sized[s] is None], question.confidence, correction
-        )
-        if not slices:
-            row = no_slice_row(key, slice, common)
-            verdicts.append(Verdict(row, f"  FAIL {row.detail}"))
+        verdicts += _metric_verdicts(question, key, slice, resolved, min_n, correction)
     why = context.baseline_reasons.get(baseline.ref)
-    header = f"{candidate.ref} vs baseline {baseline.ref}{f' ({why})' if why else ''}{_where(stage, slice)}:"
-    undecided = any(v.result.outcome == "inconclusive" for v in verdicts)
-    _fail_unless(
-        [v.result for v in verdicts],
-        "\n".join([header, *(v.line for v in verdicts), *([INCONCLUSIVE_NOTE] if undecided else [])]),
-        advisory,
+    fail_unless([v.result for v in verdicts], _regression_message(question, slice, why, verdicts), advisory)
+
+
+def _metric_verdicts(
+    question: Question, key: str, slice: str | None, direction: ResolvedDirection, min_n: int | None, correction: str
+) -> list[Verdict]:
+    """One metric's verdicts: a skip (or FAIL) for each slice too small to judge, the other slices decided as one
+    family, and a FAIL when no slice matches."""
+    candidate, stage = question.candidate, question.stage
+    common = {"kind": "regression", "run_ref": candidate.ref, "stage": stage, "baseline_ref": question.baseline.ref}
+    slices = slices_of((candidate, question.baseline), key, stage, slice)
+    sized = {s: size_row(candidate, key, stage, s, question.selection, min_n, common) for s in slices}
+    verdicts = [
+        Verdict(row, f"  {'skip' if row.passed else 'FAIL'} {row.detail}") for row in sized.values() if row is not None
+    ]
+    verdicts += decide(
+        [assess(question, key, s, direction) for s in slices if sized[s] is None], question.confidence, correction
     )
+    if not slices:
+        row = no_slice_row(key, slice, common)
+        verdicts.append(Verdict(row, f"  FAIL {row.detail}"))
+    return verdicts
 
 
-def assert_metric_threshold(
-    run: ContextaRun,
-    metric: str,
-    *,
-    at_least: float | None = None,
-    at_most: float | None = None,
-    stage: str | None = None,
-    slice: str | None = None,
-    samples: str | None = None,
-    batches: str | None = None,
-    aggregate: Literal["each", "mean"] = "each",
-    max_failing_share: float | None = None,
-    accept_incomplete: bool = False,
-    tags: Mapping[str, str] | None = None,
-    min_n: int | None = None,
-    advisory: bool = False,
-) -> None:
-    """Fail unless the metric's value lies within the absolute floor ``at_least`` and ceiling ``at_most``.
-
-    The complete overall value is checked, or with ``slice`` that slice's. ``samples="*"`` (or a name
-    pattern such as ``"prompt-*"``) checks every matching sample's value, one failing row per sample;
-    ``batches=`` does the same per batch. With them, ``aggregate="mean"`` checks the mean of the values
-    instead, and ``max_failing_share=0.05`` passes when at most 5 % of them break the bounds.
-    A slice pattern (``slice="segment.*"``) checks every matching slice, one row each, skipping those
-    with fewer than ``min_n`` examples (``<key>.n``); ``tags={...}`` chooses one series.
-    """
-    __tracebackhide__ = True
-    run = require_run(run, "run")
-    (key,) = metric_keys([metric])
-    check_stage(stage)
-    check_slice_argument(slice)
-    selection = _selection(tags)
-    min_n = check_min_n(min_n)
-    limit = bounds_text(at_least, at_most)
-    check_share("max_failing_share", max_failing_share)
-    if aggregate not in ("each", "mean"):
-        raise CheckArgumentError(f"aggregate must be 'each' or 'mean', not {aggregate!r}")
-    if (samples is not None or batches is not None) and (is_pattern(slice) or min_n is not None):
-        raise CheckArgumentError("a slice pattern and min_n= check whole slices: not with samples= or batches=")
-    units = find_units(run, key, stage, slice, samples, batches, accept_incomplete, selection)
-    if units is None and (aggregate != "each" or max_failing_share is not None):
-        raise CheckArgumentError("aggregate= and max_failing_share= need samples= or batches=")
-    if aggregate == "mean" and max_failing_share is not None:
-        raise CheckArgumentError("give aggregate='mean' or max_failing_share=, not both")
-    common: dict[str, Any] = {
-        "kind": "threshold",
-        "run_ref": run.ref,
-        "metric": key,
-        "stage": stage,
-        "slice": slice,
-        "limit": limit,
-        "allowed_low": at_least,
-        "allowed_high": at_most,
-    }
-    name = label(key, slice)
-    if units is None:
-        slices = slices_of((run,), key, stage, slice)
-        rows = [
-            size_row(run, key, stage, s, selection, min_n, common)
-            or threshold_row(run, key, stage, s, accept_incomplete, selection, at_least, at_most, common)
-            for s in slices
-        ] or [no_slice_row(key, slice, common)]
-        lines = [r.detail for r in rows if not r.passed]
-        head = f"{run.ref}{_where(stage, slice)}:"
-        _fail_unless(
-            rows,
-            f"{head} {rows[0].detail}" if len(rows) == 1 else "\n".join([head, *(f"  {line}" for line in lines)]),
-            advisory,
-        )
-        return
-    results = unit_rows(name, *units, at_least, at_most, aggregate, max_failing_share, common)
-    lines = [r.detail for r in results if not r.passed]
-    _fail_unless(results, "\n".join([f"{run.ref}{_where(stage, slice)}:", *(f"  {line}" for line in lines)]), advisory)
+def _regression_message(question: Question, slice: str | None, why: str | None, verdicts: list[Verdict]) -> str:
+    """The header (the baseline and why it was chosen), every verdict's line, and the note on INCONCLUSIVE ones."""
+    header = (
+        f"{question.candidate.ref} vs baseline {question.baseline.ref}{f' ({why})' if why else ''}"
+        f"{scope_text(question.stage, slice)}:"
+    )
+    undecided = any(v.result.outcome == "inconclusive" for v in verdicts)
+    return "\n".join([header, *(v.line for v in verdicts), *([INCONCLUSIVE_NOTE] if undecided else [])])

@@ -124,26 +124,7 @@ def assess(question: Question, key: str, slice: str | None, direction: ResolvedD
         )
         for run in (question.candidate, question.baseline)
     )
-    common: dict[str, Any] = {
-        "kind": "regression",
-        "run_ref": question.candidate.ref,
-        "metric": key,
-        "stage": question.stage,
-        "slice": slice,
-        "baseline_ref": question.baseline.ref,
-        "candidate_value": mine.value,
-        "baseline_value": theirs.value,
-        "direction": str(direction),
-        "limit": limit_text(question.max_drop, question.max_abs_drop),
-        "value_source": mine.source if mine.record is not None else None,
-    }
-    if question.history:
-        points = history_points(
-            question.history, question.candidate.ref, key, question.stage, slice, question.selection
-        )
-        common.update(history=points, history_values=[point.value for point in points])
-    else:
-        common["history_values"] = None
+    common = _fields(question, key, slice, direction, mine, theirs)
     problems = [
         f"{side}: {lookup.problem}" for side, lookup in (("candidate", mine), ("baseline", theirs)) if lookup.problem
     ]
@@ -164,10 +145,50 @@ def assess(question: Question, key: str, slice: str | None, direction: ResolvedD
         )
     if question.confidence is None:
         return found
-    noise = estimate(mine, theirs, slice, question.selection, question.confidence, common["history_values"])
-    allowed = allowed_worsening(theirs.value, question.max_drop, question.max_abs_drop)
-    sign = -1.0 if direction.direction == "higher" else 1.0
-    p_beyond = noise.interval.p_beyond(sign * comparison.change_abs, allowed) if noise.interval else 1.0
+    return _with_interval(found, question, slice, question.confidence, direction.direction == "higher")
+
+
+def _fields(
+    question: Question,
+    key: str,
+    slice: str | None,
+    direction: ResolvedDirection,
+    mine: MetricLookup,
+    theirs: MetricLookup,
+) -> dict[str, Any]:
+    """The fields every row of this metric and slice carries: the values, direction, limit and history."""
+    fields: dict[str, Any] = {
+        "kind": "regression",
+        "run_ref": question.candidate.ref,
+        "metric": key,
+        "stage": question.stage,
+        "slice": slice,
+        "baseline_ref": question.baseline.ref,
+        "candidate_value": mine.value,
+        "baseline_value": theirs.value,
+        "direction": str(direction),
+        "limit": limit_text(question.max_drop, question.max_abs_drop),
+        "value_source": mine.source if mine.record is not None else None,
+    }
+    if question.history:
+        points = history_points(
+            question.history, question.candidate.ref, key, question.stage, slice, question.selection
+        )
+        fields.update(history=points, history_values=[point.value for point in points])
+    else:
+        fields["history_values"] = None
+    return fields
+
+
+def _with_interval(
+    found: Assessment, question: Question, slice: str | None, confidence: float, higher: bool
+) -> Assessment:
+    """The assessment with its noise estimate and the chance that the worsening is beyond the limit."""
+    assert found.comparison is not None and found.theirs.value is not None
+    noise = estimate(found.mine, found.theirs, slice, question.selection, confidence, found.common["history_values"])
+    allowed = allowed_worsening(found.theirs.value, question.max_drop, question.max_abs_drop)
+    sign = -1.0 if higher else 1.0
+    p_beyond = noise.interval.p_beyond(sign * found.comparison.change_abs, allowed) if noise.interval else 1.0
     return found._replace(
         estimate=noise, allowed=allowed, p_beyond=p_beyond, history_by=getattr(question.history, "chosen_by", None)
     )

@@ -84,48 +84,13 @@ def unit_rows(
     limit = common["limit"]
     breaking = [unit for unit in found if not within(unit.lookup.value, at_least, at_most)]
     each = aggregate == "each" and max_failing_share is None
-    rows = [
-        CheckResult(
-            passed=False,
-            **unit.fields(),
-            **common,
-            detail=(
-                f"{name} [{unit.kind} {unit.name}]: {unit.lookup.problem}"
-                if unit.lookup.problem is not None
-                else f"{name} = {number(unit.lookup.value)} ({unit.lookup.source}); required {limit}"
-            ),
-        )
-        for unit in breaking
-        if unit.lookup.problem is not None or each
-    ]
+    rows = [_breaking_row(name, unit, common) for unit in breaking if unit.lookup.problem is not None or each]
     if not found:
         return [CheckResult(passed=False, detail=f"{name}: no {asked} hold it", **common)]
     if aggregate == "mean":
-        values = [unit.lookup.value for unit in found if unit.lookup.value is not None]
-        mean = fmean(values) if values else None
-        return [
-            *rows,
-            CheckResult(
-                passed=not rows and within(mean, at_least, at_most),
-                candidate_value=mean,
-                detail=f"{name}: mean of {len(found)} {asked} = {number(mean)}; required {limit}",
-                **common,
-            ),
-        ]
+        return [*rows, _mean_row(name, asked, found, not rows, at_least, at_most, common)]
     if max_failing_share is not None:
-        share = len(breaking) / len(found)
-        names = f" ({', '.join(unit.name for unit in breaking)})" if breaking else ""
-        return [
-            *rows,
-            CheckResult(
-                passed=share <= max_failing_share + 1e-12,
-                **common,
-                detail=(
-                    f"{name}: {len(breaking)} of {len(found)} {asked} ({share:.2%}) break {limit}{names}; "
-                    f"allowed at most {max_failing_share:.2%}"
-                ),
-            ),
-        ]
+        return [*rows, _share_row(name, asked, len(found), breaking, max_failing_share, common)]
     return [
         *rows,
         CheckResult(
@@ -134,6 +99,56 @@ def unit_rows(
             detail=f"{name}: {len(found) - len(breaking)} of {len(found)} {asked} meet {limit}",
         ),
     ]
+
+
+def _breaking_row(name: str, unit: Unit, common: dict[str, Any]) -> CheckResult:
+    """The failing row of one sample or batch: its problem, or its value out of bounds."""
+    return CheckResult(
+        passed=False,
+        **unit.fields(),
+        **common,
+        detail=(
+            f"{name} [{unit.kind} {unit.name}]: {unit.lookup.problem}"
+            if unit.lookup.problem is not None
+            else f"{name} = {number(unit.lookup.value)} ({unit.lookup.source}); required {common['limit']}"
+        ),
+    )
+
+
+def _mean_row(
+    name: str,
+    asked: str,
+    found: list[Unit],
+    each_usable: bool,
+    at_least: float | None,
+    at_most: float | None,
+    common: dict[str, Any],
+) -> CheckResult:
+    """``aggregate="mean"``: the mean of the usable values within bounds, and none of the units without a value."""
+    values = [unit.lookup.value for unit in found if unit.lookup.value is not None]
+    mean = fmean(values) if values else None
+    return CheckResult(
+        passed=each_usable and within(mean, at_least, at_most),
+        candidate_value=mean,
+        detail=f"{name}: mean of {len(found)} {asked} = {number(mean)}; required {common['limit']}",
+        **common,
+    )
+
+
+def _share_row(
+    name: str, asked: str, total: int, breaking: list[Unit], max_failing_share: float, common: dict[str, Any]
+) -> CheckResult:
+    """``max_failing_share=``: at most that share of the ``total`` units break the bounds (or have no value)."""
+    share = len(breaking) / total
+    names = f" ({', '.join(unit.name for unit in breaking)})" if breaking else ""
+    return CheckResult(
+        passed=share <= max_failing_share + 1e-12,
+        **common,
+        detail=(
+            f"{name}: {len(breaking)} of {total} {asked} ({share:.2%}) break {common['limit']}{names}; "
+            f"allowed at most {max_failing_share:.2%}"
+        ),
+    )
 
 
 def threshold_row(

@@ -10,7 +10,7 @@ from ..runs.metrics import Selection, find_metric
 from ..runs.models import ContextaRun
 from . import results as recorded
 from .arguments import check_k, check_slice, check_stage, check_tags, metric_keys, require_run
-from .asserts import _fail_unless
+from .asserts import fail_unless
 from .direction import DirectionArgument, check_direction_argument, how_to_declare, resolve_direction
 from .noise import MIN_HISTORY, history_values
 from .regression import label, number
@@ -79,7 +79,7 @@ def assert_within_history(
     chosen_by = getattr(history, "chosen_by", None)
     if chosen_by:
         result = result.model_copy(update={"detail": f"{result.detail}; history: {chosen_by}"})
-    _fail_unless([result], f"{run.ref}{' in stage ' + repr(stage) if stage else ''}: {result.detail}")
+    fail_unless([result], f"{run.ref}{' in stage ' + repr(stage) if stage else ''}: {result.detail}")
 
 
 def _verdict(

@@ -11,9 +11,13 @@ import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..verdict.report import ReportCheck
 from .trend import history_points, point_label
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 _PASSED, _FAILED, _NEUTRAL, _BAND = "#1a7f37", "#cf222e", "#57606a", "#dafbe1"
 
@@ -99,39 +103,13 @@ def svg(chart: MetricChart) -> str:
         figure = Figure(figsize=(5.2, 2.9))
         axes = figure.subplots()
         colour = _PASSED if chart.passed else _FAILED
-        points = [
-            *((name, value, _NEUTRAL, "o") for name, value in chart.history),
-            *([("baseline", chart.baseline, _NEUTRAL, "s")] if chart.baseline is not None else []),
-            ("candidate", chart.candidate, colour, "D"),
-        ]
-        if chart.history:
-            axes.plot(
-                range(len(chart.history)), [value for _, value in chart.history], color=_NEUTRAL, label="deployed"
-            )
-        for position, (name, value, marker_colour, marker) in enumerate(points):
-            label = f"{name} {value:.6g}" if name in ("baseline", "candidate") else None
-            axes.plot([position], [value], marker=marker, markersize=7, linestyle="", color=marker_colour, label=label)
-        known = [value for _, value, *_ in points]
-        if chart.interval is not None:
-            low, high = chart.interval
-            axes.errorbar(
-                [len(points) - 1],
-                [chart.candidate],
-                color=colour,
-                capsize=5,
-                linestyle="",
-                yerr=[[chart.candidate - low], [high - chart.candidate]],
-                label=f"{chart.confidence:.0%} interval" if chart.confidence else "interval",
-            )
-            known += [low, high]
+        points = _points(chart, colour)
+        _plot_points(axes, chart, points)
+        known = [value for _, value, *_ in points] + _plot_interval(axes, chart, len(points) - 1, colour)
         axes.set_xticks(range(len(points)), [name for name, *_ in points], parse_math=False)
         axes.tick_params(axis="x", labelsize=7)
-        finite = [edge for edge in chart.band if math.isfinite(edge)]
-        span = (max(known + finite) - min(known + finite)) or abs(known[0]) or 1.0
-        bottom, top = min(known + finite) - span * 0.3, max(known + finite) + span * 0.3
-        axes.axhspan(max(chart.band[0], bottom), min(chart.band[1], top), color=_BAND, zorder=0, label="allowed")
-        for edge in finite:
-            axes.axhline(edge, color=_PASSED, linewidth=0.8, linestyle="--")
+        bottom, top = value_range(known, chart.band)
+        _plot_band(axes, chart.band, bottom, top)
         axes.set_ylim(bottom, top)
         axes.set_title(chart.title, parse_math=False)
         axes.legend(loc="best", fontsize=7, frameon=False)
@@ -140,3 +118,54 @@ def svg(chart: MetricChart) -> str:
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg") :]
+
+
+def _points(chart: MetricChart, colour: str) -> list[tuple[str, float, str, str]]:
+    """The points left to right, each (name, value, colour, marker): the history, the baseline, the candidate."""
+    return [
+        *((name, value, _NEUTRAL, "o") for name, value in chart.history),
+        *([("baseline", chart.baseline, _NEUTRAL, "s")] if chart.baseline is not None else []),
+        ("candidate", chart.candidate, colour, "D"),
+    ]
+
+
+def _plot_points(axes: Axes, chart: MetricChart, points: list[tuple[str, float, str, str]]) -> None:
+    """The history as a line, then every point's marker; the baseline and candidate are named in the legend."""
+    if chart.history:
+        axes.plot(range(len(chart.history)), [value for _, value in chart.history], color=_NEUTRAL, label="deployed")
+    for position, (name, value, marker_colour, marker) in enumerate(points):
+        label = f"{name} {value:.6g}" if name in ("baseline", "candidate") else None
+        axes.plot([position], [value], marker=marker, markersize=7, linestyle="", color=marker_colour, label=label)
+
+
+def _plot_interval(axes: Axes, chart: MetricChart, position: int, colour: str) -> list[float]:
+    """The candidate's interval as an error bar at ``position``; its ends, or none without an interval."""
+    if chart.interval is None:
+        return []
+    low, high = chart.interval
+    axes.errorbar(
+        [position],
+        [chart.candidate],
+        color=colour,
+        capsize=5,
+        linestyle="",
+        yerr=[[chart.candidate - low], [high - chart.candidate]],
+        label=f"{chart.confidence:.0%} interval" if chart.confidence else "interval",
+    )
+    return [low, high]
+
+
+def value_range(known: list[float], band: tuple[float, float]) -> tuple[float, float]:
+    """The bottom and top of the value axis: the values and the band's finite edges, with 30 % of their span
+    (or of the first value, or 1) to spare on each side."""
+    shown = known + [edge for edge in band if math.isfinite(edge)]
+    span = (max(shown) - min(shown)) or abs(known[0]) or 1.0
+    return min(shown) - span * 0.3, max(shown) + span * 0.3
+
+
+def _plot_band(axes: Axes, band: tuple[float, float], bottom: float, top: float) -> None:
+    """The allowed values as a shaded band clipped to the axis, each finite edge a dashed line."""
+    axes.axhspan(max(band[0], bottom), min(band[1], top), color=_BAND, zorder=0, label="allowed")
+    for edge in band:
+        if math.isfinite(edge):
+            axes.axhline(edge, color=_PASSED, linewidth=0.8, linestyle="--")

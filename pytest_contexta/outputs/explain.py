@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ..text import printable
-from ..verdict.report import GateReport
+from ..verdict.report import CandidateReport, GateReport
 
 
 def explain(report: GateReport) -> list[str]:
@@ -20,34 +20,43 @@ def explain(report: GateReport) -> list[str]:
     if report.error:
         lines.append(f"the gate could not decide: {report.error}")
     for candidate in report.candidates:
-        lines += ["", f"candidate {candidate.run_ref}: {candidate.verdict}"]
-        if candidate.baseline is not None:
-            lines.append(
-                f"  baseline: {candidate.baseline.run_ref or 'none'} ({candidate.baseline.source}): "
-                f"{candidate.baseline.reason}"
-            )
-        lines += [f"  failed because: {reason}" for reason in candidate.reasons]
-        lines += [f"  warning: {warning}" for warning in candidate.warnings]
-        counts: dict[str, int] = {}
-        for check in candidate.checks:
-            counts[check.outcome] = counts.get(check.outcome, 0) + 1
-        lines.append("  checks: " + (", ".join(f"{n} {outcome}" for outcome, n in counts.items()) or "none"))
-        lines += [
-            f"  {check.outcome.upper()} {check.nodeid}: {check.detail}"
-            for check in candidate.checks
-            if check.outcome != "passed"
-        ]
+        lines += ["", *_candidate(candidate)]
     if report.waivers:
-        lines += ["", "waivers:"]
-        lines += [
-            f"  line {w.line}: {w.status}, owner {w.owner}, expires {w.expires} ({w.days_left} days left)"
-            f"{', expires soon' if w.expires_soon else ''}: {w.reason}"
-            for w in report.waivers
-        ]
+        lines += ["", "waivers:", *_waivers(report)]
     if report.notes:
         lines += ["", "notes:", *(f"  {note}" for note in report.notes)]
     lines += ["", *_provenance(report)]
     return [printable(line) for line in lines]
+
+
+def _candidate(candidate: CandidateReport) -> list[str]:
+    """The candidate's verdict, baseline, reasons and warnings, its checks counted by outcome, and those not passed."""
+    lines = [f"candidate {candidate.run_ref}: {candidate.verdict}"]
+    if candidate.baseline is not None:
+        lines.append(
+            f"  baseline: {candidate.baseline.run_ref or 'none'} ({candidate.baseline.source}): "
+            f"{candidate.baseline.reason}"
+        )
+    lines += [f"  failed because: {reason}" for reason in candidate.reasons]
+    lines += [f"  warning: {warning}" for warning in candidate.warnings]
+    counts: dict[str, int] = {}
+    for check in candidate.checks:
+        counts[check.outcome] = counts.get(check.outcome, 0) + 1
+    lines.append("  checks: " + (", ".join(f"{n} {outcome}" for outcome, n in counts.items()) or "none"))
+    lines += [
+        f"  {check.outcome.upper()} {check.nodeid}: {check.detail}"
+        for check in candidate.checks
+        if check.outcome != "passed"
+    ]
+    return lines
+
+
+def _waivers(report: GateReport) -> list[str]:
+    return [
+        f"  line {w.line}: {w.status}, owner {w.owner}, expires {w.expires} ({w.days_left} days left)"
+        f"{', expires soon' if w.expires_soon else ''}: {w.reason}"
+        for w in report.waivers
+    ]
 
 
 def _provenance(report: GateReport) -> list[str]:

@@ -43,14 +43,24 @@ def table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) 
     floors = [
         max(len(headers[j]), columns[i].shrink_to) if columns[i].shrink_to else widths[j] for j, i in enumerate(keep)
     ]
+    fitted = shrunk_widths(widths, floors, width)
+    if fitted is None:
+        return None
+    header = [_row(headers, fitted), _GAP.join("-" * w for w in fitted).rstrip()]
+    return [header, *(_wrapped_row(row, fitted) for row in cells)]
+
+
+def shrunk_widths(widths: Sequence[int], floors: Sequence[int], width: int) -> list[int] | None:
+    """Column widths whose sum with the gaps is at most ``width``, each at least its floor: one character at a time
+    from the column with the most room to give (the first of equals); None when the floors do not fit."""
+    widths = list(widths)
     while sum(widths) + len(_GAP) * (len(widths) - 1) > width:
         shrinkable = [j for j in range(len(widths)) if widths[j] > floors[j]]
         if not shrinkable:
             return None
         widest = max(shrinkable, key=lambda j: widths[j] - floors[j])
         widths[widest] -= 1
-    header = [_row(headers, widths), _GAP.join("-" * w for w in widths).rstrip()]
-    return [header, *(_wrapped_row(row, widths) for row in cells)]
+    return widths
 
 
 def _row(cells: Sequence[str], widths: Sequence[int]) -> str:

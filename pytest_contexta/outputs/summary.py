@@ -140,22 +140,32 @@ def _check_table(candidate: CandidateReport, width: int) -> list[str]:
     their row; then the check and change columns wrap; narrower still, each check becomes a block of lines.
     """
     rows = _rows(candidate)
+    moved, blocks = _fitting_table(rows, width)
+    lines = blocks[0]
+    for row, row_lines, check in zip(rows, blocks[1:], candidate.checks):
+        lines += row_lines + _moved_line(row, check, moved, width)
+    return lines
+
+
+def _fitting_table(rows: list[list[str]], width: int) -> tuple[set[int], list[list[str]]]:
+    """The columns moved under their row and the table's blocks (header, then each row's lines) in the widest
+    layout that fits; when none does, every column from the metric on moves and the header is empty."""
     layouts = [(set(moved), [c for i, c in enumerate(_COLUMNS) if i not in moved]) for moved in _LAYOUTS]
     narrowest = layouts[-1][0]
     layouts.append((narrowest, [_SHRINKING.get(i, c) for i, c in enumerate(_COLUMNS) if i not in narrowest]))
     for moved, columns in layouts:
         blocks = table(columns, [[cell for i, cell in enumerate(row) if i not in moved] for row in rows], width)
         if blocks is not None:
-            break
-    else:
-        moved = set(range(_METRIC, len(_HEADERS)))
-        blocks = [[]] + [wrap(f"{row[_CHECK]} {row[_RESULT_COLUMN]}", width, "    ") for row in rows]
-    lines = blocks[0]
-    for row, row_lines, check in zip(rows, blocks[1:], candidate.checks):
-        full = [*row[:_DETAIL], detail_text(check)]
-        cells = [f"{_HEADERS[i]} {full[i]}" if i in _LABELLED else full[i] for i in sorted(moved) if full[i]]
-        lines += row_lines + (wrap(" · ".join(cells), width, _DETAIL_INDENT, _DETAIL_INDENT) if cells else [])
-    return lines
+            return moved, blocks
+    blocks = [[]] + [wrap(f"{row[_CHECK]} {row[_RESULT_COLUMN]}", width, "    ") for row in rows]
+    return set(range(_METRIC, len(_HEADERS))), blocks
+
+
+def _moved_line(row: list[str], check: ReportCheck, moved: set[int], width: int) -> list[str]:
+    """The row's moved cells (the detail in full) on an indented line, numbers labelled; none when all are empty."""
+    full = [*row[:_DETAIL], detail_text(check)]
+    cells = [f"{_HEADERS[i]} {full[i]}" if i in _LABELLED else full[i] for i in sorted(moved) if full[i]]
+    return wrap(" · ".join(cells), width, _DETAIL_INDENT, _DETAIL_INDENT) if cells else []
 
 
 def terminal_lines(report: GateReport, width: int = 80) -> list[str]:

@@ -44,7 +44,19 @@ def _issue(
 
 def builtin_diagnostics(run: ContextaRun) -> list[Diagnostic]:
     """Every issue the gate itself finds on ``run``."""
-    run_ref = run.ref
+    return [
+        *_degraded_issues(run),
+        *_stage_issues(run),
+        *_batch_issues(run),
+        *_deployment_issues(run),
+        *_missing_stage_issues(run),
+        *_run_issues(run),
+        *(_event_issue(event, EVENT_SEVERITY[event.level]) for event in run.events if event.level in EVENT_SEVERITY),
+        *_unreadable_issues(run),
+    ]
+
+
+def _degraded_issues(run: ContextaRun) -> list[Diagnostic]:
     issues = []
     for record in run.marked_degraded():
         own_error = isinstance(record, DegradedRecord) and record.severity == "error"
@@ -62,6 +74,12 @@ def builtin_diagnostics(run: ContextaRun) -> list[Diagnostic]:
                 "warning",
             )
         )
+    return issues
+
+
+def _stage_issues(run: ContextaRun) -> list[Diagnostic]:
+    """Stages not completed, and completed stages without metric records."""
+    issues = []
     stages_with_metrics = run.metric_stage_refs()
     for stage in run.stages:
         if stage.status != "completed":
@@ -71,7 +89,7 @@ def builtin_diagnostics(run: ContextaRun) -> list[Diagnostic]:
                     "warning",
                     f"stage {stage.name} is not completed",
                     stage.ref,
-                    {"status": stage.status, "run_id": run_ref},
+                    {"status": stage.status, "run_id": run.ref},
                     "warning",
                 )
             )
@@ -82,10 +100,16 @@ def builtin_diagnostics(run: ContextaRun) -> list[Diagnostic]:
                     "info",
                     f"completed stage {stage.name} has no metric records",
                     stage.ref,
-                    {"stage_name": stage.name, "run_id": run_ref},
+                    {"stage_name": stage.name, "run_id": run.ref},
                     "info",
                 )
             )
+    return issues
+
+
+def _batch_issues(run: ContextaRun) -> list[Diagnostic]:
+    """Failed batches, and batches that ended neither completed nor still open."""
+    issues = []
     for batch in run.batches:
         if batch.status == "failed":
             issues.append(
@@ -94,7 +118,7 @@ def builtin_diagnostics(run: ContextaRun) -> list[Diagnostic]:
                     "error",
                     f"batch {batch.name} failed",
                     batch.ref,
-                    {"batch_id": batch.ref, "stage_id": batch.stage_ref, "run_id": run_ref},
+                    {"batch_id": batch.ref, "stage_id": batch.stage_ref, "run_id": run.ref},
                     "error",
                 )
             )
@@ -105,65 +129,71 @@ def builtin_diagnostics(run: ContextaRun) -> list[Diagnostic]:
                     "warning",
                     f"batch {batch.name} ended with status {batch.status}",
                     batch.ref,
-                    {"batch_id": batch.ref, "status": batch.status, "run_id": run_ref},
+                    {"batch_id": batch.ref, "status": batch.status, "run_id": run.ref},
                     "warning",
                 )
             )
-    for deployment in run.deployments:
-        if deployment.status == "failed":
-            issues.append(
-                _issue(
-                    "failed_deployment",
-                    "error",
-                    f"deployment {deployment.name} failed",
-                    deployment.ref,
-                    {"deployment_id": deployment.ref, "run_id": run_ref},
-                    "error",
-                )
-            )
-    present = {stage.name for stage in run.stages}
-    for expected in EXPECTED_TERMINAL_STAGES:
-        if expected not in present:
-            issues.append(
-                _issue(
-                    "missing_expected_stage",
-                    "info",
-                    f"expected terminal stage {expected} is missing",
-                    run_ref,
-                    {"expected_stage_name": expected, "run_id": run_ref},
-                    "info",
-                )
-            )
-    if run.status != "completed":
-        issues.append(
-            _issue(
-                "run_not_completed",
-                "error",
-                f"run {run.name} is {run.status}, not completed",
-                run_ref,
-                {"status": run.status},
-                None,
-            )
-        )
-    issues += [
-        _event_issue(event, EVENT_SEVERITY[event.level]) for event in run.events if event.level in EVENT_SEVERITY
-    ]
-    for line in run.damaged:
-        issues.append(
-            _issue(
-                "unreadable_record",
-                "error",
-                f"{line.location} cannot be read: {line.reason}",
-                run_ref,
-                {
-                    "segment": line.location.segment,
-                    "line": line.location.line,
-                    "byte_offset": line.location.byte_offset,
-                },
-                None,
-            )
-        )
     return issues
+
+
+def _deployment_issues(run: ContextaRun) -> list[Diagnostic]:
+    return [
+        _issue(
+            "failed_deployment",
+            "error",
+            f"deployment {deployment.name} failed",
+            deployment.ref,
+            {"deployment_id": deployment.ref, "run_id": run.ref},
+            "error",
+        )
+        for deployment in run.deployments
+        if deployment.status == "failed"
+    ]
+
+
+def _missing_stage_issues(run: ContextaRun) -> list[Diagnostic]:
+    present = {stage.name for stage in run.stages}
+    return [
+        _issue(
+            "missing_expected_stage",
+            "info",
+            f"expected terminal stage {expected} is missing",
+            run.ref,
+            {"expected_stage_name": expected, "run_id": run.ref},
+            "info",
+        )
+        for expected in EXPECTED_TERMINAL_STAGES
+        if expected not in present
+    ]
+
+
+def _run_issues(run: ContextaRun) -> list[Diagnostic]:
+    if run.status == "completed":
+        return []
+    return [
+        _issue(
+            "run_not_completed",
+            "error",
+            f"run {run.name} is {run.status}, not completed",
+            run.ref,
+            {"status": run.status},
+            None,
+        )
+    ]
+
+
+def _unreadable_issues(run: ContextaRun) -> list[Diagnostic]:
+    return [
+        _issue(
+            "unreadable_record",
+            "error",
+            f"{line.location} cannot be read: {line.reason}",
+            run.ref,
+            {"segment": line.location.segment, "line": line.location.line, "byte_offset": line.location.byte_offset},
+            None,
+        )
+        for line in run.damaged
+    ]
 
 
 def _event_issue(event: EventRecord, severity: Severity) -> Diagnostic:

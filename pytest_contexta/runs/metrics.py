@@ -143,7 +143,21 @@ def _count(number: int, noun: str) -> str:
 
 def _not_recorded(others: list[MetricRecord], slice: str | None, where: str = "") -> str:
     """Why a scope whose records of the key are ``others`` (none of them usable) has no value for ``slice``."""
-    mine = [m for m in others if m.slice_ref == slice]
+    per_unit = _recorded_per_unit([m for m in others if m.slice_ref == slice], slice, where)
+    if per_unit is not None:
+        return per_unit
+    sliced = ", ".join(sorted({m.slice_ref for m in others if m.slice_ref is not None}))
+    if slice is None and sliced:
+        return f"only recorded per slice ({sliced}){where}; the overall value is missing"
+    if slice is None:
+        return f"not recorded{where}"
+    found = ["overall"] if any(m.slice_ref is None for m in others) else []
+    found += [f"per slice ({sliced})"] if sliced else []
+    return f"not recorded for slice {slice!r}{where}" + (f"; recorded {' and '.join(found)}" if found else "")
+
+
+def _recorded_per_unit(mine: list[MetricRecord], slice: str | None, where: str) -> str | None:
+    """Why the slice's records ``mine`` give no value when they are per sample or per batch; None otherwise."""
     samples = {m.sample_ref for m in mine if m.sample_ref is not None}
     batches = {m.batch_ref for m in mine if m.batch_ref is not None and m.sample_ref is None}
     value = "overall value" if slice is None else f"value for slice {slice!r}"
@@ -157,14 +171,7 @@ def _not_recorded(others: list[MetricRecord], slice: str | None, where: str = ""
             f"recorded per batch ({_count(len(batches), 'batch')}){where}; a batch's value stands for its "
             f"stage only when the stage has one batch (pass batches='*' to check each batch)"
         )
-    sliced = ", ".join(sorted({m.slice_ref for m in others if m.slice_ref is not None}))
-    if slice is None and sliced:
-        return f"only recorded per slice ({sliced}){where}; the overall value is missing"
-    if slice is None:
-        return f"not recorded{where}"
-    found = ["overall"] if any(m.slice_ref is None for m in others) else []
-    found += [f"per slice ({sliced})"] if sliced else []
-    return f"not recorded for slice {slice!r}{where}" + (f"; recorded {' and '.join(found)}" if found else "")
+    return None
 
 
 def _complete(lookup: MetricLookup, accept_incomplete: bool) -> MetricLookup:
@@ -223,19 +230,33 @@ def find_metric(
     scopes = sorted({_scope_of(m) for m in records})
     if stage is not None:
         found = _find_in_stage(run, key, stage, slice, keyed, scopes, takes, selection)
-    elif not records:
-        found = MetricLookup(run, key, stage, problem=_not_recorded(keyed, slice))
-    elif run_level := [m for m in records if m.stage_ref is None]:
-        found = _chosen(run, key, stage, run_level, selection)
-    elif len(scopes) > 1:
-        found = MetricLookup(
-            run, key, stage, problem=f"recorded in several stages ({', '.join(scopes)}); pass stage= to choose one"
-        )
     else:
-        found = _find_in_stage(run, key, scopes[0], slice, keyed, [], takes, selection)._replace(stage=None)
+        found = _find_in_its_scope(run, key, slice, keyed, records, scopes, takes, selection)
     if not keyed and found.problem is not None and found.problem.startswith("not recorded"):
         found = found._replace(problem=found.problem + did_you_mean(key, run.metric_keys()))
     return _complete(found, accept_incomplete)
+
+
+def _find_in_its_scope(
+    run: ContextaRun,
+    key: str,
+    slice: str | None,
+    keyed: list[MetricRecord],
+    records: list[MetricRecord],
+    scopes: list[str],
+    takes: Callable[[MetricRecord], bool],
+    selection: Selection,
+) -> MetricLookup:
+    """Without ``stage=``: the run-level value, else the value of the only stage that has ``records``."""
+    if not records:
+        return MetricLookup(run, key, None, problem=_not_recorded(keyed, slice))
+    if run_level := [m for m in records if m.stage_ref is None]:
+        return _chosen(run, key, None, run_level, selection)
+    if len(scopes) > 1:
+        return MetricLookup(
+            run, key, None, problem=f"recorded in several stages ({', '.join(scopes)}); pass stage= to choose one"
+        )
+    return _find_in_stage(run, key, scopes[0], slice, keyed, [], takes, selection)._replace(stage=None)
 
 
 def _find_in_stage(

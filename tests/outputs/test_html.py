@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLE_WORKSPACE, TESTS
-from pytest_contexta.outputs.charts import allowed_band, charts_of
+from pytest_contexta.outputs.charts import allowed_band, charts_of, value_range
 from pytest_contexta.verdict.report import ReportCheck
 
 MARKUP_WORKSPACE = TESTS / "html_workspace" / ".contexta"
@@ -203,6 +203,14 @@ def test_a_gated_run_reports_its_band_interval_and_deployments() -> None:
         ("prod-v0", "run:product-ranker.baseline-v0", "2025-03-01T12:00:00Z", 0.871),
     ]
     assert accuracy.history_values == [0.893, 0.871]
+
+
+def test_the_value_axis_spans_the_values_and_the_bands_finite_edges_with_room_to_spare() -> None:
+    inf = float("inf")
+    assert value_range([0.5, 0.9], (0.8, inf)) == pytest.approx((0.38, 1.02))  # 30 % of the span 0.4 each side
+    assert value_range([2.0, 3.0], (-inf, 6.0)) == pytest.approx((0.8, 7.2))  # the ceiling counts, -inf does not
+    assert value_range([4.0, 4.0], (-inf, inf)) == pytest.approx((2.8, 5.2))  # one value: 30 % of it
+    assert value_range([0.0], (0.0, inf)) == pytest.approx((-0.3, 0.3))  # all at 0: 30 % of 1
 
 
 def test_a_chart_draws_the_deployed_history_when_it_is_known() -> None:

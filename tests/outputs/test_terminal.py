@@ -8,7 +8,7 @@ import pytest
 
 from conftest import EXAMPLE_GATES
 from pytest_contexta.checks.results import HistoryPoint
-from pytest_contexta.outputs.layout import Column, table
+from pytest_contexta.outputs.layout import Column, shrunk_widths, table
 from pytest_contexta.outputs.summary import result_word, terminal_lines, verdict_words
 from pytest_contexta.outputs.trend import sparkline, trend_line
 from pytest_contexta.report import GateReport
@@ -159,6 +159,17 @@ def test_a_table_that_cannot_fit_is_refused_and_columns_shrink_by_wrapping() -> 
     header, row = table(columns, rows, 13) or []
     assert header == ["name    value", "------  -----"]
     assert row == ["a-      12345", "long-", "name-", "here"]
+
+
+def test_columns_give_way_one_character_at_a_time_from_the_one_with_the_most_room() -> None:
+    widths = [10, 20, 5]
+    # 35 + two gaps of 2 = 39 > 30: nine characters go, all from the second column, which keeps the most room.
+    assert shrunk_widths(widths, [8, 4, 5], 30) == [10, 11, 5]
+    assert widths == [10, 20, 5]  # the caller's widths are left alone
+    assert shrunk_widths([10, 12, 5], [4, 4, 5], 25) == [8, 8, 5]  # both give way once their room is equal
+    assert shrunk_widths([9, 9], [3, 3], 15) == [6, 7]  # of equals, the first gives way first
+    assert shrunk_widths([10, 20], [10, 20], 40) == [10, 20]  # already fits: nothing moves
+    assert shrunk_widths([10, 20], [8, 18], 27) is None  # the floors and the gap alone take 28
 
 
 def point(value: float, deployment: str | None, run: str = "run:p.r") -> HistoryPoint:
