@@ -24,7 +24,8 @@ class SessionRuns(Workspace):
     (``with_hook_diagnostics``, applied when it is first handed out): ``load_run()`` gives what ``contexta_run``,
     ``baseline_run`` and ``history_runs`` get. Each lookup (a run resolved, a project's deployments listed or
     ordered, its latest completed deployment) is answered once per session. The baseline and history rules ask
-    it; they keep nothing themselves.
+    it and keep nothing themselves; below it, the reader keeps no runs (only, per segment, the lines no byte
+    search can attribute) and the ledger only the rows of its open connection.
     """
 
     def __init__(
