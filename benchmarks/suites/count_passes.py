@@ -8,7 +8,10 @@ writes: a list of passes, each the list of run refs it read.
 import json
 import os
 
-from pytest_contexta import segments
+try:
+    from pytest_contexta.reading import segments
+except ImportError:  # a version from before the subpackages (--python)
+    from pytest_contexta import segments
 
 _passes: list = []
 _read_runs = segments.RecordReader.read_runs

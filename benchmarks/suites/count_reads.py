@@ -13,7 +13,10 @@ import os
 _reads: dict = {}
 
 try:
-    from pytest_contexta import segments
+    try:
+        from pytest_contexta.reading import segments
+    except ImportError:  # a version from before the subpackages (--python)
+        from pytest_contexta import segments
 
     _read_run = segments.RecordReader.read_run
 except (ImportError, AttributeError) as exc:

@@ -17,7 +17,7 @@ def _deployment(run: ContextaRun) -> Deployment | None:
     return max(completed, key=lambda d: (parse_time(d.started_at), d.order_index or 0, d.ref), default=None)
 
 
-def history_points(
+def metric_in_history(
     history: Sequence[ContextaRun], exclude: str, key: str, stage: str | None, slice: str | None, selection: Selection
 ) -> list[HistoryPoint]:
     """The metric's usable value in every history run but ``exclude`` (the candidate), in the history's order."""

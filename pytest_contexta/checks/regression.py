@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..runs.metrics import MetricLookup, Selection, find_metric
 from ..runs.models import ContextaRun
-from .deployed import history_points
+from .deployed import metric_in_history
 from .direction import ResolvedDirection, how_to_declare
 from .noise import Estimate, estimate
 from .results import CheckOutcome, CheckResult
@@ -171,7 +171,7 @@ def _fields(
         "value_source": mine.source if mine.record is not None else None,
     }
     if question.history:
-        points = history_points(
+        points = metric_in_history(
             question.history, question.candidate.ref, key, question.stage, slice, question.selection
         )
         fields.update(history=points, history_values=[point.value for point in points])

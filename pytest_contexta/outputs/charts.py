@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..verdict.report import ReportCheck
-from .trend import history_points, point_label
+from .trend import point_label, trend_points_oldest_first
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -78,7 +78,10 @@ def charts_of(checks: Sequence[ReportCheck]) -> list[MetricChart]:
                 f" batch {check.batch}" if check.batch else "",
             )
         )
-        history = [(f"{point_label(p)}\n{(p.deployed_at or '')[:10]}".strip(), p.value) for p in history_points(check)]
+        history = [
+            (f"{point_label(p)}\n{(p.deployed_at or '')[:10]}".strip(), p.value)
+            for p in trend_points_oldest_first(check)
+        ]
         charts.append(
             MetricChart(
                 f"{check.metric}{where}",

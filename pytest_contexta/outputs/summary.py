@@ -7,7 +7,7 @@ from tabulate import tabulate
 from ..text import first_line, printable
 from ..verdict.report import CandidateReport, GateReport, ReportCheck, ReportDiagnostic
 from .layout import Column, table, wrap
-from .trend import history_points, trend_line
+from .trend import trend_line, trend_points_oldest_first
 
 _RESULT = {
     "passed": "PASS",
@@ -88,7 +88,9 @@ def detail_text(check: ReportCheck, clip: bool = False) -> str:
     numeric = check.kind == "regression" and check.change_abs is not None
     text = printable((check.direction if numeric else check.detail) or "")
     text = _clip(text) if clip else text
-    trend = trend_line(history_points(check), check.candidate_value) if check.candidate_value is not None else ""
+    trend = (
+        trend_line(trend_points_oldest_first(check), check.candidate_value) if check.candidate_value is not None else ""
+    )
     return f"{text} · trend {trend}" if trend else text
 
 

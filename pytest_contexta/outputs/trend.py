@@ -39,6 +39,6 @@ def trend_line(history: Sequence[HistoryPoint], candidate: float) -> str:
     return f"{first.value:.4g} ({point_label(first)}) {bars[:-1]}{newest} → {bars[-1]} {candidate:.4g} (candidate)"
 
 
-def history_points(check: ReportCheck) -> list[HistoryPoint]:
+def trend_points_oldest_first(check: ReportCheck) -> list[HistoryPoint]:
     """The check's trend points oldest first (the report lists them newest first)."""
     return list(reversed(check.history or []))

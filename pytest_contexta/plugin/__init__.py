@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from .fixtures import baseline_run, contexta_candidate, contexta_run, contexta_workspace, history_runs
-from .options import Settings, add_options, resolve_settings
+from .option_flags import add_options
+from .options import Settings, resolve_settings
 from .stash import SESSION_KEY, SETTINGS_KEY
 
 __all__ = ["baseline_run", "contexta_candidate", "contexta_run", "contexta_workspace", "history_runs"]

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from ..errors import GateError, RunLookupError
 from ..reading.refs import parse_run_ref
-from ..reading.rows import Deployment
 from ..reading.times import parse_time
 from ..runs.models import BaselineChoice, ContextaRun
 from ..runs.workspace import Workspace
 from ..text import first_line
 from .hookspecs import GateHookError
 from .options import BASELINE_LATEST, BASELINE_NONE, Settings
-
-Latest = tuple[Deployment | None, list[str]]
+from .session_runs import Latest, SessionRuns
 
 
 def fixed_choice(settings: Settings, workspace: Workspace, candidates: list[str]) -> BaselineChoice | None:
@@ -47,40 +43,21 @@ def fixed_choice(settings: Settings, workspace: Workspace, candidates: list[str]
 class BaselineChooser:
     """Asks the team's ``pytest_contexta_select_baseline`` hooks, then falls back to the built-in rule.
 
-    Deployments are looked up once per project and session; a run is looked up once.
+    Its lookups (deployments once per project, each run resolved once) are the session's, kept by ``runs``.
     """
 
-    def __init__(self, config: pytest.Config, workspace: Workspace) -> None:
+    def __init__(self, config: pytest.Config, runs: SessionRuns) -> None:
         self._config = config
-        self._workspace = workspace
-        self._latest: dict[tuple[str, str], Latest] = {}
-        self._runs: dict[str, str | None] = {}  # ref or name -> canonical ref, None when it is not in the ledger
+        self._runs = runs
 
-    def prefetch(self, candidates: list[str]) -> None:
+    def look_up(self, candidates: list[str]) -> None:
         """Look the deployments up at start-up (ledger rows only): a damaged table stops the gate before any
         check, and xdist workers get the answers instead of asking the ledger again."""
         for ref in candidates:
             self._latest_completed(parse_run_ref(ref).project, ref)
 
-    def shared(self) -> list[dict[str, Any]]:
-        """The deployment lookups made so far, JSON-safe, for xdist workers."""
-        return [
-            {
-                "project": project,
-                "exclude": exclude,
-                "passed_over": passed_over,
-                "deployment": None if deployment is None else deployment.model_dump(mode="json"),
-            }
-            for (project, exclude), (deployment, passed_over) in self._latest.items()
-        ]
-
-    def take(self, shared: list[dict[str, Any]]) -> None:
-        for entry in shared:
-            deployment = None if entry["deployment"] is None else Deployment(**entry["deployment"])
-            self._latest[(entry["project"], entry["exclude"])] = (deployment, list(entry["passed_over"]))
-
     def likely(self, candidate: str) -> str | None:
-        """The run the built-in rule would most likely choose for ``candidate`` (no hook asked): worth reading
+        """The baseline run the built-in rule would most likely choose for ``candidate`` (no hook asked): worth reading
         together with the candidate."""
         deployment = self._latest_completed(parse_run_ref(candidate).project, candidate)[0]
         return None if deployment is None else deployment.run_ref
@@ -88,7 +65,7 @@ class BaselineChooser:
     def choose(self, candidate: ContextaRun) -> BaselineChoice:
         try:
             answer = self._config.hook.pytest_contexta_select_baseline(
-                config=self._config, candidate=candidate, workspace=self._workspace
+                config=self._config, candidate=candidate, workspace=self._runs
             )
         except GateError:
             raise
@@ -115,7 +92,7 @@ class BaselineChooser:
                 f"BaselineChoice, a run ref, or None to leave the choice to the default rule"
             )
         try:
-            ref = self._workspace.resolve_run(text).text
+            ref = self._runs.resolve_run(text).text
         except RunLookupError as exc:
             raise GateHookError(
                 f"pytest_contexta_select_baseline chose {answer!r} as the baseline of {candidate}, "
@@ -131,7 +108,7 @@ class BaselineChooser:
         A deployment whose run is not in the workspace (deleted) is passed over with a note.
         """
         deployment, passed_over = self._latest_completed(candidate.project, candidate.ref)
-        if deployment is not None and self._known(deployment.run_ref) is None:
+        if deployment is not None and self._runs.known_ref(deployment.run_ref) is None:
             deployment, passed_over = self._latest_known(candidate.project, candidate.ref)
         skipped = f"; passed over newer {', '.join(passed_over)}" if passed_over else ""
         if deployment is None:
@@ -143,29 +120,24 @@ class BaselineChooser:
                 f"first deployment",
             )
         return BaselineChoice(
-            run_ref=self._known(deployment.run_ref),
+            run_ref=self._runs.known_ref(deployment.run_ref),
             source="latest-deployment",
             reason=f"deployed as {deployment.name} ({deployment.started_at}), the latest completed "
             f"deployment of {candidate.project}{skipped}",
         )
 
     def _latest_completed(self, project: str, candidate: str) -> Latest:
-        """Once per project: the newest completed deployment; again only for a candidate that is that deployment."""
-        key = (project, "")
-        if key not in self._latest:
-            self._latest[key] = self._workspace.latest_completed_deployment(project, exclude_run="")
-        deployment = self._latest[key][0]
-        if deployment is not None and deployment.run_ref == candidate:
-            key = (project, candidate)
-            if key not in self._latest:
-                self._latest[key] = self._workspace.latest_completed_deployment(project, exclude_run=candidate)
-        return self._latest[key]
+        """The newest completed deployment, looked up once per project; again only for a candidate that is it."""
+        latest = self._runs.latest_completed_deployment(project, exclude_run="")
+        if latest[0] is not None and latest[0].run_ref == candidate:
+            return self._runs.latest_completed_deployment(project, exclude_run=candidate)
+        return latest
 
     def _latest_known(self, project: str, candidate: str) -> Latest:
         """The slow path, taken only when a deployment's run is gone: walk every deployment, newest first."""
         passed_over: list[str] = []
         for deployment in sorted(
-            self._workspace.list_deployments(project),
+            self._runs.list_deployments(project),
             reverse=True,
             key=lambda d: (parse_time(d.started_at), d.order_index or 0, d.ref),
         ):
@@ -175,20 +147,10 @@ class BaselineChooser:
                 else "deployed the candidate itself"
                 if deployment.run_ref == candidate
                 else f"its run {deployment.run_ref} is not in the workspace"
-                if self._known(deployment.run_ref) is None
+                if self._runs.known_ref(deployment.run_ref) is None
                 else ""
             )
             if not problem:
                 return deployment, passed_over
             passed_over.append(f"{deployment.name} ({problem})")
         return None, passed_over
-
-    def _known(self, run: str | None) -> str | None:
-        if run is None:
-            return None
-        if run not in self._runs:
-            try:
-                self._runs[run] = self._workspace.resolve_run(run).text
-            except RunLookupError:
-                self._runs[run] = None
-        return self._runs[run]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import pytest
 
     from ..runs.models import BaselineChoice, ContextaRun
-    from ..runs.workspace import Workspace
+    from .session_runs import SessionRuns
 
 HOOK = "pytest_contexta_select_history"
 
@@ -44,66 +44,39 @@ class HistoryChoice(NamedTuple):
     chosen_by: str
 
 
-class DeployedRuns:
-    """The built-in rule, looked up once per session: each candidate's deployed runs, each run resolved once."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        self._workspace = workspace
-        self._found: dict[tuple[str, int], list[tuple[str, str]]] = {}
-        self._known: dict[str, str | None] = {}  # run ref -> canonical ref, None when it is not in the workspace
-
-    def __call__(self, candidate: str, count: int) -> list[tuple[str, str]]:
-        """(deployment name, run ref) of the last ``count`` completed deployments of the candidate's project, newest
-        first, each run once; deployments of the candidate, of no run or of a run no longer in the workspace, and
-        those whose start time cannot be read, are passed over."""
-        if (candidate, count) not in self._found:
-            self._found[(candidate, count)] = self._find(candidate, count)
-        return self._found[(candidate, count)]
-
-    def refs(self, candidate: str, count: int) -> list[str]:
-        return [ref for _, ref in self(candidate, count)]
-
-    def _find(self, candidate: str, count: int) -> list[tuple[str, str]]:
-        found: list[tuple[str, str]] = []
-        if count <= 0:
-            return found
-        for row in self._workspace.deployments_newest_first(parse_run_ref(candidate).project):
-            if row.start_unreadable or row.status != "completed" or row.run_ref in (None, candidate):
-                continue
-            ref = self._resolve(row.run_ref)
-            if ref is not None and ref != candidate and all(ref != known for _, known in found):
-                found.append((row.name, ref))
-            if len(found) == count:
-                break
+def deployed_runs(runs: SessionRuns, candidate: str, count: int) -> list[tuple[str, str]]:
+    """The built-in rule: (deployment name, run ref) of the last ``count`` completed deployments of the candidate's
+    project, newest first, each run once; deployments of the candidate, of no run or of a run no longer in the
+    workspace, and those whose start time cannot be read, are passed over. ``runs`` answers each lookup once."""
+    found: list[tuple[str, str]] = []
+    if count <= 0:
         return found
+    for row in runs.deployments_newest_first(parse_run_ref(candidate).project):
+        if row.start_unreadable or row.status != "completed" or row.run_ref in (None, candidate):
+            continue
+        ref = runs.known_ref(row.run_ref)
+        if ref is not None and ref != candidate and all(ref != known for _, known in found):
+            found.append((row.name, ref))
+        if len(found) == count:
+            break
+    return found
 
-    def _resolve(self, run: str) -> str | None:
-        if run not in self._known:
-            try:
-                self._known[run] = self._workspace.resolve_run(run).text
-            except RunLookupError:
-                self._known[run] = None
-        return self._known[run]
 
-
-def builtin_history(
-    deployed: DeployedRuns, candidate: str, count: int, baseline: BaselineChoice | None
-) -> HistoryChoice:
-    runs = deployed(candidate, count)
-    names = ", ".join(printable(name) for name, _ in runs) or "none found"
+def builtin_history(runs: SessionRuns, candidate: str, count: int, baseline: BaselineChoice | None) -> HistoryChoice:
+    deployed = deployed_runs(runs, candidate, count)
+    names = ", ".join(printable(name) for name, _ in deployed) or "none found"
     chosen_by = f"the built-in rule: the runs behind the last {count} completed deployments ({names})"
     if baseline is not None and baseline.source != "latest-deployment":
         chosen_by += (
             f"; the baseline was chosen by another rule ({first_line(baseline.reason)}): implement "
             f"{HOOK} to choose the history by the same rule, or pass --contexta-history=0"
         )
-    return HistoryChoice([ref for _, ref in runs], chosen_by)
+    return HistoryChoice([ref for _, ref in deployed], chosen_by)
 
 
 def choose_history(
     config: pytest.Config,
-    deployed: DeployedRuns,
-    workspace: Workspace,
+    runs: SessionRuns,
     candidate: ContextaRun,
     baseline: BaselineChoice | None,
     count: int,
@@ -116,7 +89,7 @@ def choose_history(
         return HistoryChoice([], "--contexta-history=0: no history")
     try:
         answer = config.hook.pytest_contexta_select_history(
-            config=config, candidate=candidate, baseline=baseline, workspace=workspace, count=count
+            config=config, candidate=candidate, baseline=baseline, workspace=runs, count=count
         )
     except GateError:
         raise
@@ -125,11 +98,11 @@ def choose_history(
             f"a {HOOK} hook raised {type(exc).__name__} for {candidate.ref}: {first_line(str(exc))}"
         ) from exc
     if answer is None:
-        return builtin_history(deployed, candidate.ref, count, baseline)
-    return HistoryChoice(_hook_refs(answer, workspace, candidate.ref, count), f"chosen by a {HOOK} hook")
+        return builtin_history(runs, candidate.ref, count, baseline)
+    return HistoryChoice(_hook_refs(answer, runs, candidate.ref, count), f"chosen by a {HOOK} hook")
 
 
-def _hook_refs(answer: object, workspace: Workspace, candidate: str, count: int) -> list[str]:
+def _hook_refs(answer: object, runs: SessionRuns, candidate: str, count: int) -> list[str]:
     if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence):
         raise GateHookError(
             f"{HOOK} returned {answer!r} for {candidate}: return a list of runs (refs, names or "
@@ -149,7 +122,7 @@ def _hook_refs(answer: object, workspace: Workspace, candidate: str, count: int)
                 f"unique run name or a ContextaRun"
             )
         try:
-            ref = workspace.resolve_run(text).text
+            ref = runs.resolve_run(text).text
         except RunLookupError as exc:
             raise GateHookError(
                 f"{HOOK} chose {text!r} for the history of {candidate}, which cannot be used: {exc}"

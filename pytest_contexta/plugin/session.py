@@ -1,27 +1,28 @@
-"""The gate session: start-up (candidates, workspace) and the one cache of runs, baselines and hook answers."""
+"""The gate session: start-up (candidates, workspace), and each candidate's baseline and history decided once.
+
+The runs themselves and the workspace lookups are kept by :class:`SessionRuns`, the session's one cache.
+"""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from ..errors import GateError, WorkspaceLockedError
-from ..frozen import first_problem
-from ..reading.refs import RefError, parse_run_ref
-from ..runs.models import BaselineChoice, ContextaRun, Diagnostic
-from ..text import first_line, printable
+from ..runs.models import BaselineChoice, ContextaRun
+from ..text import printable
 from ..verdict.facts import RunFacts
 from ..verdict.report import ReportDiagnostic
 from .baseline import BaselineChooser, fixed_choice
-from .gate_workspace import GateWorkspace
-from .history import DeployedRuns, History, choose_history
+from .history import History, choose_history, deployed_runs
+from .hook_diagnostics import with_hook_diagnostics
 from .hookspecs import GateHookError
 from .options import Settings
+from .session_runs import SessionRuns
 from .tracking import candidate_of
 
 GATE_HOOKS = ("pytest_contexta_select_baseline", "pytest_contexta_select_history", "pytest_contexta_diagnostics")
@@ -33,18 +34,14 @@ class GateSession:
     def __init__(self, config: pytest.Config, settings: Settings) -> None:
         self.config = config
         self.settings = settings
-        self.workspace: GateWorkspace | None = None
+        self.workspace: SessionRuns | None = None  # the gated workspace: the session's runs and lookups
         self.candidates: list[str] = []
         self.fixed_baseline: BaselineChoice | None = None
         self.usage_errors: list[str] = []  # gate hooks registered too late, or answering what cannot be used
-        self._runs: dict[str, ContextaRun | GateError] = {}
         self._baselines: dict[str, BaselineChoice | GateError] = {}
         self._history: dict[str, History] = {}
-        self._deployed: DeployedRuns | None = None  # the built-in history rule's lookups, once per session
-        self._unhooked: dict[str, ContextaRun | GateError] = {}  # read while the ledger was held, hooks not yet asked
         self._chooser: BaselineChooser | None = None
         self._hooks_consulted = False
-        self._locked: WorkspaceLockedError | None = None
 
     def _say_waiting(self, message: str) -> None:
         """One line in the terminal while the ledger is locked, so a wait is never silent."""
@@ -62,19 +59,18 @@ class GateSession:
 
         Raises :class:`GateError`; only ledger rows are read here, no records, and no gate hook is asked.
         """
-        self.workspace = GateWorkspace(
+        self.workspace = SessionRuns(
             self.settings.workspace,
             lock_timeout=self.settings.read_lock_timeout(),
-            cached=self.load,
+            with_hook_diagnostics=self._with_hook_diagnostics,
             on_wait=self._say_waiting,
         )
         self._chooser = BaselineChooser(self.config, self.workspace)
-        self._deployed = DeployedRuns(self.workspace)
         if shared is not None:
             self.candidates = list(shared["candidates"])
             fixed = shared["fixed_baseline"]
             self.fixed_baseline = None if fixed is None else BaselineChoice(**fixed)
-            self._chooser.take(shared["deployments"])
+            self.workspace.take_lookups(shared["deployments"])
             return
         with self.workspace.reading():
             self.workspace.look_up(self.settings.candidates)  # one query for every candidate given as a ref
@@ -84,13 +80,13 @@ class GateSession:
                     self.candidates.append(ref)
             self.fixed_baseline = fixed_choice(self.settings, self.workspace, self.candidates)
             if self.fixed_baseline is None:
-                self._chooser.prefetch(self.candidates)
+                self._chooser.look_up(self.candidates)
 
     def shared(self) -> dict[str, Any]:
         """JSON-safe start-up answers every xdist worker needs (so that workers read no ledger to start)."""
-        assert self._chooser is not None
+        assert self.workspace is not None
         fixed = None if self.fixed_baseline is None else self.fixed_baseline.model_dump(mode="json")
-        return {"candidates": self.candidates, "fixed_baseline": fixed, "deployments": self._chooser.shared()}
+        return {"candidates": self.candidates, "fixed_baseline": fixed, "deployments": self.workspace.shared_lookups()}
 
     # -- gate hooks: asked when first needed, after collection ------------------------------------
 
@@ -152,13 +148,8 @@ class GateSession:
             return
         with self.workspace.reading():
             likely = self._likely_runs(needs)
-            try:
-                self.workspace.prefetch(likely)
-            except WorkspaceLockedError as exc:
-                self._locked = exc
-            for ref in likely if self._locked is None else ():
-                with suppress(RefError):
-                    self._unhooked[parse_run_ref(ref).text] = self._read(ref)
+            with suppress(WorkspaceLockedError):  # each read of these runs then fails with it
+                self.workspace.read_ahead(likely)
         for candidate, wants_baseline in needs.items():
             with suppress(GateError):
                 self.load(candidate)
@@ -173,7 +164,7 @@ class GateSession:
         """The candidate's history runs, newest first (never the candidate), chosen (hook or built-in rule) and read
         once; a run that cannot be read is left out. A hook's error is the gate's usage error."""
         if candidate not in self._history:
-            assert self.workspace is not None and self._deployed is not None
+            assert self.workspace is not None
             runs = []
             try:
                 with self.workspace.reading():
@@ -182,16 +173,9 @@ class GateSession:
                         baseline = self.baseline(candidate)
                     self._hooks_consulted = True
                     choice = choose_history(
-                        self.config,
-                        self._deployed,
-                        self.workspace,
-                        self.load(candidate),
-                        baseline,
-                        self.settings.history,
+                        self.config, self.workspace, self.load(candidate), baseline, self.settings.history
                     )
-                    self.workspace.prefetch(
-                        [ref for ref in choice.refs if ref not in self._runs and ref not in self._unhooked]
-                    )
+                    self.workspace.read_ahead(choice.refs)
                     for ref in choice.refs:
                         with suppress(GateError):
                             runs.append(self.load(ref))
@@ -218,13 +202,13 @@ class GateSession:
                         runs.append(likely)
             if wants_baseline:
                 runs += self._likely_history(candidate)
-        return [ref for ref in dict.fromkeys(runs) if ref not in self._runs]
+        return list(dict.fromkeys(runs))
 
     def _likely_history(self, candidate: str) -> list[str]:
         """The built-in rule's history runs, read in the same pass as the candidate (none when a hook may choose)."""
-        if self.config.hook.pytest_contexta_select_history.get_hookimpls() or self._deployed is None:
+        if self.config.hook.pytest_contexta_select_history.get_hookimpls() or self.workspace is None:
             return []
-        return [ref for ref in self._deployed.refs(candidate, self.settings.history) if ref not in self._runs]
+        return [ref for _, ref in deployed_runs(self.workspace, candidate, self.settings.history)]
 
     def decided_baselines(self) -> dict[str, BaselineChoice]:
         return {ref: choice for ref, choice in self._baselines.items() if isinstance(choice, BaselineChoice)}
@@ -233,67 +217,21 @@ class GateSession:
 
     def load(self, text: str) -> ContextaRun:
         """The run ``text`` (a ref or a unique name) with every diagnostic, read once per session."""
-        if text not in self._runs:
-            assert self.workspace is not None, "runs are loaded only after start()"
-            try:
-                ref = parse_run_ref(text).text
-            except RefError:  # a bare run name, or a malformed ref the lookup explains
-                ref = self.workspace.resolve_run(text).text
-            if ref not in self._runs:
-                try:
-                    if self._locked is not None:  # the lock timeout bounds the session's whole wait, not each read
-                        raise self._locked
-                    unhooked = self._unhooked.pop(ref) if ref in self._unhooked else self.workspace.read_run(ref)
-                    if isinstance(unhooked, GateError):
-                        raise unhooked
-                    self._runs[ref] = self._with_hook_diagnostics(unhooked)
-                except WorkspaceLockedError as exc:
-                    self._locked = self._runs[ref] = exc
-                except GateError as exc:
-                    self._runs[ref] = self._noted(exc)
-            self._runs[text] = self._runs[ref]
-        loaded = self._runs[text]
-        if isinstance(loaded, GateError):
-            raise loaded
-        return loaded
-
-    def _read(self, ref: str) -> ContextaRun | GateError:
-        assert self.workspace is not None
-        try:
-            return self.workspace.read_run(ref)
-        except GateError as exc:
-            return exc
+        assert self.workspace is not None, "runs are loaded only after start()"
+        return self.workspace.load_run(text)
 
     def _with_hook_diagnostics(self, run: ContextaRun) -> ContextaRun:
+        """What the cache applies to each run it reads: a hook's error is the whole gate's usage error."""
         self._hooks_consulted = True
         try:
-            answers = self.config.hook.pytest_contexta_diagnostics(run=run)
-        except Exception as exc:
-            raise GateHookError(
-                f"a pytest_contexta_diagnostics hook raised {type(exc).__name__} for {run.ref}: {first_line(str(exc))}"
-            ) from exc
-        extra: list[Diagnostic] = []
-        for answer in answers:
-            if isinstance(answer, (Diagnostic, dict)):
-                answer = [answer]
-            if isinstance(answer, str) or not isinstance(answer, (Iterable, type(None))):
-                raise GateHookError(
-                    f"pytest_contexta_diagnostics returned {answer!r} for {run.ref}: return a list "
-                    f"of Diagnostic objects, or None when there is nothing to add"
-                )
-            for item in answer or ():
-                try:
-                    extra.append(item if isinstance(item, Diagnostic) else Diagnostic.model_validate(item))
-                except ValidationError as exc:
-                    raise GateHookError(
-                        f"pytest_contexta_diagnostics returned {item!r} for {run.ref}, which is not "
-                        f"a Diagnostic: {first_problem(exc)}"
-                    ) from exc
-        return run.model_copy(update={"diagnostics": run.diagnostics + tuple(extra)})
+            return with_hook_diagnostics(self.config, run)
+        except GateHookError as exc:
+            self._noted(exc)
+            raise
 
     def run_facts(self, ref: str) -> RunFacts | None:
         """What the verdict needs of a run this process read; None when it never read it."""
-        loaded = self._runs.get(ref)
+        loaded = None if self.workspace is None else self.workspace.loaded(ref)
         if loaded is None:
             return None
         if isinstance(loaded, GateError):
@@ -312,7 +250,7 @@ class GateSession:
         return RunFacts(diagnostics=diagnostics, notes=loaded.reader_notes)
 
     def loaded_refs(self) -> list[str]:
-        return [ref for ref in self._runs if ref.startswith("run:")]
+        return [] if self.workspace is None else self.workspace.loaded_refs()
 
 
 def _out_of_the_collectors_sight() -> None:

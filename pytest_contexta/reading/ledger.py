@@ -1,11 +1,8 @@
-"""Read-only access to Contexta's DuckDB metadata ledger (``metadata/ledger.db``)."""
+"""Contexta's DuckDB metadata ledger (``metadata/ledger.db``), read-only: its rows, decoded and checked."""
 
 from __future__ import annotations
 
 import json
-import re
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -13,14 +10,11 @@ from typing import Any, NamedTuple, TypeVar
 import duckdb
 from pydantic import BaseModel
 
-from ..errors import WorkspaceError, WorkspaceLockedError
+from ..errors import WorkspaceError
 from ..frozen import first_problem
 from ..text import printable
-from .files import regular_file_exists, running_user
+from .ledger_connection import open_read_only
 from .rows import Batch, Deployment, EnvironmentSnapshot, Run, Stage
-
-SUPPORTED_SCHEMA_VERSION = "1"
-_PID = re.compile(r"Conflicting lock is held in (.*) \(PID (\d+)\)")
 
 _RUN_FIELDS = {
     "run_ref": "ref",
@@ -154,13 +148,7 @@ class Ledger:
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self._open_connection is None:
-            connection = _connect(self.path, self.lock_timeout, self.on_wait)
-            try:
-                _check_schema(self.path, connection)
-            except BaseException:
-                connection.close()
-                raise
-            self._open_connection = connection
+            self._open_connection = open_read_only(self.path, self.lock_timeout, self.on_wait)
         return self._open_connection
 
     def _rows(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
@@ -300,78 +288,3 @@ class Ledger:
     def environments(self, run_ref: str) -> list[EnvironmentSnapshot]:
         rows = self._run_rows("environment_snapshots", run_ref)
         return [self._decode(EnvironmentSnapshot, row[0], _ENVIRONMENT_FIELDS) for row in rows]
-
-
-def _check_schema(path: Path, connection: duckdb.DuckDBPyConnection) -> None:
-    try:
-        rows = connection.execute("SELECT store_schema_version FROM schema_metadata").fetchall()
-    except duckdb.CatalogException as exc:
-        raise WorkspaceError(f"{path} is a DuckDB file but not a Contexta ledger (no schema_metadata table)") from exc
-    except duckdb.Error as exc:
-        raise WorkspaceError(
-            f"{path} has an unreadable schema_metadata table ({first_problem(exc)}): it is damaged or was not "
-            f"written by Contexta 1.x; restore it from a backup"
-        ) from exc
-    versions = {row[0] for row in rows}
-    if versions != {SUPPORTED_SCHEMA_VERSION}:
-        found = ", ".join(sorted(map(str, versions))) or "none"
-        raise WorkspaceError(
-            f"{path} has store_schema_version {found}; pytest-contexta reads version "
-            f"{SUPPORTED_SCHEMA_VERSION} (Contexta 1.x): upgrade pytest-contexta to gate this workspace"
-        )
-
-
-def _connect(
-    path: Path, lock_timeout: float, on_wait: Callable[[str], None] | None = None
-) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + lock_timeout
-    for file in (path, path.with_name(path.name + ".wal")):
-        regular_file_exists(file)  # DuckDB would block on a FIFO there, holding the gate past any timeout
-    delay = 0.05
-    told = False
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=True)
-        except duckdb.Error as exc:
-            message = str(exc)
-            holder = _PID.search(message)
-            if holder is None:
-                raise _translate_open_error(path, message) from exc
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WorkspaceLockedError(
-                    f"{path} is locked by another process (PID {holder.group(2)}, {holder.group(1)}), "
-                    f"e.g. a training job or 'contexta serve http' still holding the ledger; waited "
-                    f"{lock_timeout:g} s. Let it finish, or raise --contexta-lock-timeout"
-                ) from exc
-            if on_wait is not None and not told:
-                told = True
-                on_wait(
-                    f"{path} is locked by another process (PID {holder.group(2)}, {holder.group(1)}); "
-                    f"waiting up to {remaining:.3g} s for it (--contexta-lock-timeout)"
-                )
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 1.0)
-
-
-def _translate_open_error(path: Path, message: str) -> WorkspaceError:
-    if "version number" in message or "storage version" in message.lower():
-        upgrade = (
-            "upgrade it (pip install -U duckdb)"
-            if sys.version_info >= (3, 11)
-            else "duckdb 2 needs Python 3.11 or newer, so run the gate on Python 3.11+"
-        )
-        return WorkspaceError(
-            f"{path} was written by a newer DuckDB than the installed duckdb {duckdb.__version__}: "
-            f"{upgrade}. DuckDB said: {message.splitlines()[0]}"
-        )
-    if "permission denied" in message.lower():
-        return WorkspaceError(
-            f"{path} cannot be opened: permission denied for {running_user()}, who runs the gate: "
-            f"give that user read access to the ledger and its folder (DuckDB said: "
-            f"{printable(message.splitlines()[0])})"
-        )
-    return WorkspaceError(
-        f"{path} cannot be opened as a DuckDB ledger ({message.splitlines()[0]}): it is damaged "
-        f"or not a ledger; restore it from a backup, or copy the whole workspace again"
-    )

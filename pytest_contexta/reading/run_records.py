@@ -1,7 +1,7 @@
 """A run's records as the reader holds them: decoded records, and metric lines held compact until asked for.
 
 A run can hold a million per-step metric lines; as records they would take ~2 KB each. Lines that have a
-validated shape (:mod:`.line_shapes`) are kept as their shape and open parts (~150 bytes, in arrays the
+validated shape (:mod:`.line_shapes`) are held compact (:mod:`.compact_lines`: ~150 bytes, in arrays the
 garbage collector does not walk) and become records only when a check asks for their key, or when every
 record is iterated. Everything the reader and the diagnostics need of the whole run (sequences, refs,
 keys, stages, markers) is answered from the shapes and arrays.
@@ -9,100 +9,14 @@ keys, stages, markers) is answered from the shapes and arrays.
 
 from __future__ import annotations
 
-import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, MutableSequence, Sequence
 from heapq import merge
-from itertools import accumulate, islice
 from typing import Any, overload
 
-from .line_shapes import LineShape, OpenParts
-from .records import DamagedLine, MetricRecord, Record, RecordLocation, trusted
-
-
-class CompactLines:
-    """Metric lines of one run, each held as its shape, its open parts and where it sits."""
-
-    def __init__(self, segment_names: list[str]) -> None:
-        self.segment_names = segment_names  # shared with the reader: index -> file name
-        self.shapes: list[LineShape] = []
-        self._shape_index: dict[LineShape, int] = {}
-        self._by_shape: list[list[int]] | None = None
-        self.shape_of: array[int] = array("I")
-        self.sequences: array[int] = array("q")
-        self.values: array[float] = array("d")
-        self.integral = bytearray()
-        self.segment_of: array[int] = array("I")
-        self.line_numbers: array[int] = array("q")
-        self.offsets: array[int] = array("q")
-        #: Per line ``token NUL observed NUL recorded (empty: the same) NUL tags`` and SOH; ``_ends`` says where
-        #: each ends. The open parts never hold a control character (:mod:`.line_shapes`).
-        self._text = bytearray()
-        self._ends: array[int] = array("q")
-
-    def __len__(self) -> int:
-        return len(self.sequences)
-
-    def extend(
-        self, held: list[tuple[LineShape, tuple[bytes, bytes, bytes, bytes, float, bool, int], int, int, int]]
-    ) -> None:
-        """Hold lines, each given as (shape, open parts as :class:`OpenParts` fields, segment, line, byte offset)."""
-        if not held:
-            return
-        index = self._shape_index
-        for shape in {shape for shape, *_ in held}:
-            if shape not in index:
-                index[shape] = len(self.shapes)
-                self.shapes.append(shape)
-        shapes, parts, segments, lines, offsets = zip(*held)
-        tokens, observed, recorded, tags, values, integral, sequences = zip(*parts)
-        self.shape_of.extend(map(index.__getitem__, shapes))
-        self.sequences.extend(sequences)
-        self.values.extend(values)
-        self.integral.extend(integral)
-        self.segment_of.extend(segments)
-        self.line_numbers.extend(lines)
-        self.offsets.extend(offsets)
-        entries = list(map(b"\x00".join, zip(tokens, observed, recorded, tags)))
-        self._ends.extend(islice(accumulate(map(_plus_one, map(len, entries)), initial=len(self._text)), 1, None))
-        self._text += b"\x01".join(entries) + b"\x01"
-        self._by_shape = None
-
-    def tokens(self) -> list[bytes]:
-        """The record_ref token of every line (``r0042`` of ``record:p.r.r0042``), in order."""
-        return _TOKENS.findall(self._text)
-
-    def lines_of_shape(self, index: int) -> list[int]:
-        """The indices of the lines of shape number ``index``, rising."""
-        if self._by_shape is None:
-            by_shape: list[list[int]] = [[] for _ in self.shapes]
-            for line, shape in enumerate(self.shape_of):
-                by_shape[shape].append(line)
-            self._by_shape = by_shape
-        return self._by_shape[index]
-
-    def record(self, index: int) -> MetricRecord:
-        start = self._ends[index - 1] if index else 0
-        token, observed, recorded, tags = bytes(self._text[start : self._ends[index] - 1]).split(b"\x00")
-        parts = OpenParts(
-            token,
-            observed,
-            recorded or observed,
-            tags,
-            self.values[index],
-            bool(self.integral[index]),
-            self.sequences[index],
-        )
-        location = trusted(
-            RecordLocation,
-            {
-                "segment": self.segment_names[self.segment_of[index]],
-                "line": self.line_numbers[index],
-                "byte_offset": self.offsets[index],
-            },
-        )
-        return self.shapes[self.shape_of[index]].record(parts, location)
+from .compact_lines import CompactLines, HeldLine
+from .records import DamagedLine, MetricRecord, Record
 
 
 class RunRecordList(Sequence[Record]):
@@ -264,8 +178,6 @@ class RunRecordList(Sequence[Record]):
         )
 
 
-_TOKENS = re.compile(rb"([^\x00\x01]*)\x00[^\x01]*\x01")
-_plus_one = (1).__add__
 _SIGNED_64 = (-(2**63), 2**63)
 
 
@@ -282,8 +194,7 @@ class RunLines:
 
     def __init__(self, segment_names: list[str]) -> None:
         self.compact = CompactLines(segment_names)
-        #: Compact lines not yet in ``compact``: (shape, open parts, segment, line, byte offset).
-        self.held: list[tuple[LineShape, tuple[bytes, bytes, bytes, bytes, float, bool, int], int, int, int]] = []
+        self.held: list[HeldLine] = []  # compact lines not yet in ``compact``
         self._items: list[Record | DamagedLine] = []
         self._entries = array("q")  # per item: how many lines of the run came before it
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from ..errors import RunLookupError, WorkspaceError, WorkspaceLockedError
+from ..errors import GateError, RunLookupError, WorkspaceError, WorkspaceLockedError
 from ..reading.files import read_regular, regular_file_exists, unreadable
 from ..reading.ledger import DeploymentRow, Ledger
 from ..reading.refs import RefError, RunRef, is_component, looks_like_ref, parse_run_ref
@@ -79,10 +79,8 @@ class Workspace:
         self.root = Path(root)
         check_layout(self.root)
         self._ledger = Ledger(self.root / LEDGER, lock_timeout=lock_timeout, on_wait=on_wait)
-        self._records = RecordReader(self.root / "records")
+        self._reader = RecordReader(self.root / "records")
         self._readers = 0
-        self._deployment_orders: dict[str, list[DeploymentRow]] = {}
-        self._prefetched: dict[str, RunRecords] = {}
 
     @contextmanager
     def reading(self) -> Iterator[Workspace]:
@@ -98,7 +96,6 @@ class Workspace:
             self._readers -= 1
             if self._readers == 0:
                 self._ledger.close()
-                self._prefetched.clear()
 
     def close(self) -> None:
         """Release the ledger connection even inside a :meth:`reading` block (nothing is held otherwise)."""
@@ -154,25 +151,35 @@ class Workspace:
         shown = ", ".join(printable(name) for name in names[-5:])
         return f" (project {ref.project} has {len(names)} runs, latest: {shown})"
 
-    def prefetch(self, runs: Iterable[str]) -> None:
-        """Read the records of ``runs`` (canonical refs) in one pass over the segments, for the :meth:`load_run`
-        calls of the enclosing :meth:`reading` block (kept until it ends), and their ledger rows. A read that fails
-        is left to those calls, which then say why; a locked ledger raises :class:`WorkspaceLockedError`."""
+    def load_runs(self, refs: Iterable[str]) -> dict[str, ContextaRun | GateError]:
+        """Each of ``refs`` (canonical refs; others are left out) as :meth:`load_run` reads it, or the error it
+        raises: the records of all of them in one pass over the segments, their ledger rows with one query per
+        table. A pass that fails leaves each run to its own read, which then says why; a locked ledger raises
+        :class:`WorkspaceLockedError`."""
         wanted: dict[str, RunRef] = {}
-        for text in runs:
+        for text in refs:
             with suppress(RefError):
                 ref = parse_run_ref(text)
-                if ref.text not in self._prefetched:
-                    wanted[ref.text] = ref
-        if self._readers and wanted:
+                wanted[ref.text] = ref
+        if not wanted:
+            return {}
+        with self.reading():
+            found: dict[str, RunRecords] = {}
             with suppress(WorkspaceError, OSError):
-                self._prefetched.update(self._records.read_runs(list(wanted.values())))
+                found = self._reader.read_runs(list(wanted.values()))
             try:  # after the records: DuckDB's query memory then reuses what the pass freed (~3 MB less at peak)
                 self._ledger.prefetch(list(wanted))  # their ledger rows too, one query per table
             except WorkspaceLockedError:
                 raise
             except WorkspaceError:
                 pass  # a damaged table: each run's own read says which row
+            loaded: dict[str, ContextaRun | GateError] = {}
+            for text, ref in wanted.items():
+                try:
+                    loaded[text] = self._load_run(ref, found.pop(text, None))
+                except GateError as exc:
+                    loaded[text] = exc
+            return loaded
 
     def look_up(self, runs: Iterable[str]) -> None:
         """Fetch the ledger rows of many runs (refs) with one query, for the lookups of the enclosing
@@ -190,7 +197,8 @@ class Workspace:
         with self.reading():
             return self._load_run(run)
 
-    def _load_run(self, run: str | RunRef) -> ContextaRun:
+    def _load_run(self, run: str | RunRef, found: RunRecords | None = None) -> ContextaRun:
+        """Read one run; ``found``: its records, when a pass over the segments for several runs read them."""
         if isinstance(run, RunRef):
             try:
                 ref = parse_run_ref(run.text)  # a RunRef built by hand is checked before it names an index file
@@ -202,8 +210,7 @@ class Workspace:
         else:
             ref, row = self._resolve(run)
         try:
-            found = self._prefetched.pop(ref.text, None)
-            found = self._records.read_run(ref) if found is None else found
+            found = self._reader.read_run(ref) if found is None else found
         except OSError as exc:  # the checks in files.py turn the expected ones into WorkspaceError first
             raise unreadable(
                 Path(exc.filename) if exc.filename else self.root / "records",
@@ -233,11 +240,9 @@ class Workspace:
             return self._ledger.deployments(project_ref=None if project is None else f"project:{project}")
 
     def deployments_newest_first(self, project: str) -> list[DeploymentRow]:
-        """The project's deployments, newest first by real start time, ordered once in SQL and kept for the session."""
-        if project not in self._deployment_orders:
-            with self.reading():
-                self._deployment_orders[project] = self._ledger.deployments_newest_first(f"project:{project}")
-        return self._deployment_orders[project]
+        """The project's deployments, newest first by real start time, ordered in SQL."""
+        with self.reading():
+            return self._ledger.deployments_newest_first(f"project:{project}")
 
     def latest_completed_deployment(self, project: str, *, exclude_run: str) -> tuple[Deployment | None, list[str]]:
         """The newest completed deployment of ``project`` with a run other than ``exclude_run``.

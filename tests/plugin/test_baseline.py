@@ -17,6 +17,7 @@ and project ``other``: ``other-prod`` (2025-05-02, completed, o1), the newest of
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -236,22 +237,24 @@ def test_a_deployment_whose_run_was_deleted_is_passed_over_not_blamed_on_a_hook(
     result.stdout.fnmatch_lines(["*BASELINE run:ranker.r2"])
 
 
-def test_deployments_are_looked_up_once_per_project_and_session() -> None:
+def test_deployments_are_looked_up_once_per_project_and_session(monkeypatch: pytest.MonkeyPatch) -> None:
     from pytest_contexta.plugin.baseline import BaselineChooser
+    from pytest_contexta.plugin.session_runs import SessionRuns
     from pytest_contexta.runs.workspace import Workspace
 
-    class CountingWorkspace(Workspace):
-        lookups: list[tuple[str, str]] = []
+    lookups: list[tuple[str, str]] = []
+    look_up = Workspace.latest_completed_deployment
 
-        def latest_completed_deployment(self, project, *, exclude_run):
-            self.lookups.append((project, exclude_run))
-            return super().latest_completed_deployment(project, exclude_run=exclude_run)
+    def counted(workspace: Workspace, project: str, *, exclude_run: str) -> Any:
+        lookups.append((project, exclude_run))
+        return look_up(workspace, project, exclude_run=exclude_run)
 
-    workspace = CountingWorkspace(WORKSPACES / "deployments")
-    chooser = BaselineChooser(config=None, workspace=workspace)  # type: ignore[arg-type]  # no hook is asked
+    monkeypatch.setattr(Workspace, "latest_completed_deployment", counted)
+    runs = SessionRuns(WORKSPACES / "deployments", lock_timeout=10, with_hook_diagnostics=lambda run: run)
+    chooser = BaselineChooser(config=None, runs=runs)  # type: ignore[arg-type]  # no hook is asked
     candidates = ["run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r1", "run:ranker.r2"]
-    chooser.prefetch(candidates)
-    choices = {ref: chooser.latest_deployment(workspace.load_run(ref)).run_ref for ref in candidates}
+    chooser.look_up(candidates)
+    choices = {ref: chooser.latest_deployment(runs.load_run(ref)).run_ref for ref in candidates}
     assert choices == {
         "run:ranker.cand-a": "run:ranker.cand-b",
         "run:ranker.cand-b": "run:ranker.r3",
@@ -259,4 +262,6 @@ def test_deployments_are_looked_up_once_per_project_and_session() -> None:
         "run:ranker.r2": "run:ranker.cand-b",
     }
     # one lookup for the project, one more only for cand-b, whose own deployment is the latest
-    assert workspace.lookups == [("ranker", ""), ("ranker", "run:ranker.cand-b")]
+    assert lookups == [("ranker", ""), ("ranker", "run:ranker.cand-b")]
+    assert BaselineChooser(config=None, runs=runs).likely("run:ranker.cand-b") == "run:ranker.r3"  # type: ignore[arg-type]
+    assert len(lookups) == 2  # a second chooser asks the same cache

@@ -12,9 +12,10 @@ import pytest
 
 from conftest import WORKSPACES
 from pytest_contexta import Workspace
-from pytest_contexta.errors import WorkspaceError
+from pytest_contexta.errors import RunLookupError, WorkspaceError
 from pytest_contexta.reading.ledger import Ledger
 from pytest_contexta.reading.segments import RecordReader
+from pytest_contexta.runs.models import ContextaRun
 
 CONFORMANCE = WORKSPACES / "conformance"
 
@@ -27,8 +28,9 @@ def _all_runs() -> list[str]:
         workspace.close()
 
 
-def test_prefetched_ledger_rows_are_the_rows_read_one_run_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stages, batches, deployments and environments in Contexta's order, runs with none of them included."""
+def test_runs_loaded_together_are_the_runs_loaded_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stages, batches, deployments and environments in Contexta's order, runs with none of them included; the
+    ledger rows of all of them with one query per table."""
     refs = [*_all_runs(), "run:shop-ranker.not-there"]
     alone = Workspace(CONFORMANCE)
     with alone.reading():
@@ -42,21 +44,21 @@ def test_prefetched_ledger_rows_are_the_rows_read_one_run_at_a_time(monkeypatch:
         return rows(ledger, sql, *params)
 
     monkeypatch.setattr(Ledger, "_rows", counted)
-    with batched.reading():
-        batched.prefetch(refs)
-        prefetching = len(queries)
-        loaded = {ref: batched.load_run(ref) for ref in refs[:-1]}
-        assert len(queries) == prefetching  # every per-run read came from the prefetched rows
-        assert batched._ledger.run("run:shop-ranker.not-there") is None
-    assert prefetching == 5  # runs, stages, batches, deployments, environments
+    loaded = batched.load_runs(refs)
+    batched_queries = [sql for sql in queries if "list_contains" in sql]
+    assert len(batched_queries) == 5  # runs, stages, batches, deployments, environments
+    # every per-run read came from the rows read together; only the missing run's message lists its project's runs
+    (listing,) = [sql for sql in queries if sql not in batched_queries]
+    assert "FROM runs WHERE project_ref = ?" in listing
+    missing = loaded.pop("run:shop-ranker.not-there")
+    assert isinstance(missing, RunLookupError) and "is not in workspace" in str(missing)
     assert loaded == expected
-    assert any(run.batches for run in loaded.values()) and any(not run.stages for run in loaded.values())
+    assert any(run.batches for run in expected.values()) and any(not run.stages for run in expected.values())
 
 
-def test_prefetched_rows_are_forgotten_when_the_connection_closes(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rows_read_together_are_forgotten_when_the_connection_closes(monkeypatch: pytest.MonkeyPatch) -> None:
     workspace = Workspace(CONFORMANCE)
-    with workspace.reading():
-        workspace.prefetch(["run:shop-ranker.candidate"])
+    workspace.load_runs(["run:shop-ranker.candidate"])
     queries: list[str] = []
     rows = Ledger._rows
     monkeypatch.setattr(Ledger, "_rows", lambda ledger, sql, *params: queries.append(sql) or rows(ledger, sql, *params))
@@ -64,7 +66,7 @@ def test_prefetched_rows_are_forgotten_when_the_connection_closes(monkeypatch: p
     assert len(queries) == 5  # read again through the new connection: the ledger may have changed between
 
 
-def test_a_damaged_table_fails_the_prefetch_quietly_and_each_read_says_which_row(
+def test_a_damaged_table_fails_the_batched_query_quietly_and_each_read_says_which_row(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rows = Ledger._rows
@@ -75,10 +77,8 @@ def test_a_damaged_table_fails_the_prefetch_quietly_and_each_read_says_which_row
         return rows(ledger, sql, *params)
 
     monkeypatch.setattr(Ledger, "_rows", failing_batches)
-    workspace = Workspace(CONFORMANCE)
-    with workspace.reading():
-        workspace.prefetch(["run:shop-ranker.candidate"])
-        assert len(workspace.load_run("run:shop-ranker.candidate").batches) == 4
+    loaded = Workspace(CONFORMANCE).load_runs(["run:shop-ranker.candidate"])["run:shop-ranker.candidate"]
+    assert isinstance(loaded, ContextaRun) and len(loaded.batches) == 4
 
 
 def test_the_session_reads_candidates_baselines_and_history_runs_in_one_pass(

@@ -1,4 +1,4 @@
-"""Deployments ordered once per session in SQL (issue 15), and records built without pydantic's per-call work."""
+"""Deployments ordered in SQL (issue 15), and records built without pydantic's per-call work."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from conftest import WORKSPACES
-from pytest_contexta.reading.ledger import Ledger
 from pytest_contexta.reading.record_lines import parse_line
 from pytest_contexta.reading.records import MetricRecord, RecordLocation
 from pytest_contexta.runs.workspace import Workspace
@@ -29,27 +27,6 @@ def test_the_newest_completed_deployment_of_another_run_and_why_newer_ones_were_
         "prod-apr-failed (failed)",
         "hotfix-no-run (records no run)",
     ]
-
-
-def test_deployments_are_ordered_once_per_session_and_only_the_chosen_one_is_decoded(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    workspace = Workspace(DEPLOYMENTS, lock_timeout=0)
-    queries: list[str] = []
-    decoded: list[str] = []
-    order, decode = Ledger.deployments_newest_first, Ledger._deployment
-    monkeypatch.setattr(
-        Ledger, "deployments_newest_first", lambda self, project: queries.append(project) or order(self, project)
-    )
-    monkeypatch.setattr(Ledger, "_deployment", lambda self, ref, *rest: decoded.append(ref) or decode(self, ref, *rest))
-    for candidate in ("run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r1"):
-        workspace.latest_completed_deployment("ranker", exclude_run=candidate)
-    assert queries == ["project:ranker"]
-    assert decoded == [
-        "deployment:ranker.shadow-cand-b",
-        "deployment:ranker.prod-mar",
-        "deployment:ranker.shadow-cand-b",
-    ]  # one per candidate: the chosen one
 
 
 def test_real_time_orders_deployments_and_an_unreadable_start_is_passed_over_first(

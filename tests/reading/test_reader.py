@@ -194,17 +194,15 @@ def test_reading_several_runs_in_one_pass_finds_what_reading_each_finds(
     assert sum(bool(found.records) for found in together.values()) >= 2
 
 
-def test_prefetched_runs_load_as_read_alone_and_are_forgotten_after_the_block() -> None:
-    root = WORKSPACES / "conformance"
-    workspace = Workspace(root)
+def test_runs_loaded_together_load_as_read_alone_and_are_not_kept() -> None:
+    """One pass for several runs gives what each read alone gives; a plain workspace keeps no runs (the gate
+    session's one cache is ``SessionRuns``)."""
+    workspace = Workspace(WORKSPACES / "conformance")
     try:
-        with workspace.reading():
-            workspace.prefetch([RUN, "run:shop-ranker.baseline", "not a ref"])
-            assert set(workspace._prefetched) == {RUN, "run:shop-ranker.baseline"}
-            prefetched = workspace.load_run(RUN)
-            assert set(workspace._prefetched) == {"run:shop-ranker.baseline"}  # handed out once
-        assert workspace._prefetched == {}
-        assert prefetched == workspace.load_run(RUN)
+        together = workspace.load_runs([RUN, "run:shop-ranker.baseline", "not a ref"])
+        assert set(together) == {RUN, "run:shop-ranker.baseline"}  # a text that is no ref is left to its own read
+        alone = workspace.load_run(RUN)
+        assert together[RUN] == alone and together[RUN] is not alone
     finally:
         workspace.close()
 
