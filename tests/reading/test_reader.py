@@ -209,6 +209,7 @@ def test_prefetched_runs_load_as_read_alone_and_are_forgotten_after_the_block() 
         workspace.close()
 
 
+@pytest.mark.slow
 def test_the_session_reads_the_candidate_and_its_baseline_in_one_pass(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
