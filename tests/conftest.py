@@ -1,4 +1,5 @@
-"""Shared fixtures: the workspaces written by the real Contexta library (tests/workspaces/generate.py)."""
+"""Shared fixtures and helpers: the workspaces written by the real Contexta library (tests/workspaces/generate.py),
+the example gate's recorded reports, and runs read and helpers called as a gate session would, without one."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import scipy.special  # noqa: F401
 
 import pytest_contexta.outputs.html_report  # noqa: F401
 import pytest_contexta.plugin.controller  # noqa: F401
+from pytest_contexta.checks.asserts import GateCheckFailed
 from pytest_contexta.checks.results import CheckContext, CheckResult, recording
 from pytest_contexta.runs.models import ContextaRun
 from pytest_contexta.runs.workspace import Workspace
@@ -78,8 +80,6 @@ def run_checks(
 ) -> tuple[list[CheckResult], list[str]]:
     """Call each check as a gate file's test calls its helpers: the results they record, and the message of each
     check that failed (what pytest shows under its failure). Any other exception propagates."""
-    from pytest_contexta import GateCheckFailed
-
     messages = []
     with recording(context or CheckContext()) as recorded:
         for check in checks:
