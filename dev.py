@@ -3,6 +3,7 @@
 
     python3 dev.py example [PYTEST_ARGS...]   the example gate on example_gates/ (exit 0: deploy)
     python3 dev.py test [PYTEST_ARGS...]      the test suite
+    python3 dev.py test -m "not slow"         its quick part: direct calls and one end-to-end gate session
 
 Each command creates the project-local virtual environment .venv (or reuses it), installs this
 checkout into it in editable mode with its test extras (again whenever pyproject.toml changed), and

@@ -40,6 +40,7 @@ def test_both_recipes_run_the_documented_gate_command() -> None:
     assert MARKDOWN_MARKER in blocks("sh")[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("candidate", "status", "verdict"),
     [

@@ -69,6 +69,7 @@ def test_every_candidate_of_the_workspace_is_covered(example: Path) -> None:
     assert runs - {"baseline-v0", "baseline-v1"} == set(CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("candidate", list(CASES))
 def test_example_gate(pytester: pytest.Pytester, example: Path, candidate: str) -> None:
     failing, why = CASES[candidate]
@@ -103,7 +104,9 @@ def test_example_gate(pytester: pytest.Pytester, example: Path, candidate: str) 
 
 
 def test_all_candidates_in_one_session(pytester: pytest.Pytester, example: Path) -> None:
-    """Gating several candidates at once gives each its own verdict, and the session fails if one does."""
+    """Gating several candidates at once gives each its own verdict, and the session fails if one does.
+
+    Not marked slow: the quick run's one gate session end to end (tests/test_slow_marks.py allows it)."""
     result = pytester.runpytest(
         str(example),
         "--contexta-candidate=candidate-v2-good",
@@ -123,6 +126,7 @@ def test_all_candidates_in_one_session(pytester: pytest.Pytester, example: Path)
     )
 
 
+@pytest.mark.slow
 def test_the_advisory_check_and_the_waiver_of_the_example(pytester: pytest.Pytester, example: Path) -> None:
     """v4's f1 regression is WAIVED with its owner; v5's latency over budget is a warning next to its failure."""
     result = pytester.runpytest(

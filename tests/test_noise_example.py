@@ -42,6 +42,7 @@ def test_every_seeded_candidate_of_the_workspace_is_covered(example: Path) -> No
     assert {line.split()[0] for line in rows.splitlines() if line[:1].isalnum()} == set(CASES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("candidate", list(CASES))
 def test_seeded_candidate(pytester: pytest.Pytester, example: Path, candidate: str) -> None:
     failing, why = CASES[candidate]

@@ -452,6 +452,7 @@ def test_ignore_waives_listed_codes_only(shop: dict[str, ContextaRun], results: 
 # -- in a gate session ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_helpers_in_a_gate_show_their_numbers_in_the_summary(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("""
         import pytest

@@ -179,6 +179,7 @@ def test_a_mapping_key_that_names_no_checked_metric_is_an_error_with_close_match
     )
 
 
+@pytest.mark.slow
 def test_ini_direction_patterns_reach_the_regression_check(pytester: pytest.Pytester) -> None:
     """latency/svc.slower: accuracy 0.9 -> 0.91, latency-p95-ms 40 -> 52. The ini turns both around."""
     pytester.makefile(

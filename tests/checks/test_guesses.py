@@ -361,6 +361,7 @@ def test_suggest(name: str, choices: list[str], expected: list[str]) -> None:
 # -- every output --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_gate_on_case_study_09_fails_with_one_row_per_failing_prompt_in_every_output(
     pytester: pytest.Pytester,
 ) -> None:
@@ -403,6 +404,7 @@ def test_a_gate_on_case_study_09_fails_with_one_row_per_failing_prompt_in_every_
     ]
 
 
+@pytest.mark.slow
 def test_a_gate_on_a_metric_of_unknown_direction_fails_and_says_so_in_every_output(pytester: pytest.Pytester) -> None:
     import json
     import xml.etree.ElementTree as ET

@@ -1,5 +1,5 @@
-"""INCONCLUSIVE as a verdict (issue 12 item 5) and the history (item 3), end to end on the example
-workspace's search-ranker project (written by the real Contexta)."""
+"""INCONCLUSIVE as a verdict (issue 12 item 5) and the history (item 3) on the example workspace's search-ranker
+project (written by the real Contexta): what the helper finds, then end to end through a gate session."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 
-from conftest import EXAMPLE_WORKSPACE
+from conftest import EXAMPLE_WORKSPACE, read_like_a_gate
+from pytest_contexta import GateCheckFailed, assert_no_regression
+from pytest_contexta.checks.results import CheckContext, recording
 
 NOISY = "run:search-ranker.seeds-too-noisy"
+RELEASES = [f"run:search-ranker.release-{n}" for n in (5, 4, 3, 2, 1)]  # the deployed runs, newest first
 GATE = """
     from pytest_contexta import assert_no_regression
 
@@ -21,6 +24,32 @@ GATE = """
     def test_auc(contexta_run, baseline_run):
         assert_no_regression(contexta_run, baseline_run, "auc", stage="evaluate")
 """
+
+
+@pytest.mark.parametrize("inconclusive_fails", [True, False], ids=["fail", "pass"])
+def test_an_interval_that_straddles_the_limit_is_inconclusive(inconclusive_fails: bool) -> None:
+    noisy, baseline = read_like_a_gate(EXAMPLE_WORKSPACE, NOISY, RELEASES[0])
+    with recording(CheckContext(inconclusive_fails=inconclusive_fails)) as context:
+        if inconclusive_fails:
+            with pytest.raises(GateCheckFailed, match="INCONCLUSIVE"):
+                assert_no_regression(noisy, baseline, "accuracy", stage="evaluate")
+        else:
+            assert_no_regression(noisy, baseline, "accuracy", stage="evaluate")
+        assert_no_regression(noisy, baseline, "auc", stage="evaluate")
+    accuracy, auc = context.results
+    assert [(r.metric, r.outcome) for r in context.results] == [("accuracy", "inconclusive"), ("auc", "passed")]
+    assert accuracy.noise_source == "replicates (Welch)"
+    assert accuracy.change_low is not None and accuracy.change_high is not None
+    assert accuracy.change_low < -0.018 < accuracy.change_high
+
+
+def test_a_regression_check_without_noise_of_its_own_uses_the_history() -> None:
+    candidate, *history = read_like_a_gate(EXAMPLE_WORKSPACE, "run:search-ranker.seeds-within-noise", *RELEASES)
+    with recording(CheckContext(history=tuple(history))) as context:
+        assert_no_regression(candidate, history[0], "accuracy", stage="evaluate", tags={"seed": "1"})
+    (check,) = context.results
+    assert check.noise_source == "history spread of 5 runs (t, SE = √2·s)"
+    assert check.history_values == [0.895869, 0.894869, 0.893869, 0.891869, 0.888869]  # the trend, newest first
 
 
 def _gate(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict[str, Any], dict[str, str]]:
@@ -44,6 +73,7 @@ def _gate(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict
     return result, report, accuracy
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("plugin_args", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_an_inconclusive_check_fails_closed_by_default(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
     result, report, accuracy = _gate(pytester, *plugin_args)
@@ -71,6 +101,7 @@ def test_an_inconclusive_check_fails_closed_by_default(pytester: pytest.Pytester
     assert f"### ❔ `{NOISY}`" in (pytester.path / "gate.md").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("how", "source"),
     [
@@ -99,6 +130,7 @@ def test_inconclusive_pass_lets_the_gate_pass_and_says_so(
     assert candidate["reasons"][0].endswith(f"(--contexta-inconclusive=pass, from {source}: the gate passes)")
 
 
+@pytest.mark.slow
 def test_a_bad_inconclusive_choice_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_gate=GATE)
     result = pytester.runpytest(
@@ -117,6 +149,7 @@ HISTORY_GATE = """
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("candidate", "args", "names", "passed"),
     [
@@ -144,6 +177,7 @@ def test_history_runs_are_the_last_n_deployed_runs_newest_first(
         result.stdout.fnmatch_lines(["*INCONCLUSIVE, 0 usable values in 0 history runs; at least 3 are needed*"])
 
 
+@pytest.mark.slow
 def test_a_regression_check_without_noise_of_its_own_uses_the_session_history(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_gate="""
@@ -164,6 +198,7 @@ def test_a_regression_check_without_noise_of_its_own_uses_the_session_history(py
     assert check["history_values"] == [0.895869, 0.894869, 0.893869, 0.891869, 0.888869]  # the trend, newest first
 
 
+@pytest.mark.slow
 def test_a_bad_history_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_history=HISTORY_GATE)
     result = pytester.runpytest(

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import WORKSPACES
 
+pytestmark = pytest.mark.slow  # what gate sessions make of checks that hide failures: pytest integration
+
 LATENCY = WORKSPACES / "latency"
 CANDIDATE = "run:svc.slower"  # its latency regressed against the deployed baseline
 REGRESSION = """

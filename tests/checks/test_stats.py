@@ -117,6 +117,7 @@ def _modules_after(code: str) -> str:
     return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("candidate", "baseline", "metric", "imported"),
     [

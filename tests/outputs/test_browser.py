@@ -18,6 +18,8 @@ from test_html import GOOD, MARKUP, REGRESSED, run_gate, sections
 
 from conftest import EXAMPLE_GATES, EXAMPLE_WORKSPACE
 
+pytestmark = pytest.mark.slow  # a real browser opens pages written by gate sessions
+
 _FLAGS = [
     "--headless",
     "--no-sandbox",

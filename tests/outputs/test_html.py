@@ -1,6 +1,6 @@
 """--contexta-html: one self-contained page per session, written like the other outputs, every string escaped.
 
-The page is opened in a real browser by tests/outputs/test_browser.py.
+The page is opened in a real browser by tests/outputs/test_browser.py, from the gates run here.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE_WORKSPACE, TESTS
+from conftest import EXAMPLE_WORKSPACE, TESTS, example_report, read_like_a_gate
 from pytest_contexta.outputs.charts import allowed_band, charts_of, value_range
-from pytest_contexta.verdict.report import ReportCheck
+from pytest_contexta.outputs.html_report import html_page
+from pytest_contexta.verdict.report import CandidateReport, GateReport, ReportCheck, ReportDiagnostic
 
 MARKUP_WORKSPACE = TESTS / "html_workspace" / ".contexta"
 GOOD = "run:product-ranker.candidate-v2-good"
@@ -50,49 +51,66 @@ def sections(page: str) -> dict[str, str]:
     return {re.search(r"<h2>Candidate <code>(.*?)</code>", part).group(1): part for part in parts}  # type: ignore[union-attr]
 
 
-def test_the_page_has_a_banner_checks_diagnostics_baseline_and_a_chart_per_metric(pytester: pytest.Pytester) -> None:
-    target = pytester.path / "out" / "gate.html"
-    result = run_gate(pytester, f"--contexta-html={target}")
-    result.assert_outcomes(passed=10, failed=2)
-    page = target.read_text(encoding="utf-8")
+def markup_report() -> GateReport:
+    """A verdict on the markup run of tests/html_workspace (its diagnostics carry a script and an img element)."""
+    (run,) = read_like_a_gate(MARKUP_WORKSPACE, MARKUP)
+    candidate = CandidateReport(
+        run_ref=run.ref,
+        verdict="pass",
+        reasons=[],
+        baseline=None,
+        diagnostics=[ReportDiagnostic(**d.model_dump(exclude={"details"})) for d in run.diagnostics],
+        checks=[],
+    )
+    return GateReport(verdict="pass", exit_status=0, workspace="ws", created_at="t", candidates=[candidate])
+
+
+@pytest.fixture(scope="module")
+def pages() -> dict[str, str]:
+    """The page of the example gate on its good and regressed candidates, and the page of the markup run."""
+    return {"example": html_page(example_report(GOOD, REGRESSED)), "markup": html_page(markup_report())}
+
+
+def test_the_page_has_a_banner_checks_diagnostics_baseline_and_a_chart_per_metric(pages: dict[str, str]) -> None:
+    page = pages["example"]
     assert page.startswith("<!DOCTYPE html>") and "<title>Contexta deployment gate: fail</title>" in page
     by_run = sections(page)
-    assert list(by_run) == [GOOD, REGRESSED, MARKUP]
+    assert list(by_run) == [GOOD, REGRESSED]
     assert f'<div class="banner pass" role="status">GATE PASSED for {GOOD}</div>' in by_run[GOOD]
     assert (
-        f'<div class="banner fail" role="status">GATE FAILED for {REGRESSED}: 2 of 4 gate checks did not pass'
+        f'<div class="banner fail" role="status">GATE FAILED for {REGRESSED}: 2 of 10 gate checks did not pass'
         in by_run[REGRESSED]
     )
     for run, section in by_run.items():
-        assert section.count('<tr class="check ') == 4
-        assert section.count("<svg") == 3, run  # accuracy, auc, latency-p95-ms
+        assert section.count('<tr class="check ') == 10
+        assert section.count("<svg") == 5, run  # the four regression checks and the latency budget
         assert "run:product-ranker.baseline-v1</code> — deployed as prod-v1" in section
     assert by_run[REGRESSED].count('data-outcome="failed"') == 2
     assert (
-        '<td class="check" title="test_gate.py::test_no_regression[accuracy-run:product-ranker.candidate-v4-'
-        'regressed]"><code>test_no_regression[accuracy]</code></td><td class="result">FAIL</td>' in by_run[REGRESSED]
+        '<td class="check" title="test_deployment_gate.py::test_no_regression[accuracy-run:product-ranker.'
+        'candidate-v4-regressed]"><code>test_no_regression[accuracy]</code></td><td class="result">FAIL</td>'
+        in by_run[REGRESSED]
     )
     assert '<li class="diagnostic info">info missing_expected_stage' in by_run[GOOD]
 
 
-def test_the_page_is_self_contained_and_runs_nothing(pytester: pytest.Pytester) -> None:
-    target = pytester.path / "gate.html"
-    run_gate(pytester, f"--contexta-html={target}")
-    page = target.read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", ["example", "markup"])
+def test_the_page_is_self_contained_and_runs_nothing(pages: dict[str, str], name: str) -> None:
+    page = pages[name]
     assert "<script" not in page.lower() and "<img" not in page.lower() and "<link" not in page.lower()
     references = re.findall(r'(?:href|src)="([^"]*)"', page)
-    assert references and all(ref.startswith("#") for ref in references)  # the charts' own SVG references
+    assert all(ref.startswith("#") for ref in references)  # the charts' own SVG references
+    assert bool(references) == (name == "example")  # the markup run's page has no checks, so no chart
     assert "default-src 'none'" in page  # a browser would refuse anything that escaped the escaping
 
 
-def test_workspace_markup_is_shown_as_text(pytester: pytest.Pytester) -> None:
-    target = pytester.path / "gate.html"
-    run_gate(pytester, f"--contexta-html={target}", candidates=(MARKUP,))
-    markup = sections(target.read_text(encoding="utf-8"))[MARKUP]
+def test_workspace_markup_is_shown_as_text(pages: dict[str, str]) -> None:
+    markup = sections(pages["markup"])[MARKUP]
     assert "&lt;script&gt;document.title=&#x27;pwned&#x27;&lt;/script&gt;" in markup
     assert "&lt;img src=x onerror=&quot;document.title=&#x27;pwned&#x27;&quot;&gt;" in markup
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("plugin_args", [[], ["-n", "2"]])
 def test_written_once_also_under_xdist_and_when_the_gate_fails(
     pytester: pytest.Pytester, plugin_args: list[str]
@@ -108,6 +126,7 @@ def test_written_once_also_under_xdist_and_when_the_gate_fails(
     assert [p.name for p in pytester.path.iterdir() if p.name.startswith(".gate.html")] == []  # no staged leftovers
 
 
+@pytest.mark.slow
 def test_ini_and_environment_twins(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makeini("[pytest]\ncontexta_html = from-ini.html\n")
     run_gate(pytester, workspace=EXAMPLE_WORKSPACE, candidates=(GOOD,)).assert_outcomes(passed=4)
@@ -118,6 +137,7 @@ def test_ini_and_environment_twins(pytester: pytest.Pytester, monkeypatch: pytes
     assert (pytester.path / "from-env.html").exists()
 
 
+@pytest.mark.slow
 def test_a_page_inside_the_workspace_is_refused(pytester: pytest.Pytester, workspace_copy) -> None:  # type: ignore[no-untyped-def]
     workspace = workspace_copy("example")
     result = run_gate(pytester, f"--contexta-html={workspace / 'gate.html'}", workspace=workspace, candidates=(GOOD,))
@@ -126,6 +146,7 @@ def test_a_page_inside_the_workspace_is_refused(pytester: pytest.Pytester, works
     assert not (workspace / "gate.html").exists()
 
 
+@pytest.mark.slow
 def test_without_matplotlib_the_option_says_what_to_install(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,6 +11,8 @@ import pytest
 from conftest import EXAMPLE_WORKSPACE
 from pytest_contexta.report import GateReport
 
+pytestmark = pytest.mark.slow  # the JUnit file of a gate session: pytest's junitxml integration
+
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 PRODUCTION = "run:product-ranker.baseline-v1"

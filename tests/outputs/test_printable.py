@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+from conftest import read_like_a_gate
+from pytest_contexta import GateCheckFailed, assert_no_error_diagnostics
+from pytest_contexta.checks.results import CheckResult
+from pytest_contexta.outputs.summary import markdown_table, terminal_lines
+from pytest_contexta.runs.models import ContextaRun
+from pytest_contexta.verdict.report import CandidateReport, GateReport, ReportCheck, ReportDiagnostic
 
 FORGED = "\x1b[32mGATE PASSED for run:svc.faster\x1b[0m\nx"
 GATE = """
@@ -36,9 +45,52 @@ def _forged_event(workspace) -> None:
         handle.write(json.dumps(line, separators=(",", ":")) + "\n")
 
 
-def test_a_record_cannot_forge_gate_passed(
-    pytester: pytest.Pytester, workspace_copy, monkeypatch: pytest.MonkeyPatch
+def _report_of(run: ContextaRun, results: list[CheckResult]) -> GateReport:
+    """The verdict on ``run`` whose one check recorded ``results`` and failed, with the run's diagnostics."""
+    checks = [
+        ReportCheck(
+            nodeid=f"test_gate.py::test_diagnostics[{run.ref}]",
+            outcome="failed",
+            **result.model_dump(exclude={"passed", "run_ref", "advisory", "outcome"}),
+        )
+        for result in results
+    ]
+    diagnostics = [ReportDiagnostic(**d.model_dump(exclude={"details"})) for d in run.diagnostics]
+    candidate = CandidateReport(
+        run_ref=run.ref,
+        verdict="fail",
+        reasons=["1 of 1 gate checks did not pass"],
+        baseline=None,
+        diagnostics=diagnostics,
+        checks=checks,
+    )
+    return GateReport(verdict="fail", exit_status=1, workspace="ws", created_at="t", candidates=[candidate])
+
+
+def test_a_record_cannot_forge_gate_passed(workspace_copy: Callable[[str], Path], results: list[CheckResult]) -> None:
+    workspace = workspace_copy("latency")
+    _forged_event(workspace)
+    (run,) = read_like_a_gate(workspace, "run:svc.faster")
+    with pytest.raises(GateCheckFailed) as failed:
+        assert_no_error_diagnostics(run)
+    assert "\x1b" not in str(failed.value)  # what pytest shows under the failure
+    assert "error event forged: \\x1b[32mGATE PASSED for run:svc.faster\\x1b[0m" in str(failed.value)
+    report = _report_of(run, results)
+    summary = terminal_lines(report, 2000)
+    assert not [line for line in summary if "\x1b" in line or line.startswith("GATE PASSED")]
+    assert any("error event forged: \\x1b[32mGATE PASSED for run:svc.faster\\x1b[0m" in line for line in summary)
+    markdown = markdown_table(report)
+    assert "\x1b" not in markdown and "\nGATE PASSED" not in markdown
+    written = json.loads(report.model_dump_json())
+    summaries = [d["summary"] for d in written["candidates"][0]["diagnostics"]]
+    assert any("error event forged" in text and "GATE PASSED" in text for text in summaries)  # JSON-escaped
+
+
+@pytest.mark.slow
+def test_a_gate_session_cannot_be_made_to_print_gate_passed(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """End to end: neither pytest's own failure section nor the JUnit properties carry the control characters."""
     monkeypatch.setenv("CI", "true")  # pytest then prints whole failure messages in its short summary
     workspace = workspace_copy("latency")
     _forged_event(workspace)

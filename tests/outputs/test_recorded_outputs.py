@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a pytest process per session (the renderings alone: test_terminal, test_markdown)
+
 TESTS = Path(__file__).parents[1]
 RECORDED = Path(__file__).parent / "recorded"
 EXAMPLE_GATES = TESTS.parent / "example_gates"
@@ -137,7 +139,6 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return example_copy(tmp_path_factory.mktemp("recorded") / "example_gates")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("session", list(SESSIONS))
 def test_outputs_match_the_recorded_copies(session: str, example: Path, tmp_path: Path) -> None:
     outputs = gate_outputs(session, example, tmp_path / "out")

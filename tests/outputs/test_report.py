@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from conftest import EXAMPLE_WORKSPACE
+from conftest import EXAMPLE_WORKSPACE, RECORDED
 from pytest_contexta.report import GateReport, main
 from pytest_contexta.runs.models import BaselineChoice
 
@@ -52,6 +54,7 @@ def checks_of(report: GateReport, candidate: str) -> dict[str, list]:
     return found
 
 
+@pytest.mark.slow
 def test_report_of_a_passing_gate_has_every_field(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_gate=GATE)
     result = run_gate(pytester, "candidate-v2-good", args=("--contexta-report=out/gate.json",))
@@ -107,6 +110,7 @@ def test_report_of_a_passing_gate_has_every_field(pytester: pytest.Pytester) -> 
     assert accuracy.history_values == [0.893, 0.871]
 
 
+@pytest.mark.slow
 def test_report_of_a_failing_gate_says_which_check_failed(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_gate=GATE)
     result = run_gate(pytester, "candidate-v2-good", "candidate-v4-regressed", args=("--contexta-report=gate.json",))
@@ -121,6 +125,7 @@ def test_report_of_a_failing_gate_says_which_check_failed(pytester: pytest.Pytes
     assert accuracy.change_rel is not None and accuracy.change_rel < -0.05
 
 
+@pytest.mark.slow
 def test_a_check_that_errors_is_reported_as_custom(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_gate="""
@@ -154,6 +159,7 @@ def test_a_check_that_errors_is_reported_as_custom(pytester: pytest.Pytester) ->
     assert report.candidates[0].reasons == ["2 of 3 gate checks did not pass"]
 
 
+@pytest.mark.slow
 def test_a_usage_error_still_writes_a_report(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_gate=GATE)
     result = run_gate(pytester, "no-such-run", args=("--contexta-report=gate.json",))
@@ -165,6 +171,7 @@ def test_a_usage_error_still_writes_a_report(pytester: pytest.Pytester) -> None:
     assert report.error is not None and "no run named 'no-such-run'" in report.error
 
 
+@pytest.mark.slow
 def test_baseline_none_says_why_there_is_none(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_gate=GATE)
     result = run_gate(pytester, "candidate-v2-good", args=("--contexta-baseline=none", "--contexta-report=gate.json"))
@@ -179,6 +186,7 @@ def test_baseline_none_says_why_there_is_none(pytester: pytest.Pytester) -> None
     assert [(c.kind, c.outcome) for c in regression] == [("custom", "skipped")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["env", "ini"])
 def test_report_path_from_env_or_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     pytester.makepyfile(test_gate=GATE)
@@ -190,10 +198,8 @@ def test_report_path_from_env_or_ini(pytester: pytest.Pytester, monkeypatch: pyt
     assert read_report(pytester.path / f"from-{how}" / "gate.json").verdict == "pass"
 
 
-def test_schema_round_trip_and_validation(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
-    pytester.makepyfile(test_gate=GATE)
-    run_gate(pytester, "candidate-v2-good", "candidate-v4-regressed", args=("--contexta-report=gate.json",))
-    written = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
+def test_schema_round_trip_and_validation(capsys: pytest.CaptureFixture[str]) -> None:
+    written = json.loads((RECORDED / "three-candidates.json").read_text(encoding="utf-8"))  # as a gate wrote it
 
     report = GateReport.model_validate(written)
     assert json.loads(report.model_dump_json()) == written
@@ -209,23 +215,35 @@ def test_schema_round_trip_and_validation(pytester: pytest.Pytester, capsys: pyt
         jsonschema.validate(broken, schema)
 
 
-def test_validate_command(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
-    pytester.makepyfile(test_gate=GATE)
-    run_gate(pytester, "candidate-v4-regressed", args=("--contexta-report=gate.json",))
-    good = pytester.run(sys.executable, "-m", "pytest_contexta.report", "--validate", "gate.json")
-    assert good.ret == 0
-    good.stdout.fnmatch_lines(["gate.json: valid report, verdict fail"])
-
-    written = json.loads((pytester.path / "gate.json").read_text(encoding="utf-8"))
-    del written["candidates"][0]["baseline"]
-    broken = pytester.path / "broken.json"
-    broken.write_text(json.dumps(written), encoding="utf-8")
+def test_validate_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    good = RECORDED / "product-ranker.candidate-v4-regressed.json"
     capsys.readouterr()
+    assert main(["--validate", str(good)]) == 0
+    assert capsys.readouterr().out == f"{good}: valid report, verdict fail\n"
+
+    written = json.loads(good.read_text(encoding="utf-8"))
+    del written["candidates"][0]["baseline"]
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(written), encoding="utf-8")
     assert main(["--validate", str(broken)]) == 1
     assert capsys.readouterr().err == (
         f"{broken}: not a pytest-contexta report (schema version 2): candidates.0.baseline: Field required. "
         f"Compare it with python -m pytest_contexta.report --schema\n"
     )
+
+
+@pytest.mark.slow
+def test_the_validate_command_runs_as_documented(tmp_path: Path) -> None:
+    good = tmp_path / "gate.json"
+    shutil.copyfile(RECORDED / "product-ranker.candidate-v4-regressed.json", good)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_contexta.report", "--validate", "gate.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "gate.json: valid report, verdict fail\n", "")
 
 
 def test_validate_names_a_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -238,6 +256,7 @@ def _written(pytester: pytest.Pytester, name: str = "gate.json") -> dict:
     return json.loads((pytester.path / name).read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_an_unwritable_markdown_file_makes_the_json_report_say_fail_with_pytest_s_exit_status(
     pytester: pytest.Pytester,
 ) -> None:
@@ -251,6 +270,7 @@ def test_an_unwritable_markdown_file_makes_the_json_report_say_fail_with_pytest_
     assert not [path.name for path in pytester.path.iterdir() if path.name.startswith(".gate.json.")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args",
     [["--contexta-lock-timeout=abc"], ["--contexta-lock-timeout=-1"], ["--contexta-baseline=no-such-run"]],

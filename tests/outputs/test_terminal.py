@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
 
-from conftest import EXAMPLE_GATES
+from conftest import EXAMPLE_GATES, RECORDED, example_report, recorded_report, unmatched
 from pytest_contexta.checks.results import HistoryPoint
 from pytest_contexta.outputs.layout import Column, shrunk_widths, table
 from pytest_contexta.outputs.summary import result_word, terminal_lines, verdict_words
@@ -19,33 +20,9 @@ GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 
 
-def run_example(pytester: pytest.Pytester, *candidates: str) -> pytest.RunResult:
-    """The example gate on a copy of example_gates/ (its workspace included)."""
-    shutil.copytree(
-        EXAMPLE_GATES, pytester.path / "example_gates", ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache")
-    )
-    return pytester.runpytest(
-        "example_gates", "-p", "no:cacheprovider", *(f"--contexta-candidate={candidate}" for candidate in candidates)
-    )
-
-
-def gate_block(output: str) -> list[str]:
-    """The lines of the ``contexta gate`` section of a pytest run's output."""
-    lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if " contexta gate " in line)
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("====="))
-    return lines[start:end]
-
-
 @pytest.mark.parametrize("columns", [80, 120])
-def test_the_example_verdict_fits_the_terminal(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, columns: int
-) -> None:
-    monkeypatch.setenv("COLUMNS", str(columns))
-    result = run_example(pytester, REGRESSED, GOOD)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    block = gate_block(result.stdout.str())
-    assert block[0] == " contexta gate ".center(columns, "=")
+def test_the_example_verdict_fits_the_terminal(columns: int) -> None:
+    block = terminal_lines(example_report(REGRESSED, GOOD), columns)
     too_wide = [line for line in block if len(line) > columns]
     assert too_wide == []
     text = "\n".join(block)
@@ -62,15 +39,54 @@ def test_the_example_verdict_fits_the_terminal(
     assert any(line.startswith("  info missing_expected_stage") for line in block)
 
 
-def test_a_wide_terminal_keeps_every_column_on_one_line(pytester: pytest.Pytester) -> None:
-    result = run_example(pytester, REGRESSED)
-    result.stdout.fnmatch_lines(
+def test_a_wide_terminal_keeps_every_column_on_one_line() -> None:
+    lines = terminal_lines(example_report(REGRESSED), 2000)
+    assert not unmatched(
+        lines,
         [
             "check * result * metric * candidate * baseline * change * limit * direction / detail",
             "test_no_regression[[]accuracy[]] * FAIL * accuracy @evaluate * 0.841 * 0.893 * "
             "-0.052 (-5.82%) * worse by at most 2.00% * higher is better*",
-        ]
+        ],
+    ), lines
+
+
+@pytest.mark.parametrize("session", sorted(path.stem for path in RECORDED.glob("*.json")))
+def test_each_recorded_report_renders_to_its_recorded_verdict_block(session: str) -> None:
+    """The example gate's recorded sessions (tests/outputs/test_recorded_outputs.py), rendered without a pytest
+    run at the recorded 80 columns: byte for byte the block the plugin printed."""
+    lines = (RECORDED / f"{session}.txt").read_text(encoding="utf-8").splitlines()
+    block = lines[next(i for i, line in enumerate(lines) if re.fullmatch(r"=+ contexta gate =+", line)) + 1 :]
+    assert terminal_lines(recorded_report(session), 80) == block
+
+
+def gate_block(output: str) -> list[str]:
+    """The lines of the ``contexta gate`` section of a pytest run's output."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if " contexta gate " in line)
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("====="))
+    return lines[start:end]
+
+
+@pytest.mark.slow
+def test_the_session_lays_the_verdict_out_for_the_terminal_it_prints_to(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: the example gate at 120 columns (the suite's inner runs are 2000 wide) wraps to 120."""
+    monkeypatch.setenv("COLUMNS", "120")
+    shutil.copytree(
+        EXAMPLE_GATES, pytester.path / "example_gates", ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache")
     )
+    result = pytester.runpytest(
+        "example_gates", "-p", "no:cacheprovider", f"--contexta-candidate={REGRESSED}", f"--contexta-candidate={GOOD}"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    block = gate_block(result.stdout.str())
+    assert block[0] == " contexta gate ".center(120, "=")
+    assert [line for line in block if len(line) > 120] == []
+    accuracy = next(i for i, line in enumerate(block) if line.startswith("test_no_regression[accuracy]"))
+    assert block[accuracy + 1].startswith("    ")  # the detail moved under its row, as at 120 columns only
+    assert f"GATE PASSED for {GOOD}" in block
 
 
 def _report(checks: list[ReportCheck], diagnostics: list[ReportDiagnostic]) -> GateReport:

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import WORKSPACES
 
+pytestmark = pytest.mark.slow
+
 LATENCY = WORKSPACES / "latency"
 
 

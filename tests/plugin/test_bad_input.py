@@ -21,6 +21,8 @@ from pytest_contexta.reading.ledger import Ledger
 from pytest_contexta.reading.refs import RunRef
 from pytest_contexta.runs.workspace import Workspace
 
+pytestmark = pytest.mark.slow
+
 GATE = """
 from pytest_contexta import assert_metrics_present
 

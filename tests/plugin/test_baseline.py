@@ -23,6 +23,8 @@ import pytest
 
 from conftest import WORKSPACES
 
+pytestmark = pytest.mark.slow
+
 DEPLOYMENTS = f"--contexta-workspace={WORKSPACES / 'deployments'}"
 REGRESSION_CHECK = """
 import pytest_contexta

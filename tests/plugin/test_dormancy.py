@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 HEAVY = ("pydantic", "duckdb", "tabulate", "scipy")
 
 

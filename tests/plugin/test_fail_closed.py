@@ -12,6 +12,8 @@ import pytest
 
 from conftest import WORKSPACES
 
+pytestmark = pytest.mark.slow
+
 LATENCY = WORKSPACES / "latency"
 CANDIDATE = "run:svc.faster"
 

@@ -6,6 +6,8 @@ import pytest
 
 from conftest import WORKSPACES
 
+pytestmark = pytest.mark.slow
+
 CONFORMANCE = f"--contexta-workspace={WORKSPACES / 'conformance'}"
 DEPLOYMENTS = f"--contexta-workspace={WORKSPACES / 'deployments'}"
 NO_CANDIDATE = (

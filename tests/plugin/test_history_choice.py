@@ -15,6 +15,8 @@ import pytest
 
 from conftest import WORKSPACES
 
+pytestmark = pytest.mark.slow
+
 WORKSPACE = WORKSPACES / "deployments"
 CANDIDATE = "run:ranker.cand-a"
 

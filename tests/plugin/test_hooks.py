@@ -10,6 +10,8 @@ import pytest
 from conftest import EXAMPLE_GATES, EXAMPLE_WORKSPACE, WORKSPACES
 from pytest_contexta.report import GateReport
 
+pytestmark = pytest.mark.slow
+
 DEPLOYMENTS_WORKSPACE = WORKSPACES / "deployments"
 GOOD = "run:product-ranker.candidate-v2-good"
 PRODUCTION = "run:product-ranker.baseline-v1"

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import EXAMPLE_WORKSPACE
 
+pytestmark = pytest.mark.slow
+
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 SLOWER = "run:product-ranker.candidate-v5-slower"

@@ -9,6 +9,8 @@ import pytest
 
 from conftest import WORKSPACES
 
+pytestmark = pytest.mark.slow
+
 DEPLOYMENTS = WORKSPACES / "deployments"
 GATE_CHECK = """
 def test_gate(contexta_run):

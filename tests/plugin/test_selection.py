@@ -9,6 +9,8 @@ import pytest
 
 from conftest import WORKSPACES
 
+pytestmark = pytest.mark.slow
+
 LATENCY = WORKSPACES / "latency"
 CANDIDATE = "run:svc.faster"
 #: test_b fails while FAIL_B is set: a first run fails it, the data is "fixed", a rerun selects by cache.

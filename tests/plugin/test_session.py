@@ -154,6 +154,7 @@ GATE = """
 """
 
 
+@pytest.mark.slow
 def test_a_run_that_is_candidate_baseline_and_history_is_read_once_per_session(
     pytester: pytest.Pytester, reads: list[str]
 ) -> None:

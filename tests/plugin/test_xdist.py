@@ -12,6 +12,8 @@ import pytest
 
 from conftest import EXAMPLE_WORKSPACE
 
+pytestmark = pytest.mark.slow
+
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 

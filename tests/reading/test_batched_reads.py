@@ -81,6 +81,7 @@ def test_a_damaged_table_fails_the_batched_query_quietly_and_each_read_says_whic
     assert isinstance(loaded, ContextaRun) and len(loaded.batches) == 4
 
 
+@pytest.mark.slow
 def test_the_session_reads_candidates_baselines_and_history_runs_in_one_pass(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,6 +107,7 @@ def test_the_session_reads_candidates_baselines_and_history_runs_in_one_pass(
     assert passes == [["run:ranker.cand-b", "run:ranker.r3", "run:ranker.r2", "run:ranker.r1"]]
 
 
+@pytest.mark.slow
 def test_a_session_looks_each_run_and_each_project_s_deployments_up_once(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,6 +140,7 @@ def test_a_session_looks_each_run_and_each_project_s_deployments_up_once(
     assert {project for _, project in listed} == {"project:ranker"} and len(listed) == len(set(listed))
 
 
+@pytest.mark.slow
 def test_the_runs_read_are_kept_out_of_the_garbage_collectors_walks(pytester: pytest.Pytester) -> None:
     """Once the runs are read they live to the end of the session: pytest's full collections at exit (and any
     during the checks) do not walk them; a session without a candidate leaves the collector alone."""
@@ -174,6 +177,7 @@ def test_the_runs_read_are_kept_out_of_the_garbage_collectors_walks(pytester: py
     pytester.runpytest_subprocess("test_dormant.py", "-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_the_gate_hooks_are_asked_while_the_ledger_is_free(
     pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
 ) -> None:

@@ -11,11 +11,15 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from conftest import WORKSPACES
+from conftest import WORKSPACES, read_like_a_gate, run_checks, unmatched
+from pytest_contexta import assert_metrics_present, assert_no_error_diagnostics, assert_no_regression
+from pytest_contexta.checks.results import CheckContext
 from pytest_contexta.runs.metrics import find_metric
 from pytest_contexta.runs.models import ContextaRun
 from pytest_contexta.runs.workspace import Workspace
@@ -28,21 +32,44 @@ LINE_OF = {
     ("run:svc.slower", "accuracy"): 10,
     ("run:svc.mixed", "error-count"): 16,
 }
-GATE = """
+BASELINE = "run:svc.baseline"  # the deployed run: every candidate's baseline and its history
+METRICS = ("accuracy", "latency-p95-ms", "error-count")
+
+
+@dataclass
+class Gated:
+    """What the checks of a gate found: those that did not pass, by (kind, metric), with their detail; the
+    messages of the failing ones (what pytest shows under each failure); the reader notes of both runs."""
+
+    failed: dict[tuple[str, str | None], str]
+    messages: list[str]
+    notes: tuple[str, ...]
+
+
+def _gate(workspace: Path, candidate: str) -> Gated:
+    """The checks of a gate file on ``candidate``, read as a session reads it: no error diagnostics, then each
+    metric present in evaluate and not regressed by more than 10 % against the deployed baseline."""
+    run, baseline = read_like_a_gate(workspace, candidate, BASELINE)
+    checks = [partial(assert_no_error_diagnostics, run)]
+    checks += [partial(assert_metrics_present, run, metric, stage="evaluate") for metric in METRICS]
+    checks += [
+        partial(assert_no_regression, run, baseline, metric, stage="evaluate", max_drop=0.1) for metric in METRICS
+    ]
+    results, messages = run_checks(checks, CheckContext(history=(baseline,)))
+    failed = {(r.kind, r.metric): r.detail for r in results if r.outcome != "passed"}
+    return Gated(failed, messages, run.reader_notes + baseline.reader_notes)
+
+
+E2E_GATE = """
 import pytest
 from pytest_contexta import assert_metrics_present, assert_no_error_diagnostics, assert_no_regression
-
-METRICS = ["accuracy", "latency-p95-ms", "error-count"]
 
 def test_diagnostics(contexta_run):
     assert_no_error_diagnostics(contexta_run)
 
-@pytest.mark.parametrize("metric", METRICS)
-def test_present(contexta_run, metric):
-    assert_metrics_present(contexta_run, metric, stage="evaluate")
-
-@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("metric", ["accuracy", "latency-p95-ms", "error-count"])
 def test_regression(contexta_run, baseline_run, metric):
+    assert_metrics_present(contexta_run, metric, stage="evaluate")
     assert_no_regression(contexta_run, baseline_run, metric, stage="evaluate", max_drop=0.1)
 """
 
@@ -92,48 +119,23 @@ def _truncate_last_line(workspace: Path) -> None:
     (workspace / SEGMENT).write_bytes(data[: data.rindex(b'"value_type"')])
 
 
-def _gate(pytester: pytest.Pytester, workspace: Path, candidate: str) -> tuple[pytest.RunResult, dict]:
-    pytester.makepyfile(test_gate=GATE)
-    report = pytester.path / "gate.json"
-    result = pytester.runpytest(
-        f"--contexta-workspace={workspace}", f"--contexta-candidate={candidate}", f"--contexta-report={report}"
-    )
-    assert "Traceback" not in result.stdout.str()
-    return result, json.loads(report.read_text(encoding="utf-8"))
-
-
-def _failed_checks(report: dict) -> dict[tuple[str, str | None], str]:
-    """The checks that did not pass, by (kind, metric), with their detail."""
-    return {
-        (check["kind"], check["metric"]): check["detail"]
-        for check in report["candidates"][0]["checks"]
-        if check["outcome"] != "passed"
-    }
-
-
 # -- damaged lines --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
 def test_damaged_line_of_another_run_does_not_touch_the_gate(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path], damage: Callable[[bytes], bytes]
+    workspace_copy: Callable[[str], Path], damage: Callable[[bytes], bytes]
 ) -> None:
     workspace = workspace_copy("latency")
     _damage_line(workspace, LINE_OF["run:svc.slower", "accuracy"], damage)
-    result, report = _gate(pytester, workspace, "run:svc.faster")
-    assert result.ret == pytest.ExitCode.OK
-    assert (report["verdict"], _failed_checks(report), report["notes"]) == ("pass", {}, [])
+    assert _gate(workspace, "run:svc.faster") == Gated({}, [], ())
 
 
-def test_truncated_last_line_of_another_run_does_not_touch_the_gate(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
-) -> None:
+def test_truncated_last_line_of_another_run_does_not_touch_the_gate(workspace_copy: Callable[[str], Path]) -> None:
     """The cut line still names its run (svc.mixed), so it is that run's damage alone."""
     workspace = workspace_copy("latency")
     _truncate_last_line(workspace)
-    result, report = _gate(pytester, workspace, "run:svc.faster")
-    assert result.ret == pytest.ExitCode.OK
-    assert (report["verdict"], _failed_checks(report), report["notes"]) == ("pass", {}, [])
+    assert _gate(workspace, "run:svc.faster") == Gated({}, [], ())
 
 
 def _location(line: int) -> str:
@@ -142,32 +144,30 @@ def _location(line: int) -> str:
 
 @pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
 def test_damaged_line_of_the_candidate_fails_the_checks_it_touches(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path], damage: Callable[[bytes], bytes]
+    workspace_copy: Callable[[str], Path], damage: Callable[[bytes], bytes]
 ) -> None:
     workspace = workspace_copy("latency")
     line = LINE_OF["run:svc.faster", "accuracy"]
     _damage_line(workspace, line, damage)
-    result, report = _gate(pytester, workspace, "run:svc.faster")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    failed = _failed_checks(report)
-    assert set(failed) == {("diagnostics", None), ("metrics_present", "accuracy"), ("regression", "accuracy")}
-    assert all(_location(line) in detail for detail in failed.values()), failed
-    result.stdout.fnmatch_lines_random(
+    gated = _gate(workspace, "run:svc.faster")
+    assert set(gated.failed) == {("diagnostics", None), ("metrics_present", "accuracy"), ("regression", "accuracy")}
+    assert all(_location(line) in detail for detail in gated.failed.values()), gated.failed
+    shown = "\n".join(gated.messages).splitlines()
+    assert not unmatched(
+        shown,
         [
             f"*accuracy: a damaged record that may hold it ({_location(line)})",
             f"*unreadable_record*{_location(line)} cannot be read*",
-        ]
-    )
+        ],
+    ), shown
 
 
 def test_truncated_last_line_of_the_candidate_fails_the_checks_it_touches(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
+    workspace_copy: Callable[[str], Path],
 ) -> None:
     workspace = workspace_copy("latency")
     _truncate_last_line(workspace)
-    result, report = _gate(pytester, workspace, "run:svc.mixed")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    failed = _failed_checks(report)
+    failed = _gate(workspace, "run:svc.mixed").failed
     assert set(failed) == {("diagnostics", None), ("metrics_present", "error-count"), ("regression", "error-count")}
     assert all(_location(16) in detail for detail in failed.values()), failed
     assert "not valid JSON (truncated or corrupted line)" in failed["diagnostics", None]
@@ -175,28 +175,24 @@ def test_truncated_last_line_of_the_candidate_fails_the_checks_it_touches(
 
 @pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
 def test_damaged_line_of_the_baseline_fails_the_comparisons_it_touches(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path], damage: Callable[[bytes], bytes]
+    workspace_copy: Callable[[str], Path], damage: Callable[[bytes], bytes]
 ) -> None:
     workspace = workspace_copy("latency")
     line = LINE_OF["run:svc.baseline", "accuracy"]
     _damage_line(workspace, line, damage)
-    result, report = _gate(pytester, workspace, "run:svc.faster")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert _failed_checks(report) == {
+    gated = _gate(workspace, "run:svc.faster")
+    assert len(gated.messages) == 1
+    assert gated.failed == {
         ("regression", "accuracy"): f"accuracy: cannot compare (baseline: a damaged record that may hold it "
         f"({_location(line)}))",
     }
 
 
-def test_damaged_line_without_a_readable_key_fails_every_metric_check(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
-) -> None:
+def test_damaged_line_without_a_readable_key_fails_every_metric_check(workspace_copy: Callable[[str], Path]) -> None:
     workspace = workspace_copy("latency")
     line = LINE_OF["run:svc.faster", "accuracy"]
     _damage_line(workspace, line, lambda text: text[: text.index(b'"payload"')] + b"\n")
-    result, report = _gate(pytester, workspace, "run:svc.faster")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    failed = _failed_checks(report)
+    failed = _gate(workspace, "run:svc.faster").failed
     assert {metric for kind, metric in failed if kind == "metrics_present"} == {
         "accuracy",
         "latency-p95-ms",
@@ -361,14 +357,10 @@ def test_index_entries_the_segments_do_not_hold_are_damaged_lines(
     )
 
 
-def test_a_run_whose_records_were_cut_from_the_segment_fails_the_gate(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
-) -> None:
+def test_a_run_whose_records_were_cut_from_the_segment_fails_the_gate(workspace_copy: Callable[[str], Path]) -> None:
     workspace = workspace_copy("latency")
     (workspace / SEGMENT).write_bytes(b"".join(_lines(workspace)[:12]))  # svc.mixed's lines 13-16 are gone
-    result, report = _gate(pytester, workspace, "run:svc.mixed")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    failed = _failed_checks(report)
+    failed = _gate(workspace, "run:svc.mixed").failed
     assert set(failed) == {("diagnostics", None)} | {
         (kind, metric)
         for kind in ("metrics_present", "regression")
@@ -397,28 +389,40 @@ def test_blank_line_in_the_segment_shifts_lines_but_loses_nothing(workspace_copy
     assert _metrics(workspace, "run:svc.faster") == intact
 
 
-def test_damaged_line_after_a_blank_line_is_reported_at_its_real_line(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
-) -> None:
+def test_damaged_line_after_a_blank_line_is_reported_at_its_real_line(workspace_copy: Callable[[str], Path]) -> None:
     workspace = workspace_copy("latency")
     lines = _lines(workspace)
     (workspace / SEGMENT).write_bytes(b"".join([*lines[:4], b"\n", *lines[4:]]))
     line = LINE_OF["run:svc.faster", "accuracy"] + 1  # the index still says record 6
     _damage_line(workspace, line, DAMAGES["nan-value"])
-    result, report = _gate(pytester, workspace, "run:svc.faster")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    failed = _failed_checks(report)
+    failed = _gate(workspace, "run:svc.faster").failed
     assert failed["metrics_present", "accuracy"] == f"accuracy: a damaged record that may hold it ({_location(line)})"
 
 
-def test_fallback_notes_are_shown_and_the_gate_still_decides(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
+def test_fallback_notes_are_noted_for_both_runs_and_the_checks_still_decide(
+    workspace_copy: Callable[[str], Path],
 ) -> None:
     workspace = workspace_copy("latency")
     shutil.rmtree(workspace / INDEXES)
-    result, report = _gate(pytester, workspace, "run:svc.faster")
+    fallback = "records/indexes/run_ref is missing (indexes disabled?); nothing to cross-check, every segment was read"
+    assert _gate(workspace, "run:svc.faster") == Gated({}, [], (fallback, fallback))
+
+
+@pytest.mark.slow
+def test_fallback_notes_are_shown_and_the_gate_still_decides(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
+) -> None:
+    """End to end: a gate session over a damaged workspace decides, and says what its reader noted."""
+    workspace = workspace_copy("latency")
+    shutil.rmtree(workspace / INDEXES)
+    pytester.makepyfile(test_gate=E2E_GATE)
+    report = pytester.path / "gate.json"
+    result = pytester.runpytest(
+        f"--contexta-workspace={workspace}", "--contexta-candidate=run:svc.faster", f"--contexta-report={report}"
+    )
+    assert "Traceback" not in result.stdout.str()
     assert result.ret == pytest.ExitCode.OK
-    assert report["verdict"] == "pass"
+    assert json.loads(report.read_text(encoding="utf-8"))["verdict"] == "pass"
     fallback = "records/indexes/run_ref is missing (indexes disabled?); nothing to cross-check, every segment was read"
     result.stdout.fnmatch_lines_random(
         [f"note: run:svc.faster: {fallback}", f"note: run:svc.baseline: {fallback}", "GATE PASSED for run:svc.faster"]

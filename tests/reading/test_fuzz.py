@@ -31,6 +31,8 @@ from pytest_contexta.reading.refs import RefError, parse_run_ref
 from pytest_contexta.runs.metrics import find_metric
 from pytest_contexta.runs.workspace import Workspace
 
+pytestmark = pytest.mark.slow  # property sweeps over fuzzed lines and refs
+
 LATENCY = WORKSPACES / "latency"
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"
 SEGMENT_LINES = (LATENCY / SEGMENT).read_bytes().splitlines(keepends=True)

@@ -5,6 +5,7 @@ Every case damages a copy of ``latency`` (candidate svc.faster, segment lines 5-
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import WORKSPACES, snapshot_tree
+from conftest import WORKSPACES, read_like_a_gate, snapshot_tree
 from pytest_contexta.errors import WorkspaceError
 from pytest_contexta.runs.metrics import find_metric
 from pytest_contexta.runs.models import ContextaRun
@@ -69,12 +70,25 @@ HOSTILE: dict[str, tuple[Path, Callable[[Path], None], str]] = {
 
 @pytest.mark.parametrize(("relative", "damage", "message"), HOSTILE.values(), ids=HOSTILE.keys())
 def test_a_file_that_is_not_regular_is_refused_by_name_and_nothing_changes(
-    pytester: pytest.Pytester,
-    workspace_copy: Callable[[str], Path],
-    relative: Path,
-    damage: Callable[[Path], None],
-    message: str,
+    workspace_copy: Callable[[str], Path], relative: Path, damage: Callable[[Path], None], message: str
 ) -> None:
+    workspace = workspace_copy("latency")
+    damage(workspace / relative)
+    before = snapshot_tree(workspace)
+    with pytest.raises(WorkspaceError) as refused:  # nothing else: no hang, no other exception
+        read_like_a_gate(workspace, CANDIDATE, "run:svc.baseline")
+    assert fnmatch.fnmatch(str(refused.value), f"{workspace / relative}*{message}*"), str(refused.value)
+    assert snapshot_tree(workspace) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["segment-fifo", "ledger-wal-fifo"])
+def test_a_gate_over_a_file_that_is_not_regular_says_so_without_a_traceback(
+    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path], name: str
+) -> None:
+    """End to end: the ledger is read at start-up (a usage error), the records after collection (the run's
+    checks fail with the reason)."""
+    relative, damage, message = HOSTILE[name]
     workspace = workspace_copy("latency")
     damage(workspace / relative)
     before = snapshot_tree(workspace)
@@ -84,10 +98,10 @@ def test_a_file_that_is_not_regular_is_refused_by_name_and_nothing_changes(
     )
     output = result.stdout.str() + result.stderr.str()
     assert "Traceback" not in output and "INTERNALERROR" not in output
-    if relative.parts[0] == "metadata":  # the ledger is read at start-up: nothing can run
+    if relative.parts[0] == "metadata":
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines([f"ERROR: contexta: {workspace / relative}*{message}*"])
-    else:  # records are read after collection: every check of the run fails with the reason
+    else:
         assert result.ret == pytest.ExitCode.TESTS_FAILED
         result.stdout.fnmatch_lines(
             [f"GATE FAILED for {CANDIDATE}: the run could not be read: {workspace / relative}*{message}*"]

@@ -18,6 +18,8 @@ from conftest import snapshot_tree
 from pytest_contexta.errors import WorkspaceLockedError
 from pytest_contexta.runs.workspace import Workspace
 
+pytestmark = pytest.mark.slow  # a second process holds the ledger; gate sessions wait for it
+
 HOLDER = """
 import sys
 import duckdb

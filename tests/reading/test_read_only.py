@@ -11,6 +11,8 @@ import pytest
 
 from conftest import snapshot_tree
 
+pytestmark = pytest.mark.slow  # whole gate sessions, their files compared before and after
+
 SEGMENT = Path("records") / "segments" / "segment-000001.jsonl"
 GATE = """
 import pytest

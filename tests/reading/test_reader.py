@@ -207,6 +207,7 @@ def test_runs_loaded_together_load_as_read_alone_and_are_not_kept() -> None:
         workspace.close()
 
 
+@pytest.mark.slow
 def test_the_session_reads_the_candidate_and_its_baseline_in_one_pass(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

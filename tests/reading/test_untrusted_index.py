@@ -8,14 +8,16 @@ hand-damaged copies of ``latency`` (svc.faster is the candidate, lines 5-8).
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from conftest import WORKSPACES
+from conftest import WORKSPACES, read_like_a_gate, run_checks
+from pytest_contexta import assert_no_error_diagnostics, assert_no_regression
+from pytest_contexta.checks.results import CheckContext
 from pytest_contexta.runs.metrics import find_metric
 from pytest_contexta.runs.models import ContextaRun
 from pytest_contexta.runs.workspace import Workspace
@@ -23,17 +25,6 @@ from pytest_contexta.runs.workspace import Workspace
 SEGMENTS = Path("records") / "segments"
 SEGMENT = SEGMENTS / "segment-000001.jsonl"
 INDEXES = Path("records") / "indexes"
-GATE = """
-import pytest
-from pytest_contexta import assert_metrics_present, assert_no_error_diagnostics, assert_no_regression
-
-def test_diagnostics(contexta_run):
-    assert_no_error_diagnostics(contexta_run)
-
-@pytest.mark.parametrize("metric", ["accuracy"])
-def test_regression(contexta_run, baseline_run, metric):
-    assert_no_regression(contexta_run, baseline_run, metric, stage="evaluate", max_drop=0.05)
-"""
 
 
 def _load(workspace: Path, ref: str) -> ContextaRun:
@@ -44,22 +35,19 @@ def _load(workspace: Path, ref: str) -> ContextaRun:
         opened.close()
 
 
-def _gate(pytester: pytest.Pytester, workspace: Path, candidate: str) -> tuple[pytest.RunResult, dict]:
-    pytester.makepyfile(test_gate=GATE)
-    report = pytester.path / "gate.json"
-    result = pytester.runpytest(
-        f"--contexta-workspace={workspace}", f"--contexta-candidate={candidate}", f"--contexta-report={report}"
+def _gate(workspace: Path, candidate: str, baseline: str) -> tuple[dict[str, str], list[str]]:
+    """The checks of a gate file on ``candidate`` (read as a session reads it) against its deployed baseline: no
+    error diagnostics, accuracy not regressed by more than 5 %. The detail of each check that did not pass, by
+    kind (``diagnostics``, ``regression``), and the messages of the failing ones."""
+    run, deployed = read_like_a_gate(workspace, candidate, baseline)
+    results, messages = run_checks(
+        [
+            partial(assert_no_error_diagnostics, run),
+            partial(assert_no_regression, run, deployed, "accuracy", stage="evaluate", max_drop=0.05),
+        ],
+        CheckContext(history=(deployed,)),
     )
-    output = result.stdout.str() + result.stderr.str()
-    assert "Traceback" not in output and "INTERNALERROR" not in output
-    return result, json.loads(report.read_text(encoding="utf-8"))
-
-
-def _failed(report: dict) -> dict[str, str]:
-    """Detail of each check that did not pass, by kind (``diagnostics``, ``regression``)."""
-    return {
-        check["kind"]: check["detail"] for check in report["candidates"][0]["checks"] if check["outcome"] != "passed"
-    }
+    return {r.kind: r.detail for r in results if r.outcome != "passed"}, messages
 
 
 def _lines(workspace: Path) -> list[bytes]:
@@ -108,10 +96,9 @@ def test_a_run_whose_sequences_collide_with_another_runs_is_read_whole() -> None
     assert _load(WORKSPACES / "restarted", "run:seq.baseline").damaged == ()
 
 
-def test_the_gate_fails_the_ambiguous_metric_with_both_locations(pytester: pytest.Pytester) -> None:
-    result, report = _gate(pytester, WORKSPACES / "restarted", "run:seq.reused")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    failed = _failed(report)
+def test_the_gate_fails_the_ambiguous_metric_with_both_locations() -> None:
+    failed, messages = _gate(WORKSPACES / "restarted", "run:seq.reused", "run:seq.baseline")
+    assert len(messages) == 2
     assert set(failed) == {"diagnostics", "regression"}
     assert f"a damaged record that may hold it ({_location(5)})" in failed["regression"]
     assert f"does not follow sequence 4 of the same metric at {_location(4)}" in failed["diagnostics"]
@@ -179,7 +166,7 @@ def test_a_record_appended_twice_unchanged_is_not_ambiguous(workspace_copy: Call
 # -- records the index does not list (written by Contexta with indexes disabled) -------------------------
 
 
-def test_a_degraded_record_written_without_indexes_fails_the_gate(pytester: pytest.Pytester) -> None:
+def test_a_degraded_record_written_without_indexes_fails_the_gate() -> None:
     run = _load(WORKSPACES / "unindexed", "run:quiet.quiet")
     assert [(r.record_type, r.key) for r in run.records][-2:] == [
         ("degraded", "eval.labels_missing"),
@@ -189,19 +176,17 @@ def test_a_degraded_record_written_without_indexes_fails_the_gate(pytester: pyte
         "1 record line(s) of this run are not in records/indexes/run_ref (written with "
         "indexes disabled, or an interrupted write); read from the segments",
     )
-    result, report = _gate(pytester, WORKSPACES / "unindexed", "run:quiet.quiet")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert "degraded_record" in _failed(report)["diagnostics"]
+    failed, messages = _gate(WORKSPACES / "unindexed", "run:quiet.quiet", "run:quiet.baseline")
+    assert messages and "degraded_record" in failed["diagnostics"]
 
 
 def test_an_unindexed_degraded_tail_before_an_empty_later_segment_fails_the_gate(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path]
+    workspace_copy: Callable[[str], Path],
 ) -> None:
     workspace = workspace_copy("unindexed")
     (workspace / SEGMENTS / "segment-000002.jsonl").write_bytes(b"")
-    result, report = _gate(pytester, workspace, "run:quiet.quiet")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert "degraded_record" in _failed(report)["diagnostics"]
+    failed, messages = _gate(workspace, "run:quiet.quiet", "run:quiet.baseline")
+    assert messages and "degraded_record" in failed["diagnostics"]
 
 
 def test_records_in_a_later_segment_are_read(workspace_copy: Callable[[str], Path]) -> None:
@@ -239,7 +224,7 @@ REFUSED = {
 
 @pytest.mark.parametrize(("old", "new", "reason"), REFUSED.values(), ids=REFUSED.keys())
 def test_a_degraded_record_contexta_would_refuse_fails_the_gate(
-    pytester: pytest.Pytester, workspace_copy: Callable[[str], Path], old: bytes, new: bytes, reason: str
+    workspace_copy: Callable[[str], Path], old: bytes, new: bytes, reason: str
 ) -> None:
     workspace = workspace_copy("unindexed")
     data = (workspace / SEGMENT).read_bytes()
@@ -248,6 +233,5 @@ def test_a_degraded_record_contexta_would_refuse_fails_the_gate(
     run = _load(workspace, "run:quiet.quiet")
     assert [(line.record_type, line.key) for line in run.damaged] == [("degraded", "eval.labels_missing")]
     assert reason in run.damaged[0].reason
-    result, report = _gate(pytester, workspace, "run:quiet.quiet")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert "unreadable_record" in _failed(report)["diagnostics"]
+    failed, messages = _gate(workspace, "run:quiet.quiet", "run:quiet.baseline")
+    assert messages and "unreadable_record" in failed["diagnostics"]

@@ -236,6 +236,7 @@ def test_a_report_check_without_slice_still_validates() -> None:
     assert check.slice is None
 
 
+@pytest.mark.slow
 def test_the_slice_reaches_report_junit_and_tables(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_gate="""

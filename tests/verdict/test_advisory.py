@@ -11,6 +11,8 @@ from conftest import EXAMPLE_WORKSPACE
 from pytest_contexta.verdict.decide import decide
 from pytest_contexta.verdict.facts import CheckOutcome, GateFacts
 
+pytestmark = pytest.mark.slow
+
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 FASTER = "run:product-ranker.candidate-v6-faster"
 

@@ -10,6 +10,8 @@ import pytest
 
 from conftest import EXAMPLE_WORKSPACE, WORKSPACES
 
+pytestmark = pytest.mark.slow
+
 LATENCY = WORKSPACES / "latency"
 GOOD = "run:svc.faster"
 SLOWER = "run:svc.slower"

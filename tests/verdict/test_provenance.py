@@ -17,6 +17,8 @@ from conftest import EXAMPLE_WORKSPACE
 from pytest_contexta.report import main
 from pytest_contexta.verdict.waivers import today
 
+pytestmark = pytest.mark.slow
+
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 GATE = """
 import pytest

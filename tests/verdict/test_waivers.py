@@ -12,6 +12,8 @@ import pytest
 from conftest import EXAMPLE_WORKSPACE
 from pytest_contexta.verdict.waivers import Waiver, WaiverFile, load_waivers, today
 
+pytestmark = pytest.mark.slow
+
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
 GOOD = "run:product-ranker.candidate-v2-good"
 
