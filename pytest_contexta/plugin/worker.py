@@ -32,8 +32,8 @@ class WorkerPlugin:
         for ref in self.session.loaded_refs():
             facts = self.session.run_facts(ref)
             if facts is not None:
-                runs[ref] = {
-                    "diagnostics": [d.model_dump(mode="json") for d in facts.diagnostics],
+                runs[ref] = {  # a diagnostic's details stay here: the report leaves them out, a hook's may not be JSON
+                    "diagnostics": [d.model_dump(mode="json", exclude={"details"}) for d in facts.diagnostics],
                     "notes": list(facts.notes),
                     "error": facts.error,
                 }

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..runs.models import BaselineChoice
+from ..runs.models import BaselineChoice, Diagnostic
 from .provenance import Provenance
-from .report import Outcome, ReportDiagnostic
+from .report import Outcome
 from .waivers import Waiver
 
 
@@ -58,7 +58,7 @@ class CheckOutcome:
 class RunFacts:
     """What the verdict needs of one run: its diagnostics and reader notes, or why it could not be read."""
 
-    diagnostics: tuple[ReportDiagnostic, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
     notes: tuple[str, ...] = ()
     error: str | None = None
 
