@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-from ..checks.results import CheckResult
 from .facts import CheckOutcome, Crash, GateFacts, RunFacts
 from .report import VERDICT_PRECEDENCE, CandidateReport, GateReport, Outcome, ReportCheck, Verdict
 from .tiers import entry_outcome, expired_reasons, tier_notes, waiver_reports, waiver_use, warnings_of
@@ -155,7 +154,7 @@ def _settled(outcome: CheckOutcome, inconclusive: str) -> Outcome:
     although one of its (non-advisory) helpers failed or was inconclusive (it caught the AssertionError) counts
     as that helper says: a gate check cannot pass by swallowing a verdict.
     """
-    found = {result.get("outcome") for result in outcome.results if not result.get("advisory")}
+    found = {result.outcome for result in outcome.results if not result.advisory}
     policy_end = "failed" if inconclusive == "fail" else "passed"
     if outcome.outcome == policy_end and "inconclusive" in found and "failed" not in found:
         return "inconclusive"
@@ -192,8 +191,7 @@ def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
     """One entry per helper verdict, plus one for the test itself when its outcome is not explained by them."""
     entries = []
     waiver = waiver_use(outcome)
-    for data in outcome.results:
-        result = CheckResult(**data)
+    for result in outcome.results:
         advisory = result.advisory or outcome.advisory
         entries.append(
             ReportCheck(

@@ -4,8 +4,8 @@ waivers and errors. :func:`decide` turns these facts into the verdict."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
+from ..checks.results import CheckResult
 from ..runs.models import BaselineChoice, Diagnostic
 from .provenance import Provenance
 from .report import Outcome
@@ -20,10 +20,10 @@ class CheckOutcome:
     candidate: str
     phases: dict[str, str] = field(default_factory=dict)
     message: str = ""
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: tuple[CheckResult, ...] = ()  # its helpers' verdicts
     advisory: bool = False  # marked @pytest.mark.contexta_advisory
-    waiver: dict[str, Any] | None = None  # the valid waiver that covered its failure (Waiver.as_json())
-    expired_waivers: list[dict[str, Any]] = field(default_factory=list)  # expired ones that would have
+    waiver: Waiver | None = None  # the valid waiver that covered its failure
+    expired_waivers: tuple[Waiver, ...] = ()  # expired ones that would have
 
     @property
     def outcome(self) -> Outcome:
