@@ -9,7 +9,7 @@ from ..checks.results import CheckResult
 from ..runs.models import BaselineChoice, Diagnostic
 from .provenance import Provenance
 from .report import Outcome
-from .waivers import Waiver
+from .waivers import Waiver, unmatched_waivers
 
 
 @dataclass
@@ -98,3 +98,53 @@ class GateFacts:
     waivers: list[Waiver] = field(default_factory=list)  # the waiver file's entries
     today: str | None = None  # the ISO date the waivers were judged on
     provenance: Provenance | None = None
+
+    def for_candidate(self, ref: str) -> CandidateFacts:
+        """The candidate's share of the facts."""
+        order = {nodeid: index for index, nodeid in enumerate([*self.selected, *self.deselected])}
+        outcomes = {o.nodeid: o for o in self.outcomes.values() if o.candidate == ref}
+        for crash in self.crashes:  # a check a worker crashed in counts as an error with the crash message
+            if crash.nodeid is not None and self.selected.get(crash.nodeid) == ref:
+                outcomes[crash.nodeid] = CheckOutcome(crash.nodeid, ref, {"call": "failed"}, crash.message)
+        return CandidateFacts(
+            ref=ref,
+            # stable: checks of unknown position keep their order, after the known ones
+            outcomes=sorted(outcomes.values(), key=lambda o: order.get(o.nodeid, len(order))),
+            selected=frozenset(n for n, candidate in self.selected.items() if candidate == ref),
+            deselected=frozenset(n for n, candidate in self.deselected.items() if candidate == ref),
+            crashes=[c for c in self.crashes if self.selected.get(c.nodeid or "") in (ref, None)],
+            run=self.runs.get(ref, RunFacts()),
+        )
+
+    def stale_waivers(self) -> list[str]:
+        """Why each waiver that names none of the collected gate checks (selected or not) of a candidate it covers
+        is wrong."""
+        return unmatched_waivers(self.waivers, {**self.deselected, **self.selected})
+
+    @property
+    def checks_may_be_missing(self) -> bool:
+        """Whether gate checks may be missing from the collection (a partial run, a collection error)."""
+        return self.allow_partial or bool(self.collection_errors)
+
+
+@dataclass(frozen=True)
+class CandidateFacts:
+    """One candidate's share of the facts: its reported checks in collection order, what was selected and left
+    out for it, the crashes that concern it and its run."""
+
+    ref: str
+    outcomes: list[CheckOutcome]
+    selected: frozenset[str]
+    deselected: frozenset[str]
+    crashes: list[Crash]
+    run: RunFacts
+
+    @property
+    def total(self) -> int:
+        """Its gate checks: selected, reported or deselected."""
+        return len(self.selected | self.deselected | {o.nodeid for o in self.outcomes})
+
+    @property
+    def never_ran(self) -> frozenset[str]:
+        """Selected checks that never reported (the session stopped early)."""
+        return self.selected - {o.nodeid for o in self.outcomes}
