@@ -21,7 +21,7 @@ from .arguments import (
     require_run,
 )
 from .direction import DirectionArgument, ResolvedDirection, check_direction_argument, resolve_direction
-from .regression import Question, Verdict, assess, decide, label, number
+from .regression import ComparisonVerdict, Question, assess, judge_comparisons, label, number
 from .results import CheckResult
 from .sweeps import check_slice_argument, no_slice_row, size_row, slices_of
 from .units import find_units
@@ -253,7 +253,7 @@ def assert_no_regression(
         history,
     )
     min_n = check_min_n(min_n)
-    verdicts: list[Verdict] = []
+    verdicts: list[ComparisonVerdict] = []
     for key in keys:
         resolved = resolve_direction(key, direction, context.lower_is_better, context.higher_is_better)
         verdicts += _metric_verdicts(question, key, slice, resolved, min_n, correction)
@@ -263,7 +263,7 @@ def assert_no_regression(
 
 def _metric_verdicts(
     question: Question, key: str, slice: str | None, direction: ResolvedDirection, min_n: int | None, correction: str
-) -> list[Verdict]:
+) -> list[ComparisonVerdict]:
     """One metric's verdicts: a skip (or FAIL) for each slice too small to judge, the other slices decided as one
     family, and a FAIL when no slice matches."""
     candidate, stage = question.candidate, question.stage
@@ -271,18 +271,22 @@ def _metric_verdicts(
     slices = slices_of((candidate, question.baseline), key, stage, slice)
     sized = {s: size_row(candidate, key, stage, s, question.selection, min_n, common) for s in slices}
     verdicts = [
-        Verdict(row, f"  {'skip' if row.passed else 'FAIL'} {row.detail}") for row in sized.values() if row is not None
+        ComparisonVerdict(row, f"  {'skip' if row.passed else 'FAIL'} {row.detail}")
+        for row in sized.values()
+        if row is not None
     ]
-    verdicts += decide(
+    verdicts += judge_comparisons(
         [assess(question, key, s, direction) for s in slices if sized[s] is None], question.confidence, correction
     )
     if not slices:
         row = no_slice_row(key, slice, common)
-        verdicts.append(Verdict(row, f"  FAIL {row.detail}"))
+        verdicts.append(ComparisonVerdict(row, f"  FAIL {row.detail}"))
     return verdicts
 
 
-def _regression_message(question: Question, slice: str | None, why: str | None, verdicts: list[Verdict]) -> str:
+def _regression_message(
+    question: Question, slice: str | None, why: str | None, verdicts: list[ComparisonVerdict]
+) -> str:
     """The header (the baseline and why it was chosen), every verdict's line, and the note on INCONCLUSIVE ones."""
     header = (
         f"{question.candidate.ref} vs baseline {question.baseline.ref}{f' ({why})' if why else ''}"

@@ -11,7 +11,7 @@ from ..runs.models import ContextaRun
 from .deployed import metric_in_history
 from .direction import ResolvedDirection, how_to_declare
 from .noise import Estimate, estimate
-from .results import CheckOutcome, CheckResult
+from .results import CheckResult, ResultOutcome
 
 if TYPE_CHECKING:
     from .stats import Interval
@@ -69,7 +69,9 @@ def _change_text(comparison: Comparison) -> str:
     return f"{comparison.change_abs:+.6g} ({relative})"
 
 
-class Verdict(NamedTuple):
+class ComparisonVerdict(NamedTuple):
+    """One row of a regression check and its line in the failure message."""
+
     result: CheckResult
     line: str
 
@@ -194,7 +196,9 @@ def _with_interval(
     )
 
 
-def decide(assessments: Sequence[Assessment], confidence: float | None, correction: str) -> list[Verdict]:
+def judge_comparisons(
+    assessments: Sequence[Assessment], confidence: float | None, correction: str
+) -> list[ComparisonVerdict]:
     """PASS when the whole interval of the worsening is within the limit, FAIL when it is wholly beyond
     (for a family of several, when the corrected p-value of "beyond" is below (1 − confidence)/2),
     INCONCLUSIVE otherwise; without an interval, the point comparison decides."""
@@ -205,15 +209,15 @@ def decide(assessments: Sequence[Assessment], confidence: float | None, correcti
 
         corrected = CORRECTIONS[correction]([a.p_beyond for a in intervals])
         adjusted = {id(a): p for a, p in zip(intervals, corrected)}
-    return [_verdict(a, confidence, adjusted.get(id(a)), correction, len(intervals)) for a in assessments]
+    return [_judge(a, confidence, adjusted.get(id(a)), correction, len(intervals)) for a in assessments]
 
 
-def _verdict(
+def _judge(
     found: Assessment, confidence: float | None, adjusted: float | None, correction: str, family: int
-) -> Verdict:
+) -> ComparisonVerdict:
     if found.problems or found.comparison is None:
         detail = f"{found.name}: cannot compare ({'; '.join(found.problems)})"
-        return Verdict(CheckResult(passed=False, detail=detail, **found.common), f"  {detail}")
+        return ComparisonVerdict(CheckResult(passed=False, detail=detail, **found.common), f"  {detail}")
     mine, theirs, comparison = found.mine, found.theirs, found.comparison
     sources = (
         f"values from {mine.source}"
@@ -222,7 +226,7 @@ def _verdict(
     )
     change = _change_text(comparison)
     fields: dict[str, Any] = {"change_abs": comparison.change_abs, "change_rel": comparison.change_rel}
-    outcome: CheckOutcome = "passed" if comparison.passed else "failed"
+    outcome: ResultOutcome = "passed" if comparison.passed else "failed"
     noise = ""
     if found.estimate is not None:
         interval = found.estimate.interval
@@ -243,19 +247,19 @@ def _verdict(
     )
     result = CheckResult(outcome=outcome, passed=outcome == "passed", detail=detail, **fields, **found.common)
     mark = {"passed": "ok  ", "failed": "FAIL", "inconclusive": "INCONCLUSIVE"}[outcome]
-    return Verdict(result, f"  {mark} {detail}")
+    return ComparisonVerdict(result, f"  {mark} {detail}")
 
 
 def _interval_outcome(
     found: Assessment, interval: Interval, adjusted: float | None, correction: str, family: int
-) -> tuple[CheckOutcome, str, str]:
+) -> tuple[ResultOutcome, str, str]:
     assert found.comparison is not None and found.estimate is not None
     higher = found.common["direction"].startswith("higher")
     worst = -interval.low if higher else interval.high
     best = -interval.high if higher else interval.low
     alpha_half = (1 - interval.confidence) / 2
     beyond = (adjusted < alpha_half) if adjusted is not None else best > found.allowed + _TOLERANCE
-    outcome: CheckOutcome = "passed" if worst <= found.allowed + _TOLERANCE else "failed" if beyond else "inconclusive"
+    outcome: ResultOutcome = "passed" if worst <= found.allowed + _TOLERANCE else "failed" if beyond else "inconclusive"
     change = (
         f"{_change_text(found.comparison)} [{interval.confidence:.0%} CI {interval.low:+.6g}, {interval.high:+.6g}]"
     )

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 CheckKind = Literal["diagnostics", "metrics_present", "regression", "threshold", "history", "custom"]
 #: ``inconclusive``: the data cannot tell whether the check holds; ``skipped``: a slice below ``min_n``.
-CheckOutcome = Literal["passed", "failed", "inconclusive", "skipped"]
+ResultOutcome = Literal["passed", "failed", "inconclusive", "skipped"]
 
 
 class HistoryPoint(FrozenModel):
@@ -76,7 +76,7 @@ class CheckResult(CheckFields):
     run_ref: str
     passed: bool
     advisory: bool = False  # the helper was called with advisory=True: not passing is a warning
-    outcome: CheckOutcome = "passed"
+    outcome: ResultOutcome = "passed"
 
     @model_validator(mode="before")
     @classmethod

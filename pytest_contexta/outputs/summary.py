@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from ..runs.models import Diagnostic
 from ..text import first_line, printable
-from ..verdict.report import CandidateReport, GateReport, ReportCheck, ReportDiagnostic
+from ..verdict.report import CandidateReport, GateReport, ReportCheck
 from .layout import Column, table, wrap
 from .trend import trend_line, trend_points_oldest_first
 
@@ -129,7 +130,7 @@ def _verdict_line(candidate: CandidateReport) -> str:
     return f"{words}: {printable('; '.join(why))}" if why else words
 
 
-def diagnostic_line(diagnostic: ReportDiagnostic) -> str:
+def diagnostic_line(diagnostic: Diagnostic) -> str:
     """``warning CODE (subject): first line of the summary``, escaped."""
     subject = f" ({printable(diagnostic.subject_ref)})" if diagnostic.subject_ref else ""
     return f"{diagnostic.severity} {printable(diagnostic.code)}{subject}: {printable(first_line(diagnostic.summary))}"

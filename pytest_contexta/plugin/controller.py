@@ -16,11 +16,11 @@ from ..errors import GateError
 from ..outputs.paths import OutputPaths
 from ..outputs.summary import terminal_lines
 from ..outputs.writing import Outputs, junit_properties, write_error_junit
-from ..runs.models import BaselineChoice
+from ..runs.models import BaselineChoice, Diagnostic
 from ..text import first_line, printable
 from ..verdict.decide import decide
 from ..verdict.facts import GateFacts, RunFacts
-from ..verdict.report import GateReport, ReportDiagnostic
+from ..verdict.report import GateReport
 from ..verdict.waivers import today
 from .options import output_paths
 from .provenance import collect as collect_provenance
@@ -105,7 +105,7 @@ class GateController:
         for candidate, choice in output.get("baselines", {}).items():
             self._worker_baselines.setdefault(candidate, {})[worker] = BaselineChoice(**choice)
         for ref, facts in output.get("runs", {}).items():
-            diagnostics = tuple(ReportDiagnostic(**d) for d in facts["diagnostics"])
+            diagnostics = tuple(Diagnostic.model_validate(d) for d in facts["diagnostics"])
             self._worker_runs.setdefault(ref, RunFacts(diagnostics, tuple(facts["notes"]), facts["error"]))
 
     @pytest.hookimpl(tryfirst=True)  # before the JUnit writer, which takes the verdict's properties

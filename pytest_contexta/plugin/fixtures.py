@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .stash import SESSION_KEY, SETTINGS_KEY
+from .stash import BASELINE_NONE_KEY, SESSION_KEY, SETTINGS_KEY
 
 if TYPE_CHECKING:
     from ..runs.models import ContextaRun
@@ -57,7 +57,6 @@ def baseline_run(request: pytest.FixtureRequest, contexta_candidate: str) -> Con
     """The run the candidate is compared against (``--contexta-baseline``; by default the run behind the
     project's latest completed deployment). With ``--contexta-baseline=none`` checks that use it are skipped."""
     from ..errors import GateError
-    from .running import BASELINE_NONE_KEY
 
     try:
         choice = _session(request).baseline(contexta_candidate)

@@ -1,4 +1,5 @@
-"""Running gate checks, in every process that collects them: parametrize, record helper verdicts, skip policy."""
+"""Running gate checks, in every process that collects them: parametrize, record helper verdicts, skip policy,
+waivers and advisory checks, and the gate's record of each report."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ from ..checks.results import CheckContext, CheckResult, recording
 from ..text import printable
 from ..verdict.waivers import Waiver, today
 from .session import GateSession
-from .tracking import CANDIDATE_PARAM, CheckTracker, candidate_of, failure_line, skip_reason
+from .stash import BASELINE_NONE_KEY, CHECK_CONTEXT_KEY
+from .tracking import CANDIDATE_PARAM, CheckTracker, PhaseRecord, candidate_of, failure_line, skip_reason
 
 OPTIONAL_MARKER = "contexta_optional"
 ADVISORY_MARKER = "contexta_advisory"
-CHECK_CONTEXT_KEY = pytest.StashKey[CheckContext]()
-BASELINE_NONE_KEY = pytest.StashKey[bool]()
 
 
 class CheckRunner:
@@ -73,65 +73,66 @@ class CheckRunner:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        """Tag gate check reports with their candidate and helper verdicts; a skipped gate check fails."""
+        """Record what the gate saw of each report of a gate check; a skipped gate check fails; a failure a waiver
+        or the advisory mark covers is reported as an xfail."""
         report: pytest.TestReport = yield
         candidate = candidate_of(item)
         if candidate is None:
             return report
-        report.contexta_candidate = candidate  # type: ignore[attr-defined]
-        if report.when == "call":
-            context = item.stash.get(CHECK_CONTEXT_KEY, None)
-            results = context.results if context else []
-            report.contexta_checks = [r.model_dump(mode="json") for r in results]  # type: ignore[attr-defined]
-        allowed_skip = item.get_closest_marker(OPTIONAL_MARKER) or item.stash.get(BASELINE_NONE_KEY, False)
-        if report.skipped and not allowed_skip:
-            reason = skip_reason(report)
-            report.outcome = "failed"
-            if hasattr(report, "wasxfail"):
-                del report.wasxfail
-            report.longrepr = (
-                f"contexta: gate check skipped ({reason}); a skipped check does not pass the "
-                f"gate. Mark it @pytest.mark.{OPTIONAL_MARKER} if it may be skipped."
-            )
-        if item.get_closest_marker(ADVISORY_MARKER) is not None:
-            report.contexta_advisory = True  # type: ignore[attr-defined]
-        if report.failed:
-            self._waive_or_warn(item, report, candidate)
-        return report
-
-    def _waive_or_warn(self, item: pytest.Item, report: pytest.TestReport, candidate: str) -> None:
-        """A failure a valid waiver covers, or of an advisory check, does not fail pytest: it is reported as an
-        xfail (never as passed), and the gate's verdict shows it as WAIVED or as a warning."""
+        _fail_if_skipped(item, report)
+        advisory = item.get_closest_marker(ADVISORY_MARKER) is not None
         waiver_file = self.session.settings.waiver_file
         waiver: Waiver | None = None
         expired: list[Waiver] = []
-        if waiver_file is not None and report.when == "call":
+        if report.failed and report.when == "call" and waiver_file is not None:
             waiver, expired = waiver_file.applicable(item.nodeid, candidate, today())
-        if expired:
-            report.contexta_expired_waivers = [w.as_json() for w in expired]  # type: ignore[attr-defined]
-        advisory = getattr(report, "contexta_advisory", False)
-        if waiver is None and not advisory:
-            return
-        failure = failure_line(report.longreprtext)
-        report.contexta_outcome = "failed"  # type: ignore[attr-defined]  # how the gate reads the phase
-        report.contexta_failure = failure  # type: ignore[attr-defined]
-        if waiver is not None:
-            report.contexta_waiver = waiver.as_json()  # type: ignore[attr-defined]
-            reason = (
-                f"contexta: WAIVED by {waiver.owner} until {waiver.expires} (waiver line {waiver.line}): "
-                f"{waiver.reason}"
-            )
-            item.user_properties += [
-                ("contexta.outcome", "waived"),
-                ("contexta.waiver.owner", waiver.owner),
-                ("contexta.waiver.reason", waiver.reason),
-                ("contexta.waiver.expires", waiver.expires),
-            ]
-        else:
-            reason = f"contexta: advisory check did not pass (a warning): {failure}"
-            item.user_properties.append(("contexta.outcome", "warning"))
-        report.outcome = "skipped"
-        report.wasxfail = printable(reason)
+        failure = _excuse(item, report, waiver) if report.failed and (waiver or advisory) else None
+        context = item.stash.get(CHECK_CONTEXT_KEY, None) if report.when == "call" else None
+        self.tracker.records[report] = PhaseRecord(
+            candidate=candidate,
+            results=tuple(context.results) if context else (),
+            advisory=advisory,
+            waiver=waiver,
+            expired_waivers=tuple(expired),
+            failure=failure,
+        )
+        return report
+
+
+def _fail_if_skipped(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A skipped gate check fails the gate, unless it may be skipped (optional, or its baseline is declared none)."""
+    if not report.skipped or item.get_closest_marker(OPTIONAL_MARKER) or item.stash.get(BASELINE_NONE_KEY, False):
+        return
+    reason = skip_reason(report)
+    report.outcome = "failed"
+    if hasattr(report, "wasxfail"):
+        del report.wasxfail
+    report.longrepr = (
+        f"contexta: gate check skipped ({reason}); a skipped check does not pass the "
+        f"gate. Mark it @pytest.mark.{OPTIONAL_MARKER} if it may be skipped."
+    )
+
+
+def _excuse(item: pytest.Item, report: pytest.TestReport, waiver: Waiver | None) -> str:
+    """A failure a valid waiver covers, or of an advisory check, does not fail pytest: it is reported as an xfail
+    (never as passed), and the gate's verdict shows it as WAIVED or as a warning. Returns the failure's line."""
+    failure = failure_line(report.longreprtext)
+    if waiver is not None:
+        reason = (
+            f"contexta: WAIVED by {waiver.owner} until {waiver.expires} (waiver line {waiver.line}): {waiver.reason}"
+        )
+        item.user_properties += [
+            ("contexta.outcome", "waived"),
+            ("contexta.waiver.owner", waiver.owner),
+            ("contexta.waiver.reason", waiver.reason),
+            ("contexta.waiver.expires", waiver.expires),
+        ]
+    else:
+        reason = f"contexta: advisory check did not pass (a warning): {failure}"
+        item.user_properties.append(("contexta.outcome", "warning"))
+    report.outcome = "skipped"
+    report.wasxfail = printable(reason)
+    return failure
 
 
 def _junit_properties(results: list[CheckResult]) -> list[tuple[str, object]]:

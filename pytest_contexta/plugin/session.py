@@ -16,7 +16,6 @@ from ..errors import GateError, WorkspaceLockedError
 from ..runs.models import BaselineChoice, ContextaRun
 from ..text import printable
 from ..verdict.facts import RunFacts
-from ..verdict.report import ReportDiagnostic
 from .baseline import BaselineChooser, fixed_choice
 from .history import History, choose_history, deployed_runs
 from .hook_diagnostics import with_hook_diagnostics
@@ -236,18 +235,7 @@ class GateSession:
             return None
         if isinstance(loaded, GateError):
             return RunFacts(error=str(loaded))
-        diagnostics = tuple(
-            ReportDiagnostic(
-                code=d.code,
-                severity=d.severity,
-                subject_ref=d.subject_ref,
-                summary=d.summary,
-                contexta_severity=d.contexta_severity,
-                source=d.source,
-            )
-            for d in loaded.diagnostics
-        )
-        return RunFacts(diagnostics=diagnostics, notes=loaded.reader_notes)
+        return RunFacts(diagnostics=loaded.diagnostics, notes=loaded.reader_notes)
 
     def loaded_refs(self) -> list[str]:
         return [] if self.workspace is None else self.workspace.loaded_refs()

@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import pytest
 
+from ..checks.results import CheckResult
+from ..frozen import FrozenModel
 from ..verdict.facts import CheckOutcome, Crash
+from ..verdict.waivers import Waiver
 
 CANDIDATE_PARAM = "contexta_candidate"
 _XDIST_WORKER_LINE = re.compile(r"\[gw\d+\] ")  # xdist puts "[gw0] linux -- Python …" before a remote failure
@@ -36,6 +40,21 @@ def skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
     return failure_line(report.longreprtext)
 
 
+class PhaseRecord(FrozenModel):
+    """What the gate noted on one report (setup, call or teardown) of a gate check, in the process that ran it.
+
+    ``failure`` is set when the phase failed and a waiver or the advisory mark made pytest report it as an xfail:
+    the gate counts the phase as failed. An xdist worker sends the record with its report, as JSON.
+    """
+
+    candidate: str
+    results: tuple[CheckResult, ...] = ()  # the helpers' verdicts (call phase)
+    advisory: bool = False
+    waiver: Waiver | None = None
+    expired_waivers: tuple[Waiver, ...] = ()
+    failure: str | None = None
+
+
 class CheckTracker:
     """Collects, from pytest's hooks, the facts :func:`~pytest_contexta.verdict.decide` needs."""
 
@@ -47,6 +66,8 @@ class CheckTracker:
         self.collection_errors: list[str] = []
         self.collection_skips: list[str] = []
         self.crashes: list[Crash] = []
+        #: The gate's record of each report of a gate check, from :class:`~.running.CheckRunner` (or a worker).
+        self.records: WeakKeyDictionary[pytest.TestReport, PhaseRecord] = WeakKeyDictionary()
 
     def found(self, item: pytest.Item) -> None:
         """A gate check as collected, before any hook could remove it from the session."""
@@ -83,19 +104,18 @@ class CheckTracker:
                 self.collection_skips.append(skip)
 
     def test_report(self, report: pytest.TestReport) -> None:
-        candidate = getattr(report, "contexta_candidate", None)
-        if candidate is None:
-            return
-        outcome = self.outcomes.setdefault(report.nodeid, CheckOutcome(report.nodeid, candidate))
-        outcome.phases[report.when] = getattr(report, "contexta_outcome", report.outcome)  # a waived failure failed
-        outcome.advisory = outcome.advisory or getattr(report, "contexta_advisory", False)
-        outcome.waiver = getattr(report, "contexta_waiver", None) or outcome.waiver
-        outcome.expired_waivers = getattr(report, "contexta_expired_waivers", None) or outcome.expired_waivers
+        record = self.records.get(report)
+        if record is None:
+            return  # not a gate check
+        outcome = self.outcomes.setdefault(report.nodeid, CheckOutcome(report.nodeid, record.candidate))
+        outcome.phases[report.when] = report.outcome if record.failure is None else "failed"  # a waived failure failed
+        outcome.advisory = outcome.advisory or record.advisory
+        outcome.waiver = record.waiver or outcome.waiver
+        outcome.expired_waivers = record.expired_waivers or outcome.expired_waivers
         if report.when == "call":
-            outcome.results = list(getattr(report, "contexta_checks", []))
-        failure = getattr(report, "contexta_failure", None)
-        if failure is not None or report.failed:
-            outcome.message = outcome.message or failure or failure_line(report.longreprtext)
+            outcome.results = record.results
+        if record.failure is not None or report.failed:
+            outcome.message = outcome.message or record.failure or failure_line(report.longreprtext)
         elif report.skipped:
             outcome.message = skip_reason(report)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from typing import Any
+
 import pytest
 
 from ..errors import GateError
 from .session import GateSession
 from .tracking import CheckTracker
 
+#: The key of the plugin's data in xdist's workerinput and workeroutput, and in a serialized gate check report.
 SHARED_KEY = "contexta"
 
 
@@ -25,6 +29,17 @@ class WorkerPlugin:
         except GateError as exc:  # the controller started, so this is rare (the workspace went away)
             raise pytest.UsageError(f"contexta: {exc}") from None
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_to_serializable(
+        self, report: pytest.TestReport | pytest.CollectReport
+    ) -> Generator[None, dict[str, Any] | None, dict[str, Any] | None]:
+        """A gate check's report goes to the controller with the gate's record of it, as one JSON field."""
+        data = yield
+        record = self.tracker.records.get(report) if isinstance(report, pytest.TestReport) else None
+        if data is not None and record is not None:
+            data[SHARED_KEY] = record.model_dump(mode="json")
+        return data
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """JSON-safe facts for the controller: selection, the baselines chosen here, the runs read here."""
@@ -32,8 +47,8 @@ class WorkerPlugin:
         for ref in self.session.loaded_refs():
             facts = self.session.run_facts(ref)
             if facts is not None:
-                runs[ref] = {
-                    "diagnostics": [d.model_dump(mode="json") for d in facts.diagnostics],
+                runs[ref] = {  # a diagnostic's details stay here: the report leaves them out, a hook's may not be JSON
+                    "diagnostics": [d.model_dump(mode="json", exclude={"details"}) for d in facts.diagnostics],
                     "notes": list(facts.notes),
                     "error": facts.error,
                 }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 import pytest
 
 from .controller import GateController
-from .tracking import CheckTracker
+from .tracking import CheckTracker, PhaseRecord
 from .worker import SHARED_KEY
 
 
@@ -20,6 +21,15 @@ class XdistGlue:
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput[SHARED_KEY] = self.controller.session.shared()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_from_serializable(self, data: dict[str, Any]) -> Generator[None, object, object]:
+        """The gate's record a worker sent with a gate check's report (taken out before pytest reads the report)."""
+        shipped = data.pop(SHARED_KEY, None)
+        report = yield
+        if shipped is not None and isinstance(report, pytest.TestReport):
+            self.tracker.records[report] = PhaseRecord.model_validate(shipped)
+        return report
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """A worker finished (or died: ``error`` says how); take the facts it sent, if it got that far."""

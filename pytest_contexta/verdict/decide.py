@@ -6,33 +6,21 @@ from datetime import date
 
 import pytest
 
-from ..checks.results import CheckResult
-from .facts import CheckOutcome, Crash, GateFacts, RunFacts
+from .facts import CandidateFacts, CheckOutcome, Crash, GateFacts, RunFacts
 from .report import VERDICT_PRECEDENCE, CandidateReport, GateReport, Outcome, ReportCheck, Verdict
 from .tiers import entry_outcome, expired_reasons, tier_notes, waiver_reports, waiver_use, warnings_of
-from .waivers import today, unmatched_waivers
+from .waivers import today
 
 PARTIAL_OPTION = "--contexta-allow-partial"
 
 
 def decide(facts: GateFacts) -> GateReport:
     """The final verdict: ``pass`` only when every candidate passed, nothing went wrong and pytest exits 0."""
-    stale = unmatched_waivers(facts.waivers, {**facts.deselected, **facts.selected})
-    missing = facts.allow_partial or bool(facts.collection_errors)  # the checks a waiver names may not be collected
-    usage_errors = facts.usage_errors + ([] if missing else stale)
+    stale = facts.stale_waivers()
+    usage_errors = facts.usage_errors + ([] if facts.checks_may_be_missing else stale)
     problems = usage_errors + facts.errors
-    candidates = [_candidate_report(facts, ref, problems) for ref in facts.candidates]
-    undecided_fails = facts.inconclusive == "fail"
-    failed = (
-        bool(problems)
-        or not candidates
-        or any(c.verdict == "fail" or (c.verdict == "inconclusive" and undecided_fails) for c in candidates)
-    )
-    status = facts.exit_status
-    if usage_errors:
-        status = int(pytest.ExitCode.USAGE_ERROR)
-    elif failed and status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-        status = int(pytest.ExitCode.TESTS_FAILED)
+    candidates = [_candidate_report(facts, facts.for_candidate(ref), problems) for ref in facts.candidates]
+    status = _exit_status(facts.exit_status, usage_errors, _gate_fails(facts, problems, candidates))
     waivers = waiver_reports(
         facts.waivers,
         facts.candidates,
@@ -46,11 +34,30 @@ def decide(facts: GateFacts) -> GateReport:
         created_at=facts.created_at,
         candidates=candidates,
         error="; ".join(problems) or None,
-        notes=_notes(facts) + tier_notes(candidates, waivers) + (stale if missing else []),
+        notes=_notes(facts) + tier_notes(candidates, waivers) + (stale if facts.checks_may_be_missing else []),
         waivers=waivers,
         provenance=facts.provenance,
-        inconclusive="fail" if undecided_fails else "pass",
+        inconclusive="fail" if facts.inconclusive == "fail" else "pass",
     )
+
+
+def _gate_fails(facts: GateFacts, problems: list[str], candidates: list[CandidateReport]) -> bool:
+    """A problem, no candidate, a failed one, or an inconclusive one under ``--contexta-inconclusive=fail``."""
+    undecided_fails = facts.inconclusive == "fail"
+    return (
+        bool(problems)
+        or not candidates
+        or any(c.verdict == "fail" or (c.verdict == "inconclusive" and undecided_fails) for c in candidates)
+    )
+
+
+def _exit_status(pytest_status: int, usage_errors: list[str], fails: bool) -> int:
+    """4 on a usage error; a failed gate never exits 0 (nor 5, "no tests collected"); else pytest's own."""
+    if usage_errors:
+        return int(pytest.ExitCode.USAGE_ERROR)
+    if fails and pytest_status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        return int(pytest.ExitCode.TESTS_FAILED)
+    return pytest_status
 
 
 def _overall(candidates: list[CandidateReport]) -> Verdict:
@@ -78,53 +85,13 @@ def _left_out(facts: GateFacts, candidate: str | None) -> str:
     return "; ".join(parts + facts.left_out)
 
 
-def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> CandidateReport:
-    order = {nodeid: index for index, nodeid in enumerate([*facts.selected, *facts.deselected])}
-    outcomes = _outcomes_with_crashes(facts, ref)
-    outcomes.sort(key=lambda o: order.get(o.nodeid, len(order)))  # stable: unknown checks keep their order
-    run = facts.runs.get(ref, RunFacts())
-    reasons = [f"the run could not be read: {run.error}"] if run.error else []
-    selected = {nodeid for nodeid, candidate in facts.selected.items() if candidate == ref}
-    reported = {o.nodeid for o in outcomes}
-    deselected = {nodeid for nodeid, candidate in facts.deselected.items() if candidate == ref}
-    total = len(selected | reported | deselected)
-    reasons += [
-        f"collection error in {module}: gate checks in it were never collected" for module in facts.collection_errors
-    ]
-    reasons += [_crash_reason(c) for c in facts.crashes if facts.selected.get(c.nodeid or "") in (ref, None)]
-    if not total and not facts.collection_errors and not facts.crashes:
-        reasons.append("no gate check ran for this candidate: none was collected — check the path")
-    if not facts.allow_partial and (deselected or facts.left_out):
-        reasons.append(
-            f"the selection left gate checks out ({_left_out(facts, ref)}): a gate runs every check; "
-            f"pass {PARTIAL_OPTION} for a deliberate partial rerun"
-        )
-    never_ran = selected - reported
-    if never_ran:
-        reasons.append(
-            f"{len(never_ran)} of {total} gate checks never ran (the session stopped early: {_stop_cause(facts)})"
-        )
-    settled = {o.nodeid: _settled(o, facts.inconclusive) for o in outcomes}
-    bad = [o for o in outcomes if settled[o.nodeid] in ("failed", "error")]
-    if bad:
-        reasons.append(f"{len(bad)} of {total} gate checks did not pass")
-    swallowed = [o.nodeid for o in bad if o.outcome == "passed"]
-    if swallowed:
-        reasons.append(
-            f"a helper failed in {', '.join(swallowed)} but the test passed (its AssertionError was "
-            f"caught): the helper's verdict counts"
-        )
-    if outcomes and all(settled[o.nodeid] == "skipped" for o in outcomes):
-        reasons.append("no gate check passed (all were skipped)")
-    if facts.collection_skips:
-        reasons.append(f"skipped at collection, so their checks never ran: {'; '.join(facts.collection_skips)}")
-    checks = [check for outcome in outcomes for check in _report_checks(outcome)]
-    reasons += expired_reasons(outcomes)
+def _candidate_report(facts: GateFacts, candidate: CandidateFacts, problems: list[str]) -> CandidateReport:
+    """``fail`` with a reason for everything that went wrong, else ``inconclusive``, ``pass-with-warnings`` or
+    ``pass``."""
+    settled = {o.nodeid: _settled(o, facts.inconclusive) for o in candidate.outcomes}
+    checks = [check for outcome in candidate.outcomes for check in _report_checks(outcome)]
     warnings = warnings_of(checks)
-    advisory = {c.nodeid for c in checks if c.outcome == "warning"}
-    if advisory and facts.fail_on == "warning":
-        reasons.append(f"{len(advisory)} advisory gate check(s) did not pass and --contexta-fail-on is warning")
-    reasons += problems
+    reasons = _selection_reasons(facts, candidate) + _outcome_reasons(facts, candidate, settled, checks) + problems
     undecided = sum(outcome == "inconclusive" for outcome in settled.values())
     verdict: Verdict = (
         "fail" if reasons else "inconclusive" if undecided else "pass-with-warnings" if warnings else "pass"
@@ -132,19 +99,69 @@ def _candidate_report(facts: GateFacts, ref: str, problems: list[str]) -> Candid
     if undecided:
         effect = "fails" if facts.inconclusive == "fail" else "passes"
         reasons.append(
-            f"{undecided} of {total} gate checks are inconclusive: the data cannot tell whether they hold "
+            f"{undecided} of {candidate.total} gate checks are inconclusive: the data cannot tell whether they hold "
             f"(--contexta-inconclusive={facts.inconclusive}, from {facts.inconclusive_source}: the gate "
             f"{effect})"
         )
     return CandidateReport(
-        run_ref=ref,
+        run_ref=candidate.ref,
         verdict=verdict,
         reasons=reasons,
         warnings=warnings,
-        baseline=facts.baselines.get(ref),
-        diagnostics=list(run.diagnostics),
+        baseline=facts.baselines.get(candidate.ref),
+        diagnostics=list(candidate.run.diagnostics),
         checks=checks,
     )
+
+
+def _selection_reasons(facts: GateFacts, candidate: CandidateFacts) -> list[str]:
+    """What kept gate checks from running: an unreadable run, collection errors, crashes, the selection."""
+    reasons = [f"the run could not be read: {candidate.run.error}"] if candidate.run.error else []
+    reasons += [
+        f"collection error in {module}: gate checks in it were never collected" for module in facts.collection_errors
+    ]
+    reasons += [_crash_reason(c) for c in candidate.crashes]
+    if not candidate.total and not facts.collection_errors and not facts.crashes:
+        reasons.append("no gate check ran for this candidate: none was collected — check the path")
+    if not facts.allow_partial and (candidate.deselected or facts.left_out):
+        reasons.append(
+            f"the selection left gate checks out ({_left_out(facts, candidate.ref)}): a gate runs every check; "
+            f"pass {PARTIAL_OPTION} for a deliberate partial rerun"
+        )
+    if candidate.never_ran:
+        reasons.append(
+            f"{len(candidate.never_ran)} of {candidate.total} gate checks never ran (the session stopped early: "
+            f"{_stop_cause(facts)})"
+        )
+    return reasons
+
+
+def _outcome_reasons(
+    facts: GateFacts, candidate: CandidateFacts, settled: dict[str, Outcome], checks: list[ReportCheck]
+) -> list[str]:
+    """How the checks that ran fail the candidate: failures and errors, swallowed verdicts, nothing but skips."""
+    bad = [o for o in candidate.outcomes if settled[o.nodeid] in ("failed", "error")]
+    reasons = [f"{len(bad)} of {candidate.total} gate checks did not pass"] if bad else []
+    swallowed = [o.nodeid for o in bad if o.outcome == "passed"]
+    if swallowed:
+        reasons.append(
+            f"a helper failed in {', '.join(swallowed)} but the test passed (its AssertionError was "
+            f"caught): the helper's verdict counts"
+        )
+    if settled and all(outcome == "skipped" for outcome in settled.values()):
+        reasons.append("no gate check passed (all were skipped)")
+    if facts.collection_skips:
+        reasons.append(f"skipped at collection, so their checks never ran: {'; '.join(facts.collection_skips)}")
+    return reasons + _tier_reasons(facts, candidate, checks)
+
+
+def _tier_reasons(facts: GateFacts, candidate: CandidateFacts, checks: list[ReportCheck]) -> list[str]:
+    """Expired waivers of failing checks; advisory checks that did not pass under ``--contexta-fail-on=warning``."""
+    reasons = expired_reasons(candidate.outcomes)
+    advisory = {c.nodeid for c in checks if c.outcome == "warning"}
+    if advisory and facts.fail_on == "warning":
+        reasons.append(f"{len(advisory)} advisory gate check(s) did not pass and --contexta-fail-on is warning")
+    return reasons
 
 
 def _settled(outcome: CheckOutcome, inconclusive: str) -> Outcome:
@@ -155,7 +172,7 @@ def _settled(outcome: CheckOutcome, inconclusive: str) -> Outcome:
     although one of its (non-advisory) helpers failed or was inconclusive (it caught the AssertionError) counts
     as that helper says: a gate check cannot pass by swallowing a verdict.
     """
-    found = {result.get("outcome") for result in outcome.results if not result.get("advisory")}
+    found = {result.outcome for result in outcome.results if not result.advisory}
     policy_end = "failed" if inconclusive == "fail" else "passed"
     if outcome.outcome == policy_end and "inconclusive" in found and "failed" not in found:
         return "inconclusive"
@@ -164,15 +181,6 @@ def _settled(outcome: CheckOutcome, inconclusive: str) -> Outcome:
     if outcome.outcome == "passed" and "inconclusive" in found:
         return "inconclusive"
     return outcome.outcome
-
-
-def _outcomes_with_crashes(facts: GateFacts, ref: str) -> list[CheckOutcome]:
-    """The candidate's reported checks; a check a worker crashed in counts as an error with the crash message."""
-    outcomes = {o.nodeid: o for o in facts.outcomes.values() if o.candidate == ref}
-    for crash in facts.crashes:
-        if crash.nodeid is not None and facts.selected.get(crash.nodeid) == ref:
-            outcomes[crash.nodeid] = CheckOutcome(crash.nodeid, ref, {"call": "failed"}, crash.message)
-    return list(outcomes.values())
 
 
 def _crash_reason(crash: Crash) -> str:
@@ -192,8 +200,7 @@ def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
     """One entry per helper verdict, plus one for the test itself when its outcome is not explained by them."""
     entries = []
     waiver = waiver_use(outcome)
-    for data in outcome.results:
-        result = CheckResult(**data)
+    for result in outcome.results:
         advisory = result.advisory or outcome.advisory
         entries.append(
             ReportCheck(

@@ -4,12 +4,12 @@ waivers and errors. :func:`decide` turns these facts into the verdict."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from ..runs.models import BaselineChoice
+from ..checks.results import CheckResult
+from ..runs.models import BaselineChoice, Diagnostic
 from .provenance import Provenance
-from .report import Outcome, ReportDiagnostic
-from .waivers import Waiver
+from .report import Outcome
+from .waivers import Waiver, unmatched_waivers
 
 
 @dataclass
@@ -20,10 +20,10 @@ class CheckOutcome:
     candidate: str
     phases: dict[str, str] = field(default_factory=dict)
     message: str = ""
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: tuple[CheckResult, ...] = ()  # its helpers' verdicts
     advisory: bool = False  # marked @pytest.mark.contexta_advisory
-    waiver: dict[str, Any] | None = None  # the valid waiver that covered its failure (Waiver.as_json())
-    expired_waivers: list[dict[str, Any]] = field(default_factory=list)  # expired ones that would have
+    waiver: Waiver | None = None  # the valid waiver that covered its failure
+    expired_waivers: tuple[Waiver, ...] = ()  # expired ones that would have
 
     @property
     def outcome(self) -> Outcome:
@@ -58,7 +58,7 @@ class CheckOutcome:
 class RunFacts:
     """What the verdict needs of one run: its diagnostics and reader notes, or why it could not be read."""
 
-    diagnostics: tuple[ReportDiagnostic, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
     notes: tuple[str, ...] = ()
     error: str | None = None
 
@@ -98,3 +98,53 @@ class GateFacts:
     waivers: list[Waiver] = field(default_factory=list)  # the waiver file's entries
     today: str | None = None  # the ISO date the waivers were judged on
     provenance: Provenance | None = None
+
+    def for_candidate(self, ref: str) -> CandidateFacts:
+        """The candidate's share of the facts."""
+        order = {nodeid: index for index, nodeid in enumerate([*self.selected, *self.deselected])}
+        outcomes = {o.nodeid: o for o in self.outcomes.values() if o.candidate == ref}
+        for crash in self.crashes:  # a check a worker crashed in counts as an error with the crash message
+            if crash.nodeid is not None and self.selected.get(crash.nodeid) == ref:
+                outcomes[crash.nodeid] = CheckOutcome(crash.nodeid, ref, {"call": "failed"}, crash.message)
+        return CandidateFacts(
+            ref=ref,
+            # stable: checks of unknown position keep their order, after the known ones
+            outcomes=sorted(outcomes.values(), key=lambda o: order.get(o.nodeid, len(order))),
+            selected=frozenset(n for n, candidate in self.selected.items() if candidate == ref),
+            deselected=frozenset(n for n, candidate in self.deselected.items() if candidate == ref),
+            crashes=[c for c in self.crashes if self.selected.get(c.nodeid or "") in (ref, None)],
+            run=self.runs.get(ref, RunFacts()),
+        )
+
+    def stale_waivers(self) -> list[str]:
+        """Why each waiver that names none of the collected gate checks (selected or not) of a candidate it covers
+        is wrong."""
+        return unmatched_waivers(self.waivers, {**self.deselected, **self.selected})
+
+    @property
+    def checks_may_be_missing(self) -> bool:
+        """Whether gate checks may be missing from the collection (a partial run, a collection error)."""
+        return self.allow_partial or bool(self.collection_errors)
+
+
+@dataclass(frozen=True)
+class CandidateFacts:
+    """One candidate's share of the facts: its reported checks in collection order, what was selected and left
+    out for it, the crashes that concern it and its run."""
+
+    ref: str
+    outcomes: list[CheckOutcome]
+    selected: frozenset[str]
+    deselected: frozenset[str]
+    crashes: list[Crash]
+    run: RunFacts
+
+    @property
+    def total(self) -> int:
+        """Its gate checks: selected, reported or deselected."""
+        return len(self.selected | self.deselected | {o.nodeid for o in self.outcomes})
+
+    @property
+    def never_ran(self) -> frozenset[str]:
+        """Selected checks that never reported (the session stopped early)."""
+        return self.selected - {o.nodeid for o in self.outcomes}

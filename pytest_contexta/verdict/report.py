@@ -5,11 +5,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
+from typing_extensions import TypedDict  # pydantic reads typing.TypedDict only on Python 3.12+
 
 from ..checks.results import CheckFields
 from ..frozen import FrozenModel
-from ..runs.models import BaselineChoice
+from ..runs.models import BaselineChoice, Diagnostic, Severity
 from .provenance import Provenance
 
 REPORT_SCHEMA_VERSION: Literal[2] = 2
@@ -21,15 +25,45 @@ Verdict = Literal["pass", "pass-with-warnings", "inconclusive", "fail"]
 VERDICT_PRECEDENCE: tuple[Verdict, ...] = ("fail", "inconclusive", "pass-with-warnings", "pass")
 
 
-class ReportDiagnostic(FrozenModel):
+class ReportDiagnostic(TypedDict):
     """A diagnostic of a candidate run; ``contexta_severity`` is Contexta's own view (None: Contexta has none)."""
 
+    # How the report writes a Diagnostic, not a second type: without its free-form ``details``, and (read with the
+    # report models' config) refusing unknown keys like them.
     code: str
-    severity: Literal["info", "warning", "error"]
+    severity: Severity
     subject_ref: str | None
     summary: str
-    contexta_severity: Literal["info", "warning", "error"] | None
+    contexta_severity: Severity | None
     source: str
+
+
+class _AsReported:
+    """A :class:`Diagnostic` validated and written as a :class:`ReportDiagnostic` (the report's schema says so)."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: object, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_wrap_validator_function(
+            _diagnostic,
+            handler.generate_schema(ReportDiagnostic),
+            serialization=core_schema.plain_serializer_function_ser_schema(_as_reported),
+        )
+
+
+def _diagnostic(value: object, validate: core_schema.ValidatorFunctionWrapHandler) -> Diagnostic:
+    """A run's diagnostic as it is; a report's JSON entry read back into one."""
+    return value if isinstance(value, Diagnostic) else Diagnostic(**validate(value))
+
+
+def _as_reported(diagnostic: Diagnostic) -> ReportDiagnostic:
+    return ReportDiagnostic(
+        code=diagnostic.code,
+        severity=diagnostic.severity,
+        subject_ref=diagnostic.subject_ref,
+        summary=diagnostic.summary,
+        contexta_severity=diagnostic.contexta_severity,
+        source=diagnostic.source,
+    )
 
 
 class WaiverUse(FrozenModel):
@@ -78,7 +112,7 @@ class CandidateReport(FrozenModel):
     reasons: list[str]
     warnings: list[str] = []
     baseline: BaselineChoice | None
-    diagnostics: list[ReportDiagnostic]
+    diagnostics: list[Annotated[Diagnostic, _AsReported]]
     checks: list[ReportCheck]
 
 

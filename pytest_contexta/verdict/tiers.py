@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from .report import CandidateReport, Outcome, ReportCheck, ReportWaiver, WaiverUse
 from .waivers import SOON_DAYS, Waiver
@@ -27,8 +27,7 @@ def warnings_of(checks: list[ReportCheck]) -> list[str]:
 
 def expired_reasons(outcomes: list[CheckOutcome]) -> list[str]:
     return [
-        f"the waiver at line {w['line']} for {o.nodeid} (owner {w['owner']}) expired on {w['expires']}, "
-        f"so its failure counts"
+        f"the waiver at line {w.line} for {o.nodeid} (owner {w.owner}) expired on {w.expires}, so its failure counts"
         for o in outcomes
         if o.outcome in ("failed", "error")
         for w in o.expired_waivers[:1]
@@ -46,7 +45,7 @@ def waiver_reports(
         waived = [
             o.nodeid
             for o in outcomes
-            if o.outcome == "waived" and o.waiver is not None and o.waiver["line"] == waiver.line
+            if o.outcome == "waived" and o.waiver is not None and o.waiver.line == waiver.line
         ]
         days = waiver.days_left(on)
         status: Literal["applied", "unused", "expired"] = "expired" if days < 0 else "applied" if waived else "unused"
@@ -99,11 +98,13 @@ def entry_outcome(result: Outcome, advisory: bool, outcome: CheckOutcome) -> Out
 def waiver_use(outcome: CheckOutcome) -> WaiverUse | None:
     """The waiver that covered the check, else the expired one that no longer does."""
     if outcome.waiver is not None:
-        return WaiverUse(**_use_fields(outcome.waiver), expired=False)
+        return _use(outcome.waiver, expired=False)
     if outcome.expired_waivers:
-        return WaiverUse(**_use_fields(outcome.expired_waivers[0]), expired=True)
+        return _use(outcome.expired_waivers[0], expired=True)
     return None
 
 
-def _use_fields(waiver: dict[str, Any]) -> dict[str, Any]:
-    return {name: waiver[name] for name in ("line", "owner", "reason", "expires")}
+def _use(waiver: Waiver, expired: bool) -> WaiverUse:
+    return WaiverUse(
+        line=waiver.line, owner=waiver.owner, reason=waiver.reason, expires=waiver.expires, expired=expired
+    )

@@ -21,7 +21,7 @@ from pytest_contexta import (
     find_metric,
 )
 from pytest_contexta.checks.noise import Estimate
-from pytest_contexta.checks.regression import Assessment, decide
+from pytest_contexta.checks.regression import Assessment, judge_comparisons
 from pytest_contexta.checks.results import CheckContext, CheckResult, recording
 from pytest_contexta.checks.stats import interval
 from pytest_contexta.errors import CheckArgumentError
@@ -274,8 +274,8 @@ def test_a_family_of_slices_corrects_its_fail_calls(
     lookup = find_metric(seeded["release-5"], "ndcg", "evaluate")
     p_beyond = interval(-0.041, 0.01, None, 0.95).p_beyond(0.041, 0.02)
     family = [_assessment(p_beyond, 0.041, lookup) for _ in range(3)]
-    assert [v.result.outcome for v in decide(family, 0.95, correction)] == outcomes
-    assert [v.result.outcome for v in decide(family[:1], 0.95, correction)] == ["failed"]
+    assert [v.result.outcome for v in judge_comparisons(family, 0.95, correction)] == outcomes
+    assert [v.result.outcome for v in judge_comparisons(family[:1], 0.95, correction)] == ["failed"]
 
 
 # -- assert_within_history ------------------------------------------------------------------------

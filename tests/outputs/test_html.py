@@ -14,7 +14,7 @@ import pytest
 from conftest import EXAMPLE_WORKSPACE, TESTS, example_report, read_like_a_gate
 from pytest_contexta.outputs.charts import allowed_band, charts_of, value_range
 from pytest_contexta.outputs.html_report import html_page
-from pytest_contexta.verdict.report import CandidateReport, GateReport, ReportCheck, ReportDiagnostic
+from pytest_contexta.verdict.report import CandidateReport, GateReport, ReportCheck
 
 MARKUP_WORKSPACE = TESTS / "html_workspace" / ".contexta"
 GOOD = "run:product-ranker.candidate-v2-good"
@@ -59,7 +59,7 @@ def markup_report() -> GateReport:
         verdict="pass",
         reasons=[],
         baseline=None,
-        diagnostics=[ReportDiagnostic(**d.model_dump(exclude={"details"})) for d in run.diagnostics],
+        diagnostics=list(run.diagnostics),
         checks=[],
     )
     return GateReport(verdict="pass", exit_status=0, workspace="ws", created_at="t", candidates=[candidate])

@@ -15,7 +15,7 @@ from pytest_contexta import GateCheckFailed, assert_no_error_diagnostics
 from pytest_contexta.checks.results import CheckResult
 from pytest_contexta.outputs.summary import markdown_table, terminal_lines
 from pytest_contexta.runs.models import ContextaRun
-from pytest_contexta.verdict.report import CandidateReport, GateReport, ReportCheck, ReportDiagnostic
+from pytest_contexta.verdict.report import CandidateReport, GateReport, ReportCheck
 
 FORGED = "\x1b[32mGATE PASSED for run:svc.faster\x1b[0m\nx"
 GATE = """
@@ -55,7 +55,7 @@ def _report_of(run: ContextaRun, results: list[CheckResult]) -> GateReport:
         )
         for result in results
     ]
-    diagnostics = [ReportDiagnostic(**d.model_dump(exclude={"details"})) for d in run.diagnostics]
+    diagnostics = list(run.diagnostics)
     candidate = CandidateReport(
         run_ref=run.ref,
         verdict="fail",

@@ -13,8 +13,8 @@ from pytest_contexta.outputs.layout import Column, shrunk_widths, table
 from pytest_contexta.outputs.summary import result_word, terminal_lines, verdict_words
 from pytest_contexta.outputs.trend import sparkline, trend_line
 from pytest_contexta.report import GateReport
-from pytest_contexta.runs.models import BaselineChoice
-from pytest_contexta.verdict.report import CandidateReport, ReportCheck, ReportDiagnostic
+from pytest_contexta.runs.models import BaselineChoice, Diagnostic
+from pytest_contexta.verdict.report import CandidateReport, ReportCheck
 
 GOOD = "run:product-ranker.candidate-v2-good"
 REGRESSED = "run:product-ranker.candidate-v4-regressed"
@@ -89,7 +89,7 @@ def test_the_session_lays_the_verdict_out_for_the_terminal_it_prints_to(
     assert f"GATE PASSED for {GOOD}" in block
 
 
-def _report(checks: list[ReportCheck], diagnostics: list[ReportDiagnostic]) -> GateReport:
+def _report(checks: list[ReportCheck], diagnostics: list[Diagnostic]) -> GateReport:
     candidate = CandidateReport(
         run_ref="run:p.c",
         verdict="fail",
@@ -128,7 +128,7 @@ def test_no_line_is_wider_than_the_terminal_even_with_long_workspace_strings(wid
 
 def test_warning_and_info_diagnostics_are_listed_with_their_first_line_escaped() -> None:
     diagnostics = [
-        ReportDiagnostic(
+        Diagnostic(
             code="degraded_record",
             severity="warning",
             subject_ref="record:p.c.7",
@@ -136,7 +136,7 @@ def test_warning_and_info_diagnostics_are_listed_with_their_first_line_escaped()
             contexta_severity="warning",
             source="contexta",
         ),
-        ReportDiagnostic(
+        Diagnostic(
             code="skipped_stage",
             severity="info",
             subject_ref=None,

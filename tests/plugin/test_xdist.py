@@ -6,11 +6,20 @@ import json
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from _pytest.reports import pytest_report_from_serializable as report_from_json
+from _pytest.reports import pytest_report_to_serializable as report_to_json
 
 from conftest import EXAMPLE_WORKSPACE
+from pytest_contexta.checks.results import CheckResult, HistoryPoint
+from pytest_contexta.plugin.tracking import CheckTracker, PhaseRecord
+from pytest_contexta.plugin.worker import SHARED_KEY, WorkerPlugin
+from pytest_contexta.plugin.xdist import XdistGlue
+from pytest_contexta.verdict.waivers import Waiver
 
 pytestmark = pytest.mark.slow
 
@@ -217,3 +226,57 @@ def test_workers_that_choose_different_baselines_are_a_usage_error(pytester: pyt
         f"xdist workers chose different baselines for {GOOD} (gw0: run:product-ranker.baseline-v0; gw1: "
         f"run:product-ranker.baseline-v1)" in report["error"]
     )
+
+
+def _through(wrapper: Generator[None, Any, Any], inner: Any) -> Any:
+    """What a hook wrapper returns when the hook's own implementation gave ``inner``."""
+    next(wrapper)
+    with pytest.raises(StopIteration) as stopped:
+        wrapper.send(inner)
+    return stopped.value.value
+
+
+def test_a_gate_check_report_crosses_the_xdist_boundary_with_its_record_as_one_json_field() -> None:
+    nodeid = f"t.py::test_x[{GOOD}]"
+    waiver = Waiver(line=3, check="*", candidate="*", reason="known", owner="ml", expires="2099-01-01")
+    expired = Waiver(line=9, check="*", candidate="*", reason="old", owner="ml", expires="2000-01-01")
+    result = CheckResult(
+        kind="regression",
+        detail="f1 dropped",
+        run_ref=GOOD,
+        passed=False,
+        history=[HistoryPoint(value=0.9, run_ref="run:p.r", deployment="deployment:p.d")],
+    )
+    record = PhaseRecord(
+        candidate=GOOD, results=(result,), advisory=True, waiver=waiver, expired_waivers=(expired,), failure="boom"
+    )
+    report = pytest.TestReport(nodeid, ("t.py", 1, "test_x"), {}, "skipped", "E   boom", "call")
+    worker_side, controller_side = CheckTracker(), CheckTracker()
+    worker_side.records[report] = record
+
+    sent = _through(WorkerPlugin(None, worker_side).pytest_report_to_serializable(report), report_to_json(report))
+    data = json.loads(json.dumps(sent))
+    assert data[SHARED_KEY] == record.model_dump(mode="json")
+    wrapper = XdistGlue(None, controller_side).pytest_report_from_serializable(data)
+    next(wrapper)
+    assert SHARED_KEY not in data  # taken out before pytest reads the report
+    received = report_from_json(data)
+    with pytest.raises(StopIteration) as stopped:
+        wrapper.send(received)
+    assert stopped.value.value is received
+    assert controller_side.records[received] == record
+    assert not hasattr(received, "contexta")
+
+    controller_side.test_report(received)
+    outcome = controller_side.outcomes[nodeid]
+    assert (outcome.phases, outcome.message, outcome.results) == ({"call": "failed"}, "boom", (result,))
+    assert (outcome.advisory, outcome.waiver, outcome.expired_waivers) == (True, waiver, (expired,))
+
+
+def test_reports_of_other_tests_cross_the_boundary_untouched() -> None:
+    report = pytest.TestReport("t.py::test_y", ("t.py", 1, "test_y"), {}, "passed", None, "call")
+    sent = _through(WorkerPlugin(None, CheckTracker()).pytest_report_to_serializable(report), report_to_json(report))
+    assert sent == report_to_json(report)
+    tracker = CheckTracker()
+    tracker.test_report(report_from_json(sent))
+    assert tracker.outcomes == {}

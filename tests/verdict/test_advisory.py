@@ -10,6 +10,7 @@ import pytest
 from conftest import EXAMPLE_WORKSPACE
 from pytest_contexta.verdict.decide import decide
 from pytest_contexta.verdict.facts import CheckOutcome, GateFacts
+from pytest_contexta.verdict.waivers import Waiver
 
 pytestmark = pytest.mark.slow
 
@@ -230,7 +231,7 @@ def test_verdict_precedence_fail_over_pass_with_warnings_over_pass() -> None:
     assert decide(_facts({"run:p.a": "passed", "run:p.b": "passed"})).verdict == "pass"
 
 
-WAIVER = {"line": 1, "owner": "o", "reason": "r", "expires": "2027-01-01"}
+WAIVER = Waiver(line=1, check="*", candidate="*", reason="r", owner="o", expires="2027-01-01")
 
 
 @pytest.mark.parametrize(
@@ -251,6 +252,6 @@ WAIVER = {"line": 1, "owner": "o", "reason": "r", "expires": "2027-01-01"}
     ],
 )
 def test_how_advisory_and_waived_checks_read(
-    phases: dict[str, str], advisory: bool, waiver: dict | None, outcome: str
+    phases: dict[str, str], advisory: bool, waiver: Waiver | None, outcome: str
 ) -> None:
     assert CheckOutcome("n", "run:p.a", phases, advisory=advisory, waiver=waiver).outcome == outcome

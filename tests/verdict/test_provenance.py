@@ -172,3 +172,14 @@ def test_schema_describes_the_new_verdicts_and_provenance(capsys: pytest.Capture
     assert {"pass", "pass-with-warnings", "fail"} <= set(json.dumps(schema["properties"]["verdict"]).split('"'))
     assert {"Provenance", "ReportWaiver", "WaiverUse"} <= set(schema["$defs"])
     assert {"warning", "waived"} <= set(schema["$defs"]["ReportCheck"]["properties"]["outcome"]["enum"])
+
+
+def test_schema_describes_a_diagnostic_as_the_report_writes_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    items = schema["$defs"]["CandidateReport"]["properties"]["diagnostics"]["items"]
+    assert items == {"$ref": "#/$defs/ReportDiagnostic"}
+    diagnostic = schema["$defs"]["ReportDiagnostic"]
+    fields = ["code", "severity", "subject_ref", "summary", "contexta_severity", "source"]
+    assert (list(diagnostic["properties"]), diagnostic["required"]) == (fields, fields)
+    assert diagnostic["additionalProperties"] is False

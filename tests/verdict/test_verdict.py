@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from pytest_contexta.runs.models import BaselineChoice
+import pytest
+from pydantic import ValidationError
+
+from pytest_contexta.runs.models import BaselineChoice, Diagnostic
 from pytest_contexta.verdict.decide import PARTIAL_OPTION, decide
 from pytest_contexta.verdict.facts import CheckOutcome, Crash, GateFacts, RunFacts
-from pytest_contexta.verdict.report import ReportDiagnostic
+from pytest_contexta.verdict.report import GateReport
 
 GOOD = "run:p.good"
 OTHER = "run:p.other"
@@ -105,7 +108,7 @@ def test_usage_errors_exit_four_and_errors_exit_one() -> None:
 
 
 def test_an_unreadable_run_fails_with_the_reader_s_reason_and_notes_reach_the_report() -> None:
-    diagnostic = ReportDiagnostic(
+    diagnostic = Diagnostic(
         code="c", severity="info", subject_ref=None, summary="s", contexta_severity=None, source="x"
     )
     report = decide(
@@ -121,6 +124,30 @@ def test_an_unreadable_run_fails_with_the_reader_s_reason_and_notes_reach_the_re
     assert (report.verdict, good.verdict, good.diagnostics) == ("fail", "pass", [diagnostic])
     assert other.reasons[0] == "the run could not be read: permission denied"
     assert report.notes == [f"{GOOD}: index is stale"]
+
+
+def test_a_run_s_diagnostic_is_the_report_s_and_is_written_without_its_details() -> None:
+    diagnostic = Diagnostic(code="c", severity="error", summary="s", details={"line": 3, "raw": object()})
+    report = decide(facts(runs={GOOD: RunFacts(diagnostics=(diagnostic,))}))
+    assert report.candidates[0].diagnostics[0] is diagnostic
+    written = report.model_dump_json()
+    (entry,) = json.loads(written)["candidates"][0]["diagnostics"]
+    assert list(entry.items()) == [
+        ("code", "c"),
+        ("severity", "error"),
+        ("subject_ref", None),
+        ("summary", "s"),
+        ("contexta_severity", None),
+        ("source", "custom"),
+    ]
+    assert GateReport.model_validate_json(written).candidates[0].diagnostics == [
+        diagnostic.model_copy(update={"details": {}})
+    ]
+    for wrong in ({**entry, "details": {}}, {k: v for k, v in entry.items() if k != "subject_ref"}):
+        broken = written.replace(json.dumps(entry, separators=(",", ":")), json.dumps(wrong, separators=(",", ":")))
+        assert broken != written
+        with pytest.raises(ValidationError, match="diagnostics.0"):
+            GateReport.model_validate_json(broken)
 
 
 @pytest.mark.parametrize(
