@@ -222,7 +222,8 @@ def markdown_table(report: GateReport) -> str:
         if candidate.warnings:
             parts.append("**Warnings:** " + printable("; ".join(candidate.warnings)) + "\n")
         if candidate.checks:
-            rows = [[_cell(cell) for cell in row] for row in _rows(candidate)]
+            # an empty cell is a missing value (None): tabulate then aligns a numeric column the same in every release
+            rows = [[_cell(cell) or None for cell in row] for row in _rows(candidate)]
             parts.append(tabulate(rows, headers=_HEADERS, tablefmt="github") + "\n")
         others = [d for d in candidate.diagnostics if d.severity != "error"]
         if others:
