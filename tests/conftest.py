@@ -9,6 +9,7 @@ import shutil
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 # Import these once for the whole session: in-process pytester runs unload modules first imported
 # inside them, and importing duckdb a second time in one process aborts it; hypothesis' plugin
@@ -24,6 +25,7 @@ import pytest_contexta.plugin.controller  # noqa: F401
 from pytest_contexta.checks.asserts import GateCheckFailed
 from pytest_contexta.checks.results import CheckContext, CheckResult, recording
 from pytest_contexta.errors import GateError
+from pytest_contexta.reading.segments import RecordReader
 from pytest_contexta.runs.models import ContextaRun
 from pytest_contexta.runs.workspace import Workspace
 from pytest_contexta.verdict.report import VERDICT_PRECEDENCE, GateReport
@@ -141,3 +143,17 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
     """pytester with lean inner runs: setting pytester up discards PYTEST_ADDOPTS, so it is set again here."""
     monkeypatch.setenv("PYTEST_ADDOPTS", LEAN_INNER_RUNS)
     return pytester
+
+
+@pytest.fixture
+def reader_passes(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The runs of each pass the reader makes over the segments (``RecordReader.read_runs``), in the order asked."""
+    passes: list[list[str]] = []
+    read_runs = RecordReader.read_runs
+
+    def counted(reader: RecordReader, runs: list[Any]) -> Any:
+        passes.append([run.text for run in runs])
+        return read_runs(reader, runs)
+
+    monkeypatch.setattr(RecordReader, "read_runs", counted)
+    return passes

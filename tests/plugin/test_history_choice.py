@@ -178,22 +178,15 @@ def test_an_unusable_history_answer_is_a_usage_error(
 
 
 def test_the_built_in_history_is_read_in_the_same_pass_as_the_candidate_and_baseline(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, reader_passes: list[list[str]]
 ) -> None:
-    from pytest_contexta.reading.segments import RecordReader
 
-    passes: list[list[str]] = []
-    read_runs = RecordReader.read_runs
-
-    def counted(reader: RecordReader, runs: list[Any]) -> Any:
-        passes.append(sorted(run.text for run in runs))
-        return read_runs(reader, runs)
-
-    monkeypatch.setattr(RecordReader, "read_runs", counted)
     pytester.makepyfile(test_gate="def test_history(history_runs):\n    assert len(history_runs) == 4\n")
     result = pytester.runpytest_inprocess(f"--contexta-workspace={WORKSPACE}", f"--contexta-candidate={CANDIDATE}")
     assert result.ret == pytest.ExitCode.OK
-    assert passes == [["run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r1", "run:ranker.r2", "run:ranker.r3"]]
+    assert [sorted(runs) for runs in reader_passes] == [
+        ["run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r1", "run:ranker.r2", "run:ranker.r3"]
+    ]
 
 
 def test_a_baseline_given_by_option_is_said_plainly_too(pytester: pytest.Pytester) -> None:

@@ -12,32 +12,22 @@ from pytest_contexta.plugin.session import GateSession
 from pytest_contexta.plugin.session_runs import SessionRuns
 from pytest_contexta.reading.ledger import Ledger
 from pytest_contexta.reading.refs import RunRef
-from pytest_contexta.reading.segments import RecordReader
 from pytest_contexta.runs.models import ContextaRun
 from pytest_contexta.runs.workspace import Workspace
 
 DEPLOYMENTS = WORKSPACES / "deployments"
 
 
-@pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every run the reader reads from the segments, once per pass that reads it."""
-    read: list[str] = []
-    read_runs = RecordReader.read_runs
-
-    def counted(reader: RecordReader, runs: list[RunRef]) -> Any:
-        read.extend(run.text for run in runs)
-        return read_runs(reader, runs)
-
-    monkeypatch.setattr(RecordReader, "read_runs", counted)
-    return read
+def _read(passes: list[list[str]]) -> list[str]:
+    """Every run the reader read from the segments, once per pass that read it."""
+    return [ref for runs in passes for ref in runs]
 
 
 def _unchanged(run: ContextaRun) -> ContextaRun:
     return run
 
 
-def test_a_run_is_read_once_and_handed_out_as_one_object(reads: list[str]) -> None:
+def test_a_run_is_read_once_and_handed_out_as_one_object(reader_passes: list[list[str]]) -> None:
     hooked: list[str] = []
 
     def with_hook_diagnostics(run: ContextaRun) -> ContextaRun:
@@ -48,7 +38,7 @@ def test_a_run_is_read_once_and_handed_out_as_one_object(reads: list[str]) -> No
     with runs.reading():
         runs.read_ahead(["run:ranker.cand-a", "run:ranker.cand-b"])
         runs.read_ahead(["run:ranker.cand-b", "run:ranker.r3"])  # only r3 is read: cand-b is waiting
-    assert reads == ["run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r3"]
+    assert _read(reader_passes) == ["run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r3"]
     assert hooked == []  # the hooks are asked when a run is first handed out, after the ledger is released
     candidate = runs.load_run("cand-b")
     assert runs.load_run("run:ranker.cand-b") is candidate
@@ -56,7 +46,7 @@ def test_a_run_is_read_once_and_handed_out_as_one_object(reads: list[str]) -> No
     assert runs.loaded("run:ranker.cand-b") is candidate and runs.loaded("run:ranker.r1") is None
     runs.read_ahead(["run:ranker.cand-b"])
     assert runs.load_run("run:ranker.r1").ref == "run:ranker.r1"  # never read ahead: read when asked for
-    assert reads == ["run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r3", "run:ranker.r1"]
+    assert _read(reader_passes) == ["run:ranker.cand-a", "run:ranker.cand-b", "run:ranker.r3", "run:ranker.r1"]
     assert hooked == ["run:ranker.cand-b", "run:ranker.r1"]
     assert runs.loaded_refs() == ["run:ranker.cand-b", "run:ranker.r1"]  # names and RunRefs are not listed
 
@@ -156,7 +146,7 @@ GATE = """
 
 @pytest.mark.slow
 def test_a_run_that_is_candidate_baseline_and_history_is_read_once_per_session(
-    pytester: pytest.Pytester, reads: list[str]
+    pytester: pytest.Pytester, reader_passes: list[list[str]]
 ) -> None:
     """cand-b is a candidate, the baseline of cand-a and in cand-a's history; r3 is cand-b's baseline and in both
     histories: each is read from the segments once, and the fixtures, the hooks and ``contexta_workspace`` get the
@@ -175,7 +165,7 @@ def test_a_run_that_is_candidate_baseline_and_history_is_read_once_per_session(
     output = result.stdout.str()
     assert "RUNS cand-a cand-b ['cand-b', 'r3', 'r2', 'r1']" in output
     assert "RUNS cand-b r3 ['r3', 'r2', 'r1']" in output
-    assert sorted(reads) == [
+    assert sorted(_read(reader_passes)) == [
         "run:ranker.cand-a",
         "run:ranker.cand-b",
         "run:ranker.r1",

@@ -14,7 +14,6 @@ from conftest import WORKSPACES
 from pytest_contexta import Workspace
 from pytest_contexta.errors import RunLookupError, WorkspaceError
 from pytest_contexta.reading.ledger import Ledger
-from pytest_contexta.reading.segments import RecordReader
 from pytest_contexta.runs.models import ContextaRun
 
 CONFORMANCE = WORKSPACES / "conformance"
@@ -83,16 +82,8 @@ def test_a_damaged_table_fails_the_batched_query_quietly_and_each_read_says_whic
 
 @pytest.mark.slow
 def test_the_session_reads_candidates_baselines_and_history_runs_in_one_pass(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, reader_passes: list[list[str]]
 ) -> None:
-    passes: list[list[str]] = []
-    read_runs = RecordReader.read_runs
-
-    def counted(reader: RecordReader, runs: list[Any]) -> Any:
-        passes.append([run.text for run in runs])
-        return read_runs(reader, runs)
-
-    monkeypatch.setattr(RecordReader, "read_runs", counted)
     pytester.makepyfile(
         test_gate="""
         def test_history(contexta_run, baseline_run, history_runs):
@@ -104,7 +95,7 @@ def test_the_session_reads_candidates_baselines_and_history_runs_in_one_pass(
         f"--contexta-workspace={WORKSPACES / 'deployments'}", "--contexta-candidate=run:ranker.cand-b"
     )
     result.assert_outcomes(passed=1)
-    assert passes == [["run:ranker.cand-b", "run:ranker.r3", "run:ranker.r2", "run:ranker.r1"]]
+    assert reader_passes == [["run:ranker.cand-b", "run:ranker.r3", "run:ranker.r2", "run:ranker.r1"]]
 
 
 @pytest.mark.slow

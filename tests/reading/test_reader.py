@@ -209,16 +209,8 @@ def test_runs_loaded_together_load_as_read_alone_and_are_not_kept() -> None:
 
 @pytest.mark.slow
 def test_the_session_reads_the_candidate_and_its_baseline_in_one_pass(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, reader_passes: list[list[str]]
 ) -> None:
-    passes: list[list[str]] = []
-    read_runs = RecordReader.read_runs
-
-    def counted(reader: RecordReader, runs: list[Any]) -> Any:
-        passes.append([run.text for run in runs])
-        return read_runs(reader, runs)
-
-    monkeypatch.setattr(RecordReader, "read_runs", counted)
     pytester.makepyfile(
         test_gate="""
         def test_regression(contexta_run, baseline_run):
@@ -229,4 +221,4 @@ def test_the_session_reads_the_candidate_and_its_baseline_in_one_pass(
         f"--contexta-workspace={WORKSPACES / 'latency'}", "--contexta-candidate=run:svc.faster"
     )
     assert result.ret == pytest.ExitCode.OK
-    assert passes == [["run:svc.faster", "run:svc.baseline"]]
+    assert reader_passes == [["run:svc.faster", "run:svc.baseline"]]
