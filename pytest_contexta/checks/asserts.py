@@ -23,7 +23,7 @@ from .arguments import (
 from .direction import DirectionArgument, ResolvedDirection, check_direction_argument, resolve_direction
 from .regression import ComparisonVerdict, Question, assess, judge_comparisons, label, number
 from .results import CheckResult
-from .sweeps import check_slice_argument, no_slice_row, size_row, slices_of
+from .sweeps import all_skipped_row, check_slice_argument, no_slice_row, size_row, slices_of
 from .units import find_units
 
 
@@ -278,9 +278,13 @@ def _metric_verdicts(
     verdicts += judge_comparisons(
         [assess(question, key, s, direction) for s in slices if sized[s] is None], question.confidence, correction
     )
-    if not slices:
-        row = no_slice_row(key, slice, common)
-        verdicts.append(ComparisonVerdict(row, f"  FAIL {row.detail}"))
+    nothing = (
+        no_slice_row(key, slice, common)
+        if not slices
+        else all_skipped_row(key, slice, [v.result for v in verdicts], min_n)
+    )
+    if nothing is not None:
+        verdicts.append(ComparisonVerdict(nothing, f"  FAIL {nothing.detail}"))
     return verdicts
 
 

@@ -8,7 +8,15 @@ import pytest
 
 from .facts import CandidateFacts, CheckOutcome, Crash, GateFacts, RunFacts
 from .report import VERDICT_PRECEDENCE, CandidateReport, GateReport, Outcome, ReportCheck, Verdict
-from .tiers import entry_outcome, expired_reasons, tier_notes, waiver_reports, waiver_use, warnings_of
+from .tiers import (
+    entry_outcome,
+    expired_reasons,
+    skipped_slices,
+    tier_notes,
+    waiver_reports,
+    waiver_use,
+    warnings_of,
+)
 from .waivers import today
 
 PARTIAL_OPTION = "--contexta-allow-partial"
@@ -156,11 +164,17 @@ def _outcome_reasons(
 
 
 def _tier_reasons(facts: GateFacts, candidate: CandidateFacts, checks: list[ReportCheck]) -> list[str]:
-    """Expired waivers of failing checks; advisory checks that did not pass under ``--contexta-fail-on=warning``."""
+    """Expired waivers of failing checks; advisory checks that did not pass and slices ``min_n`` skipped, under
+    ``--contexta-fail-on=warning``."""
     reasons = expired_reasons(candidate.outcomes)
     advisory = {c.nodeid for c in checks if c.outcome == "warning"}
     if advisory and facts.fail_on == "warning":
         reasons.append(f"{len(advisory)} advisory gate check(s) did not pass and --contexta-fail-on is warning")
+    skipped = skipped_slices(checks)
+    if skipped and facts.fail_on == "warning":
+        reasons.append(
+            f"min_n skipped {len(skipped)} slice(s), so they were not checked, and --contexta-fail-on is warning"
+        )
     return reasons
 
 
