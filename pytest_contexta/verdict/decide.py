@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from ..checks.direction_names import unknown_name_notes
 from .facts import CandidateFacts, CheckOutcome, Crash, GateFacts, RunFacts
 from .report import VERDICT_PRECEDENCE, CandidateReport, GateReport, Outcome, ReportCheck, Verdict
 from .tiers import (
@@ -42,7 +43,10 @@ def decide(facts: GateFacts) -> GateReport:
         created_at=facts.created_at,
         candidates=candidates,
         error="; ".join(problems) or None,
-        notes=_notes(facts) + tier_notes(candidates, waivers) + (stale if facts.checks_may_be_missing else []),
+        notes=_notes(facts)
+        + unknown_name_notes((o.nodeid, o.results) for o in facts.outcomes.values())
+        + tier_notes(candidates, waivers)
+        + (stale if facts.checks_may_be_missing else []),
         waivers=waivers,
         provenance=facts.provenance,
         inconclusive="fail" if facts.inconclusive == "fail" else "pass",
@@ -222,7 +226,7 @@ def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
                 outcome=entry_outcome(result.outcome, advisory, outcome),
                 advisory=advisory,
                 waiver=None if result.passed else waiver,
-                **result.model_dump(exclude={"passed", "run_ref", "advisory", "outcome"}),
+                **result.model_dump(exclude={"passed", "run_ref", "advisory", "outcome", "direction_unknown"}),
             )
         )
     shown = {e.outcome for e in entries}
