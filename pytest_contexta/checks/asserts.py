@@ -21,9 +21,10 @@ from .arguments import (
     require_run,
 )
 from .direction import DirectionArgument, ResolvedDirection, check_direction_argument, resolve_direction
+from .direction_names import unknown_names, with_unknown_names
 from .regression import ComparisonVerdict, Question, assess, judge_comparisons, label, number
 from .results import CheckResult
-from .sweeps import check_slice_argument, no_slice_row, size_row, slices_of
+from .sweeps import all_skipped_row, check_slice_argument, no_slice_row, size_row, slices_of
 from .units import find_units
 
 
@@ -236,7 +237,7 @@ def assert_no_regression(
     check_stage(stage)
     check_slice_argument(slice)
     check_limits(max_drop, max_abs_drop)
-    check_direction_argument(direction, keys)
+    check_direction_argument(direction)
     if correction not in ("holm", "bh"):
         raise CheckArgumentError(f"correction must be 'holm' or 'bh', not {correction!r}")
     context = recorded.current()
@@ -258,7 +259,8 @@ def assert_no_regression(
         resolved = resolve_direction(key, direction, context.lower_is_better, context.higher_is_better)
         verdicts += _metric_verdicts(question, key, slice, resolved, min_n, correction)
     why = context.baseline_reasons.get(baseline.ref)
-    fail_unless([v.result for v in verdicts], _regression_message(question, slice, why, verdicts), advisory)
+    results = with_unknown_names([v.result for v in verdicts], unknown_names(direction, keys, (candidate, baseline)))
+    fail_unless(results, _regression_message(question, slice, why, verdicts), advisory)
 
 
 def _metric_verdicts(
@@ -278,9 +280,13 @@ def _metric_verdicts(
     verdicts += judge_comparisons(
         [assess(question, key, s, direction) for s in slices if sized[s] is None], question.confidence, correction
     )
-    if not slices:
-        row = no_slice_row(key, slice, common)
-        verdicts.append(ComparisonVerdict(row, f"  FAIL {row.detail}"))
+    nothing = (
+        no_slice_row(key, slice, common)
+        if not slices
+        else all_skipped_row(key, slice, [v.result for v in verdicts], min_n)
+    )
+    if nothing is not None:
+        verdicts.append(ComparisonVerdict(nothing, f"  FAIL {nothing.detail}"))
     return verdicts
 
 

@@ -77,6 +77,9 @@ class CheckResult(CheckFields):
     passed: bool
     advisory: bool = False  # the helper was called with advisory=True: not passing is a warning
     outcome: ResultOutcome = "passed"
+    #: Names of the call's ``direction`` mapping it does not check and its runs do not record, with close matches
+    #: (the session notes those no check used: :mod:`.direction_names`); not part of the report's check entry.
+    direction_unknown: dict[str, list[str]] | None = None
 
     @model_validator(mode="before")
     @classmethod

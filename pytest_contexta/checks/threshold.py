@@ -12,7 +12,7 @@ from .arguments import bounds_text, check_min_n, check_share, check_stage, metri
 from .asserts import fail_unless, scope_text, tag_selection
 from .regression import label
 from .results import CheckResult
-from .sweeps import check_slice_argument, is_pattern, no_slice_row, size_row, slices_of
+from .sweeps import all_skipped_row, check_slice_argument, is_pattern, no_slice_row, size_row, slices_of
 from .units import Unit, find_units, threshold_row, unit_rows
 
 
@@ -106,12 +106,14 @@ def _slice_rows(
     common: dict[str, Any],
 ) -> list[CheckResult]:
     """One row per matching slice (the overall value without ``slice``): skipped when too small, else its threshold
-    row; a failing row when a pattern matches no slice."""
-    return [
+    row; a failing row when a pattern matches no slice or ``min_n`` skipped every one."""
+    rows = [
         size_row(run, key, stage, s, selection, min_n, common)
         or threshold_row(run, key, stage, s, accept_incomplete, selection, at_least, at_most, common)
         for s in slices_of((run,), key, stage, slice)
-    ] or [no_slice_row(key, slice, common)]
+    ]
+    nothing = all_skipped_row(key, slice, rows, min_n) if rows else no_slice_row(key, slice, common)
+    return rows + ([nothing] if nothing is not None else [])
 
 
 def _failing_lines(head: str, rows: list[CheckResult]) -> str:

@@ -12,6 +12,7 @@ from . import results as recorded
 from .arguments import check_k, check_slice, check_stage, check_tags, metric_keys, require_run
 from .asserts import fail_unless
 from .direction import DirectionArgument, check_direction_argument, how_to_declare, resolve_direction
+from .direction_names import unknown_names, with_unknown_names
 from .noise import MIN_HISTORY, history_values
 from .regression import label, number
 from .results import CheckResult
@@ -41,7 +42,7 @@ def assert_within_history(
     check_stage(stage)
     check_slice(slice)
     k = check_k(k)
-    check_direction_argument(direction, [key])
+    check_direction_argument(direction)
     context = recorded.current()
     selection = Selection(check_tags(tags), context.replicate_tags)
     resolved = resolve_direction(key, direction, context.lower_is_better, context.higher_is_better)
@@ -79,7 +80,11 @@ def assert_within_history(
     chosen_by = getattr(history, "chosen_by", None)
     if chosen_by:
         result = result.model_copy(update={"detail": f"{result.detail}; history: {chosen_by}"})
-    fail_unless([result], f"{run.ref}{' in stage ' + repr(stage) if stage else ''}: {result.detail}")
+    unknown = unknown_names(direction, [key], [run, *runs])
+    fail_unless(
+        with_unknown_names([result], unknown),
+        f"{run.ref}{' in stage ' + repr(stage) if stage else ''}: {result.detail}",
+    )
 
 
 def _verdict(

@@ -67,7 +67,7 @@ def _caption(chart: MetricChart) -> str:
 
 def _candidate(index: int, candidate: CandidateReport) -> str:
     tone = candidate.verdict if candidate.verdict in ("pass", "fail") else "other"
-    reasons = "; ".join(candidate.reasons)
+    reasons = "; ".join(candidate.warnings if candidate.verdict == "pass-with-warnings" else candidate.reasons)
     parts = [
         f'<section class="candidate" id="candidate-{index}" data-verdict="{_e(candidate.verdict)}">',
         f"<h2>Candidate <code>{_e(candidate.run_ref)}</code></h2>",

@@ -140,8 +140,8 @@ def _junit_properties(results: list[CheckResult]) -> list[tuple[str, object]]:
     properties: list[tuple[str, object]] = []
     for result in results:
         data: Mapping[str, object] = result.model_dump(
-            mode="json", exclude_none=True, exclude_defaults=True, exclude={"history"}
-        )  # history_values carries its numbers
+            mode="json", exclude_none=True, exclude_defaults=True, exclude={"history", "direction_unknown"}
+        )  # history_values carries its numbers; unknown direction names are a note of the session
         properties.extend(
             (f"contexta.{name}", printable(value) if isinstance(value, str) else value) for name, value in data.items()
         )

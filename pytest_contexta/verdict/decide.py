@@ -6,9 +6,18 @@ from datetime import date
 
 import pytest
 
+from ..checks.direction_names import unknown_name_notes
 from .facts import CandidateFacts, CheckOutcome, Crash, GateFacts, RunFacts
 from .report import VERDICT_PRECEDENCE, CandidateReport, GateReport, Outcome, ReportCheck, Verdict
-from .tiers import entry_outcome, expired_reasons, tier_notes, waiver_reports, waiver_use, warnings_of
+from .tiers import (
+    entry_outcome,
+    expired_reasons,
+    skipped_slices,
+    tier_notes,
+    waiver_reports,
+    waiver_use,
+    warnings_of,
+)
 from .waivers import today
 
 PARTIAL_OPTION = "--contexta-allow-partial"
@@ -34,7 +43,10 @@ def decide(facts: GateFacts) -> GateReport:
         created_at=facts.created_at,
         candidates=candidates,
         error="; ".join(problems) or None,
-        notes=_notes(facts) + tier_notes(candidates, waivers) + (stale if facts.checks_may_be_missing else []),
+        notes=_notes(facts)
+        + unknown_name_notes((o.nodeid, o.results) for o in facts.outcomes.values())
+        + tier_notes(candidates, waivers)
+        + (stale if facts.checks_may_be_missing else []),
         waivers=waivers,
         provenance=facts.provenance,
         inconclusive="fail" if facts.inconclusive == "fail" else "pass",
@@ -156,11 +168,17 @@ def _outcome_reasons(
 
 
 def _tier_reasons(facts: GateFacts, candidate: CandidateFacts, checks: list[ReportCheck]) -> list[str]:
-    """Expired waivers of failing checks; advisory checks that did not pass under ``--contexta-fail-on=warning``."""
+    """Expired waivers of failing checks; advisory checks that did not pass and slices ``min_n`` skipped, under
+    ``--contexta-fail-on=warning``."""
     reasons = expired_reasons(candidate.outcomes)
     advisory = {c.nodeid for c in checks if c.outcome == "warning"}
     if advisory and facts.fail_on == "warning":
         reasons.append(f"{len(advisory)} advisory gate check(s) did not pass and --contexta-fail-on is warning")
+    skipped = skipped_slices(checks)
+    if skipped and facts.fail_on == "warning":
+        reasons.append(
+            f"min_n skipped {len(skipped)} slice(s), so they were not checked, and --contexta-fail-on is warning"
+        )
     return reasons
 
 
@@ -208,7 +226,7 @@ def _report_checks(outcome: CheckOutcome) -> list[ReportCheck]:
                 outcome=entry_outcome(result.outcome, advisory, outcome),
                 advisory=advisory,
                 waiver=None if result.passed else waiver,
-                **result.model_dump(exclude={"passed", "run_ref", "advisory", "outcome"}),
+                **result.model_dump(exclude={"passed", "run_ref", "advisory", "outcome", "direction_unknown"}),
             )
         )
     shown = {e.outcome for e in entries}

@@ -13,10 +13,17 @@ if TYPE_CHECKING:
     from .facts import CheckOutcome
 
 
+def skipped_slices(checks: list[ReportCheck]) -> list[ReportCheck]:
+    """The helper rows that ``min_n`` skipped (a slice too small to judge): not checked, so never silent."""
+    return [c for c in checks if c.outcome == "skipped" and c.kind != "custom"]
+
+
 def warnings_of(checks: list[ReportCheck]) -> list[str]:
-    """Why a candidate passed only with warnings: advisory checks that did not pass, waived failures."""
+    """Why a candidate passed only with warnings: advisory checks that did not pass, slices ``min_n`` skipped,
+    waived failures."""
     advisory = list(dict.fromkeys(c.nodeid for c in checks if c.outcome == "warning"))
     warnings = [f"{len(advisory)} advisory gate check(s) did not pass: {', '.join(advisory)}"] if advisory else []
+    warnings += [f"NOT CHECKED in {c.nodeid}: {c.detail}" for c in skipped_slices(checks)]
     waived = {c.nodeid: c.waiver for c in checks if c.outcome == "waived" and c.waiver is not None}
     warnings += [
         f"WAIVED {nodeid}: owner {w.owner}, expires {w.expires} (waiver line {w.line}): {w.reason}"

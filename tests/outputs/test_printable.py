@@ -51,7 +51,7 @@ def _report_of(run: ContextaRun, results: list[CheckResult]) -> GateReport:
         ReportCheck(
             nodeid=f"test_gate.py::test_diagnostics[{run.ref}]",
             outcome="failed",
-            **result.model_dump(exclude={"passed", "run_ref", "advisory", "outcome"}),
+            **result.model_dump(exclude={"passed", "run_ref", "advisory", "outcome", "direction_unknown"}),
         )
         for result in results
     ]
