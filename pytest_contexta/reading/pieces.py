@@ -1,8 +1,9 @@
 """Reading a segment in pieces of whole lines, and finding in a piece the lines of the runs asked for.
 
-A piece is searched in C for each run's canonical ``"run_ref":"run:<project>.<name>"`` bytes; lines that hold
-no canonical ``run_ref`` at all are found by counting (lines, canonical fields, keys) and looked at only where
-the counts disagree.
+A piece is searched in C for each run's canonical ``"run_ref":"run:<project>.<name>"`` bytes; lines whose bytes
+do not prove their owner (a backslash, no canonical ``run_ref`` field, or ``run_ref`` more than once) are found by
+counting in C (lines, canonical fields, ``run_ref`` bytes, backslashes, lines holding ``run_ref`` twice) and looked
+at line by line only where the counts say some line may be one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from .refs import RunRef
 
 _ANY_RUN_REF = b'"run_ref":"run:'
 _RUN_REF_KEY = b'"run_ref"'
+#: A line that holds ``"run_ref"`` twice (greedy: sre runs to the line's end in C, then looks back).
+_TWICE = re.compile(rb'"run_ref"[^\n]*"run_ref"')
 _CHUNK = 8 * 2**20
 
 
@@ -164,22 +167,31 @@ def _lines_holding(piece: Piece, needles: list[bytes]) -> list[tuple[int, int, b
 
 
 def unattributed_lines(piece: Piece) -> Iterator[tuple[int, int, bytes]]:
-    """(byte offset, line number, text) of each non-blank line of ``piece`` without a canonical run_ref field.
+    """(byte offset, line number, text) of each non-blank line of ``piece`` whose owner its bytes do not prove.
 
-    Counted in C first: when the piece holds as many ``"run_ref"`` keys as canonical ``"run_ref":"run:`` fields
-    as lines, a line without one (blank, garbage, or a key spelled with ``\\u`` escapes) could only be made up
-    for by a line holding two canonical fields, so there is nothing to look at line by line. Blank lines and
-    escapes need no search of their own: they make the counts disagree.
+    A line's bytes prove its owner when it holds no backslash and the bytes ``run_ref`` exactly once, in a
+    canonical ``"run_ref":"run:`` field: without a backslash no key or string is escaped, so that field is the
+    only place a ``run_ref`` key can be, and the byte search for its run finds the line. Any other line (blank
+    lines aside) is decoded in full: garbage, a key spelled with ``\\u`` escapes, a tag or a second key named
+    ``run_ref``. Counted in C first: when the piece holds no backslash, as many ``run_ref`` bytes as canonical
+    fields as lines, and no line holds ``run_ref`` twice, every line holds exactly one; only otherwise is the
+    piece looked at line by line.
     """
     data, size = piece.data, piece.size
     count = piece.newlines + (data[size - 1 : size] != b"\n")
-    if data.count(_ANY_RUN_REF, 0, size) == count == data.count(_RUN_REF_KEY, 0, size):
-        return
-    lines = piece.text(0, size).split(b"\n")
-    if not any(_ANY_RUN_REF not in line and line.strip() for line in lines):
+    if (
+        data.find(b"\\", 0, size) < 0
+        and data.count(_ANY_RUN_REF, 0, size) == count == data.count(_RUN_REF_KEY, 0, size)
+        and _TWICE.search(data, 0, size) is None
+    ):
         return
     at = piece.start
-    for number, line in enumerate(lines, start=piece.line):
-        if _ANY_RUN_REF not in line and line.strip():
+    for number, line in enumerate(piece.text(0, size).split(b"\n"), start=piece.line):
+        if not proves_owner(line) and line.strip():
             yield at, number, line
         at += len(line) + 1
+
+
+def proves_owner(line: bytes) -> bool:
+    """Whether the bytes of ``line`` alone say which run it belongs to, if any (see :func:`unattributed_lines`)."""
+    return line.count(_RUN_REF_KEY) == 1 and _ANY_RUN_REF in line and b"\\" not in line

@@ -46,25 +46,48 @@ def parse_line(line: bytes, location: RecordLocation) -> Record | DamagedLine:
     if len(line) > MAX_LINE_BYTES:
         return damaged(line[:4096], location, f"longer than {MAX_LINE_BYTES // 2**20} MiB")
     try:
-        document = json.loads(line.decode("utf-8"))  # Contexta reads UTF-8 only
+        text = line.decode("utf-8")  # Contexta reads UTF-8 only
+        document = json.loads(text)
     except RecursionError:
         return damaged(line, location, "JSON nested too deeply")
     except ValueError:
         return damaged(line, location, "not valid JSON (truncated or corrupted line)")
+    repeated = _repeated_key(line, text)
+    if repeated is not None:
+        return damaged(
+            line,
+            location,
+            f"the key {quoted(repeated)} is given twice in one object: readers differ on which one counts "
+            f"(Python keeps the last, others the first), so Contexta never writes that; rewrite the line",
+            anyone=repeated == "run_ref",
+        )
     try:
         return _record(document, location)
     except (RefusedRecord, KeyError, TypeError, AttributeError, OverflowError) as exc:
-        return damaged(line, location, f"not a record Contexta would accept ({_problem(exc)})")
+        return damaged(line, location, f"not a record Contexta would accept ({_problem(exc)})", owner=_owner(document))
 
 
-def damaged(line: bytes, location: RecordLocation, reason: str) -> DamagedLine:
-    """A damaged line, with the run, record type and key that can still be read from its bytes."""
-    run = _RUN_REF.search(line)
+def _owner(document: Any) -> str | None:
+    """The envelope's run_ref of a decoded line, when it is a string: the line's run as JSON reads it."""
+    try:
+        owner = document["record"]["envelope"]["run_ref"]
+    except (KeyError, TypeError, IndexError):
+        return None
+    return owner if isinstance(owner, str) else None
+
+
+def damaged(
+    line: bytes, location: RecordLocation, reason: str, anyone: bool = False, owner: str | None = None
+) -> DamagedLine:
+    """A damaged line, with the run, record type and key that can still be read from its bytes; of the run
+    ``owner`` (the envelope's run_ref as JSON reads it) when given, of no run (counted against every run read)
+    when ``anyone``."""
+    run = None if anyone or owner is not None else _RUN_REF.search(line)
     record = _RECORD_REF.search(line)
-    run_ref = (
+    run_ref = owner or (
         run.group(1).decode()
         if run
-        else (f"run:{record.group(1).decode()}.{record.group(2).decode()}" if record else None)
+        else (f"run:{record.group(1).decode()}.{record.group(2).decode()}" if record and not anyone else None)
     )
     record_type = _RECORD_TYPE.search(line)
     key = _KEY.search(line)
@@ -77,6 +100,39 @@ def damaged(line: bytes, location: RecordLocation, reason: str) -> DamagedLine:
         key=key.group(1).decode() if key else None,
         sequence=int(sequence.group(1)) if sequence else None,
     )
+
+
+#: Keys that say whose record a line is and what it holds. One given twice in one object reads differently in
+#: different readers (``json.loads`` keeps the last): such a line is damaged, and of every run when it is run_ref.
+_DECIDING_KEYS = frozenset(
+    ("record", "envelope", "payload", "run_ref", "record_ref", "record_type", "stage_execution_ref", "sequence")
+)
+_DECIDING_NEEDLES = tuple(f'"{key}"'.encode() for key in sorted(_DECIDING_KEYS))
+
+
+class _RepeatedKey(Exception):
+    pass
+
+
+def _repeated_key(line: bytes, text: str) -> str | None:
+    """A deciding key given twice in one object of ``line``, if any. Without a backslash a key is spelled as it
+    reads, so only a line with a backslash or a deciding key's bytes twice is decoded again to look."""
+    if b"\\" not in line and all(line.count(needle) < 2 for needle in _DECIDING_NEEDLES):
+        return None
+    try:
+        json.loads(text, object_pairs_hook=_without_repeats)
+    except _RepeatedKey as repeated:
+        return str(repeated.args[0])
+    return None
+
+
+def _without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen and key in _DECIDING_KEYS:
+            raise _RepeatedKey(key)
+        seen.add(key)
+    return dict(pairs)
 
 
 def _problem(exc: Exception) -> str:
