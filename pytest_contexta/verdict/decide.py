@@ -140,6 +140,12 @@ def _selection_reasons(facts: GateFacts, candidate: CandidateFacts) -> list[str]
             f"the selection left gate checks out ({_left_out(facts, candidate.ref)}): a gate runs every check; "
             f"pass {PARTIAL_OPTION} for a deliberate partial rerun"
         )
+    if facts.allow_partial and candidate.total and not candidate.outcomes and not candidate.never_ran:
+        reasons.append(
+            f"none of its {candidate.total} gate checks ran (the partial selection left them all out): a "
+            f"candidate never passes on checks that did not run; select at least one of its checks, or leave "
+            f"the candidate out of --contexta-candidate"
+        )
     if candidate.never_ran:
         reasons.append(
             f"{len(candidate.never_ran)} of {candidate.total} gate checks never ran (the session stopped early: "
