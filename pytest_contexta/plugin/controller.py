@@ -136,7 +136,7 @@ class GateController:
         """After every other ``pytest_sessionfinish`` (a conftest's "exit 5 is fine" among them): a failed gate
         never exits 0."""
         result = yield
-        if self.report is not None and self.report.verdict == "fail" and session.exitstatus == pytest.ExitCode.OK:
+        if self.report is not None and self.report.exit_status and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = self.report.exit_status
             reporter = self.session.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:

@@ -24,7 +24,8 @@ PARTIAL_OPTION = "--contexta-allow-partial"
 
 
 def decide(facts: GateFacts) -> GateReport:
-    """The final verdict: ``pass`` only when every candidate passed, nothing went wrong and pytest exits 0."""
+    """The final verdict: the worst candidate verdict (``pass`` only when every candidate passed, nothing went
+    wrong and pytest exits 0), with the exit status that tells the deploy decision."""
     stale = facts.stale_waivers()
     usage_errors = facts.usage_errors + ([] if facts.checks_may_be_missing else stale)
     problems = usage_errors + facts.errors
@@ -37,7 +38,7 @@ def decide(facts: GateFacts) -> GateReport:
         date.fromisoformat(facts.today) if facts.today else today(),
     )
     return GateReport(
-        verdict=_overall(candidates) if status == pytest.ExitCode.OK else "fail",
+        verdict=session_verdict(candidates, status, facts.inconclusive),
         exit_status=status,
         workspace=facts.workspace,
         created_at=facts.created_at,
@@ -72,14 +73,17 @@ def _exit_status(pytest_status: int, usage_errors: list[str], fails: bool) -> in
     return pytest_status
 
 
-def _overall(candidates: list[CandidateReport]) -> Verdict:
-    """The worst candidate verdict (fail > inconclusive > pass-with-warnings > pass) of a gate that exits 0.
+def session_verdict(candidates: list[CandidateReport], exit_status: int, inconclusive: str) -> Verdict:
+    """The worst candidate verdict (fail > inconclusive > pass-with-warnings > pass), ``inconclusive`` included
+    whatever ``--contexta-inconclusive`` says: the exit status tells the deploy decision.
 
-    It exits 0 with an inconclusive candidate only under ``--contexta-inconclusive=pass``: that passes with
-    warnings, never plainly.
+    ``fail`` when there is no candidate, or when the session exits non-zero for a reason no candidate's verdict
+    gives (a test that is not a gate check failed, the session was interrupted, an output could not be written).
     """
-    shown: list[Verdict] = ["pass-with-warnings" if c.verdict == "inconclusive" else c.verdict for c in candidates]
-    return next((v for v in VERDICT_PRECEDENCE if v in shown), "pass")
+    given = {c.verdict for c in candidates}
+    worst: Verdict = next((v for v in VERDICT_PRECEDENCE if v in given), "fail")
+    explained = worst == "fail" or (worst == "inconclusive" and inconclusive == "fail")
+    return worst if exit_status == pytest.ExitCode.OK or explained else "fail"
 
 
 def _notes(facts: GateFacts) -> list[str]:

@@ -117,7 +117,8 @@ class CandidateReport(FrozenModel):
 
 
 class GateReport(FrozenModel):
-    """Everything a deploy script needs: ``verdict`` is ``pass`` only when every candidate passed."""
+    """Everything a deploy script needs: ``verdict`` is the worst candidate verdict (``inconclusive`` included;
+    ``fail`` also when the session failed outside the candidates), ``exit_status`` the deploy decision."""
 
     schema_version: Literal[2] = REPORT_SCHEMA_VERSION
     verdict: Verdict

@@ -86,7 +86,7 @@ CASES = {
     ),
     "inconclusive under the policy fail": (
         gate(check(A), check(B, FAILED, results=helper("inconclusive")), exit_status=1),
-        "fail",
+        "inconclusive",
         "inconclusive",
         1,
         [inconclusive_reason("fail", "default")],
@@ -96,7 +96,7 @@ CASES = {
         gate(
             check(A), check(B, results=helper("inconclusive")), inconclusive="pass", inconclusive_source="command line"
         ),
-        "pass-with-warnings",
+        "inconclusive",
         "inconclusive",
         0,
         [inconclusive_reason("pass", "command line")],
