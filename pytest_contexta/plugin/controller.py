@@ -173,6 +173,10 @@ class GateController:
             crashes=self.tracker.crashes,
             fail_on=settings.fail_on,
             today=today().isoformat(),
+            strict_waivers=settings.strict_waivers,
+            strict_waivers_source=settings.sources["strict_waivers"].source
+            if "strict_waivers" in settings.sources
+            else "default",
             waivers=list(settings.waiver_file.waivers) if settings.waiver_file else [],
         )
         for candidate in facts.candidates:

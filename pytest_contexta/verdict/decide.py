@@ -13,6 +13,7 @@ from .tiers import (
     entry_outcome,
     expired_reasons,
     skipped_slices,
+    strict_waiver_problems,
     tier_notes,
     waiver_reports,
     waiver_use,
@@ -27,16 +28,19 @@ def decide(facts: GateFacts) -> GateReport:
     """The final verdict: the worst candidate verdict (``pass`` only when every candidate passed, nothing went
     wrong and pytest exits 0), with the exit status that tells the deploy decision."""
     stale = facts.stale_waivers()
-    usage_errors = facts.usage_errors + ([] if facts.checks_may_be_missing else stale)
-    problems = usage_errors + facts.errors
-    candidates = [_candidate_report(facts, facts.for_candidate(ref), problems) for ref in facts.candidates]
-    status = _exit_status(facts.exit_status, usage_errors, _gate_fails(facts, problems, candidates))
     waivers = waiver_reports(
         facts.waivers,
         facts.candidates,
         facts.outcomes.values(),
         date.fromisoformat(facts.today) if facts.today else today(),
     )
+    strict = strict_waiver_problems(waivers, facts.strict_waivers_source) if facts.strict_waivers else []
+    usage_errors = (
+        facts.usage_errors + ([] if facts.checks_may_be_missing else stale) + facts.blanket_waivers() + strict
+    )
+    problems = usage_errors + facts.errors
+    candidates = [_candidate_report(facts, facts.for_candidate(ref), problems) for ref in facts.candidates]
+    status = _exit_status(facts.exit_status, usage_errors, _gate_fails(facts, problems, candidates))
     return GateReport(
         verdict=session_verdict(candidates, status, facts.inconclusive),
         exit_status=status,

@@ -97,6 +97,7 @@ class ReportWaiver(FrozenModel):
     reason: str
     owner: str
     expires: str
+    blanket: bool = False  # written blanket = true: it may waive every gate check of a candidate
     status: Literal["applied", "unused", "expired"]
     days_left: int
     expires_soon: bool
