@@ -6,7 +6,7 @@ from tabulate import tabulate
 
 from ..runs.models import Diagnostic
 from ..text import first_line, printable
-from ..verdict.report import CandidateReport, GateReport, ReportCheck
+from ..verdict.report import VERDICT_PRECEDENCE, CandidateReport, GateReport, ReportCheck
 from .layout import Column, table, wrap
 from .trend import trend_line, trend_points_oldest_first
 
@@ -195,9 +195,29 @@ def terminal_lines(report: GateReport, width: int = 80) -> list[str]:
                 lines += wrap(f"warning:   {printable(warning)}", width, " " * 11)
         lines += wrap(_verdict_line(candidate), width, "    ")
         lines.append("")
+    session = session_line(report)
+    if session:
+        lines += [*wrap(session, width, "    "), ""]
     for note in report.notes:
         lines += wrap(f"note: {printable(note)}", width, "      ")
     return lines
+
+
+def session_line(report: GateReport) -> str | None:
+    """The session's verdict with its exit status, when the candidate lines alone do not say it: several
+    candidates, or a session that failed for a reason outside them."""
+    candidates = report.candidates
+    if len(candidates) == 1 and candidates[0].verdict == report.verdict:
+        return None
+    words = f"{verdict_words(report.verdict)} overall (exit status {report.exit_status})"
+    worst = next((v for v in VERDICT_PRECEDENCE if v in {c.verdict for c in candidates}), None)
+    if worst == report.verdict:
+        return f"{words}: the worst of the {len(candidates)} candidate verdicts"
+    return (
+        f"{words}: the session failed outside the candidates' checks (pytest exit status "
+        f"{report.exit_status}: a test that is not a gate check failed, the session was interrupted, or the "
+        f"gate could not finish)"
+    )
 
 
 #: The first line of every markdown verdict: CI finds the pull-request comment to update by it (docs/ci-recipes.md).

@@ -136,7 +136,7 @@ class GateController:
         """After every other ``pytest_sessionfinish`` (a conftest's "exit 5 is fine" among them): a failed gate
         never exits 0."""
         result = yield
-        if self.report is not None and self.report.verdict == "fail" and session.exitstatus == pytest.ExitCode.OK:
+        if self.report is not None and self.report.exit_status and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = self.report.exit_status
             reporter = self.session.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
@@ -173,6 +173,10 @@ class GateController:
             crashes=self.tracker.crashes,
             fail_on=settings.fail_on,
             today=today().isoformat(),
+            strict_waivers=settings.strict_waivers,
+            strict_waivers_source=settings.sources["strict_waivers"].source
+            if "strict_waivers" in settings.sources
+            else "default",
             waivers=list(settings.waiver_file.waivers) if settings.waiver_file else [],
         )
         for candidate in facts.candidates:

@@ -25,6 +25,10 @@ HELP = {
     "'warning' (a warning of an advisory check fails the gate too).",
     "waivers": "TOML file of waivers: accepted failures, each with check, candidate, reason, owner and expires "
     "(see docs/tiers-and-waivers.md).",
+    "strict_waivers": "Fail the gate (exit 4) on a waiver that waived nothing in the session: unused or expired "
+    "(ini contexta_strict_waivers = true).",
+    "waiver_max_days": "The most days after today a waiver may expire (default: 90); a later expiry is a usage "
+    "error naming its line.",
     "lower_is_better": "Metric name patterns (fnmatch) whose lower values are better, one per line.",
     "higher_is_better": "Metric name patterns (fnmatch) whose higher values are better, one per line; "
     "they win over the built-in lower-is-better names.",
@@ -76,6 +80,9 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--contexta-fail-on", dest="contexta_fail_on", metavar="failure|warning", help=HELP["fail_on"])
     group.addoption("--contexta-waivers", dest="contexta_waivers", metavar="PATH", help=HELP["waivers"])
+    group.addoption(
+        "--contexta-strict-waivers", dest="contexta_strict_waivers", action="store_true", help=HELP["strict_waivers"]
+    )
     for name in (
         "workspace",
         "baseline",
@@ -89,6 +96,8 @@ def add_options(parser: pytest.Parser) -> None:
         "waivers",
     ):
         parser.addini(f"contexta_{name}", HELP[name])
+    parser.addini("contexta_strict_waivers", HELP["strict_waivers"])  # true/false, read by options
+    parser.addini("contexta_waiver_max_days", HELP["waiver_max_days"])
     parser.addini("contexta_candidate", HELP["candidate"], type="linelist")
     parser.addini("contexta_lower_is_better", HELP["lower_is_better"], type="linelist")
     parser.addini("contexta_higher_is_better", HELP["higher_is_better"], type="linelist")

@@ -24,6 +24,7 @@ DEFAULT_WORKSPACE = ".contexta"
 DEFAULT_LOCK_TIMEOUT = 10.0
 FAIL_ON = ("failure", "warning")
 DEFAULT_HISTORY = 5
+DEFAULT_MAX_DAYS = 90  # the waivers' own default (verdict.waivers.DEFAULT_MAX_DAYS), without importing them here
 INCONCLUSIVE_FAIL = "fail"
 INCONCLUSIVE_CHOICES = (INCONCLUSIVE_FAIL, "pass")
 
@@ -56,6 +57,7 @@ class Settings:
     fail_on: str = "failure"
     waivers: Path | None = None
     waiver_file: WaiverFile | None = None
+    strict_waivers: bool = False
 
     @property
     def inconclusive_fails(self) -> bool:
@@ -162,7 +164,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
     settings = _resolve(config)
     if settings.active:
         settings.read_lock_timeout()
-        settings = _with_tiers(settings)
+        settings = _with_tiers(config, settings)
         outputs = output_paths(config)
         for path, origin in [
             (outputs.report, "--contexta-report"),
@@ -182,20 +184,55 @@ def resolve_settings(config: pytest.Config) -> Settings:
     return settings
 
 
-def _with_tiers(settings: Settings) -> Settings:
-    """Check --contexta-fail-on and read the waiver file (a usage error naming the line when malformed)."""
+def _with_tiers(config: pytest.Config, settings: Settings) -> Settings:
+    """Check --contexta-fail-on and the waiver bounds, and read the waiver file (a usage error naming the line when
+    malformed or unbounded)."""
     fail_on = settings.sources["fail_on"]
     if fail_on.value not in FAIL_ON:
         raise pytest.UsageError(
             f"contexta fail-on {fail_on.value!r} (from {fail_on.source}) must be one of {', '.join(FAIL_ON)}"
         )
-    if settings.waivers is None:
-        return replace(settings, fail_on=fail_on.value)
-    from ..verdict.waivers import load_waivers
-
-    return replace(
-        settings, fail_on=fail_on.value, waiver_file=load_waivers(settings.waivers, settings.sources["waivers"].source)
+    strict_setting = (
+        Setting("true", "command line")
+        if config.getoption("contexta_strict_waivers")
+        else _ini_setting(config, "strict_waivers", "false")
     )
+    strict = settings.sources["strict_waivers"] = _strict(strict_setting)
+    max_days = settings.sources["waiver_max_days"] = _ini_setting(config, "waiver_max_days", str(DEFAULT_MAX_DAYS))
+    settings = replace(settings, fail_on=fail_on.value, strict_waivers=strict.value == "true")
+    days = _max_days(max_days)
+    if settings.waivers is None:
+        return settings
+    from ..verdict.waivers import load_waivers, today
+
+    waiver_file = load_waivers(settings.waivers, settings.sources["waivers"].source, today(), days)
+    return replace(settings, waiver_file=waiver_file)
+
+
+def _ini_setting(config: pytest.Config, name: str, default: str) -> Setting:
+    value = str(config.getini(f"contexta_{name}")).strip()
+    return Setting(value, f"ini contexta_{name}") if value else Setting(default, "default")
+
+
+def _strict(setting: Setting) -> Setting:
+    text = (setting.value or "").strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return Setting("true", setting.source)
+    if text in ("false", "no", "off", "0"):
+        return Setting("false", setting.source)
+    raise pytest.UsageError(
+        f"contexta strict waivers {setting.value!r} (from {setting.source}) must be true or false (default false)"
+    )
+
+
+def _max_days(setting: Setting) -> int:
+    text = (setting.value or "").strip()
+    if not text.isdigit():
+        raise pytest.UsageError(
+            f"contexta waiver max days {setting.value!r} (from {setting.source}) must be a whole number of days >= 0 "
+            f"(default {DEFAULT_MAX_DAYS}): the most days after today a waiver may expire"
+        )
+    return int(text)
 
 
 def _resolve(config: pytest.Config) -> Settings:

@@ -13,6 +13,7 @@ from .tiers import (
     entry_outcome,
     expired_reasons,
     skipped_slices,
+    strict_waiver_problems,
     tier_notes,
     waiver_reports,
     waiver_use,
@@ -24,20 +25,24 @@ PARTIAL_OPTION = "--contexta-allow-partial"
 
 
 def decide(facts: GateFacts) -> GateReport:
-    """The final verdict: ``pass`` only when every candidate passed, nothing went wrong and pytest exits 0."""
+    """The final verdict: the worst candidate verdict (``pass`` only when every candidate passed, nothing went
+    wrong and pytest exits 0), with the exit status that tells the deploy decision."""
     stale = facts.stale_waivers()
-    usage_errors = facts.usage_errors + ([] if facts.checks_may_be_missing else stale)
-    problems = usage_errors + facts.errors
-    candidates = [_candidate_report(facts, facts.for_candidate(ref), problems) for ref in facts.candidates]
-    status = _exit_status(facts.exit_status, usage_errors, _gate_fails(facts, problems, candidates))
     waivers = waiver_reports(
         facts.waivers,
         facts.candidates,
         facts.outcomes.values(),
         date.fromisoformat(facts.today) if facts.today else today(),
     )
+    strict = strict_waiver_problems(waivers, facts.strict_waivers_source) if facts.strict_waivers else []
+    usage_errors = (
+        facts.usage_errors + ([] if facts.checks_may_be_missing else stale) + facts.blanket_waivers() + strict
+    )
+    problems = usage_errors + facts.errors
+    candidates = [_candidate_report(facts, facts.for_candidate(ref), problems) for ref in facts.candidates]
+    status = _exit_status(facts.exit_status, usage_errors, _gate_fails(facts, problems, candidates))
     return GateReport(
-        verdict=_overall(candidates) if status == pytest.ExitCode.OK else "fail",
+        verdict=session_verdict(candidates, status, facts.inconclusive),
         exit_status=status,
         workspace=facts.workspace,
         created_at=facts.created_at,
@@ -72,14 +77,17 @@ def _exit_status(pytest_status: int, usage_errors: list[str], fails: bool) -> in
     return pytest_status
 
 
-def _overall(candidates: list[CandidateReport]) -> Verdict:
-    """The worst candidate verdict (fail > inconclusive > pass-with-warnings > pass) of a gate that exits 0.
+def session_verdict(candidates: list[CandidateReport], exit_status: int, inconclusive: str) -> Verdict:
+    """The worst candidate verdict (fail > inconclusive > pass-with-warnings > pass), ``inconclusive`` included
+    whatever ``--contexta-inconclusive`` says: the exit status tells the deploy decision.
 
-    It exits 0 with an inconclusive candidate only under ``--contexta-inconclusive=pass``: that passes with
-    warnings, never plainly.
+    ``fail`` when there is no candidate, or when the session exits non-zero for a reason no candidate's verdict
+    gives (a test that is not a gate check failed, the session was interrupted, an output could not be written).
     """
-    shown: list[Verdict] = ["pass-with-warnings" if c.verdict == "inconclusive" else c.verdict for c in candidates]
-    return next((v for v in VERDICT_PRECEDENCE if v in shown), "pass")
+    given = {c.verdict for c in candidates}
+    worst: Verdict = next((v for v in VERDICT_PRECEDENCE if v in given), "fail")
+    explained = worst == "fail" or (worst == "inconclusive" and inconclusive == "fail")
+    return worst if exit_status == pytest.ExitCode.OK or explained else "fail"
 
 
 def _notes(facts: GateFacts) -> list[str]:
@@ -139,6 +147,12 @@ def _selection_reasons(facts: GateFacts, candidate: CandidateFacts) -> list[str]
         reasons.append(
             f"the selection left gate checks out ({_left_out(facts, candidate.ref)}): a gate runs every check; "
             f"pass {PARTIAL_OPTION} for a deliberate partial rerun"
+        )
+    if facts.allow_partial and candidate.total and not candidate.outcomes and not candidate.never_ran:
+        reasons.append(
+            f"none of its {candidate.total} gate checks ran (the partial selection left them all out): a "
+            f"candidate never passes on checks that did not run; select at least one of its checks, or leave "
+            f"the candidate out of --contexta-candidate"
         )
     if candidate.never_ran:
         reasons.append(

@@ -9,7 +9,7 @@ from ..checks.results import CheckResult
 from ..runs.models import BaselineChoice, Diagnostic
 from .provenance import Provenance
 from .report import Outcome
-from .waivers import Waiver, unmatched_waivers
+from .waivers import Waiver, blanket_waivers, unmatched_waivers
 
 
 @dataclass
@@ -97,6 +97,8 @@ class GateFacts:
     fail_on: str = "failure"  # "warning": an advisory check that does not pass fails the gate
     waivers: list[Waiver] = field(default_factory=list)  # the waiver file's entries
     today: str | None = None  # the ISO date the waivers were judged on
+    strict_waivers: bool = False  # --contexta-strict-waivers: a waiver that waived nothing fails the gate
+    strict_waivers_source: str = "default"
     provenance: Provenance | None = None
 
     def for_candidate(self, ref: str) -> CandidateFacts:
@@ -120,6 +122,10 @@ class GateFacts:
         """Why each waiver that names none of the collected gate checks (selected or not) of a candidate it covers
         is wrong."""
         return unmatched_waivers(self.waivers, {**self.deselected, **self.selected})
+
+    def blanket_waivers(self) -> list[str]:
+        """Why each waiver not written ``blanket = true`` that matches every gate check of a candidate is wrong."""
+        return blanket_waivers(self.waivers, {**self.deselected, **self.selected})
 
     @property
     def checks_may_be_missing(self) -> bool:

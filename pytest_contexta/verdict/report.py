@@ -97,6 +97,7 @@ class ReportWaiver(FrozenModel):
     reason: str
     owner: str
     expires: str
+    blanket: bool = False  # written blanket = true: it may waive every gate check of a candidate
     status: Literal["applied", "unused", "expired"]
     days_left: int
     expires_soon: bool
@@ -117,7 +118,8 @@ class CandidateReport(FrozenModel):
 
 
 class GateReport(FrozenModel):
-    """Everything a deploy script needs: ``verdict`` is ``pass`` only when every candidate passed."""
+    """Everything a deploy script needs: ``verdict`` is the worst candidate verdict (``inconclusive`` included;
+    ``fail`` also when the session failed outside the candidates), ``exit_status`` the deploy decision."""
 
     schema_version: Literal[2] = REPORT_SCHEMA_VERSION
     verdict: Verdict

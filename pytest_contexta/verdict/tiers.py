@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Literal
 from .report import CandidateReport, Outcome, ReportCheck, ReportWaiver, WaiverUse
 from .waivers import SOON_DAYS, Waiver
 
+STRICT_OPTION = "--contexta-strict-waivers"
+
 if TYPE_CHECKING:
     from .facts import CheckOutcome
 
@@ -67,6 +69,21 @@ def waiver_reports(
             )
         )
     return reports
+
+
+def strict_waiver_problems(waivers: list[ReportWaiver], source: str) -> list[str]:
+    """Under ``--contexta-strict-waivers``, why each waiver that waived nothing (unused or expired) fails the gate."""
+    problems = []
+    for w in waivers:
+        if w.status == "applied":
+            continue
+        why = f"it expired on {w.expires}" if w.status == "expired" else "no failing gate check matched it"
+        problems.append(
+            f"the waiver at line {w.line} (check {w.check!r}, candidate {w.candidate!r}, owner {w.owner}) waived "
+            f"nothing in this session ({why}) and strict waivers are on ({STRICT_OPTION}, from {source}): remove "
+            f"the waiver, or turn strict waivers off"
+        )
+    return problems
 
 
 def tier_notes(candidates: list[CandidateReport], waivers: list[ReportWaiver]) -> list[str]:

@@ -10,7 +10,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 
 SOON_DAYS = 14
+#: The longest a waiver may run, from the day it is judged on (ini ``contexta_waiver_max_days``).
+DEFAULT_MAX_DAYS = 90
 _FIELDS = ("check", "candidate", "reason", "owner", "expires")
+_OPTIONAL = ("blanket",)  # blanket = true: the waiver may match every gate check of a candidate
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
@@ -37,6 +40,7 @@ class Waiver:
     reason: str
     owner: str
     expires: str  # ISO date
+    blanket: bool = False  # written ``blanket = true``: it may waive every gate check of a candidate
 
     def days_left(self, on: date) -> int:
         return (date.fromisoformat(self.expires) - on).days
@@ -94,6 +98,27 @@ def unmatched_waivers(waivers: Iterable[Waiver], collected: Mapping[str, str]) -
     return problems
 
 
+def blanket_waivers(waivers: Iterable[Waiver], collected: Mapping[str, str]) -> list[str]:
+    """Why each waiver not written ``blanket = true`` that matches every collected gate check (node id ->
+    candidate, selected or not) of a candidate it covers is an error: it waives the whole candidate."""
+    problems = []
+    for waiver in waivers:
+        if waiver.blanket:
+            continue
+        whole = []
+        for candidate in dict.fromkeys(c for c in collected.values() if waiver.covers(c)):
+            ids = [nodeid for nodeid, owner in collected.items() if owner == candidate]
+            if all(waiver.matches(nodeid, candidate) for nodeid in ids):
+                whole.append(f"{candidate} ({len(ids)} of {len(ids)})")
+        if whole:
+            problems.append(
+                f"the {waiver.label()} matches every gate check of {', '.join(whole)}: a waiver of a whole "
+                f"candidate needs blanket = true; narrow its check pattern to the checks it accepts, or add "
+                f"blanket = true to the waiver"
+            )
+    return problems
+
+
 @lru_cache(maxsize=256)
 def _pattern(text: str) -> re.Pattern[str]:
     """``*`` is any text and ``?`` one character; everything else, brackets included, stands for itself
@@ -101,9 +126,13 @@ def _pattern(text: str) -> re.Pattern[str]:
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text), re.DOTALL)
 
 
-def load_waivers(path: Path, origin: str) -> WaiverFile:
-    """Parse the waiver file; anything wrong is a :class:`pytest.UsageError` naming the file and line."""
+def load_waivers(path: Path, origin: str, on: date | None = None, max_days: int = DEFAULT_MAX_DAYS) -> WaiverFile:
+    """Parse the waiver file; anything wrong is a :class:`pytest.UsageError` naming the file and line.
+
+    A waiver must expire at most ``max_days`` after ``on`` (today) and, unless written ``blanket = true``, name
+    the checks it waives by more than wildcards."""
     where = f"contexta waiver file {path} (from {origin})"
+    on = on or today()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -126,21 +155,43 @@ def load_waivers(path: Path, origin: str) -> WaiverFile:
     if not isinstance(entries, list) or len(entries) != len(starts):
         raise pytest.UsageError(f"{where} line {starts[0] if starts else 1}: write each waiver as a [[waiver]] table")
     bounds = [*starts[1:], len(lines) + 1]
-    return WaiverFile(
-        path,
-        tuple(
-            _waiver(where, lines, entry, start, end) for entry, start, end in zip(entries, starts, bounds, strict=True)
-        ),
-    )
+    waivers = []
+    for entry, start, end in zip(entries, starts, bounds, strict=True):
+        waiver = _waiver(where, lines, entry, start, end)
+        _check_bounds(where, lines, waiver, end, on, max_days)
+        waivers.append(waiver)
+    return WaiverFile(path, tuple(waivers))
+
+
+def _check_bounds(where: str, lines: list[str], waiver: Waiver, end: int, on: date, max_days: int) -> None:
+    """A waiver runs at most ``max_days``, and waives everything only when it says ``blanket = true``."""
+    last = on + timedelta(days=min(max_days, (date.max - on).days))  # a huge bound is no bound, not an overflow
+    if date.fromisoformat(waiver.expires) > last:
+        raise pytest.UsageError(
+            f"{where} line {_key_line(lines, waiver.line, end, 'expires')}: expires {waiver.expires} is "
+            f"{waiver.days_left(on)} days after today ({on.isoformat()}); a waiver runs at most {max_days} days "
+            f"(ini contexta_waiver_max_days): set expires to {last.isoformat()} or earlier and renew it then"
+        )
+    if not waiver.blanket and set(waiver.check) <= {"*"}:
+        raise pytest.UsageError(
+            f"{where} line {_key_line(lines, waiver.line, end, 'check')}: check {waiver.check!r} matches every "
+            f"gate check of the candidates it covers; a waiver of a whole candidate needs blanket = true: name "
+            f"the checks it accepts, or add blanket = true to the waiver"
+        )
 
 
 def _waiver(where: str, lines: list[str], entry: dict[str, Any], start: int, end: int) -> Waiver:
     for key in entry:
-        if key not in _FIELDS:
+        if key not in _FIELDS + _OPTIONAL:
             raise pytest.UsageError(
                 f"{where} line {_key_line(lines, start, end, key)}: unknown key {key!r} "
-                f"(a waiver has {', '.join(_FIELDS)})"
+                f"(a waiver has {', '.join(_FIELDS)} and may have {', '.join(_OPTIONAL)})"
             )
+    blanket = entry.get("blanket", False)
+    if not isinstance(blanket, bool):
+        raise pytest.UsageError(
+            f"{where} line {_key_line(lines, start, end, 'blanket')}: blanket must be true or false, not {blanket!r}"
+        )
     for key in _FIELDS:
         if key not in entry:
             raise pytest.UsageError(
@@ -158,6 +209,7 @@ def _waiver(where: str, lines: list[str], entry: dict[str, Any], start: int, end
         reason=entry["reason"].strip(),
         owner=entry["owner"].strip(),
         expires=(expires if isinstance(expires, date) else date.fromisoformat(expires)).isoformat(),
+        blanket=blanket,
     )
 
 

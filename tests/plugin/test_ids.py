@@ -70,7 +70,11 @@ def test_k_selects_a_candidate_or_a_parameter(pytester: pytest.Pytester) -> None
     ]
     by_metric = gate(pytester, [GOOD, REGRESSED], "-k", "[f1- and not v4", "--contexta-allow-partial")
     assert ran(by_metric) == [f"test_gate.py::test_regression[f1-{GOOD}]"]
-    assert by_metric.ret == pytest.ExitCode.OK
+    # none of the regressed candidate's checks ran: it never passes on that, partial run or not
+    assert by_metric.ret == pytest.ExitCode.TESTS_FAILED
+    by_metric.stdout.fnmatch_lines(
+        [f"GATE PASSED for {GOOD}", f"GATE FAILED for {REGRESSED}: none of its 3 gate checks ran*"]
+    )
 
 
 def test_deselect_and_last_failed_take_the_ids(pytester: pytest.Pytester) -> None:

@@ -110,3 +110,15 @@ def test_continue_on_collection_errors_never_prints_gate_passed(pytester: pytest
         ]
     )
     assert report["verdict"] == "fail"
+
+
+def test_a_partial_run_that_ran_none_of_the_candidates_checks_fails_it_in_every_output(
+    pytester: pytest.Pytester,
+) -> None:
+    """-k zzz with --contexta-allow-partial used to print GATE PASSED, exit 5 and say pass for the candidate."""
+    pytester.makepyfile(test_gate=GATE)
+    result, report = _gate(pytester, "--contexta-allow-partial", "-k", "zzz")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["GATE FAILED for run:svc.faster: none of its 3 gate checks ran*"])
+    result.stdout.no_fnmatch_line("*GATE PASSED*")
+    assert (report["verdict"], report["candidates"][0]["verdict"]) == ("fail", "fail")

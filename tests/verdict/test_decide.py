@@ -52,6 +52,10 @@ LEFT_OUT = (
     f"the selection left gate checks out (1 gate checks deselected and not run): a gate runs every check; "
     f"pass {PARTIAL_OPTION} for a deliberate partial rerun"
 )
+NONE_RAN = (
+    "none of its 2 gate checks ran (the partial selection left them all out): a candidate never passes on checks "
+    "that did not run; select at least one of its checks, or leave the candidate out of --contexta-candidate"
+)
 SWALLOWED = f"a helper failed in {B} but the test passed (its AssertionError was caught): the helper's verdict counts"
 
 CASES = {
@@ -82,7 +86,7 @@ CASES = {
     ),
     "inconclusive under the policy fail": (
         gate(check(A), check(B, FAILED, results=helper("inconclusive")), exit_status=1),
-        "fail",
+        "inconclusive",
         "inconclusive",
         1,
         [inconclusive_reason("fail", "default")],
@@ -92,7 +96,7 @@ CASES = {
         gate(
             check(A), check(B, results=helper("inconclusive")), inconclusive="pass", inconclusive_source="command line"
         ),
-        "pass-with-warnings",
+        "inconclusive",
         "inconclusive",
         0,
         [inconclusive_reason("pass", "command line")],
@@ -112,6 +116,14 @@ CASES = {
         "pass",
         0,
         [],
+        [],
+    ),
+    "partial run allowed, none of the candidate's checks ran": (
+        gate(deselected={A: GOOD, B: GOOD}, allow_partial=True, exit_status=int(pytest.ExitCode.NO_TESTS_COLLECTED)),
+        "fail",
+        "fail",
+        1,
+        [NONE_RAN],
         [],
     ),
     "waived": (
@@ -178,3 +190,19 @@ def test_deciding_twice_gives_the_same_report_and_changes_no_fact() -> None:
     before = replace(facts, outcomes=dict(facts.outcomes), selected=dict(facts.selected))
     assert decide(facts) == decide(facts)
     assert facts == before
+
+
+def test_a_partial_run_of_one_candidate_fails_the_other_whose_checks_all_were_left_out() -> None:
+    """-k "good]" with two candidates: the other candidate ran nothing, so it fails, and so does the gate."""
+    other = "run:p.other"
+    facts = gate(
+        check(A),
+        check(B),
+        candidates=[GOOD, other],
+        deselected={f"t.py::a[{other}]": other, f"t.py::b[{other}]": other},
+        allow_partial=True,
+    )
+    report = decide(facts)
+    assert [(c.run_ref, c.verdict) for c in report.candidates] == [(GOOD, "pass"), (other, "fail")]
+    assert report.candidates[1].reasons == [NONE_RAN]
+    assert (report.verdict, report.exit_status) == ("fail", 1)

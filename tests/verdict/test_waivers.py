@@ -32,10 +32,16 @@ def in_days(days: int) -> str:
     return (today() + timedelta(days=days)).isoformat()
 
 
-def entry(check: str, expires: str, candidate: str = "candidate-v4-regressed", owner: str = "ranking-team") -> str:
+def entry(
+    check: str,
+    expires: str,
+    candidate: str = "candidate-v4-regressed",
+    owner: str = "ranking-team",
+    blanket: bool = False,
+) -> str:
     return (
         f'[[waiver]]\ncheck = "{check}"\ncandidate = "{candidate}"\nreason = "accepted: {check}"\n'
-        f'owner = "{owner}"\nexpires = {expires}\n\n'
+        f'owner = "{owner}"\nexpires = {expires}\n{"blanket = true" if blanket else ""}\n'
     )
 
 
@@ -56,10 +62,10 @@ def report_of(pytester: pytest.Pytester) -> dict:
 def test_applied_expired_unused_and_expiring_waivers(pytester: pytest.Pytester, xdist: list[str]) -> None:
     pytester.makepyfile(test_gate=GATE)
     pytester.path.joinpath("waivers.toml").write_text(
-        entry("*test_regression[accuracy-*", in_days(100))
+        entry("*test_regression[accuracy-*", in_days(60))
         + entry("*test_regression[auc-*", in_days(-1))
         + entry("*test_regression[f1-*", in_days(5), candidate="run:product-ranker.candidate-v4-*")
-        + entry("*test_regression[latency-p95-ms-*", in_days(100)),
+        + entry("*test_regression[latency-p95-ms-*", in_days(60)),
         encoding="utf-8",
     )
     result = run_gate(pytester, REGRESSED, "--contexta-waivers=waivers.toml", "--contexta-markdown=gate.md", *xdist)
@@ -79,7 +85,7 @@ def test_applied_expired_unused_and_expiring_waivers(pytester: pytest.Pytester, 
         "line": 1,
         "owner": "ranking-team",
         "reason": "accepted: *test_regression[accuracy-*",
-        "expires": in_days(100),
+        "expires": in_days(60),
         "expired": False,
     }
     assert by_metric["auc"]["waiver"]["expired"] is True
@@ -89,10 +95,10 @@ def test_applied_expired_unused_and_expiring_waivers(pytester: pytest.Pytester, 
         f"{in_days(-1)}, so its failure counts",
     ]
     assert [(w["line"], w["status"], w["days_left"], w["expires_soon"]) for w in report["waivers"]] == [
-        (1, "applied", 100, False),
+        (1, "applied", 60, False),
         (8, "expired", -1, False),
         (15, "applied", 5, True),
-        (22, "unused", 100, False),
+        (22, "unused", 60, False),
     ]
     assert report["waivers"][0]["waived"] == [f"test_gate.py::test_regression[accuracy-{REGRESSED}]"]
     assert report["notes"] == [
@@ -110,7 +116,7 @@ def test_applied_expired_unused_and_expiring_waivers(pytester: pytest.Pytester, 
             "test_regression?accuracy? * WAIVED * accuracy @evaluate *",
             "test_regression?auc? * FAIL * auc @evaluate *",
             f"warning:   WAIVED test_gate.py::test_regression?accuracy-{REGRESSED}?: owner ranking-team, expires "
-            f"{in_days(100)} (waiver line 1): accepted: *",
+            f"{in_days(60)} (waiver line 1): accepted: *",
             f"GATE FAILED for {REGRESSED}: 1 of 4 gate checks did not pass; the waiver at line 8 *expired on *",
             "note: waiver at line 22 * matched no failing check*",
         ]
@@ -153,7 +159,7 @@ def test_every_failure_waived_passes_with_warnings(pytester: pytest.Pytester, xd
 def test_waiver_file_from_env_and_ini(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
     pytester.makepyfile(test_gate=GATE)
     folder = pytester.mkdir("gate-config")
-    folder.joinpath("waivers.toml").write_text(entry("*", in_days(3)), encoding="utf-8")
+    folder.joinpath("waivers.toml").write_text(entry("*", in_days(3), blanket=True), encoding="utf-8")
     if source == "env":
         monkeypatch.setenv("CONTEXTA_WAIVERS", str(folder / "waivers.toml"))
         origin = "env CONTEXTA_WAIVERS"
@@ -169,7 +175,7 @@ def test_waiver_file_from_env_and_ini(pytester: pytest.Pytester, monkeypatch: py
 def test_a_waiver_for_another_candidate_does_not_apply(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_gate=GATE)
     pytester.path.joinpath("waivers.toml").write_text(
-        entry("*", in_days(30), candidate="candidate-v2-*"), encoding="utf-8"
+        entry("*", in_days(30), candidate="candidate-v2-*", blanket=True), encoding="utf-8"
     )
     result = run_gate(pytester, REGRESSED, "--contexta-waivers=waivers.toml")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -205,7 +211,7 @@ def test_a_waiver_for_another_candidate_does_not_apply(pytester: pytest.Pytester
         (
             '[[waiver]]\ncheck = "x"\ncandidate = "*"\nreason = "r"\nowner = "o"\n'
             'expires = 2027-01-01\nticket = "T-1"\n',
-            "line 7: unknown key 'ticket' (a waiver has check, candidate, reason, owner, expires)",
+            "line 7: unknown key 'ticket' (a waiver has check, candidate, reason, owner, expires and may have blanket)",
         ),
         (
             '[[waiver]]\ncheck = "x"\ncandidate = "*"\nreason = "  "\nowner = "o"\nexpires = 2027-01-01\n',
@@ -325,3 +331,36 @@ def test_ignore_in_code_is_listed_in_the_verdict(pytester: pytest.Pytester) -> N
     )
     assert note in report["notes"]
     result.stdout.fnmatch_lines([f"note: {note}"])
+
+
+def test_waiver_bounds_are_usage_errors_of_the_session(pytester: pytest.Pytester) -> None:
+    """An expiry beyond contexta_waiver_max_days stops the session before any test runs; under
+    --contexta-strict-waivers (or its ini) a waiver that waived nothing fails the gate with exit 4."""
+    pytester.makepyfile(test_gate=GATE)
+    waivers = pytester.path / "waivers.toml"
+    waivers.write_text(entry("*test_regression[f1-*", "9999-12-31"), encoding="utf-8")
+    forever = run_gate(pytester, REGRESSED, "--contexta-waivers=waivers.toml")
+    assert forever.ret == pytest.ExitCode.USAGE_ERROR
+    forever.stderr.fnmatch_lines(
+        [
+            "ERROR: contexta waiver file */waivers.toml (from command line) line 6: expires 9999-12-31 is * days after "
+            "today (*); a waiver runs at most 90 days (ini contexta_waiver_max_days): set expires to * or earlier*"
+        ]
+    )
+    pytester.makeini("[pytest]\ncontexta_waiver_max_days = 20000000\ncontexta_strict_waivers = true\n")
+    waivers.write_text(
+        entry("*test_regression[f1-*", "9999-12-31") + entry("*test_regression[latency-p95-ms-*", in_days(30)),
+        encoding="utf-8",
+    )
+    strict = run_gate(pytester, REGRESSED, "--contexta-waivers=waivers.toml")
+    assert strict.ret == pytest.ExitCode.USAGE_ERROR
+    report = report_of(pytester)
+    assert report["verdict"] == "fail" and report["exit_status"] == 4
+    assert (
+        "waived nothing in this session (no failing gate check matched it) and strict waivers are on "
+        "(--contexta-strict-waivers, from ini contexta_strict_waivers)" in report["error"]
+    )
+    assert report["provenance"]["settings"]["strict_waivers"] == {
+        "value": "true",
+        "source": "ini contexta_strict_waivers",
+    }
