@@ -76,13 +76,14 @@ def example_copy(target: Path) -> Path:
 
 def plugin_lines(stdout: str) -> str:
     """The plugin's own terminal lines: its header and baseline lines, and the verdict block."""
-    kept, in_block = [], False
+    kept, in_block, in_header = [], False, False
     for line in stdout.splitlines():
         if re.fullmatch(r"=+ contexta gate =+", line):
             in_block = True
         elif in_block and line.startswith("=") and line.endswith("="):
             in_block = False
-        if in_block or line.startswith("contexta "):
+        in_header = line.startswith("contexta ") or (in_header and line.startswith("    "))  # and its wrapped lines
+        if in_block or in_header:
             kept.append(line)
     return "\n".join(kept) + "\n"
 
