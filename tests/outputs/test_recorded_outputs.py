@@ -26,8 +26,9 @@ pytestmark = pytest.mark.slow  # a pytest process per session (the renderings al
 TESTS = Path(__file__).parents[1]
 RECORDED = Path(__file__).parent / "recorded"
 EXAMPLE_GATES = TESTS.parent / "example_gates"
-SHIPPED_EXPIRY = "2027-06-30"
-FIXED_EXPIRY = "2099-12-31"
+#: The shipped waiver (example_gates/waivers.toml), long expired; the sessions run with the clock frozen years
+#: ahead (tests/frozen_clock.py), so the recorded days (``today``, ``days_left``) are the same on any day.
+SHIPPED_EXPIRY = "2025-06-30"
 RUNS = [
     "product-ranker." + name
     for name in (
@@ -65,12 +66,9 @@ SESSIONS = {run: [run] for run in RUNS} | {
 
 
 def example_copy(target: Path) -> Path:
-    """example_gates/ copied to ``target``, its waiver made to hold whatever day the suite runs on."""
+    """example_gates/ copied to ``target`` as shipped."""
     shutil.copytree(EXAMPLE_GATES, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    waivers = target / "waivers.toml"
-    text = waivers.read_text(encoding="utf-8")
-    assert text.count(f"expires = {SHIPPED_EXPIRY}") == 1
-    waivers.write_text(text.replace(SHIPPED_EXPIRY, FIXED_EXPIRY), encoding="utf-8")
+    assert (target / "waivers.toml").read_text(encoding="utf-8").count(f"expires = {SHIPPED_EXPIRY}") == 1
     return target
 
 
@@ -110,6 +108,12 @@ def gate_outputs(session: str, example: Path, out: Path) -> dict[str, str]:
     report, markdown = out / "report.json", out / "summary.md"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTEXTA_", "PYTEST_", "GITHUB_"))}
     env |= {"COLUMNS": "80", "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    if str(TESTS) not in sys.path:  # run as a script, to record
+        sys.path.insert(0, str(TESTS))
+    import frozen_clock
+
+    env |= {"PYTHONPATH": os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    env |= {frozen_clock.ENVIRONMENT: frozen_clock.FUTURE_TODAY.isoformat()}
     candidates = [f"--contexta-candidate=run:{run}" for run in SESSIONS[session]]
     command = [
         sys.executable,
@@ -118,6 +122,8 @@ def gate_outputs(session: str, example: Path, out: Path) -> dict[str, str]:
         str(example),
         "-p",
         "pytest_contexta.plugin",
+        "-p",
+        "frozen_clock",
         "-p",
         "no:cacheprovider",
         "-p",
