@@ -8,6 +8,7 @@ import hashlib
 import shutil
 import stat
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,15 @@ def results() -> Iterator[list[CheckResult]]:
     """The structured results the assertion helpers record, as in a gate session."""
     with recording(CheckContext()) as context:
         yield context.results
+
+
+@pytest.fixture
+def frozen_today(monkeypatch: pytest.MonkeyPatch) -> date:
+    """Waivers judged on a day years ahead (tests/frozen_clock.py), in this process and its in-process runs."""
+    from frozen_clock import FUTURE_TODAY, freeze
+
+    freeze(FUTURE_TODAY, monkeypatch)
+    return FUTURE_TODAY
 
 
 @pytest.fixture(autouse=True)

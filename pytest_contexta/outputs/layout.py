@@ -1,12 +1,24 @@
-"""Text laid out within a terminal width: wrapped paragraphs and a table whose columns shrink to fit (pure)."""
+"""Text laid out within a terminal width: wrapped paragraphs and a table whose columns shrink to fit (pure).
+
+Widths are display columns, a wide or ambiguous-width character (``▁``, ``→``, ``·``) counting as two, so a line
+fits also in a terminal that draws those wide. Lines break at spaces; a word too long for a line breaks after a
+separator (``-``, ``/``, ``::``, ``,``, ``;``, a closing bracket) or before an opening bracket, never inside a
+run of letters and digits unless that run alone is wider than the line.
+"""
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Sequence
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 _GAP = "  "
+#: Where a word may break: after these separators, or before an opening bracket.
+BREAKS = re.compile(r"(?<=::)|(?<=[-/,;\])])|(?=[\[(])")
+#: Where a piece still wider than a line may break: after a dot or an underscore (``data.`` ``dataset_``).
+FINER_BREAKS = re.compile(r"(?<=[._])")
+_WORDS = re.compile(r"(\s*)(\S+)")
 
 
 @dataclass(frozen=True)
@@ -17,17 +29,73 @@ class Column:
     shrink_to: int = 0
 
 
+def display_width(text: str) -> int:
+    """The columns ``text`` takes in a terminal, wide and ambiguous-width characters counting as two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WFA" else 1 for char in text)
+
+
+def pieces(word: str) -> list[str]:
+    """``word`` cut where it may break: ``test_a[latency-p95-ms]`` -> ``test_a``, ``[latency-``, ``p95-``,
+    ``ms]``."""
+    return [piece for piece in BREAKS.split(word) if piece]
+
+
 def wrap(text: str, width: int, indent: str = "", first: str = "") -> list[str]:
-    """``first + text`` wrapped to ``width``, continuation lines prefixed with ``indent`` (long words broken)."""
-    lines = textwrap.wrap(
-        text,
-        max(width, len(indent) + 8),
-        initial_indent=first,
-        subsequent_indent=indent,
-        break_long_words=True,
-        break_on_hyphens=False,
-    )
-    return lines or [first.rstrip()]
+    """``first + text`` wrapped to ``width`` at spaces, continuation lines prefixed with ``indent``; a word longer
+    than a line breaks at its separators (:func:`pieces`)."""
+    width = max(width, display_width(indent) + 8 if indent else 1)
+    lines: list[str] = []
+    line, fresh = first, True  # fresh: nothing but the prefix on the line yet
+    for gap, token in _tokens(text, width - display_width(indent)):
+        joined = line + ("" if fresh else gap) + token
+        if display_width(joined) > width and not fresh:
+            lines.append(line.rstrip())
+            line, joined = indent, indent + token
+        line, fresh = joined, False
+    return [*lines, line.rstrip()]
+
+
+def _tokens(text: str, room: int) -> Iterator[tuple[str, str]]:
+    """(the spaces before, a word) for each word; a word wider than ``room`` as its pieces, glued (no spaces)."""
+    for match in _WORDS.finditer(text):
+        gap, word = " " * len(match[1]), match[2]
+        if display_width(word) <= room:
+            yield gap, word
+            continue
+        for piece in pieces(word):
+            for chunk in _chunks(piece, room):
+                yield gap, chunk
+                gap = ""
+
+
+def _chunks(piece: str, room: int) -> Iterator[str]:
+    """``piece`` in parts no wider than ``room``: itself, else cut after its dots and underscores, and only a run
+    without any separator wider than a line is cut where it must."""
+    if display_width(piece) <= room:
+        yield piece
+        return
+    part = ""
+    for finer in (finer for finer in FINER_BREAKS.split(piece) if finer):
+        if part and display_width(part + finer) > room:
+            yield part
+            part = ""
+        if display_width(finer) <= room:
+            part += finer
+            continue
+        yield from _hard_chunks(part + finer, room)
+        part = ""
+    if part:
+        yield part
+
+
+def _hard_chunks(text: str, room: int) -> Iterator[str]:
+    part = ""
+    for char in text:
+        if part and display_width(part + char) > room:
+            yield part
+            part = ""
+        part += char
+    yield part
 
 
 def table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -> list[list[str]] | None:
@@ -39,15 +107,24 @@ def table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) 
     keep = [i for i in range(len(columns)) if any(row[i] for row in rows)]
     headers = [columns[i].header for i in keep]
     cells = [[row[i] for i in keep] for row in rows]
-    widths = [max(len(headers[j]), *(len(row[j]) for row in cells)) for j in range(len(keep))]
-    floors = [
-        max(len(headers[j]), columns[i].shrink_to) if columns[i].shrink_to else widths[j] for j, i in enumerate(keep)
-    ]
+    widths = [max(display_width(headers[j]), *(display_width(row[j]) for row in cells)) for j in range(len(keep))]
+    floors = [_floor(columns[i], headers[j], [row[j] for row in cells], widths[j]) for j, i in enumerate(keep)]
     fitted = shrunk_widths(widths, floors, width)
     if fitted is None:
         return None
     header = [_row(headers, fitted), _GAP.join("-" * w for w in fitted).rstrip()]
     return [header, *(_wrapped_row(row, fitted) for row in cells)]
+
+
+def _floor(column: Column, header: str, cells: Sequence[str], widest: int) -> int:
+    """The narrowest a column may get: its widest cell, or for a shrinkable one its ``shrink_to`` but never less
+    than its header or a piece of a cell (a word is never cut)."""
+    if not column.shrink_to:
+        return widest
+    longest = max(
+        (display_width(piece) for cell in cells for word in cell.split() for piece in pieces(word)), default=0
+    )
+    return max(display_width(header), column.shrink_to, longest)
 
 
 def shrunk_widths(widths: Sequence[int], floors: Sequence[int], width: int) -> list[int] | None:
@@ -64,12 +141,10 @@ def shrunk_widths(widths: Sequence[int], floors: Sequence[int], width: int) -> l
 
 
 def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return _GAP.join(cell.ljust(w) for cell, w in zip(cells, widths)).rstrip()
+    return _GAP.join(cell + " " * (w - display_width(cell)) for cell, w in zip(cells, widths)).rstrip()
 
 
 def _wrapped_row(cells: Sequence[str], widths: Sequence[int]) -> list[str]:
-    pieces = [
-        textwrap.wrap(cell, w, break_long_words=True) if len(cell) > w else [cell] for cell, w in zip(cells, widths)
-    ]
-    height = max(len(piece) for piece in pieces)
-    return [_row([piece[k] if k < len(piece) else "" for piece in pieces], widths) for k in range(height)]
+    parts = [wrap(cell, w) if display_width(cell) > w else [cell] for cell, w in zip(cells, widths)]
+    height = max(len(part) for part in parts)
+    return [_row([part[k] if k < len(part) else "" for part in parts], widths) for k in range(height)]

@@ -171,6 +171,11 @@ def _moved_line(row: list[str], check: ReportCheck, moved: set[int], width: int)
     return wrap(" · ".join(cells), width, _DETAIL_INDENT, _DETAIL_INDENT) if cells else []
 
 
+def fitted_lines(lines: list[str], width: int, indent: str = "    ") -> list[str]:
+    """Other lines the plugin prints (its header, a baseline, an output error), each wrapped to ``width``."""
+    return [part for line in lines for part in wrap(line, max(width, MIN_WIDTH), indent)]
+
+
 def terminal_lines(report: GateReport, width: int = 80) -> list[str]:
     """The verdict block printed at the end of the session, one block per candidate, no line wider than ``width``."""
     width = max(width, MIN_WIDTH)

@@ -28,6 +28,15 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Refuse, before pytest writes anything (``--debug`` opens its file when parsing ends), a file of pytest's or
+    of a common plugin's that would land in the gated workspace."""
+    from .pytest_files import check_pytest_paths
+
+    check_pytest_paths(early_config, early_config.known_args_namespace)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "contexta_optional: this gate check may be skipped without failing the gate")
     config.addinivalue_line(

@@ -14,7 +14,7 @@ import pytest
 
 from ..errors import GateError
 from ..outputs.paths import OutputPaths
-from ..outputs.summary import terminal_lines
+from ..outputs.summary import fitted_lines, terminal_lines
 from ..outputs.writing import Outputs, junit_properties, write_error_junit
 from ..runs.models import BaselineChoice, Diagnostic
 from ..text import first_line, printable
@@ -76,8 +76,11 @@ class GateController:
             errors = error_outputs(self.session.config, str(exc), output_paths(self.session.config))
             raise pytest.UsageError("\n".join([message, *errors])) from None
 
+    def _width(self) -> int:
+        return int(self.session.config.get_terminal_writer().fullwidth)
+
     def pytest_report_header(self) -> list[str]:
-        return self.session.settings.header_lines()
+        return fitted_lines(self.session.settings.header_lines(), self._width())
 
     def pytest_report_collectionfinish(self) -> list[str]:
         """Each candidate's baseline, decided after collection, when every conftest of it is loaded (in a plain
@@ -90,7 +93,7 @@ class GateController:
                 lines.append(f"contexta baseline of {ref}: cannot be decided ({printable(str(exc))})")
                 continue
             lines.append(f"contexta baseline of {ref}: {choice.run_ref or 'none'} ({printable(choice.reason)})")
-        return lines
+        return fitted_lines(lines, self._width())
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         self.tracker.collect_report(report)
@@ -140,18 +143,20 @@ class GateController:
             session.exitstatus = self.report.exit_status
             reporter = self.session.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
-                reporter.write_line(
+                message = (
                     f"contexta: a pytest_sessionfinish hook set the exit status to 0 after the gate "
                     f"failed; the gate's exit status {self.report.exit_status} stands"
                 )
+                for line in fitted_lines([message], self._width()):
+                    reporter.write_line(line)
         return result
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None:
             return
         terminalreporter.write_sep("=", "contexta gate")
-        width = self.session.config.get_terminal_writer().fullwidth
-        for line in terminal_lines(self.report, width) + self.output_errors:
+        width = self._width()
+        for line in terminal_lines(self.report, width) + fitted_lines(self.output_errors, width):
             terminalreporter.write_line(line)
 
     def _facts(self, exit_status: int) -> GateFacts:

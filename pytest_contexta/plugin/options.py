@@ -87,8 +87,10 @@ class Settings:
         ]
 
 
-def _lookup(config: pytest.Config, name: str) -> Setting:
-    command_line = config.getoption(f"contexta_{name}")
+def _lookup(config: pytest.Config, name: str, namespace: object | None = None) -> Setting:
+    """``namespace``: the arguments parsed so far, read before ``config.option`` is filled (pytest's early hooks)."""
+    option = f"contexta_{name}"
+    command_line = config.getoption(option) if namespace is None else getattr(namespace, option, None)
     if command_line:
         return Setting(",".join(command_line) if isinstance(command_line, list) else command_line, "command line")
     environment = os.environ.get(ENVIRONMENT[name], "").strip()
@@ -143,20 +145,27 @@ def _step_summary() -> Path | None:
     return Path(path).resolve() if path else None
 
 
-def output_paths(config: pytest.Config) -> OutputPaths:
+def output_paths(config: pytest.Config, namespace: object | None = None) -> OutputPaths:
     """Where the verdict goes, resolved without checking any other setting, so that even a usage error can write
     its report."""
-    workspace = _path(config, _lookup(config, "workspace")) or config.invocation_params.dir / DEFAULT_WORKSPACE
+    workspace = (
+        _path(config, _lookup(config, "workspace", namespace)) or config.invocation_params.dir / DEFAULT_WORKSPACE
+    )
     markdown = {
         path: origin
         for path, origin in (
-            (_path(config, _lookup(config, "markdown")), "--contexta-markdown"),
+            (_path(config, _lookup(config, "markdown", namespace)), "--contexta-markdown"),
             (_step_summary(), "GITHUB_STEP_SUMMARY"),
         )
         if path is not None
     }
-    report, html = (_path(config, _lookup(config, name)) for name in ("report", "html"))
+    report, html = (_path(config, _lookup(config, name, namespace)) for name in ("report", "html"))
     return OutputPaths(workspace, report, markdown, html)
+
+
+def gating(config: pytest.Config, namespace: object | None = None) -> bool:
+    """Whether a candidate is given (the plugin is not dormant), without checking it."""
+    return _lookup(config, "candidate", namespace).value is not None
 
 
 def resolve_settings(config: pytest.Config) -> Settings:

@@ -49,7 +49,10 @@ class GateSession:
         writer = self.config.get_terminal_writer()
         if writer.width_of_current_line:
             writer.line()  # after a line of progress dots, not in it
-        writer.line(f"contexta: {printable(message)}", yellow=True, flush=True)
+        from ..outputs.summary import fitted_lines
+
+        for line in fitted_lines([f"contexta: {printable(message)}"], writer.fullwidth):
+            writer.line(line, yellow=True, flush=True)
 
     # -- start-up -----------------------------------------------------------------------------------
 

@@ -25,9 +25,14 @@ _OPTIONAL = ("blanket",)  # blanket = true: the waiver may match every gate chec
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def today() -> date:
-    """The date waivers are judged on (UTC): a waiver holds through its ``expires`` day."""
-    return datetime.now(UTC).date()
+    """The date waivers are judged on (UTC): a waiver holds through its ``expires`` day. No setting moves it (none
+    may make an expired waiver hold again); the suite's tests replace ``_utc_now`` (tests/frozen_clock.py)."""
+    return _utc_now().date()
 
 
 @dataclass(frozen=True)

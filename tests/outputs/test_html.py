@@ -78,14 +78,14 @@ def test_the_page_has_a_banner_checks_diagnostics_baseline_and_a_chart_per_metri
     assert list(by_run) == [GOOD, REGRESSED]
     assert f'<div class="banner pass" role="status">GATE PASSED for {GOOD}</div>' in by_run[GOOD]
     assert (
-        f'<div class="banner fail" role="status">GATE FAILED for {REGRESSED}: 2 of 10 gate checks did not pass'
+        f'<div class="banner fail" role="status">GATE FAILED for {REGRESSED}: 3 of 10 gate checks did not pass'
         in by_run[REGRESSED]
     )
     for run, section in by_run.items():
         assert section.count('<tr class="check ') == 10
         assert section.count("<svg") == 5, run  # the four regression checks and the latency budget
         assert "run:product-ranker.baseline-v1</code> — deployed as prod-v1" in section
-    assert by_run[REGRESSED].count('data-outcome="failed"') == 2
+    assert by_run[REGRESSED].count('data-outcome="failed"') == 3  # accuracy, auc, and f1 (its waiver expired)
     assert (
         '<td class="check" title="test_deployment_gate.py::test_no_regression[accuracy-run:product-ranker.'
         'candidate-v4-regressed]"><code>test_no_regression[accuracy]</code></td><td class="result">FAIL</td>'

@@ -53,7 +53,7 @@ def test_one_table_per_candidate_with_its_baseline_and_why_it_failed() -> None:
         "higher is better (built-in: name part 'accuracy') · trend "
         "0.871 (prod-v0) ▁▆ 0.893 (prod-v1) → █ 0.901 (candidate)",
     ]
-    assert "**Why it failed:** 2 of 10 gate checks did not pass" in regressed_part
+    assert "**Why it failed:** 3 of 10 gate checks did not pass" in regressed_part
     (accuracy,) = [row for row in table_rows(regressed_part) if row[0] == "test_no_regression[accuracy]"]
     assert accuracy[:6] == [
         "test_no_regression[accuracy]",

@@ -17,6 +17,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,8 +28,9 @@ pytestmark = pytest.mark.slow  # a pytest process per session (the renderings al
 TESTS = Path(__file__).parents[1]
 RECORDED = Path(__file__).parent / "recorded"
 EXAMPLE_GATES = TESTS.parent / "example_gates"
-SHIPPED_EXPIRY = "2027-06-30"
-FIXED_EXPIRY = "2099-12-31"
+#: The shipped waiver (example_gates/waivers.toml), long expired; the sessions run with the clock frozen years
+#: ahead (tests/frozen_clock.py), so the recorded days (``today``, ``days_left``) are the same on any day.
+SHIPPED_EXPIRY = "2025-06-30"
 RUNS = [
     "product-ranker." + name
     for name in (
@@ -64,25 +67,30 @@ SESSIONS = {run: [run] for run in RUNS} | {
 }
 
 
+def fixed_length_folder() -> Path:
+    """A new folder whose path is as long on every run (``/tmp/tmpXXXXXXXX``): the plugin's header lines, which
+    hold the example's and the outputs' paths, wrap at 80 columns, so a masked copy matches only when the paths
+    it masks had the same length."""
+    return Path(tempfile.mkdtemp(dir="/tmp" if os.path.isdir("/tmp") else None))
+
+
 def example_copy(target: Path) -> Path:
-    """example_gates/ copied to ``target``, its waiver made to hold whatever day the suite runs on."""
+    """example_gates/ copied to ``target`` as shipped."""
     shutil.copytree(EXAMPLE_GATES, target, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    waivers = target / "waivers.toml"
-    text = waivers.read_text(encoding="utf-8")
-    assert text.count(f"expires = {SHIPPED_EXPIRY}") == 1
-    waivers.write_text(text.replace(SHIPPED_EXPIRY, FIXED_EXPIRY), encoding="utf-8")
+    assert (target / "waivers.toml").read_text(encoding="utf-8").count(f"expires = {SHIPPED_EXPIRY}") == 1
     return target
 
 
 def plugin_lines(stdout: str) -> str:
     """The plugin's own terminal lines: its header and baseline lines, and the verdict block."""
-    kept, in_block = [], False
+    kept, in_block, in_header = [], False, False
     for line in stdout.splitlines():
         if re.fullmatch(r"=+ contexta gate =+", line):
             in_block = True
         elif in_block and line.startswith("=") and line.endswith("="):
             in_block = False
-        if in_block or line.startswith("contexta "):
+        in_header = line.startswith("contexta ") or (in_header and line.startswith("    "))  # and its wrapped lines
+        if in_block or in_header:
             kept.append(line)
     return "\n".join(kept) + "\n"
 
@@ -109,6 +117,12 @@ def gate_outputs(session: str, example: Path, out: Path) -> dict[str, str]:
     report, markdown = out / "report.json", out / "summary.md"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTEXTA_", "PYTEST_", "GITHUB_"))}
     env |= {"COLUMNS": "80", "PYTHONDONTWRITEBYTECODE": "1", "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    if str(TESTS) not in sys.path:  # run as a script, to record
+        sys.path.insert(0, str(TESTS))
+    import frozen_clock
+
+    env |= {"PYTHONPATH": os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    env |= {frozen_clock.ENVIRONMENT: frozen_clock.FUTURE_TODAY.isoformat()}
     candidates = [f"--contexta-candidate=run:{run}" for run in SESSIONS[session]]
     command = [
         sys.executable,
@@ -117,6 +131,8 @@ def gate_outputs(session: str, example: Path, out: Path) -> dict[str, str]:
         str(example),
         "-p",
         "pytest_contexta.plugin",
+        "-p",
+        "frozen_clock",
         "-p",
         "no:cacheprovider",
         "-p",
@@ -136,13 +152,19 @@ def gate_outputs(session: str, example: Path, out: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return example_copy(tmp_path_factory.mktemp("recorded") / "example_gates")
+def example() -> Iterator[Path]:
+    folder = fixed_length_folder()
+    yield example_copy(folder / "example_gates")
+    shutil.rmtree(folder)
 
 
 @pytest.mark.parametrize("session", list(SESSIONS))
-def test_outputs_match_the_recorded_copies(session: str, example: Path, tmp_path: Path) -> None:
-    outputs = gate_outputs(session, example, tmp_path / "out")
+def test_outputs_match_the_recorded_copies(session: str, example: Path) -> None:
+    folder = fixed_length_folder()
+    try:
+        outputs = gate_outputs(session, example, folder / "out")
+    finally:
+        shutil.rmtree(folder)
     for suffix, text in outputs.items():
         recorded = (RECORDED / f"{session}.{suffix}").read_text(encoding="utf-8")
         assert comparable(suffix, text) == comparable(suffix, recorded), f"{session}.{suffix} differs from its copy"
@@ -158,14 +180,17 @@ def comparable(suffix: str, text: str) -> str:
 
 def record() -> None:
     """Write the recorded copies anew from this checkout."""
-    import tempfile
-
     RECORDED.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        example = example_copy(Path(folder) / "example_gates")
+    folder = fixed_length_folder()
+    example = example_copy(folder / "example_gates")
+    try:
         for session in SESSIONS:
-            for suffix, text in gate_outputs(session, example, Path(folder) / "out" / session).items():
+            out = fixed_length_folder()
+            for suffix, text in gate_outputs(session, example, out / "out").items():
                 (RECORDED / f"{session}.{suffix}").write_text(text, encoding="utf-8")
+            shutil.rmtree(out)
+    finally:
+        shutil.rmtree(folder)
     print(f"recorded {len(SESSIONS)} sessions in {RECORDED}")
 
 
