@@ -88,7 +88,7 @@ class CheckRunner:
             waiver, expired = waiver_file.applicable(item.nodeid, candidate, today())
         failure = _excuse(item, report, waiver) if report.failed and (waiver or advisory) else None
         context = item.stash.get(CHECK_CONTEXT_KEY, None) if report.when == "call" else None
-        self.tracker.records[report] = PhaseRecord(
+        self.tracker.records[report.nodeid, report.when] = PhaseRecord(
             candidate=candidate,
             results=tuple(context.results) if context else (),
             advisory=advisory,

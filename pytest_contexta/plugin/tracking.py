@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import pytest
 
@@ -66,8 +65,9 @@ class CheckTracker:
         self.collection_errors: list[str] = []
         self.collection_skips: list[str] = []
         self.crashes: list[Crash] = []
-        #: The gate's record of each report of a gate check, from :class:`~.running.CheckRunner` (or a worker).
-        self.records: WeakKeyDictionary[pytest.TestReport, PhaseRecord] = WeakKeyDictionary()
+        #: The gate's record of each report of a gate check, from :class:`~.running.CheckRunner` (or a worker), by
+        #: node id and phase: a plugin that hands pytest a copy of the report keeps it.
+        self.records: dict[tuple[str, str], PhaseRecord] = {}
 
     def found(self, item: pytest.Item) -> None:
         """A gate check as collected, before any hook could remove it from the session."""
@@ -104,7 +104,7 @@ class CheckTracker:
                 self.collection_skips.append(skip)
 
     def test_report(self, report: pytest.TestReport) -> None:
-        record = self.records.get(report)
+        record = self.records.get((report.nodeid, report.when))
         if record is None:
             return  # not a gate check
         outcome = self.outcomes.setdefault(report.nodeid, CheckOutcome(report.nodeid, record.candidate))

@@ -35,7 +35,9 @@ class WorkerPlugin:
     ) -> Generator[None, dict[str, Any] | None, dict[str, Any] | None]:
         """A gate check's report goes to the controller with the gate's record of it, as one JSON field."""
         data = yield
-        record = self.tracker.records.get(report) if isinstance(report, pytest.TestReport) else None
+        record = (
+            self.tracker.records.get((report.nodeid, report.when)) if isinstance(report, pytest.TestReport) else None
+        )
         if data is not None and record is not None:
             data[SHARED_KEY] = record.model_dump(mode="json")
         return data

@@ -28,7 +28,7 @@ class XdistGlue:
         shipped = data.pop(SHARED_KEY, None)
         report = yield
         if shipped is not None and isinstance(report, pytest.TestReport):
-            self.tracker.records[report] = PhaseRecord.model_validate(shipped)
+            self.tracker.records[report.nodeid, report.when] = PhaseRecord.model_validate(shipped)
         return report
 
     def pytest_testnodedown(self, node: Any, error: object) -> None:

@@ -252,7 +252,7 @@ def test_a_gate_check_report_crosses_the_xdist_boundary_with_its_record_as_one_j
     )
     report = pytest.TestReport(nodeid, ("t.py", 1, "test_x"), {}, "skipped", "E   boom", "call")
     worker_side, controller_side = CheckTracker(), CheckTracker()
-    worker_side.records[report] = record
+    worker_side.records[report.nodeid, report.when] = record
 
     sent = _through(WorkerPlugin(None, worker_side).pytest_report_to_serializable(report), report_to_json(report))
     data = json.loads(json.dumps(sent))
@@ -264,7 +264,7 @@ def test_a_gate_check_report_crosses_the_xdist_boundary_with_its_record_as_one_j
     with pytest.raises(StopIteration) as stopped:
         wrapper.send(received)
     assert stopped.value.value is received
-    assert controller_side.records[received] == record
+    assert controller_side.records[received.nodeid, received.when] == record
     assert not hasattr(received, "contexta")
 
     controller_side.test_report(received)
@@ -280,3 +280,24 @@ def test_reports_of_other_tests_cross_the_boundary_untouched() -> None:
     tracker = CheckTracker()
     tracker.test_report(report_from_json(sent))
     assert tracker.outcomes == {}
+
+
+COPYING_CONFTEST = """
+import pytest
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    return pytest.TestReport._from_json(report._to_json())  # a plugin that hands pytest a copy
+"""
+
+
+def test_a_plugin_that_copies_reports_keeps_the_verdict(pytester: pytest.Pytester, plugin_args: list[str]) -> None:
+    """The gate's record of a check is found by node id and phase, not by report object (found by the review: a
+    copied report read as a check that never ran, and a healthy candidate failed)."""
+    pytester.makepyfile(test_gate=GATE)
+    pytester.makeconftest(COPYING_CONFTEST)
+    result = run_gate(pytester, *plugin_args)
+    output = result.stdout.str()
+    assert f"GATE PASSED for {GOOD}" in output
+    assert f"GATE FAILED for {REGRESSED}: 3 of 9 gate checks did not pass" in output
