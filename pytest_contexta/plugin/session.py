@@ -238,7 +238,10 @@ class GateSession:
             return None
         if isinstance(loaded, GateError):
             return RunFacts(error=str(loaded))
-        return RunFacts(diagnostics=loaded.diagnostics, notes=loaded.reader_notes)
+        # the verdict's diagnostics carry no details, in every process: the report has none, and an xdist worker
+        # cannot send a hook's details, which need not be JSON
+        diagnostics = tuple(d.model_copy(update={"details": {}}) for d in loaded.diagnostics)
+        return RunFacts(diagnostics=diagnostics, notes=loaded.reader_notes)
 
     def loaded_refs(self) -> list[str]:
         return [] if self.workspace is None else self.workspace.loaded_refs()

@@ -219,6 +219,32 @@ def test_diagnostics_hook_adds_errors_the_helper_honours(pytester: pytest.Pytest
     assert sorted((pytester.path / "asked.txt").read_text().splitlines()) == [OLD_PRODUCTION, PRODUCTION, GOOD]
 
 
+@pytest.mark.parametrize("plugin_args", [[], ["-p", "xdist", "-n", "2"]], ids=["plain", "xdist"])
+def test_gate_finished_sees_the_same_diagnostics_with_and_without_xdist(
+    pytester: pytest.Pytester, plugin_args: list[str]
+) -> None:
+    """The report a hook gets carries no diagnostic details, plain or under xdist (found by the review: details
+    reached the hook in a plain run only)."""
+    result, _ = run_gate(
+        pytester,
+        """
+        from pytest_contexta import Diagnostic
+
+        def pytest_contexta_diagnostics(run):
+            return [Diagnostic(code="rule-7", severity="warning", summary="odd", details={"why": "rule 7"})]
+
+        def pytest_contexta_gate_finished(config, report):
+            for diagnostic in report.candidates[0].diagnostics:
+                if diagnostic.code == "rule-7":
+                    print("HOOK-SAW", diagnostic.details)
+    """,
+        "-s",
+        *plugin_args,
+    )
+    output = result.stdout.str()
+    assert "HOOK-SAW {}" in output and "HOOK-SAW {'why'" not in output
+
+
 def test_diagnostics_hook_may_return_a_single_diagnostic(pytester: pytest.Pytester) -> None:
     result, report = run_gate(
         pytester,
