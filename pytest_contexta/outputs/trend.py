@@ -19,7 +19,8 @@ def sparkline(values: Sequence[float]) -> str:
     low, high = min(values), max(values)
     if math.isclose(low, high):
         return _BARS[len(_BARS) // 2] * len(values)
-    return "".join(_BARS[round((value - low) / (high - low) * (len(_BARS) - 1))] for value in values)
+    span = high / 2 - low / 2  # halves: the difference of two finite floats near the float maximum overflows
+    return "".join(_BARS[round((value / 2 - low / 2) / span * (len(_BARS) - 1))] for value in values)
 
 
 def point_label(point: HistoryPoint) -> str:

@@ -202,6 +202,8 @@ def test_a_trend_is_a_sparkline_of_the_deployed_values_then_the_candidate() -> N
     assert sparkline([0.80, 0.86, 0.88]) == "▁▆█"
     assert sparkline([2.0, 2.0]) == "▅▅"
     assert sparkline([]) == ""
+    # values near the float maximum: their difference overflows, the bars must not (found by the review)
+    assert sparkline([1.7e308, -1.7e308, 0.0]) == "█▁▅"
     assert trend_line(history, 0.82) == "0.8 (prod-v1) ▁▆█ 0.88 (prod-v3) → ▃ 0.82 (candidate)"
     assert trend_line(history[:1], 0.82) == "0.8 (prod-v1) ▁ → █ 0.82 (candidate)"
     # a history run passed without a deployment is named by its run; a deployment name is escaped
