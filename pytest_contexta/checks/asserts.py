@@ -32,6 +32,11 @@ class GateCheckFailed(AssertionError):
     """A gate check found the run not fit to deploy."""
 
 
+# Shown in every failure traceback and JUnit message: the public name, short (pytest cuts a JUnit message at 500
+# characters, and a longer module path pushed some FAIL lines past it).
+GateCheckFailed.__module__ = "pytest_contexta"
+
+
 INCONCLUSIVE_NOTE = (
     "INCONCLUSIVE: the interval of the change straddles the limit, so the data cannot tell "
     "whether it holds; an inconclusive check fails closed. More replicates (a smaller MDE) "
