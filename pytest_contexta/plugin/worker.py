@@ -49,7 +49,7 @@ class WorkerPlugin:
         for ref in self.session.loaded_refs():
             facts = self.session.run_facts(ref)
             if facts is not None:
-                runs[ref] = {  # a diagnostic's details stay here: the report leaves them out, a hook's may not be JSON
+                runs[ref] = {  # in the report's shape: a diagnostic without details (run_facts empties them)
                     "diagnostics": [d.model_dump(mode="json", exclude={"details"}) for d in facts.diagnostics],
                     "notes": list(facts.notes),
                     "error": facts.error,
